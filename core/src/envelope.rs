@@ -1,0 +1,1 @@
+//! Record envelopes (being written).

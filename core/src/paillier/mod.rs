@@ -1,0 +1,1 @@
+//! Paillier encryption and proofs (being written).

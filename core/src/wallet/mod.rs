@@ -1,0 +1,1 @@
+//! The patient wallet (being written).
