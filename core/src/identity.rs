@@ -86,7 +86,7 @@ impl fmt::Debug for SigningKey {
 }
 
 /// An actor's public key; serialized as base64url of the compressed SEC1 point.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct VerifyingKey(ecdsa::VerifyingKey);
 
 impl VerifyingKey {
