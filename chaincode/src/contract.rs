@@ -1,0 +1,257 @@
+//! The contract's entry point: function dispatch, statement verification and
+//! the typed state helpers every transaction uses.
+//!
+//! Functions (Fabric-style: a name and UTF-8 arguments):
+//!
+//! | function | args | what |
+//! |---|---|---|
+//! | `init` | config JSON, admin's self-signed `register_identity` | genesis: fixes the audience, registers the first admin |
+//! | `submit` | compact JWS | any signed action; returns a JSON result |
+//! | queries (see [`crate::queries`]) | ids, cursors | read-only views |
+//!
+//! # Verification of a statement (`submit`)
+//!
+//! 1. The statement's `iss` must be a registered, active identity — except a
+//!    patient's self-registration, verified under the key it registers.
+//! 2. Signature (ES256 only), `typ`, `aud` = this ledger's audience.
+//! 3. Time, against the transaction timestamp `now`: `iat ≤ now + max_skew`
+//!    (default 300 s: phones' clocks drift), `now < exp`, and
+//!    `0 < exp − iat ≤ max_lifetime` (default 3600 s).
+//! 4. `jti` never used before by that signer (kept for ever under
+//!    `nonce/{iss}/{jti}`; expiry already bounds how long a replay could
+//!    matter, the record keeps the audit simple).
+//! 5. The signer's role may perform the action; then the action's own rules.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use carechain_core::identity::VerifyingKey;
+use carechain_core::statement::{Action, Role, Statement, VerifyPolicy};
+
+use crate::error::ContractError;
+use crate::model::{Identity, LedgerConfig, keys};
+use crate::stub::{Chaincode, ChaincodeError, Stub};
+use crate::{consent, identities, insurance, queries, records};
+
+/// Default allowed clock skew for `iat`.
+pub const DEFAULT_MAX_SKEW_SECS: i64 = 300;
+/// Default longest statement lifetime.
+pub const DEFAULT_MAX_LIFETIME_SECS: i64 = 3600;
+
+/// The CareChain contract.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CareChain;
+
+impl Chaincode for CareChain {
+    fn invoke(
+        &self,
+        stub: &mut dyn Stub,
+        function: &str,
+        args: &[Vec<u8>],
+    ) -> Result<Vec<u8>, ChaincodeError> {
+        let mut tx = Tx { stub };
+        let result = match function {
+            "init" => identities::init(&mut tx, args),
+            "submit" => submit(&mut tx, args),
+            query => queries::dispatch(&mut tx, query, args),
+        };
+        result.map_err(ChaincodeError::from)
+    }
+}
+
+/// A verified statement and its signer, ready for the action's rules.
+pub(crate) struct Verified {
+    /// The claims.
+    pub statement: Statement,
+    /// The signer's identity (for a self-registration, the one being registered).
+    pub signer: Option<Identity>,
+}
+
+impl Verified {
+    /// The signer, who must be registered (everyone but a registering patient).
+    pub fn signer(&self) -> Result<&Identity, ContractError> {
+        self.signer
+            .as_ref()
+            .ok_or_else(|| ContractError::UnknownSigner(self.statement.iss.clone()))
+    }
+
+    /// The signer, who must have `role`.
+    pub fn signer_as(&self, role: Role, action: &'static str) -> Result<&Identity, ContractError> {
+        let signer = self.signer()?;
+        if signer.role != role {
+            return Err(ContractError::WrongRole {
+                action,
+                expected: role,
+                found: signer.role,
+            });
+        }
+        Ok(signer)
+    }
+}
+
+fn submit(tx: &mut Tx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>, ContractError> {
+    let [token] = args else {
+        return Err(ContractError::BadArguments(format!(
+            "submit takes 1 argument (a compact JWS), found {}",
+            args.len()
+        )));
+    };
+    let token = std::str::from_utf8(token)
+        .map_err(|_| ContractError::BadArguments("the statement is not UTF-8".into()))?;
+    let config = tx.config()?;
+    let verified = verify(tx, &config, token)?;
+    let nonce_key = keys::nonce(&verified.statement.iss, &verified.statement.jti);
+    if tx.stub.get_state(&nonce_key)?.is_some() {
+        return Err(ContractError::ReplayedNonce {
+            iss: verified.statement.iss.clone(),
+            jti: verified.statement.jti.clone(),
+        });
+    }
+    let tx_id = tx.stub.tx_id().to_owned();
+    tx.stub.put_state(&nonce_key, tx_id.into_bytes())?;
+
+    match &verified.statement.act {
+        Action::RegisterIdentity(body) => identities::register(tx, &verified, body),
+        Action::SuspendIdentity(body) => identities::suspend(tx, &verified, body),
+        Action::AccessRequest(body) => consent::request(tx, &verified, body),
+        Action::Grant(body) => consent::grant(tx, &verified, body),
+        Action::Deny(body) => consent::deny(tx, &verified, body),
+        Action::Revoke(body) => consent::revoke(tx, &verified, body),
+        Action::WriteRecord(body) => records::write(tx, &verified, body, token),
+        Action::ReadRecord(body) => records::read(tx, &verified, body),
+        Action::PublishProduct(body) => insurance::publish(tx, &verified, body),
+        Action::PurchasePolicy(body) => insurance::purchase(tx, &verified, body),
+        Action::IssuePolicy(body) => insurance::issue(tx, &verified, body),
+        Action::FileClaim(body) => insurance::claim(tx, &verified, body),
+        Action::MarkPaid(body) => insurance::mark_paid(tx, &verified, body),
+    }
+}
+
+/// Checks a statement's signature, signer and time window (steps 1–3).
+pub(crate) fn verify(
+    tx: &mut Tx<'_>,
+    config: &LedgerConfig,
+    token: &str,
+) -> Result<Verified, ContractError> {
+    let claimed = Statement::peek(token)?;
+    let signer: Option<Identity> = tx.get(&keys::identity(&claimed.iss))?;
+    let key: VerifyingKey = match (&signer, &claimed.act) {
+        (Some(identity), _) => {
+            if !identity.active {
+                return Err(ContractError::SignerSuspended(identity.actor.clone()));
+            }
+            identity.signing_key.clone()
+        }
+        (None, Action::RegisterIdentity(body)) if body.role == Role::Patient => {
+            body.signing_key.clone()
+        }
+        (None, _) => return Err(ContractError::UnknownSigner(claimed.iss)),
+    };
+    let policy = VerifyPolicy {
+        audience: &config.audience,
+        now: tx.now(),
+        max_skew_secs: config.max_skew_secs,
+        max_lifetime_secs: config.max_lifetime_secs,
+    };
+    let statement = Statement::verify(token, &key, &policy)?;
+    Ok(Verified { statement, signer })
+}
+
+/// One transaction's access to state, with JSON helpers.
+pub(crate) struct Tx<'a> {
+    /// The stub.
+    pub stub: &'a mut dyn Stub,
+}
+
+impl Tx<'_> {
+    /// The transaction time, in Unix seconds.
+    pub fn now(&self) -> i64 {
+        self.stub.tx_timestamp().seconds
+    }
+
+    /// The ledger configuration; refuses if not initialised.
+    pub fn config(&mut self) -> Result<LedgerConfig, ContractError> {
+        self.get(keys::CONFIG)?.ok_or(ContractError::NotInitialised)
+    }
+
+    /// Reads and decodes a JSON value.
+    pub fn get<T: DeserializeOwned>(&mut self, key: &str) -> Result<Option<T>, ContractError> {
+        match self.stub.get_state(key)? {
+            None => Ok(None),
+            Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|err| {
+                ContractError::CorruptState {
+                    key: key.to_owned(),
+                    reason: err.to_string(),
+                }
+            }),
+        }
+    }
+
+    /// Reads a value that must exist.
+    pub fn load<T: DeserializeOwned>(
+        &mut self,
+        key: &str,
+        kind: &'static str,
+        id: impl ToString,
+    ) -> Result<T, ContractError> {
+        self.get(key)?
+            .ok_or_else(|| ContractError::not_found(kind, id))
+    }
+
+    /// Whether a key is present.
+    pub fn exists(&mut self, key: &str) -> Result<bool, ContractError> {
+        Ok(self.stub.get_state(key)?.is_some())
+    }
+
+    /// Encodes and writes a JSON value.
+    pub fn put<T: Serialize>(&mut self, key: &str, value: &T) -> Result<(), ContractError> {
+        let bytes = serde_json::to_vec(value).map_err(|err| ContractError::CorruptState {
+            key: key.to_owned(),
+            reason: err.to_string(),
+        })?;
+        Ok(self.stub.put_state(key, bytes)?)
+    }
+
+    /// Writes an index entry (an empty value).
+    pub fn index(&mut self, key: &str) -> Result<(), ContractError> {
+        Ok(self.stub.put_state(key, Vec::new())?)
+    }
+
+    /// Emits the transaction's event.
+    pub fn emit<T: Serialize>(&mut self, name: &str, payload: &T) -> Result<(), ContractError> {
+        let bytes = serde_json::to_vec(payload).map_err(|err| ContractError::CorruptState {
+            key: format!("event {name}"),
+            reason: err.to_string(),
+        })?;
+        Ok(self.stub.set_event(name, bytes)?)
+    }
+
+    /// The last path segment of every key under `prefix`, in order, after `after`, at most `limit`.
+    pub fn ids_under(
+        &mut self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, ContractError> {
+        let start = match after {
+            // The smallest key strictly greater than `prefix + after`.
+            Some(after) => format!("{prefix}{after}\u{1}"),
+            None => prefix.to_owned(),
+        };
+        let end = keys::prefix_end(prefix);
+        let rows = self.stub.get_state_by_range(&start, &end)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(key, _)| key.strip_prefix(prefix).map(str::to_owned))
+            .take(limit)
+            .collect())
+    }
+}
+
+/// Serialises a transaction result.
+pub(crate) fn respond<T: Serialize>(value: &T) -> Result<Vec<u8>, ContractError> {
+    serde_json::to_vec(value).map_err(|err| ContractError::CorruptState {
+        key: "result".into(),
+        reason: err.to_string(),
+    })
+}

@@ -1,0 +1,269 @@
+//! Identities: genesis with the first admin, patients' self-registration
+//! (with the Paillier key-correctness proof), admins registering doctors and
+//! insurers, and suspension.
+
+use serde::{Deserialize, Serialize};
+
+use carechain_core::envelope::HpkePublicKey;
+use carechain_core::ids::ActorId;
+use carechain_core::paillier::{self, KeyProof};
+use carechain_core::statement::{
+    Action, PaillierRegistration, RegisterIdentity, Role, Statement, SuspendIdentity,
+};
+
+use crate::contract::{DEFAULT_MAX_LIFETIME_SECS, DEFAULT_MAX_SKEW_SECS, Tx, Verified, respond};
+use crate::error::ContractError;
+use crate::model::{Identity, LedgerConfig, keys};
+
+/// Longest display name accepted.
+const MAX_NAME_LEN: usize = 200;
+
+/// The configuration passed to `init`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InitConfig {
+    audience: String,
+    #[serde(default)]
+    max_skew_secs: Option<i64>,
+    #[serde(default)]
+    max_lifetime_secs: Option<i64>,
+}
+
+/// The result of a registration.
+#[derive(Debug, Serialize)]
+struct Registered<'a> {
+    actor: &'a ActorId,
+    role: Role,
+}
+
+/// Event payload naming an identity.
+#[derive(Debug, Serialize)]
+struct IdentityEvent<'a> {
+    actor: &'a ActorId,
+    role: Role,
+    by: &'a ActorId,
+}
+
+/// `init(config, admin_statement)`: genesis. Fixes the audience and registers
+/// the first admin from its self-signed `register_identity`.
+pub(crate) fn init(tx: &mut Tx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>, ContractError> {
+    let [config, token] = args else {
+        return Err(ContractError::BadArguments(format!(
+            "init takes 2 arguments (config JSON, admin statement), found {}",
+            args.len()
+        )));
+    };
+    if tx.exists(keys::CONFIG)? {
+        return Err(ContractError::AlreadyInitialised);
+    }
+    let config: InitConfig = serde_json::from_slice(config)
+        .map_err(|err| ContractError::BadArguments(format!("init config: {err}")))?;
+    let audience = config.audience.trim();
+    if audience.is_empty() || audience.len() > 128 {
+        return Err(ContractError::invalid(
+            "audience",
+            "expected 1 to 128 characters",
+        ));
+    }
+    let config = LedgerConfig {
+        audience: audience.to_owned(),
+        max_skew_secs: config.max_skew_secs.unwrap_or(DEFAULT_MAX_SKEW_SECS),
+        max_lifetime_secs: config
+            .max_lifetime_secs
+            .unwrap_or(DEFAULT_MAX_LIFETIME_SECS),
+    };
+    if !(0..=3600).contains(&config.max_skew_secs)
+        || !(60..=86_400).contains(&config.max_lifetime_secs)
+    {
+        return Err(ContractError::invalid(
+            "config",
+            "expected max_skew_secs in 0..=3600 and max_lifetime_secs in 60..=86400",
+        ));
+    }
+    let token = std::str::from_utf8(token)
+        .map_err(|_| ContractError::BadArguments("the statement is not UTF-8".into()))?;
+
+    // The first admin is self-signed: verify under the key it registers.
+    let claimed = Statement::peek(token)?;
+    let Action::RegisterIdentity(body) = &claimed.act else {
+        return Err(ContractError::invalid(
+            "statement",
+            format!("expected register_identity, found {}", claimed.act.kind()),
+        ));
+    };
+    if body.role != Role::Admin {
+        return Err(ContractError::invalid(
+            "role",
+            format!(
+                "expected the first identity to be an admin, found {:?}",
+                body.role
+            ),
+        ));
+    }
+    let policy = carechain_core::statement::VerifyPolicy {
+        audience: &config.audience,
+        now: tx.now(),
+        max_skew_secs: config.max_skew_secs,
+        max_lifetime_secs: config.max_lifetime_secs,
+    };
+    let statement = Statement::verify(token, &body.signing_key, &policy)?;
+    let Action::RegisterIdentity(body) = &statement.act else {
+        return Err(ContractError::invalid(
+            "statement",
+            "changed between peek and verify",
+        ));
+    };
+    check_common(body)?;
+    let actor = statement.iss.clone();
+    tx.put(keys::CONFIG, &config)?;
+    tx.stub.put_state(
+        &keys::nonce(&actor, &statement.jti),
+        tx.stub.tx_id().as_bytes().to_vec(),
+    )?;
+    store(tx, body, &actor, &actor)?;
+    respond(&Registered {
+        actor: &actor,
+        role: Role::Admin,
+    })
+}
+
+/// Checks what every registration needs: name length and a valid HPKE key.
+fn check_common(body: &RegisterIdentity) -> Result<(), ContractError> {
+    if body.display_name.chars().count() > MAX_NAME_LEN {
+        return Err(ContractError::invalid(
+            "display_name",
+            format!("expected at most {MAX_NAME_LEN} characters"),
+        ));
+    }
+    HpkePublicKey::from_bytes(body.hpke_key.as_bytes())
+        .map_err(|err| ContractError::invalid("hpke_key", err.to_string()))?;
+    Ok(())
+}
+
+/// Checks a patient's Paillier key and its key-correctness proof.
+fn check_paillier(registration: &PaillierRegistration) -> Result<(), ContractError> {
+    let key = paillier::PublicKey::from_bytes(registration.public_key.as_bytes())
+        .map_err(|err| ContractError::invalid("paillier.public_key", err.to_string()))?;
+    let proof = KeyProof::from_bytes(registration.key_proof.as_bytes())
+        .map_err(|err| ContractError::invalid("paillier.key_proof", err.to_string()))?;
+    key.verify_key_proof(&proof)
+        .map_err(|err| ContractError::invalid("paillier.key_proof", err.to_string()))
+}
+
+fn store(
+    tx: &mut Tx<'_>,
+    body: &RegisterIdentity,
+    actor: &ActorId,
+    by: &ActorId,
+) -> Result<(), ContractError> {
+    let identity = Identity {
+        actor: actor.clone(),
+        role: body.role,
+        signing_key: body.signing_key.clone(),
+        hpke_key: body.hpke_key.clone(),
+        display_name: body.display_name.clone(),
+        paillier: body.paillier.clone(),
+        active: true,
+        registered_by: by.clone(),
+        registered_at: tx.now(),
+        suspension: None,
+    };
+    tx.put(&keys::identity(actor), &identity)?;
+    tx.emit(
+        "identity_registered",
+        &IdentityEvent {
+            actor,
+            role: body.role,
+            by,
+        },
+    )
+}
+
+/// `register_identity`: a patient registers itself; an admin registers others.
+pub(crate) fn register(
+    tx: &mut Tx<'_>,
+    verified: &Verified,
+    body: &RegisterIdentity,
+) -> Result<Vec<u8>, ContractError> {
+    let actor = body.signing_key.actor_id();
+    check_common(body)?;
+    if tx.exists(&keys::identity(&actor))? {
+        return Err(ContractError::exists("identity", &actor));
+    }
+    let by = verified.statement.iss.clone();
+    match body.role {
+        Role::Patient => {
+            if by != actor {
+                return Err(ContractError::Forbidden(
+                    "patients register themselves: the statement must be signed by the key it registers"
+                        .into(),
+                ));
+            }
+            let registration = body.paillier.as_ref().ok_or_else(|| {
+                ContractError::invalid(
+                    "paillier",
+                    "expected a Paillier key and proof for a patient",
+                )
+            })?;
+            check_paillier(registration)?;
+        }
+        Role::Doctor | Role::Insurer | Role::Admin => {
+            verified.signer_as(Role::Admin, "register doctors, insurers or admins")?;
+            if body.paillier.is_some() {
+                return Err(ContractError::invalid(
+                    "paillier",
+                    "expected no Paillier key for a non-patient",
+                ));
+            }
+        }
+    }
+    store(tx, body, &actor, &by)?;
+    respond(&Registered {
+        actor: &actor,
+        role: body.role,
+    })
+}
+
+/// `suspend_identity`: an admin suspends an identity at once.
+pub(crate) fn suspend(
+    tx: &mut Tx<'_>,
+    verified: &Verified,
+    body: &SuspendIdentity,
+) -> Result<Vec<u8>, ContractError> {
+    let admin = verified.signer_as(Role::Admin, "suspend identities")?;
+    if body.actor == admin.actor {
+        return Err(ContractError::Forbidden(
+            "an admin cannot suspend itself".into(),
+        ));
+    }
+    let key = keys::identity(&body.actor);
+    let mut identity: Identity = tx.load(&key, "identity", &body.actor)?;
+    if !identity.active {
+        return Err(ContractError::Conflict(format!(
+            "identity {} is already suspended",
+            body.actor
+        )));
+    }
+    if body.reason.trim().is_empty() || body.reason.chars().count() > MAX_NAME_LEN {
+        return Err(ContractError::invalid(
+            "reason",
+            format!("expected 1 to {MAX_NAME_LEN} characters"),
+        ));
+    }
+    identity.active = false;
+    identity.suspension = Some(body.reason.clone());
+    tx.put(&key, &identity)?;
+    let by = admin.actor.clone();
+    tx.emit(
+        "identity_suspended",
+        &IdentityEvent {
+            actor: &body.actor,
+            role: identity.role,
+            by: &by,
+        },
+    )?;
+    respond(&Registered {
+        actor: &body.actor,
+        role: identity.role,
+    })
+}

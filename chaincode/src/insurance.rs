@@ -1,0 +1,414 @@
+//! Insurance: products, purchase and issue of policies, and the automatic
+//! claim decision of the paper's protocol, made sound with a zero proof.
+//!
+//! A claim names a policy, a record and a covered item i. The contract takes
+//! `E(M_i)` from the policy and `D` from the record — the full code's
+//! ciphertext if item i is a full code, the category's if it is a category —
+//! computes `c = E(M_i)·D⁻¹ mod n²` and accepts iff `ρ^n ≡ c (mod n²)`, which
+//! (the patient's key having passed the key-correctness proof) holds exactly
+//! when `M = M_i`. Nobody decrypts anything.
+
+use serde::Serialize;
+
+use carechain_core::icd10::CoveredCode;
+use carechain_core::ids::{ActorId, ClaimId, PolicyId, ProductId};
+use carechain_core::statement::{
+    FileClaim, IssuePolicy, MarkPaid, PublishProduct, PurchasePolicy, Role,
+};
+
+use crate::consent::load_patient;
+use crate::contract::{Tx, Verified, respond};
+use crate::error::ContractError;
+use crate::model::{
+    ClaimState, Decision, Payment, PolicyState, PolicyStatus, ProductState, RecordState,
+    RejectionReason, keys,
+};
+use crate::records::{ciphertext, paillier_key};
+
+/// Most covered items in one product.
+const MAX_ITEMS: usize = 64;
+/// Longest product term: ten years.
+const MAX_TERM_DAYS: u32 = 3660;
+
+/// Event payload of policy events.
+#[derive(Debug, Serialize)]
+struct PolicyEvent<'a> {
+    policy: PolicyId,
+    product: ProductId,
+    patient: &'a ActorId,
+    insurer: &'a ActorId,
+}
+
+/// Event payload of claim events: ids and the decision only.
+#[derive(Debug, Serialize)]
+struct ClaimEvent<'a> {
+    claim: ClaimId,
+    policy: PolicyId,
+    patient: &'a ActorId,
+    insurer: &'a ActorId,
+    #[serde(flatten)]
+    decision: &'a Decision,
+}
+
+/// `publish_product`: an insurer publishes a product.
+pub(crate) fn publish(
+    tx: &mut Tx<'_>,
+    verified: &Verified,
+    body: &PublishProduct,
+) -> Result<Vec<u8>, ContractError> {
+    let insurer = verified
+        .signer_as(Role::Insurer, "publish products")?
+        .actor
+        .clone();
+    let name_len = body.name.trim().chars().count();
+    if name_len == 0 || name_len > 200 {
+        return Err(ContractError::invalid(
+            "name",
+            "expected 1 to 200 characters",
+        ));
+    }
+    if body.currency.len() != 3 || !body.currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(ContractError::invalid(
+            "currency",
+            format!(
+                "expected an ISO 4217 code like EUR, found {:?}",
+                body.currency
+            ),
+        ));
+    }
+    if !(1..=MAX_TERM_DAYS).contains(&body.term_days) {
+        return Err(ContractError::invalid(
+            "term_days",
+            format!("expected 1..={MAX_TERM_DAYS}, found {}", body.term_days),
+        ));
+    }
+    if body.items.is_empty() || body.items.len() > MAX_ITEMS {
+        return Err(ContractError::invalid(
+            "items",
+            format!(
+                "expected 1 to {MAX_ITEMS} covered items, found {}",
+                body.items.len()
+            ),
+        ));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for item in &body.items {
+        let code: CoveredCode =
+            item.code
+                .parse()
+                .map_err(|err: carechain_core::icd10::Icd10Error| {
+                    ContractError::invalid("items", err.to_string())
+                })?;
+        if !seen.insert(code.encode()) {
+            return Err(ContractError::invalid(
+                "items",
+                format!("{code} is listed twice"),
+            ));
+        }
+        if item.payout == 0 {
+            return Err(ContractError::invalid(
+                "items",
+                format!("expected a positive payout for {code}"),
+            ));
+        }
+    }
+    let key = keys::product(body.product);
+    if tx.exists(&key)? {
+        return Err(ContractError::exists("product", body.product));
+    }
+    let state = ProductState {
+        product: body.product,
+        insurer: insurer.clone(),
+        name: body.name.trim().to_owned(),
+        currency: body.currency.clone(),
+        premium: body.premium,
+        term_days: body.term_days,
+        items: body.items.clone(),
+        published_at: tx.now(),
+    };
+    tx.put(&key, &state)?;
+    tx.emit(
+        "product_published",
+        &serde_json::json!({
+            "product": body.product,
+            "insurer": insurer,
+        }),
+    )?;
+    respond(&state)
+}
+
+/// `purchase_policy`: a patient buys a product.
+pub(crate) fn purchase(
+    tx: &mut Tx<'_>,
+    verified: &Verified,
+    body: &PurchasePolicy,
+) -> Result<Vec<u8>, ContractError> {
+    let patient = verified
+        .signer_as(Role::Patient, "buy policies")?
+        .actor
+        .clone();
+    let product: ProductState = tx.load(&keys::product(body.product), "product", body.product)?;
+    let key = keys::policy(body.policy);
+    if tx.exists(&key)? {
+        return Err(ContractError::exists("policy", body.policy));
+    }
+    let insurer: crate::model::Identity = tx.load(
+        &keys::identity(&product.insurer),
+        "insurer",
+        &product.insurer,
+    )?;
+    if !insurer.active {
+        return Err(ContractError::Conflict(format!(
+            "insurer {} is suspended",
+            product.insurer
+        )));
+    }
+    let state = PolicyState {
+        policy: body.policy,
+        product: body.product,
+        patient: patient.clone(),
+        insurer: product.insurer.clone(),
+        status: PolicyStatus::Purchased,
+        purchased_at: tx.now(),
+        starts_at: None,
+        ends_at: None,
+        items: Vec::new(),
+    };
+    tx.put(&key, &state)?;
+    tx.index(&keys::patient_policy(&patient, body.policy))?;
+    tx.index(&keys::insurer_policy(&product.insurer, body.policy))?;
+    tx.emit(
+        "policy_purchased",
+        &PolicyEvent {
+            policy: body.policy,
+            product: body.product,
+            patient: &patient,
+            insurer: &product.insurer,
+        },
+    )?;
+    respond(&state)
+}
+
+/// `issue_policy`: the insurer issues a purchased policy with `E(M_i)` per item.
+pub(crate) fn issue(
+    tx: &mut Tx<'_>,
+    verified: &Verified,
+    body: &IssuePolicy,
+) -> Result<Vec<u8>, ContractError> {
+    let insurer = verified
+        .signer_as(Role::Insurer, "issue policies")?
+        .actor
+        .clone();
+    let key = keys::policy(body.policy);
+    let mut policy: PolicyState = tx.load(&key, "policy", body.policy)?;
+    if policy.insurer != insurer {
+        return Err(ContractError::not_found("policy", body.policy));
+    }
+    if policy.status != PolicyStatus::Purchased {
+        return Err(ContractError::Conflict(format!(
+            "policy {} is already issued",
+            body.policy
+        )));
+    }
+    let product: ProductState =
+        tx.load(&keys::product(policy.product), "product", policy.product)?;
+    if body.items.len() != product.items.len() {
+        return Err(ContractError::invalid(
+            "items",
+            format!(
+                "expected one ciphertext per covered item ({}), found {}",
+                product.items.len(),
+                body.items.len()
+            ),
+        ));
+    }
+    let patient = load_patient(tx, &policy.patient)?;
+    let paillier = paillier_key(&patient)?;
+    for item in &body.items {
+        ciphertext(&paillier, "items", item)?;
+    }
+    let now = tx.now();
+    policy.status = PolicyStatus::Issued;
+    policy.starts_at = Some(now);
+    policy.ends_at = Some(now.saturating_add(i64::from(product.term_days) * 86_400));
+    policy.items = body.items.clone();
+    tx.put(&key, &policy)?;
+    tx.emit(
+        "policy_issued",
+        &PolicyEvent {
+            policy: body.policy,
+            product: policy.product,
+            patient: &policy.patient,
+            insurer: &insurer,
+        },
+    )?;
+    respond(&policy)
+}
+
+/// The decision on a claim, checks in a fixed order.
+fn decide(
+    tx: &mut Tx<'_>,
+    body: &FileClaim,
+    policy: &PolicyState,
+    product: &ProductState,
+) -> Result<Decision, ContractError> {
+    let reject = |reason| Ok(Decision::Rejected { reason });
+    let now = tx.now();
+    if tx.exists(&keys::claimed(body.policy, body.record))? {
+        return reject(RejectionReason::AlreadyClaimed);
+    }
+    let (Some(starts_at), Some(ends_at)) = (policy.starts_at, policy.ends_at) else {
+        return reject(RejectionReason::PolicyNotActive);
+    };
+    if policy.status != PolicyStatus::Issued || now > ends_at {
+        return reject(RejectionReason::PolicyNotActive);
+    }
+    let index = usize::try_from(body.item).unwrap_or(usize::MAX);
+    let (Some(item), Some(item_ct)) = (product.items.get(index), policy.items.get(index)) else {
+        return reject(RejectionReason::UnknownItem);
+    };
+    let record: RecordState = tx.load(&keys::record(body.record), "record", body.record)?;
+    if record.patient != policy.patient {
+        return reject(RejectionReason::RecordNotPatients);
+    }
+    if record.written_at < starts_at || record.written_at > ends_at {
+        return reject(RejectionReason::RecordOutsideTerm);
+    }
+    let covered: CoveredCode =
+        item.code
+            .parse()
+            .map_err(
+                |err: carechain_core::icd10::Icd10Error| ContractError::CorruptState {
+                    key: keys::product(product.product),
+                    reason: err.to_string(),
+                },
+            )?;
+    let patient = load_patient(tx, &policy.patient)?;
+    let paillier = paillier_key(&patient)?;
+    let expected = ciphertext(&paillier, "policy item", item_ct)?;
+    let diagnosis = match covered {
+        CoveredCode::Code(_) => ciphertext(&paillier, "record code", &record.code)?,
+        CoveredCode::Category(_) => {
+            ciphertext(&paillier, "record category", &record.code_category)?
+        }
+    };
+    let Ok(difference) = paillier.sub(&expected, &diagnosis) else {
+        return reject(RejectionReason::ProofFailed);
+    };
+    let verified = paillier
+        .zero_proof_from_bytes(body.proof.as_bytes())
+        .and_then(|proof| paillier.verify_zero(&difference, &proof));
+    if verified.is_err() {
+        return reject(RejectionReason::ProofFailed);
+    }
+    Ok(Decision::Approved {
+        payout: item.payout,
+        currency: product.currency.clone(),
+    })
+}
+
+/// `file_claim`: the patient files a claim; the contract decides at once.
+pub(crate) fn claim(
+    tx: &mut Tx<'_>,
+    verified: &Verified,
+    body: &FileClaim,
+) -> Result<Vec<u8>, ContractError> {
+    let patient = verified
+        .signer_as(Role::Patient, "file claims")?
+        .actor
+        .clone();
+    let key = keys::claim(body.claim);
+    if tx.exists(&key)? {
+        return Err(ContractError::exists("claim", body.claim));
+    }
+    let policy: PolicyState = tx.load(&keys::policy(body.policy), "policy", body.policy)?;
+    if policy.patient != patient {
+        return Err(ContractError::not_found("policy", body.policy));
+    }
+    if !tx.exists(&keys::record(body.record))? {
+        return Err(ContractError::not_found("record", body.record));
+    }
+    let product: ProductState =
+        tx.load(&keys::product(policy.product), "product", policy.product)?;
+    let decision = decide(tx, body, &policy, &product)?;
+    if matches!(decision, Decision::Approved { .. }) {
+        tx.put(&keys::claimed(body.policy, body.record), &body.claim)?;
+    }
+    let state = ClaimState {
+        claim: body.claim,
+        policy: body.policy,
+        record: body.record,
+        item: body.item,
+        patient: patient.clone(),
+        insurer: policy.insurer.clone(),
+        decision,
+        decided_at: tx.now(),
+        payment: None,
+    };
+    tx.put(&key, &state)?;
+    tx.index(&keys::patient_claim(&patient, body.claim))?;
+    tx.index(&keys::insurer_claim(&policy.insurer, body.claim))?;
+    tx.emit(
+        "claim_decided",
+        &ClaimEvent {
+            claim: body.claim,
+            policy: body.policy,
+            patient: &patient,
+            insurer: &policy.insurer,
+            decision: &state.decision,
+        },
+    )?;
+    respond(&state)
+}
+
+/// `mark_paid`: the insurer marks an approved claim paid.
+pub(crate) fn mark_paid(
+    tx: &mut Tx<'_>,
+    verified: &Verified,
+    body: &MarkPaid,
+) -> Result<Vec<u8>, ContractError> {
+    let insurer = verified
+        .signer_as(Role::Insurer, "mark claims paid")?
+        .actor
+        .clone();
+    let key = keys::claim(body.claim);
+    let mut state: ClaimState = tx.load(&key, "claim", body.claim)?;
+    if state.insurer != insurer {
+        return Err(ContractError::not_found("claim", body.claim));
+    }
+    if !matches!(state.decision, Decision::Approved { .. }) {
+        return Err(ContractError::Conflict(format!(
+            "claim {} was rejected and cannot be paid",
+            body.claim
+        )));
+    }
+    if state.payment.is_some() {
+        return Err(ContractError::Conflict(format!(
+            "claim {} is already paid",
+            body.claim
+        )));
+    }
+    let reference = body.reference.trim();
+    if reference.is_empty() || reference.chars().count() > 128 {
+        return Err(ContractError::invalid(
+            "reference",
+            "expected 1 to 128 characters",
+        ));
+    }
+    state.payment = Some(Payment {
+        reference: reference.to_owned(),
+        paid_at: tx.now(),
+    });
+    tx.put(&key, &state)?;
+    tx.emit(
+        "claim_paid",
+        &ClaimEvent {
+            claim: body.claim,
+            policy: state.policy,
+            patient: &state.patient,
+            insurer: &insurer,
+            decision: &state.decision,
+        },
+    )?;
+    respond(&state)
+}
