@@ -1,1 +1,2 @@
 //! Paillier encryption and proofs (being written).
+mod monty;
