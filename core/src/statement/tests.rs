@@ -1,0 +1,437 @@
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng as _;
+
+use super::*;
+use crate::ids::{B64, ClaimId, PolicyId, ProductId, RecordId, RequestId};
+
+const AUD: &str = "carechain:test-ledger";
+const NOW: i64 = 1_790_000_000;
+
+fn policy() -> VerifyPolicy<'static> {
+    VerifyPolicy {
+        audience: AUD,
+        now: NOW,
+        max_skew_secs: 300,
+        max_lifetime_secs: 3600,
+    }
+}
+
+fn rng() -> ChaCha20Rng {
+    ChaCha20Rng::seed_from_u64(42)
+}
+
+fn deny(rng: &mut ChaCha20Rng) -> Action {
+    Action::Deny(Deny {
+        request: RequestId::random(rng),
+    })
+}
+
+fn signed(key: &SigningKey, act: Action, iat: i64, ttl: i64) -> String {
+    let mut rng = rng();
+    Statement::new(key.actor_id(), AUD, act, iat, ttl, &mut rng)
+        .sign(key)
+        .unwrap()
+}
+
+fn every_action(rng: &mut ChaCha20Rng) -> Vec<Action> {
+    let key = SigningKey::generate(rng);
+    let someone = key.actor_id();
+    let bytes = B64(vec![1, 2, 3]);
+    vec![
+        Action::RegisterIdentity(RegisterIdentity {
+            role: Role::Patient,
+            signing_key: key.verifying_key(),
+            hpke_key: bytes.clone(),
+            display_name: String::new(),
+            paillier: Some(PaillierRegistration {
+                public_key: bytes.clone(),
+                key_proof: bytes.clone(),
+            }),
+        }),
+        Action::SuspendIdentity(SuspendIdentity {
+            actor: someone.clone(),
+            reason: "licence withdrawn".into(),
+        }),
+        Action::AccessRequest(AccessRequest {
+            request: RequestId::random(rng),
+            patient: someone.clone(),
+            actions: vec![AccessAction::Read, AccessAction::Write],
+            scope: Scope::Categories(vec![RecordCategory::General, RecordCategory::Laboratory]),
+            purpose: PurposeOfUse::Treat,
+            duration_secs: 86_400,
+        }),
+        Action::Grant(Grant {
+            request: RequestId::random(rng),
+            actions: vec![AccessAction::Read],
+            scope: Scope::All,
+            expires_at: NOW + 86_400,
+            keys: vec![RecordKey {
+                record: RecordId::random(rng),
+                enc: bytes.clone(),
+                ciphertext: bytes.clone(),
+            }],
+        }),
+        deny(rng),
+        Action::Revoke(Revoke {
+            request: RequestId::random(rng),
+        }),
+        Action::WriteRecord(WriteRecord {
+            record: RecordId::random(rng),
+            patient: someone.clone(),
+            category: RecordCategory::MentalHealth,
+            nonce: bytes.clone(),
+            payload: bytes.clone(),
+            keys: vec![ReaderKey {
+                reader: someone.clone(),
+                enc: bytes.clone(),
+                ciphertext: bytes.clone(),
+            }],
+            code: bytes.clone(),
+            code_category: bytes.clone(),
+        }),
+        Action::ReadRecord(ReadRecord {
+            record: RecordId::random(rng),
+        }),
+        Action::PublishProduct(PublishProduct {
+            product: ProductId::random(rng),
+            name: "Diabetes cover".into(),
+            currency: "EUR".into(),
+            premium: 1_000,
+            term_days: 365,
+            items: vec![CoveredItem {
+                code: "E11".into(),
+                payout: 50_000,
+            }],
+        }),
+        Action::PurchasePolicy(PurchasePolicy {
+            policy: PolicyId::random(rng),
+            product: ProductId::random(rng),
+        }),
+        Action::IssuePolicy(IssuePolicy {
+            policy: PolicyId::random(rng),
+            items: vec![bytes.clone()],
+        }),
+        Action::FileClaim(FileClaim {
+            claim: ClaimId::random(rng),
+            policy: PolicyId::random(rng),
+            record: RecordId::random(rng),
+            item: 0,
+            proof: bytes,
+        }),
+        Action::MarkPaid(MarkPaid {
+            claim: ClaimId::random(rng),
+            reference: "SEPA-0001".into(),
+        }),
+    ]
+}
+
+#[test]
+fn every_action_signs_and_verifies_to_the_same_statement() {
+    let mut rng = rng();
+    let key = SigningKey::generate(&mut rng);
+    let actions = every_action(&mut rng);
+    let kinds: std::collections::HashSet<_> = actions.iter().map(Action::kind).collect();
+    assert_eq!(kinds.len(), 13, "one payload per action");
+    for act in actions {
+        let statement = Statement::new(key.actor_id(), AUD, act, NOW, 600, &mut rng);
+        let token = statement.sign(&key).unwrap();
+        let verified = Statement::verify(&token, &key.verifying_key(), &policy()).unwrap();
+        assert_eq!(verified, statement);
+        assert_eq!(Statement::peek(&token).unwrap(), statement);
+    }
+}
+
+#[test]
+fn action_wire_name_matches_kind() {
+    let mut rng = rng();
+    for act in every_action(&mut rng) {
+        let json = serde_json::to_value(&act).unwrap();
+        assert_eq!(json["type"], act.kind());
+    }
+}
+
+#[test]
+fn tampered_claims_fail() {
+    let mut rng = rng();
+    let key = SigningKey::generate(&mut rng);
+    let token = signed(&key, deny(&mut rng), NOW, 600);
+    let parts: Vec<&str> = token.split('.').collect();
+    let mut claims: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    claims["exp"] = serde_json::json!(NOW + 3000);
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap()),
+        parts[2]
+    );
+    assert_eq!(
+        Statement::verify(&forged, &key.verifying_key(), &policy()),
+        Err(StatementError::BadSignature)
+    );
+}
+
+#[test]
+fn every_flipped_signature_byte_fails() {
+    let mut rng = rng();
+    let key = SigningKey::generate(&mut rng);
+    let token = signed(&key, deny(&mut rng), NOW, 600);
+    let (head, sig) = token.rsplit_once('.').unwrap();
+    let sig = URL_SAFE_NO_PAD.decode(sig).unwrap();
+    for i in 0..sig.len() {
+        let mut bad = sig.clone();
+        bad[i] ^= 0x01;
+        let forged = format!("{head}.{}", URL_SAFE_NO_PAD.encode(&bad));
+        assert!(
+            Statement::verify(&forged, &key.verifying_key(), &policy()).is_err(),
+            "byte {i}"
+        );
+    }
+}
+
+#[test]
+fn another_key_fails() {
+    let mut rng = rng();
+    let key = SigningKey::generate(&mut rng);
+    let other = SigningKey::generate(&mut rng);
+    let token = signed(&key, deny(&mut rng), NOW, 600);
+    assert_eq!(
+        Statement::verify(&token, &other.verifying_key(), &policy()),
+        Err(StatementError::BadSignature)
+    );
+
+    // A statement that names someone else as issuer cannot be signed...
+    let statement = Statement::new(other.actor_id(), AUD, deny(&mut rng), NOW, 600, &mut rng);
+    assert!(matches!(
+        statement.sign(&key),
+        Err(StatementError::NotSigner { .. })
+    ));
+}
+
+#[test]
+fn issuer_must_own_the_verifying_key() {
+    // ...and one whose iss is another actor's is refused even with a valid signature.
+    let mut rng = rng();
+    let key = SigningKey::generate(&mut rng);
+    let other = SigningKey::generate(&mut rng);
+    let statement = Statement::new(other.actor_id(), AUD, deny(&mut rng), NOW, 600, &mut rng);
+    let mut header = Header::new(Algorithm::ES256);
+    header.typ = Some(STATEMENT_TYPE.into());
+    let token = jsonwebtoken::encode(
+        &header,
+        &statement,
+        &EncodingKey::from_ec_der(&key.to_pkcs8_der()),
+    )
+    .unwrap();
+    assert!(matches!(
+        Statement::verify(&token, &key.verifying_key(), &policy()),
+        Err(StatementError::IssuerMismatch { .. })
+    ));
+}
+
+#[test]
+fn expired_future_and_overlong_statements_fail() {
+    let mut rng = rng();
+    let key = SigningKey::generate(&mut rng);
+    let vk = key.verifying_key();
+
+    let expired = signed(&key, deny(&mut rng), NOW - 700, 600);
+    assert_eq!(
+        Statement::verify(&expired, &vk, &policy()),
+        Err(StatementError::Expired {
+            exp: NOW - 100,
+            now: NOW
+        })
+    );
+    let exactly_at_exp = signed(&key, deny(&mut rng), NOW - 600, 600);
+    assert!(matches!(
+        Statement::verify(&exactly_at_exp, &vk, &policy()),
+        Err(StatementError::Expired { .. })
+    ));
+
+    let within_skew = signed(&key, deny(&mut rng), NOW + 300, 600);
+    assert!(Statement::verify(&within_skew, &vk, &policy()).is_ok());
+    let future = signed(&key, deny(&mut rng), NOW + 301, 600);
+    assert!(matches!(
+        Statement::verify(&future, &vk, &policy()),
+        Err(StatementError::IssuedInFuture { .. })
+    ));
+
+    let overlong = signed(&key, deny(&mut rng), NOW, 3601);
+    assert_eq!(
+        Statement::verify(&overlong, &vk, &policy()),
+        Err(StatementError::BadLifetime {
+            found: 3601,
+            max: 3600
+        })
+    );
+    let backwards = signed(&key, deny(&mut rng), NOW, -5);
+    assert!(matches!(
+        Statement::verify(&backwards, &vk, &policy()),
+        Err(StatementError::BadLifetime { .. })
+    ));
+}
+
+#[test]
+fn wrong_audience_fails() {
+    let mut rng = rng();
+    let key = SigningKey::generate(&mut rng);
+    let token = Statement::new(
+        key.actor_id(),
+        "carechain:other",
+        deny(&mut rng),
+        NOW,
+        600,
+        &mut rng,
+    )
+    .sign(&key)
+    .unwrap();
+    assert!(matches!(
+        Statement::verify(&token, &key.verifying_key(), &policy()),
+        Err(StatementError::WrongAudience { .. })
+    ));
+}
+
+fn with_header(header_json: &str, token: &str) -> String {
+    let (_, rest) = token.split_once('.').unwrap();
+    format!("{}.{rest}", URL_SAFE_NO_PAD.encode(header_json))
+}
+
+#[test]
+fn alg_none_and_hmac_are_refused() {
+    let mut rng = rng();
+    let key = SigningKey::generate(&mut rng);
+    let vk = key.verifying_key();
+    let token = signed(&key, deny(&mut rng), NOW, 600);
+
+    // `alg: none` with an empty signature.
+    let (head_and_claims, _) = token.rsplit_once('.').unwrap();
+    let none = with_header(
+        r#"{"alg":"none","typ":"carechain-statement+jwt"}"#,
+        &format!("{head_and_claims}."),
+    );
+    assert_eq!(
+        Statement::verify(&none, &vk, &policy()),
+        Err(StatementError::WrongAlgorithm {
+            found: "none".into()
+        })
+    );
+    assert!(Statement::peek(&none).is_err());
+
+    // HS256 keyed with the public key bytes: the classic algorithm-confusion forgery.
+    let statement = Statement::peek(&token).unwrap();
+    let mut header = Header::new(Algorithm::HS256);
+    header.typ = Some(STATEMENT_TYPE.into());
+    let hs = jsonwebtoken::encode(
+        &header,
+        &statement,
+        &EncodingKey::from_secret(&vk.to_uncompressed_sec1()),
+    )
+    .unwrap();
+    assert_eq!(
+        Statement::verify(&hs, &vk, &policy()),
+        Err(StatementError::WrongAlgorithm {
+            found: "HS256".into()
+        })
+    );
+
+    // Same signature, header relabelled.
+    for alg in ["ES384", "RS256", "EdDSA", "es256"] {
+        let relabelled = with_header(
+            &format!(r#"{{"alg":"{alg}","typ":"carechain-statement+jwt"}}"#),
+            &token,
+        );
+        assert!(matches!(
+            Statement::verify(&relabelled, &vk, &policy()),
+            Err(StatementError::WrongAlgorithm { .. })
+        ));
+    }
+}
+
+#[test]
+fn wrong_type_is_refused() {
+    let mut rng = rng();
+    let key = SigningKey::generate(&mut rng);
+    let statement = Statement::new(key.actor_id(), AUD, deny(&mut rng), NOW, 600, &mut rng);
+    let token = jsonwebtoken::encode(
+        &Header::new(Algorithm::ES256),
+        &statement,
+        &EncodingKey::from_ec_der(&key.to_pkcs8_der()),
+    )
+    .unwrap();
+    assert_eq!(
+        Statement::verify(&token, &key.verifying_key(), &policy()),
+        Err(StatementError::WrongType {
+            found: "JWT".into()
+        })
+    );
+}
+
+#[test]
+fn malformed_tokens_give_errors_not_panics() {
+    let mut rng = rng();
+    let key = SigningKey::generate(&mut rng);
+    let vk = key.verifying_key();
+    for bad in [
+        "",
+        ".",
+        "..",
+        "a.b.c",
+        "a.b.c.d",
+        "\u{0}.\u{0}.\u{0}",
+        "eyJ.eyJ.e",
+    ] {
+        assert!(
+            matches!(
+                Statement::verify(bad, &vk, &policy()),
+                Err(StatementError::Malformed { .. })
+            ),
+            "{bad:?}"
+        );
+    }
+    // A valid signature over claims with an unknown action type.
+    let mut header = Header::new(Algorithm::ES256);
+    header.typ = Some(STATEMENT_TYPE.into());
+    let claims = serde_json::json!({
+        "iss": key.actor_id(), "aud": AUD, "jti": "AAAAAAAAAAAAAAAAAAAAAA",
+        "iat": NOW, "exp": NOW + 60, "act": {"type": "transfer_funds"}
+    });
+    let token = jsonwebtoken::encode(
+        &header,
+        &claims,
+        &EncodingKey::from_ec_der(&key.to_pkcs8_der()),
+    )
+    .unwrap();
+    assert!(matches!(
+        Statement::verify(&token, &vk, &policy()),
+        Err(StatementError::Malformed { .. })
+    ));
+}
+
+#[test]
+fn short_or_odd_nonces_are_refused() {
+    let mut rng = rng();
+    let key = SigningKey::generate(&mut rng);
+    for jti in ["short", "has spaces in it here!!", &"x".repeat(65)] {
+        let mut statement = Statement::new(key.actor_id(), AUD, deny(&mut rng), NOW, 60, &mut rng);
+        statement.jti = jti.into();
+        let token = statement.sign(&key).unwrap();
+        assert!(matches!(
+            Statement::verify(&token, &key.verifying_key(), &policy()),
+            Err(StatementError::BadNonce { .. })
+        ));
+    }
+}
+
+#[test]
+fn scope_containment() {
+    use RecordCategory::*;
+    let some = Scope::Categories(vec![General, Laboratory]);
+    assert!(some.is_within(&Scope::All));
+    assert!(!Scope::All.is_within(&some));
+    assert!(Scope::Categories(vec![General]).is_within(&some));
+    assert!(!Scope::Categories(vec![Genetic]).is_within(&some));
+    assert!(some.covers(Laboratory) && !some.covers(MentalHealth));
+}
