@@ -4,7 +4,7 @@
 //! A [`Wallet`] holds three secret keys — the P-256 signing key (the patient's
 //! identity), the HPKE key records are wrapped for, and the Paillier key of the
 //! claim protocol — plus an append-only [`LogEntry`] log. It is persisted in
-//! one of two sealed forms (see [`seal`](self) for the byte layout):
+//! one of two sealed forms (the byte layout is documented in `seal.rs`):
 //!
 //! - **at rest** ([`Wallet::seal_with_key`] / [`Wallet::seal_with_passphrase`]):
 //!   the file on the phone, locked either with a 32-byte key kept in the
