@@ -1,0 +1,157 @@
+//! Ciphertexts and the public-key operations on them.
+
+use core::fmt;
+
+use num_bigint::{BigUint, RandBigInt};
+use num_integer::Integer;
+use num_traits::{One, Zero};
+use rand_core::CryptoRngCore;
+
+use super::keys::{PublicKey, pad_be};
+use super::monty::{big_of, limbs_of};
+use super::{PaillierError, short_fp};
+
+/// A Paillier ciphertext, an element of Z*_{n²}, tied to the key that made or parsed it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Ciphertext {
+    /// The value c, 0 < c < n².
+    pub(crate) c: BigUint,
+    /// Fingerprint of its key; `None` marks a poisoned result of mixing keys.
+    pub(crate) key: Option<[u8; 32]>,
+    /// Encoded width in bytes: 2·⌈bits/8⌉.
+    pub(crate) width: usize,
+}
+
+impl fmt::Debug for Ciphertext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let key = self.key.as_ref().map_or_else(|| "poisoned".to_owned(), short_fp);
+        write!(f, "Ciphertext(key = {key}, {} bytes)", self.width)
+    }
+}
+
+impl Ciphertext {
+    /// Fixed-width big-endian encoding: 2·⌈bits/8⌉ bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        pad_be(&self.c, self.width)
+    }
+}
+
+impl PublicKey {
+    /// Wrap a value already known to be a unit below n².
+    pub(crate) fn wrap(&self, c: BigUint) -> Ciphertext {
+        Ciphertext { c, key: Some(self.fingerprint), width: 2 * self.n_bytes }
+    }
+
+    /// Random r ∈ [1, n) with gcd(r, n) = 1.
+    fn random_unit(&self, rng: &mut impl CryptoRngCore) -> BigUint {
+        loop {
+            let r = rng.gen_biguint_below(&self.n);
+            if !r.is_zero() && r.gcd(&self.n).is_one() {
+                return r;
+            }
+        }
+    }
+
+    /// `(1 + m·n)·r^n mod n²` for `m < n`.
+    fn encrypt_reduced(&self, m: &BigUint, rng: &mut impl CryptoRngCore) -> Ciphertext {
+        let r = self.random_unit(rng);
+        let s = self.ctx_nn.len();
+        let rn = self
+            .ctx_nn
+            .pow_public(&self.ctx_nn.to_mont(&limbs_of(&r, s)), self.ctx_n.modulus());
+        // Montgomery product of (r^n·R) and (1 + m·n) is (1 + m·n)·r^n.
+        let gm = (m * &self.n + 1u8) % &self.nn;
+        let c = self.ctx_nn.mul(&rn, &limbs_of(&gm, s));
+        self.wrap(big_of(&c))
+    }
+
+    /// Encrypt a `u64` plaintext with fresh randomness: `(1 + m·n)·r^n mod n²`.
+    pub fn encrypt(&self, m: u64, rng: &mut impl CryptoRngCore) -> Ciphertext {
+        self.encrypt_reduced(&BigUint::from(m), rng)
+    }
+
+    /// Encrypt an arbitrary plaintext `m < n`.
+    pub fn encrypt_big(
+        &self,
+        m: &BigUint,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<Ciphertext, PaillierError> {
+        if m >= &self.n {
+            return Err(PaillierError::PlaintextTooLarge { bound: "the modulus n" });
+        }
+        Ok(self.encrypt_reduced(m, rng))
+    }
+
+    /// Result for operands of which one is foreign: poisoned (and a debug panic).
+    fn poisoned(&self, c: BigUint) -> Ciphertext {
+        debug_assert!(false, "Paillier operation on a ciphertext of another key");
+        Ciphertext { c, key: None, width: 2 * self.n_bytes }
+    }
+
+    /// Homomorphic addition: E(a)·E(b) mod n² = E(a + b mod n).
+    pub fn add(&self, a: &Ciphertext, b: &Ciphertext) -> Ciphertext {
+        let c = (&a.c * &b.c) % &self.nn;
+        if self.check_key(a.key.as_ref()).is_err() || self.check_key(b.key.as_ref()).is_err() {
+            return self.poisoned(c);
+        }
+        self.wrap(c)
+    }
+
+    /// Homomorphic subtraction: E(a)·E(b)⁻¹ mod n² = E(a − b mod n).
+    pub fn sub(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, PaillierError> {
+        self.check_key(a.key.as_ref())?;
+        self.check_key(b.key.as_ref())?;
+        let inv = b.c.modinv(&self.nn).ok_or(PaillierError::Malformed {
+            what: "ciphertext",
+            expected: "a unit modulo n^2",
+            found: "a value sharing a factor with n",
+        })?;
+        Ok(self.wrap((&a.c * inv) % &self.nn))
+    }
+
+    /// Homomorphic scalar multiplication: E(m)^k mod n² = E(k·m mod n).
+    pub fn mul_scalar(&self, c: &Ciphertext, k: u64) -> Ciphertext {
+        let s = self.ctx_nn.len();
+        let base = self.ctx_nn.to_mont(&limbs_of(&c.c, s));
+        let r = big_of(&self.ctx_nn.from_mont(&self.ctx_nn.pow_public(&base, &[k])));
+        if self.check_key(c.key.as_ref()).is_err() {
+            return self.poisoned(r);
+        }
+        self.wrap(r)
+    }
+
+    /// Parse a ciphertext: exactly 2·⌈bits/8⌉ bytes, 0 < c < n², gcd(c, n) = 1.
+    pub fn ciphertext_from_bytes(&self, bytes: &[u8]) -> Result<Ciphertext, PaillierError> {
+        let width = 2 * self.n_bytes;
+        if bytes.len() != width {
+            return Err(PaillierError::Length {
+                what: "ciphertext",
+                expected: width,
+                found: bytes.len(),
+            });
+        }
+        let c = BigUint::from_bytes_be(bytes);
+        if c.is_zero() {
+            return Err(PaillierError::Malformed {
+                what: "ciphertext",
+                expected: "0 < c < n^2",
+                found: "c = 0",
+            });
+        }
+        if c >= self.nn {
+            return Err(PaillierError::Malformed {
+                what: "ciphertext",
+                expected: "0 < c < n^2",
+                found: "c >= n^2",
+            });
+        }
+        if !c.gcd(&self.n).is_one() {
+            return Err(PaillierError::Malformed {
+                what: "ciphertext",
+                expected: "gcd(c, n) = 1",
+                found: "a value sharing a factor with n",
+            });
+        }
+        Ok(self.wrap(c))
+    }
+}
