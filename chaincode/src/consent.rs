@@ -113,7 +113,15 @@ pub(crate) fn current_readers(
     for id in tx.ids_under(&prefix, None, usize::MAX)? {
         let request: AccessRequestState = tx.load(&keys::request(&id), "access request", &id)?;
         if request.allows(AccessAction::Read, category, now) {
-            readers.insert(request.doctor);
+            // A suspended doctor is no reader: new records are not wrapped for them.
+            let doctor: Identity = tx.load(
+                &keys::identity(&request.doctor),
+                "identity",
+                &request.doctor,
+            )?;
+            if doctor.active {
+                readers.insert(request.doctor);
+            }
         }
     }
     Ok(readers)
@@ -204,6 +212,13 @@ pub(crate) fn grant(
         return Err(ContractError::Conflict(format!(
             "request {} is {:?}, expected pending",
             body.request, state.status
+        )));
+    }
+    let doctor: Identity = tx.load(&keys::identity(&state.doctor), "identity", &state.doctor)?;
+    if !doctor.active {
+        return Err(ContractError::Conflict(format!(
+            "doctor {} is suspended and cannot be granted access",
+            state.doctor
         )));
     }
     check_actions("actions", &body.actions)?;

@@ -46,7 +46,7 @@ fn arg<'a>(args: &'a [Vec<u8>], i: usize, name: &str) -> Result<&'a str, Contrac
         .map_err(|_| ContractError::BadArguments(format!("argument {i} ({name}) is not UTF-8")))
 }
 
-fn opt_arg<'a>(args: &'a [Vec<u8>], i: usize) -> Option<&'a str> {
+fn opt_arg(args: &[Vec<u8>], i: usize) -> Option<&str> {
     args.get(i)
         .and_then(|b| std::str::from_utf8(b).ok())
         .filter(|s| !s.is_empty())

@@ -1,5 +1,10 @@
 //! Insurance: products, policies and claims decided at once from the zero
 //! proof. Every rejection reason is reached here, and every refusal.
+#![allow(
+    clippy::unwrap_used,
+    clippy::too_many_arguments,
+    clippy::type_complexity
+)]
 
 mod support;
 

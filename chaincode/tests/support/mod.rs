@@ -504,3 +504,56 @@ pub fn decision(result: &Value) -> (&str, Option<&str>) {
         result["decision"]["reason"].as_str(),
     )
 }
+
+// ---- Helpers added for the identity/consent/record/statement/query tests ----
+
+/// Every state entry, in key order (to prove a refusal changed nothing).
+pub fn snapshot(w: &World) -> Vec<(String, Vec<u8>)> {
+    w.state
+        .entries()
+        .map(|(k, v)| (k.to_owned(), v.to_vec()))
+        .collect()
+}
+
+/// Submits `token`, asserts the refusal `code` and that the state did not change.
+#[track_caller]
+pub fn refuses_token(w: &mut World, token: &str, code: &str) -> ChaincodeError {
+    let before = snapshot(w);
+    let err = refused(w.submit_token(token), code);
+    assert!(
+        snapshot(w) == before,
+        "a refused transaction changed the state"
+    );
+    err
+}
+
+/// Signs `act` as `actor`, submits it, asserts the refusal `code` and an unchanged state.
+#[track_caller]
+pub fn refuses_as(w: &mut World, actor: &Actor, act: Action, code: &str) -> ChaincodeError {
+    let token = w.sign(&actor.key, act);
+    refuses_token(w, &token, code)
+}
+
+/// As [`refuses_as`], signed by the admin.
+#[track_caller]
+pub fn refuses_admin(w: &mut World, act: Action, code: &str) -> ChaincodeError {
+    let key = w.admin_key();
+    let token = w.sign(&key, act);
+    refuses_token(w, &token, code)
+}
+
+/// Signs `statement` (any claims, e.g. a chosen `jti`, `iat` or `aud`) with `key`.
+pub fn sign_claims(statement: &Statement, key: &SigningKey) -> String {
+    statement.sign(key).expect("sign")
+}
+
+/// A statement as `World::sign` would make it, for editing before signing.
+pub fn claims(w: &mut World, key: &SigningKey, act: Action) -> Statement {
+    Statement::new(key.actor_id(), AUD, act, w.now, 600, &mut w.rng)
+}
+
+/// The event emitted by the last successful transaction: name and payload.
+#[track_caller]
+pub fn event(w: &World) -> (String, Value) {
+    w.last_event.clone().expect("an event")
+}

@@ -1,0 +1,471 @@
+//! Identities: patients' self-registration with the Paillier key proof,
+//! admins registering doctors and insurers, and suspension.
+
+// Test code unwraps freely (clippy's allow-unwrap-in-tests does not reach helpers
+// in integration-test crates, nor the shared `support` module compiled into each).
+#![allow(clippy::unwrap_used, clippy::too_many_arguments)]
+
+mod support;
+
+use carechain_core::ids::B64;
+use carechain_core::statement::*;
+use support::*;
+
+/// A stranger patient's registration (Paillier slot 2), for editing.
+fn patient_registration(w: &mut World) -> (Actor, RegisterIdentity) {
+    let patient = w.stranger(Role::Patient);
+    let registration = patient.registration();
+    (patient, registration)
+}
+
+fn suspend(actor: &Actor, reason: &str) -> Action {
+    Action::SuspendIdentity(SuspendIdentity {
+        actor: actor.id(),
+        reason: reason.into(),
+    })
+}
+
+// ---- patients ----
+
+#[test]
+fn a_patient_registers_itself_with_its_paillier_key_and_proof() {
+    let mut w = World::new();
+    w.now += 42;
+    let (patient, registration) = patient_registration(&mut w);
+    let result = w
+        .submit(&patient, Action::RegisterIdentity(registration.clone()))
+        .unwrap();
+    assert_eq!(result["actor"], patient.id().as_str());
+    assert_eq!(result["role"], "patient");
+
+    let identity = w.query("identity", &[patient.id().as_str()]).unwrap();
+    assert_eq!(identity["role"], "patient");
+    assert_eq!(identity["active"], true);
+    assert_eq!(identity["registered_by"], patient.id().as_str());
+    assert_eq!(identity["registered_at"], T0 + 42);
+    assert_eq!(identity["suspension"], serde_json::Value::Null);
+    assert_eq!(
+        identity["paillier"]["public_key"],
+        registration.paillier.as_ref().unwrap().public_key.encode()
+    );
+    assert_eq!(identity["hpke_key"], registration.hpke_key.encode());
+
+    let (name, payload) = event(&w);
+    assert_eq!(name, "identity_registered");
+    assert_eq!(payload["actor"], patient.id().as_str());
+    assert_eq!(payload["by"], patient.id().as_str());
+    assert_eq!(payload["role"], "patient");
+}
+
+#[test]
+fn a_patient_with_a_tampered_key_proof_is_refused() {
+    let mut w = World::new();
+    let (patient, registration) = patient_registration(&mut w);
+    let proof = registration.paillier.as_ref().unwrap().key_proof.clone();
+    // A flipped bit inside a root; a wrong version byte; a truncated proof; nothing.
+    let mut flipped = proof.clone();
+    flipped.0[4 + 17] ^= 0x01;
+    let mut version = proof.clone();
+    version.0[0] ^= 0xff;
+    let truncated = B64(proof.0[..proof.0.len() - 1].to_vec());
+    for bad in [flipped, version, truncated, B64(vec![])] {
+        let mut registration = registration.clone();
+        registration.paillier.as_mut().unwrap().key_proof = bad;
+        let err = refuses_as(
+            &mut w,
+            &patient,
+            Action::RegisterIdentity(registration),
+            "invalid_payload",
+        );
+        assert!(err.message.contains("key_proof"), "{err:?}");
+        assert_eq!(err.status, 400);
+    }
+    refused(w.query("identity", &[patient.id().as_str()]), "not_found");
+}
+
+#[test]
+fn a_patient_with_the_proof_of_another_key_is_refused() {
+    let mut w = World::new();
+    let (patient, mut registration) = patient_registration(&mut w);
+    registration.paillier.as_mut().unwrap().key_proof =
+        B64(paillier_key(0).prove_key_correct().to_bytes());
+    let err = refuses_as(
+        &mut w,
+        &patient,
+        Action::RegisterIdentity(registration),
+        "invalid_payload",
+    );
+    assert!(err.message.contains("key_proof"), "{err:?}");
+}
+
+#[test]
+fn a_patient_without_a_paillier_key_is_refused() {
+    let mut w = World::new();
+    let (patient, mut registration) = patient_registration(&mut w);
+    registration.paillier = None;
+    let err = refuses_as(
+        &mut w,
+        &patient,
+        Action::RegisterIdentity(registration),
+        "invalid_payload",
+    );
+    assert!(err.message.contains("paillier"), "{err:?}");
+}
+
+#[test]
+fn a_patient_with_a_malformed_paillier_key_is_refused() {
+    let mut w = World::new();
+    let (patient, registration) = patient_registration(&mut w);
+    let n = registration.paillier.as_ref().unwrap().public_key.clone();
+    let mut even = n.clone();
+    *even.0.last_mut().unwrap() &= 0xfe;
+    let small = B64(n.0[..128].to_vec());
+    let mut leading_zero = vec![0u8];
+    leading_zero.extend_from_slice(&n.0);
+    for bad in [even, small, B64(leading_zero), B64(vec![])] {
+        let mut registration = registration.clone();
+        registration.paillier.as_mut().unwrap().public_key = bad;
+        refuses_as(
+            &mut w,
+            &patient,
+            Action::RegisterIdentity(registration),
+            "invalid_payload",
+        );
+    }
+}
+
+#[test]
+fn a_patient_registration_signed_by_someone_else_is_refused_forbidden() {
+    let mut w = World::new();
+    let doctor = w.registered(Role::Doctor);
+    let (patient, registration) = patient_registration(&mut w);
+    // By the admin, by a doctor and by another patient: patients register themselves.
+    refuses_admin(
+        &mut w,
+        Action::RegisterIdentity(registration.clone()),
+        "forbidden",
+    );
+    refuses_as(
+        &mut w,
+        &doctor,
+        Action::RegisterIdentity(registration.clone()),
+        "forbidden",
+    );
+    let other = w.patient(0);
+    refuses_as(
+        &mut w,
+        &other,
+        Action::RegisterIdentity(registration),
+        "forbidden",
+    );
+    refused(w.query("identity", &[patient.id().as_str()]), "not_found");
+}
+
+#[test]
+fn an_unregistered_key_cannot_register_a_patient_under_another_key() {
+    let mut w = World::new();
+    let (victim, registration) = patient_registration(&mut w);
+    let impostor = w.stranger(Role::Doctor);
+    // Signed by the impostor's (unregistered) key, registering the victim's key.
+    refuses_as(
+        &mut w,
+        &impostor,
+        Action::RegisterIdentity(registration),
+        "signature_invalid",
+    );
+    refused(w.query("identity", &[victim.id().as_str()]), "not_found");
+    refused(w.query("identity", &[impostor.id().as_str()]), "not_found");
+}
+
+#[test]
+fn a_patient_registering_twice_is_refused_already_exists() {
+    let mut w = World::new();
+    let (patient, registration) = patient_registration(&mut w);
+    w.submit(&patient, Action::RegisterIdentity(registration.clone()))
+        .unwrap();
+    refuses_as(
+        &mut w,
+        &patient,
+        Action::RegisterIdentity(registration),
+        "already_exists",
+    );
+}
+
+#[test]
+fn a_registration_with_bad_hpke_key_bytes_is_refused() {
+    let mut w = World::new();
+    let (patient, registration) = patient_registration(&mut w);
+    let doctor = w.stranger(Role::Doctor);
+    let mut off_curve = vec![4u8];
+    off_curve.extend_from_slice(&[7u8; 64]);
+    for bad in [B64(vec![]), B64(vec![1, 2, 3]), B64(off_curve)] {
+        let mut body = registration.clone();
+        body.hpke_key = bad.clone();
+        let err = refuses_as(
+            &mut w,
+            &patient,
+            Action::RegisterIdentity(body),
+            "invalid_payload",
+        );
+        assert!(err.message.contains("hpke_key"), "{err:?}");
+        let mut body = doctor.registration();
+        body.hpke_key = bad;
+        refuses_admin(&mut w, Action::RegisterIdentity(body), "invalid_payload");
+    }
+}
+
+#[test]
+fn an_over_long_display_name_is_refused() {
+    let mut w = World::new();
+    let (patient, mut registration) = patient_registration(&mut w);
+    registration.display_name = "é".repeat(201);
+    let err = refuses_as(
+        &mut w,
+        &patient,
+        Action::RegisterIdentity(registration.clone()),
+        "invalid_payload",
+    );
+    assert!(err.message.contains("display_name"), "{err:?}");
+    let doctor = w.stranger(Role::Doctor);
+    let mut body = doctor.registration();
+    body.display_name = "x".repeat(201);
+    refuses_admin(
+        &mut w,
+        Action::RegisterIdentity(body.clone()),
+        "invalid_payload",
+    );
+    // 200 characters (of any width) are fine.
+    registration.display_name = "é".repeat(200);
+    w.submit(&patient, Action::RegisterIdentity(registration))
+        .unwrap();
+    body.display_name = "x".repeat(200);
+    w.admin_submit(Action::RegisterIdentity(body)).unwrap();
+}
+
+// ---- doctors, insurers, admins ----
+
+#[test]
+fn the_admin_registers_doctors_and_insurers() {
+    let mut w = World::new();
+    let admin = w.admin.id();
+    for role in [Role::Doctor, Role::Insurer] {
+        let actor = w.stranger(role);
+        let mut body = actor.registration();
+        body.display_name = "St Elsewhere".into();
+        w.now += 10;
+        let result = w.admin_submit(Action::RegisterIdentity(body)).unwrap();
+        assert_eq!(result["actor"], actor.id().as_str());
+        let (name, payload) = event(&w);
+        assert_eq!(name, "identity_registered");
+        assert_eq!(payload["actor"], actor.id().as_str());
+        assert_eq!(payload["by"], admin.as_str());
+        let identity = w.query("identity", &[actor.id().as_str()]).unwrap();
+        assert_eq!(identity["registered_by"], admin.as_str());
+        assert_eq!(identity["registered_at"], w.now);
+        assert_eq!(identity["display_name"], "St Elsewhere");
+        assert_eq!(identity["active"], true);
+        assert_eq!(identity["paillier"], serde_json::Value::Null);
+    }
+}
+
+#[test]
+fn an_admin_registered_by_the_admin_can_register_doctors() {
+    let mut w = World::new();
+    let second = w.stranger(Role::Admin);
+    w.admin_submit(Action::RegisterIdentity(second.registration()))
+        .unwrap();
+    let doctor = w.stranger(Role::Doctor);
+    w.submit(&second, Action::RegisterIdentity(doctor.registration()))
+        .unwrap();
+    let identity = w.query("identity", &[doctor.id().as_str()]).unwrap();
+    assert_eq!(identity["registered_by"], second.id().as_str());
+}
+
+#[test]
+fn only_an_admin_registers_doctors_and_insurers() {
+    let mut w = World::new();
+    let doctor = w.registered(Role::Doctor);
+    let insurer = w.registered(Role::Insurer);
+    let patient = w.patient(0);
+    for role in [Role::Doctor, Role::Insurer, Role::Admin] {
+        let newcomer = w.stranger(role);
+        for signer in [&doctor, &insurer, &patient] {
+            refuses_as(
+                &mut w,
+                signer,
+                Action::RegisterIdentity(newcomer.registration()),
+                "wrong_role",
+            );
+        }
+        refused(w.query("identity", &[newcomer.id().as_str()]), "not_found");
+    }
+}
+
+#[test]
+fn a_doctor_or_insurer_with_a_paillier_key_is_refused() {
+    let mut w = World::new();
+    let patient_keys = w.stranger(Role::Patient).registration().paillier;
+    for role in [Role::Doctor, Role::Insurer] {
+        let actor = w.stranger(role);
+        let mut body = actor.registration();
+        body.paillier = patient_keys.clone();
+        let err = refuses_admin(&mut w, Action::RegisterIdentity(body), "invalid_payload");
+        assert!(err.message.contains("paillier"), "{err:?}");
+    }
+}
+
+#[test]
+fn registering_an_existing_identity_is_refused_already_exists() {
+    let mut w = World::new();
+    let doctor = w.registered(Role::Doctor);
+    refuses_admin(
+        &mut w,
+        Action::RegisterIdentity(doctor.registration()),
+        "already_exists",
+    );
+    // Not even under another role.
+    let mut as_insurer = doctor.registration();
+    as_insurer.role = Role::Insurer;
+    refuses_admin(
+        &mut w,
+        Action::RegisterIdentity(as_insurer),
+        "already_exists",
+    );
+    // Nor the admin itself.
+    let admin = w.admin.registration();
+    refuses_admin(&mut w, Action::RegisterIdentity(admin), "already_exists");
+    let identity = w.query("identity", &[doctor.id().as_str()]).unwrap();
+    assert_eq!(identity["role"], "doctor");
+}
+
+// ---- suspension ----
+
+#[test]
+fn the_admin_suspends_a_doctor_at_once() {
+    let mut w = World::new();
+    let doctor = w.registered(Role::Doctor);
+    w.now += 5;
+    let result = w
+        .admin_submit(suspend(&doctor, "licence withdrawn"))
+        .unwrap();
+    assert_eq!(result["actor"], doctor.id().as_str());
+    assert_eq!(result["role"], "doctor");
+    let identity = w.query("identity", &[doctor.id().as_str()]).unwrap();
+    assert_eq!(identity["active"], false);
+    assert_eq!(identity["suspension"], "licence withdrawn");
+    let (name, payload) = event(&w);
+    assert_eq!(name, "identity_suspended");
+    assert_eq!(payload["actor"], doctor.id().as_str());
+    assert_eq!(payload["role"], "doctor");
+    assert_eq!(payload["by"], w.admin.id().as_str());
+}
+
+#[test]
+fn a_suspended_insurer_and_patient_are_refused_too() {
+    let mut w = World::new();
+    let insurer = w.registered(Role::Insurer);
+    let patient = w.patient(0);
+    let doctor = w.registered(Role::Doctor);
+    w.admin_submit(suspend(&insurer, "fraud")).unwrap();
+    w.admin_submit(suspend(&patient, "deceased")).unwrap();
+    let request = carechain_core::ids::RequestId::random(&mut w.rng);
+    refuses_as(
+        &mut w,
+        &patient,
+        Action::Deny(Deny { request }),
+        "signer_suspended",
+    );
+    // A doctor cannot ask a suspended patient.
+    let ask = Action::AccessRequest(AccessRequest {
+        request,
+        patient: patient.id(),
+        actions: vec![AccessAction::Read],
+        scope: Scope::All,
+        purpose: PurposeOfUse::Treat,
+        duration_secs: DAY,
+    });
+    refuses_as(&mut w, &doctor, ask, "conflict");
+    let product = carechain_core::ids::ProductId::random(&mut w.rng);
+    refuses_as(
+        &mut w,
+        &insurer,
+        Action::PublishProduct(PublishProduct {
+            product,
+            name: "x".into(),
+            currency: "EUR".into(),
+            premium: 1,
+            term_days: 30,
+            items: vec![CoveredItem {
+                code: "I10".into(),
+                payout: 1,
+            }],
+        }),
+        "signer_suspended",
+    );
+}
+
+#[test]
+fn only_an_admin_suspends() {
+    let mut w = World::new();
+    let doctor = w.registered(Role::Doctor);
+    let insurer = w.registered(Role::Insurer);
+    let patient = w.patient(0);
+    let target = w.registered(Role::Doctor);
+    for signer in [&doctor, &insurer, &patient] {
+        refuses_as(&mut w, signer, suspend(&target, "no reason"), "wrong_role");
+    }
+    // Nobody can suspend the admin but another admin, and not even that admin itself.
+    let admin = Actor {
+        key: w.admin_key(),
+        hpke: carechain_core::envelope::HpkeSecretKey::generate(&mut w.rng),
+        paillier: None,
+        role: Role::Admin,
+    };
+    refuses_as(&mut w, &doctor, suspend(&admin, "coup"), "wrong_role");
+    let identity = w.query("identity", &[target.id().as_str()]).unwrap();
+    assert_eq!(identity["active"], true);
+}
+
+#[test]
+fn an_admin_cannot_suspend_itself() {
+    let mut w = World::new();
+    let admin = Actor {
+        key: w.admin_key(),
+        hpke: carechain_core::envelope::HpkeSecretKey::generate(&mut w.rng),
+        paillier: None,
+        role: Role::Admin,
+    };
+    refuses_admin(&mut w, suspend(&admin, "tired"), "forbidden");
+    let identity = w.query("identity", &[admin.id().as_str()]).unwrap();
+    assert_eq!(identity["active"], true);
+}
+
+#[test]
+fn suspending_twice_is_refused_conflict() {
+    let mut w = World::new();
+    let doctor = w.registered(Role::Doctor);
+    w.admin_submit(suspend(&doctor, "first")).unwrap();
+    refuses_admin(&mut w, suspend(&doctor, "second"), "conflict");
+    let identity = w.query("identity", &[doctor.id().as_str()]).unwrap();
+    assert_eq!(identity["suspension"], "first");
+}
+
+#[test]
+fn suspending_an_unknown_identity_is_refused_not_found() {
+    let mut w = World::new();
+    let stranger = w.stranger(Role::Doctor);
+    refuses_admin(&mut w, suspend(&stranger, "who?"), "not_found");
+}
+
+#[test]
+fn suspending_without_a_reason_or_with_an_over_long_one_is_refused() {
+    let mut w = World::new();
+    let doctor = w.registered(Role::Doctor);
+    for reason in [String::new(), "   \n".into(), "r".repeat(201)] {
+        let err = refuses_admin(&mut w, suspend(&doctor, &reason), "invalid_payload");
+        assert!(err.message.contains("reason"), "{err:?}");
+    }
+    let identity = w.query("identity", &[doctor.id().as_str()]).unwrap();
+    assert_eq!(identity["active"], true);
+    w.admin_submit(suspend(&doctor, &"r".repeat(200))).unwrap();
+}

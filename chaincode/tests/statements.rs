@@ -1,0 +1,647 @@
+//! Genesis (`init`) and the verification every `submit` goes through:
+//! signature, signer, audience, time window, one-time nonce, arguments.
+
+// Test code unwraps freely (clippy's allow-unwrap-in-tests does not reach helpers
+// in integration-test crates, nor the shared `support` module compiled into each).
+#![allow(clippy::unwrap_used, clippy::too_many_arguments)]
+
+mod support;
+
+use carechain_chaincode::memory::MemoryState;
+use carechain_core::ids::{B64, RequestId};
+use carechain_core::statement::*;
+use support::*;
+
+const CONFIG: &[u8] = br#"{"audience":"carechain:test"}"#;
+
+/// A doctor's access request to `patient`, as an action.
+fn ask(w: &mut World, patient: &Actor) -> Action {
+    Action::AccessRequest(AccessRequest {
+        request: RequestId::random(&mut w.rng),
+        patient: patient.id(),
+        actions: vec![AccessAction::Read],
+        scope: Scope::All,
+        purpose: PurposeOfUse::Treat,
+        duration_secs: DAY,
+    })
+}
+
+/// The admin's self-signed registration, as `init` expects it.
+fn admin_token(w: &mut World) -> String {
+    let key = w.admin_key();
+    let registration = w.admin.registration();
+    w.sign(&key, Action::RegisterIdentity(registration))
+}
+
+/// Calls `init` and asserts the refusal `code` and an unchanged state.
+#[track_caller]
+fn init_refused(w: &mut World, args: &[Vec<u8>], code: &str) {
+    let before = snapshot(w);
+    refused(w.invoke("init", args), code);
+    assert!(snapshot(w) == before, "a refused init changed the state");
+}
+
+/// Splits a compact JWS into its three parts.
+fn parts(token: &str) -> (String, String, String) {
+    let mut it = token.split('.').map(str::to_owned);
+    (it.next().unwrap(), it.next().unwrap(), it.next().unwrap())
+}
+
+// ---- init ----
+
+#[test]
+fn init_on_an_empty_ledger_fixes_the_config_and_registers_the_first_admin() {
+    let mut w = World::new();
+    w.state = MemoryState::new();
+    let token = admin_token(&mut w);
+    let result = w
+        .invoke("init", &[CONFIG.to_vec(), token.into_bytes()])
+        .unwrap();
+    let admin = w.admin.id();
+    assert_eq!(result["actor"], admin.as_str());
+    assert_eq!(result["role"], "admin");
+
+    let config = w.query("config", &[]).unwrap();
+    assert_eq!(config["audience"], AUD);
+    assert_eq!(config["max_skew_secs"], 300);
+    assert_eq!(config["max_lifetime_secs"], 3600);
+
+    let identity = w.query("identity", &[admin.as_str()]).unwrap();
+    assert_eq!(identity["role"], "admin");
+    assert_eq!(identity["active"], true);
+    assert_eq!(identity["registered_by"], admin.as_str());
+    assert_eq!(identity["registered_at"], T0);
+
+    let (name, payload) = event(&w);
+    assert_eq!(name, "identity_registered");
+    assert_eq!(payload["actor"], admin.as_str());
+    assert_eq!(payload["by"], admin.as_str());
+    assert_eq!(payload["role"], "admin");
+}
+
+#[test]
+fn a_second_init_is_refused_already_initialised() {
+    let mut w = World::new();
+    let token = admin_token(&mut w);
+    init_refused(
+        &mut w,
+        &[CONFIG.to_vec(), token.into_bytes()],
+        "already_initialised",
+    );
+    // Even with another audience and another admin.
+    let other = w.stranger(Role::Admin);
+    let token = Statement::new(
+        other.id(),
+        "elsewhere",
+        Action::RegisterIdentity(other.registration()),
+        w.now,
+        600,
+        &mut w.rng,
+    )
+    .sign(&other.key)
+    .unwrap();
+    init_refused(
+        &mut w,
+        &[br#"{"audience":"elsewhere"}"#.to_vec(), token.into_bytes()],
+        "already_initialised",
+    );
+}
+
+#[test]
+fn submit_and_config_before_init_are_refused_not_initialised() {
+    let mut w = World::new();
+    w.state = MemoryState::new();
+    let doctor = w.stranger(Role::Doctor);
+    let patient = w.stranger(Role::Patient);
+    let act = ask(&mut w, &patient);
+    refuses_as(&mut w, &doctor, act, "not_initialised");
+    // Not even a patient's self-registration gets in before genesis.
+    refuses_as(
+        &mut w,
+        &patient,
+        Action::RegisterIdentity(patient.registration()),
+        "not_initialised",
+    );
+    refused(w.query("config", &[]), "not_initialised");
+    assert_eq!(w.state.entries().count(), 0);
+}
+
+#[test]
+fn init_with_a_statement_that_is_not_an_admin_registration_is_refused() {
+    let mut w = World::new();
+    w.state = MemoryState::new();
+    // A patient's self-registration.
+    let patient = w.stranger(Role::Patient);
+    let token = w.sign(
+        &patient.key,
+        Action::RegisterIdentity(patient.registration()),
+    );
+    init_refused(
+        &mut w,
+        &[CONFIG.to_vec(), token.into_bytes()],
+        "invalid_payload",
+    );
+    // A doctor registering itself.
+    let doctor = w.stranger(Role::Doctor);
+    let token = w.sign(&doctor.key, Action::RegisterIdentity(doctor.registration()));
+    init_refused(
+        &mut w,
+        &[CONFIG.to_vec(), token.into_bytes()],
+        "invalid_payload",
+    );
+    // Another action altogether, by the would-be admin.
+    let key = w.admin_key();
+    let act = ask(&mut w, &patient);
+    let token = w.sign(&key, act);
+    init_refused(
+        &mut w,
+        &[CONFIG.to_vec(), token.into_bytes()],
+        "invalid_payload",
+    );
+    assert_eq!(w.state.entries().count(), 0);
+}
+
+#[test]
+fn init_with_an_admin_registration_signed_by_another_key_is_refused() {
+    let mut w = World::new();
+    w.state = MemoryState::new();
+    let key = w.admin_key();
+    let intruder = w.stranger(Role::Admin);
+    // The intruder signs a registration of the admin's key under its own iss.
+    let registration = w.admin.registration();
+    let token = w.sign(&intruder.key, Action::RegisterIdentity(registration));
+    init_refused(
+        &mut w,
+        &[CONFIG.to_vec(), token.into_bytes()],
+        "signature_invalid",
+    );
+    // And a properly signed one for another audience is refused too.
+    let registration = w.admin.registration();
+    let token = Statement::new(
+        key.actor_id(),
+        "elsewhere",
+        Action::RegisterIdentity(registration),
+        w.now,
+        600,
+        &mut w.rng,
+    )
+    .sign(&key)
+    .unwrap();
+    init_refused(
+        &mut w,
+        &[CONFIG.to_vec(), token.into_bytes()],
+        "wrong_audience",
+    );
+    assert_eq!(w.state.entries().count(), 0);
+}
+
+#[test]
+fn init_with_a_bad_config_is_refused() {
+    let mut w = World::new();
+    w.state = MemoryState::new();
+    let token = admin_token(&mut w);
+    for config in [
+        &b"not json"[..],
+        br#"{}"#,
+        br#"{"audience":"carechain:test","surprise":1}"#,
+        br#"{"audience":42}"#,
+        b"\xff\xfe",
+    ] {
+        init_refused(
+            &mut w,
+            &[config.to_vec(), token.clone().into_bytes()],
+            "bad_arguments",
+        );
+    }
+    for config in [
+        &br#"{"audience":"   "}"#[..],
+        br#"{"audience":"carechain:test","max_skew_secs":-1}"#,
+        br#"{"audience":"carechain:test","max_skew_secs":3601}"#,
+        br#"{"audience":"carechain:test","max_lifetime_secs":59}"#,
+        br#"{"audience":"carechain:test","max_lifetime_secs":86401}"#,
+    ] {
+        init_refused(
+            &mut w,
+            &[config.to_vec(), token.clone().into_bytes()],
+            "invalid_payload",
+        );
+    }
+    let long = format!(r#"{{"audience":"{}"}}"#, "a".repeat(129));
+    init_refused(
+        &mut w,
+        &[long.into_bytes(), token.into_bytes()],
+        "invalid_payload",
+    );
+    assert_eq!(w.state.entries().count(), 0);
+}
+
+#[test]
+fn init_with_the_wrong_number_of_arguments_or_a_non_utf8_statement_is_refused() {
+    let mut w = World::new();
+    w.state = MemoryState::new();
+    let token = admin_token(&mut w);
+    init_refused(&mut w, &[], "bad_arguments");
+    init_refused(&mut w, &[CONFIG.to_vec()], "bad_arguments");
+    init_refused(
+        &mut w,
+        &[CONFIG.to_vec(), token.clone().into_bytes(), b"x".to_vec()],
+        "bad_arguments",
+    );
+    init_refused(
+        &mut w,
+        &[CONFIG.to_vec(), vec![0xff, 0xfe]],
+        "bad_arguments",
+    );
+    init_refused(
+        &mut w,
+        &[CONFIG.to_vec(), b"garbage".to_vec()],
+        "statement_invalid",
+    );
+    assert_eq!(w.state.entries().count(), 0);
+    // The right arguments still work afterwards.
+    w.invoke("init", &[CONFIG.to_vec(), token.into_bytes()])
+        .unwrap();
+}
+
+#[test]
+fn the_genesis_statement_cannot_be_replayed_through_submit() {
+    let mut w = World::new();
+    w.state = MemoryState::new();
+    let token = admin_token(&mut w);
+    w.invoke("init", &[CONFIG.to_vec(), token.clone().into_bytes()])
+        .unwrap();
+    refuses_token(&mut w, &token, "replayed_nonce");
+}
+
+// ---- the one-time nonce ----
+
+#[test]
+fn a_replayed_statement_is_refused() {
+    let mut w = World::new();
+    let patient = w.patient(0);
+    let doctor = w.registered(Role::Doctor);
+    let act = ask(&mut w, &patient);
+    let token = w.sign(&doctor.key, act);
+    w.submit_token(&token).unwrap();
+    let err = refuses_token(&mut w, &token, "replayed_nonce");
+    assert_eq!(err.status, 403);
+    // Still refused later, while the statement is otherwise valid.
+    w.now += 300;
+    refuses_token(&mut w, &token, "replayed_nonce");
+}
+
+#[test]
+fn a_used_jti_is_refused_even_for_a_different_action() {
+    let mut w = World::new();
+    let patient = w.patient(0);
+    let doctor = w.registered(Role::Doctor);
+    let act = ask(&mut w, &patient);
+    let first = claims(&mut w, &doctor.key, act);
+    w.submit_token(&sign_claims(&first, &doctor.key)).unwrap();
+
+    let act = ask(&mut w, &patient);
+    let mut second = claims(&mut w, &doctor.key, act);
+    second.jti = first.jti.clone();
+    refuses_token(&mut w, &sign_claims(&second, &doctor.key), "replayed_nonce");
+}
+
+#[test]
+fn a_jti_used_by_one_signer_is_free_for_another() {
+    let mut w = World::new();
+    let patient = w.patient(0);
+    let first_doctor = w.registered(Role::Doctor);
+    let second_doctor = w.registered(Role::Doctor);
+    let act = ask(&mut w, &patient);
+    let first = claims(&mut w, &first_doctor.key, act);
+    w.submit_token(&sign_claims(&first, &first_doctor.key))
+        .unwrap();
+    let act = ask(&mut w, &patient);
+    let mut second = claims(&mut w, &second_doctor.key, act);
+    second.jti = first.jti.clone();
+    w.submit_token(&sign_claims(&second, &second_doctor.key))
+        .unwrap();
+}
+
+#[test]
+fn a_malformed_jti_is_refused() {
+    let mut w = World::new();
+    let patient = w.patient(0);
+    let doctor = w.registered(Role::Doctor);
+    for jti in ["short", "has spaces in it, 1234567890", &"a".repeat(65)] {
+        let act = ask(&mut w, &patient);
+        let mut statement = claims(&mut w, &doctor.key, act);
+        statement.jti = jti.to_owned();
+        refuses_token(
+            &mut w,
+            &sign_claims(&statement, &doctor.key),
+            "statement_invalid",
+        );
+    }
+}
+
+// ---- the time window ----
+
+#[test]
+fn an_expired_statement_is_refused() {
+    let mut w = World::new();
+    let patient = w.patient(0);
+    let doctor = w.registered(Role::Doctor);
+    // World::sign gives statements 600 s of life.
+    let act = ask(&mut w, &patient);
+    let late = w.sign(&doctor.key, act);
+    let act = ask(&mut w, &patient);
+    let just_in_time = w.sign(&doctor.key, act);
+    w.now += 599;
+    w.submit_token(&just_in_time).unwrap();
+    w.now += 1;
+    let err = refuses_token(&mut w, &late, "statement_expired");
+    assert_eq!(err.status, 403);
+    w.now += DAY;
+    refuses_token(&mut w, &late, "statement_expired");
+}
+
+#[test]
+fn a_statement_issued_too_far_in_the_future_is_refused() {
+    let mut w = World::new();
+    let patient = w.patient(0);
+    let doctor = w.registered(Role::Doctor);
+    // 300 s of skew is allowed…
+    let act = ask(&mut w, &patient);
+    let mut statement = claims(&mut w, &doctor.key, act);
+    statement.iat = w.now + 300;
+    statement.exp = statement.iat + 600;
+    w.submit_token(&sign_claims(&statement, &doctor.key))
+        .unwrap();
+    // …one second more is not.
+    let act = ask(&mut w, &patient);
+    let mut statement = claims(&mut w, &doctor.key, act);
+    statement.iat = w.now + 301;
+    statement.exp = statement.iat + 600;
+    refuses_token(
+        &mut w,
+        &sign_claims(&statement, &doctor.key),
+        "statement_invalid",
+    );
+}
+
+#[test]
+fn a_statement_with_a_bad_lifetime_is_refused() {
+    let mut w = World::new();
+    let patient = w.patient(0);
+    let doctor = w.registered(Role::Doctor);
+    for (iat, exp) in [
+        (w.now, w.now + 3601),    // longer than the allowed hour
+        (w.now, w.now),           // empty
+        (w.now - 10, w.now - 20), // negative
+    ] {
+        let act = ask(&mut w, &patient);
+        let mut statement = claims(&mut w, &doctor.key, act);
+        statement.iat = iat;
+        statement.exp = exp;
+        refuses_token(
+            &mut w,
+            &sign_claims(&statement, &doctor.key),
+            "statement_invalid",
+        );
+    }
+    // Exactly an hour is fine.
+    let act = ask(&mut w, &patient);
+    let mut statement = claims(&mut w, &doctor.key, act);
+    statement.exp = statement.iat + 3600;
+    w.submit_token(&sign_claims(&statement, &doctor.key))
+        .unwrap();
+}
+
+// ---- audience and signature ----
+
+#[test]
+fn a_statement_for_another_ledger_is_refused() {
+    let mut w = World::new();
+    let patient = w.patient(0);
+    let doctor = w.registered(Role::Doctor);
+    let act = ask(&mut w, &patient);
+    let mut statement = claims(&mut w, &doctor.key, act);
+    statement.aud = "carechain:production".into();
+    let err = refuses_token(
+        &mut w,
+        &sign_claims(&statement, &doctor.key),
+        "wrong_audience",
+    );
+    assert_eq!(err.status, 403);
+}
+
+#[test]
+fn a_statement_claiming_another_signer_is_refused_signature_invalid() {
+    let mut w = World::new();
+    let patient = w.patient(0);
+    let doctor = w.registered(Role::Doctor);
+    let forger = w.stranger(Role::Doctor);
+    // The forger signs its own statement, then swaps in the doctor's iss.
+    let act = ask(&mut w, &patient);
+    let mut statement = claims(&mut w, &forger.key, act);
+    let (header, _, signature) = parts(&sign_claims(&statement, &forger.key));
+    statement.iss = doctor.id();
+    let body = B64(serde_json::to_vec(&statement).unwrap()).encode();
+    let forged = format!("{header}.{body}.{signature}");
+    refuses_token(&mut w, &forged, "signature_invalid");
+
+    // A registered identity cannot speak for another registered one either.
+    let other = w.registered(Role::Doctor);
+    let act = ask(&mut w, &patient);
+    let mut statement = claims(&mut w, &other.key, act);
+    let (header, _, signature) = parts(&sign_claims(&statement, &other.key));
+    statement.iss = doctor.id();
+    let body = B64(serde_json::to_vec(&statement).unwrap()).encode();
+    refuses_token(
+        &mut w,
+        &format!("{header}.{body}.{signature}"),
+        "signature_invalid",
+    );
+}
+
+#[test]
+fn a_tampered_statement_is_refused_signature_invalid() {
+    let mut w = World::new();
+    let patient = w.patient(0);
+    let doctor = w.registered(Role::Doctor);
+    let act = ask(&mut w, &patient);
+    let mut statement = claims(&mut w, &doctor.key, act);
+    let (header, _, signature) = parts(&sign_claims(&statement, &doctor.key));
+    // Same signer, same nonce, a longer duration than signed.
+    if let Action::AccessRequest(body) = &mut statement.act {
+        body.duration_secs = 300 * DAY;
+    }
+    let body = B64(serde_json::to_vec(&statement).unwrap()).encode();
+    refuses_token(
+        &mut w,
+        &format!("{header}.{body}.{signature}"),
+        "signature_invalid",
+    );
+    // A corrupted signature.
+    let token = sign_claims(&statement, &doctor.key);
+    let (header, body, signature) = parts(&token);
+    let mut sig = B64::decode(&signature).unwrap();
+    sig.0[10] ^= 1;
+    refuses_token(
+        &mut w,
+        &format!("{header}.{body}.{}", sig.encode()),
+        "signature_invalid",
+    );
+    // The untampered statement is still accepted.
+    w.submit_token(&token).unwrap();
+}
+
+#[test]
+fn a_statement_with_another_algorithm_or_type_is_refused() {
+    let mut w = World::new();
+    let patient = w.patient(0);
+    let doctor = w.registered(Role::Doctor);
+    let act = ask(&mut w, &patient);
+    let token = w.sign(&doctor.key, act);
+    let (_, body, signature) = parts(&token);
+    for header in [
+        r#"{"alg":"none","typ":"carechain-statement+jwt"}"#,
+        r#"{"alg":"HS256","typ":"carechain-statement+jwt"}"#,
+        r#"{"alg":"ES256","typ":"JWT"}"#,
+        r#"{"alg":"ES256"}"#,
+    ] {
+        let header = B64(header.as_bytes().to_vec()).encode();
+        refuses_token(
+            &mut w,
+            &format!("{header}.{body}.{signature}"),
+            "statement_invalid",
+        );
+        refuses_token(&mut w, &format!("{header}.{body}."), "statement_invalid");
+    }
+}
+
+// ---- the signer ----
+
+#[test]
+fn a_statement_from_an_unknown_signer_is_refused() {
+    let mut w = World::new();
+    let patient = w.patient(0);
+    let stranger = w.stranger(Role::Doctor);
+    let act = ask(&mut w, &patient);
+    let err = refuses_as(&mut w, &stranger, act, "unknown_signer");
+    assert!(err.message.contains(stranger.id().as_str()), "{err:?}");
+    // Only patients register themselves: a doctor cannot.
+    refuses_as(
+        &mut w,
+        &stranger,
+        Action::RegisterIdentity(stranger.registration()),
+        "unknown_signer",
+    );
+    let admin = w.stranger(Role::Admin);
+    refuses_as(
+        &mut w,
+        &admin,
+        Action::RegisterIdentity(admin.registration()),
+        "unknown_signer",
+    );
+}
+
+#[test]
+fn a_suspended_doctor_can_no_longer_request_write_or_read() {
+    let mut w = World::new();
+    let patient = w.patient(0);
+    let doctor = w.registered(Role::Doctor);
+    w.consent(&doctor, &patient);
+    let record = w.write(&doctor, &patient, "I10");
+    // Signed before the suspension, submitted after: refused too.
+    let early_read = w.sign(&doctor.key, Action::ReadRecord(ReadRecord { record }));
+    w.admin_submit(Action::SuspendIdentity(SuspendIdentity {
+        actor: doctor.id(),
+        reason: "licence withdrawn".into(),
+    }))
+    .unwrap();
+
+    let act = ask(&mut w, &patient);
+    let err = refuses_as(&mut w, &doctor, act, "signer_suspended");
+    assert_eq!(err.status, 403);
+    let body = w.record_body(&patient, "E11.9", RecordCategory::General);
+    refuses_as(
+        &mut w,
+        &doctor,
+        Action::WriteRecord(body),
+        "signer_suspended",
+    );
+    refuses_as(
+        &mut w,
+        &doctor,
+        Action::ReadRecord(ReadRecord { record }),
+        "signer_suspended",
+    );
+    refuses_token(&mut w, &early_read, "signer_suspended");
+}
+
+// ---- the arguments ----
+
+#[test]
+fn a_garbage_token_is_refused_statement_invalid() {
+    let mut w = World::new();
+    for token in [
+        "",
+        "garbage",
+        "a.b.c",
+        "a.b",
+        "a.b.c.d",
+        "eyJhbGciOiJFUzI1NiJ9.!!!.sig",
+        "e30.e30.e30",
+    ] {
+        let err = refuses_token(&mut w, token, "statement_invalid");
+        assert_eq!(err.status, 403);
+    }
+}
+
+#[test]
+fn a_statement_with_an_unknown_action_is_refused() {
+    let mut w = World::new();
+    let patient = w.patient(0);
+    let doctor = w.registered(Role::Doctor);
+    let act = ask(&mut w, &patient);
+    let statement = claims(&mut w, &doctor.key, act);
+    let mut json = serde_json::to_value(&statement).unwrap();
+    json["act"]["type"] = "delete_everything".into();
+    let token = sign_claims(&statement, &doctor.key);
+    let (header, _, signature) = parts(&token);
+    let body = B64(serde_json::to_vec(&json).unwrap()).encode();
+    refuses_token(
+        &mut w,
+        &format!("{header}.{body}.{signature}"),
+        "statement_invalid",
+    );
+}
+
+#[test]
+fn submit_with_a_non_utf8_argument_is_refused() {
+    let mut w = World::new();
+    let before = snapshot(&w);
+    let err = refused(
+        w.invoke("submit", &[vec![0xff, 0xfe, 0x2e]]),
+        "bad_arguments",
+    );
+    assert_eq!(err.status, 400);
+    assert!(snapshot(&w) == before);
+}
+
+#[test]
+fn submit_with_the_wrong_number_of_arguments_is_refused() {
+    let mut w = World::new();
+    let patient = w.patient(0);
+    let doctor = w.registered(Role::Doctor);
+    let act = ask(&mut w, &patient);
+    let token = w.sign(&doctor.key, act);
+    let before = snapshot(&w);
+    refused(w.invoke("submit", &[]), "bad_arguments");
+    refused(
+        w.invoke(
+            "submit",
+            &[token.clone().into_bytes(), token.clone().into_bytes()],
+        ),
+        "bad_arguments",
+    );
+    assert!(snapshot(&w) == before);
+    // The statement was not consumed by the refusals.
+    w.submit_token(&token).unwrap();
+}
