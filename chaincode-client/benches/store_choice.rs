@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
-use redb::{ReadableTable, TableDefinition};
+use redb::TableDefinition;
 
 const STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("state");
 const HISTORY: TableDefinition<(&str, u64, u32), &[u8]> = TableDefinition::new("history");
@@ -29,8 +29,10 @@ trait Store {
 struct Sqlite(rusqlite::Connection);
 
 impl Sqlite {
-    fn open(dir: &Path) -> Self {
-        let conn = rusqlite::Connection::open(dir.join("bench.sqlite")).unwrap();
+    fn open(dir: &Path, name: &str, autocheckpoint: u32) -> Self {
+        let conn = rusqlite::Connection::open(dir.join(name)).unwrap();
+        conn.pragma_update(None, "wal_autocheckpoint", autocheckpoint)
+            .unwrap();
         conn.execute_batch(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;
              CREATE TABLE state (key TEXT PRIMARY KEY, value BLOB NOT NULL, block INTEGER, tx INTEGER) WITHOUT ROWID;
@@ -180,7 +182,11 @@ fn main() {
     println!("|---|---|---|---|---|");
     bench(
         "SQLite (WAL, synchronous=FULL)",
-        &mut Sqlite::open(dir.path()),
+        &mut Sqlite::open(dir.path(), "a.sqlite", 1000),
+    );
+    bench(
+        "SQLite (WAL, synchronous=FULL, wal_autocheckpoint=16384)",
+        &mut Sqlite::open(dir.path(), "b.sqlite", 16384),
     );
     bench(
         "redb 2 (Durability::Immediate)",

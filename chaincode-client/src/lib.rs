@@ -24,7 +24,7 @@ mod error;
 pub use carechain_chaincode::{Chaincode, ChaincodeError, Timestamp};
 pub use embedded::{
     Block, BlockHeader, Clock, EmbeddedLedger, EmbeddedOptions, FixedClock, SystemClock,
-    Transaction, VerifyReport, Write,
+    Transaction, VerifyReport, Write, verify,
 };
 pub use error::LedgerError;
 
