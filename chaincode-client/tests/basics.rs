@@ -1,4 +1,5 @@
 //! Submit, evaluate, refusals, stub semantics, blocks and the in-memory reference.
+#![allow(clippy::unwrap_used)] // Test helpers outside #[test] functions.
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! Group commit under concurrent load, and resumable event streams.
+#![allow(clippy::unwrap_used)] // Test helpers outside #[test] functions.
 
 mod common;
 

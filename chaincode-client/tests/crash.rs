@@ -4,6 +4,7 @@
 //!
 //! The child is this test binary itself, re-run on the `crash_child` test with
 //! an environment variable naming the ledger directory.
+#![allow(clippy::unwrap_used)] // Test helpers outside #[test] functions.
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Tampering: flipping a byte of any stored block, state, history or event row
 //! makes `verify` fail and name the block (or the key) where it happened.
+#![allow(clippy::unwrap_used)] // Test helpers outside #[test] functions.
 
 mod common;
 

@@ -1,5 +1,5 @@
 //! A small key-value/counter contract for the ledger tests and helpers.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::Path;
 use std::sync::Arc;
