@@ -1,0 +1,154 @@
+//! The application: routes, extractor configuration (size limits, problem
+//! responses for malformed input), middleware, OpenAPI and Swagger UI.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpRequest, HttpResponse, web};
+use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
+use utoipa::OpenApi as _;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::error::ApiError;
+use crate::handlers::{
+    admin, auth, claims, health, patients, policies, products, records, requests,
+};
+use crate::openapi::ApiDoc;
+use crate::state::AppState;
+
+/// Prometheus metrics (request counts and latency by route pattern and status) at `/metrics`.
+pub fn metrics() -> Result<PrometheusMetrics, ApiError> {
+    PrometheusMetricsBuilder::new("carechain_relay")
+        .endpoint("/metrics")
+        .mask_unmatched_patterns("UNKNOWN")
+        .build()
+        .map_err(|e| ApiError::internal(format!("metrics: {e}")))
+}
+
+fn json_error(err: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
+    match err {
+        JsonPayloadError::Overflow { limit }
+        | JsonPayloadError::OverflowKnownLength { limit, .. } => {
+            ApiError::PayloadTooLarge(format!("the body exceeds {limit} bytes")).into()
+        }
+        JsonPayloadError::ContentType => {
+            ApiError::bad_request("expected Content-Type: application/json").into()
+        }
+        JsonPayloadError::Deserialize(e) => {
+            ApiError::bad_request(format!("invalid JSON: {e}")).into()
+        }
+        other => ApiError::bad_request(format!("invalid body: {other}")).into(),
+    }
+}
+
+fn query_error(err: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::bad_request(format!("invalid query: {err}")).into()
+}
+
+fn path_error(_: PathError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::NotFound.into()
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound)
+}
+
+async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header(("Location", "/docs/"))
+        .finish()
+}
+
+/// Registers every route and the extractor configuration.
+pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(json_limit)
+            .error_handler(json_error),
+    )
+    .app_data(web::PayloadConfig::default().limit(json_limit))
+    .app_data(web::QueryConfig::default().error_handler(query_error))
+    .app_data(web::PathConfig::default().error_handler(path_error))
+    .service(health::healthz)
+    .service(health::readyz)
+    .service(auth::signup)
+    .service(auth::login)
+    .service(auth::refresh)
+    .service(auth::challenge)
+    .service(auth::patient_login)
+    .service(auth::me)
+    .service(patients::register)
+    .service(patients::my_records)
+    .service(patients::access_log)
+    .service(patients::readers)
+    .service(admin::list_accounts)
+    .service(admin::approve)
+    .service(admin::suspend)
+    .service(admin::audit)
+    .service(requests::create)
+    .service(requests::list)
+    .service(requests::get_one)
+    .service(requests::grant)
+    .service(requests::deny)
+    .service(requests::revoke)
+    .service(records::write)
+    .service(records::get_own)
+    .service(records::read)
+    .service(products::publish)
+    .service(products::list)
+    .service(products::get_one)
+    .service(policies::purchase)
+    .service(policies::issue)
+    .service(policies::list)
+    .service(policies::get_one)
+    .service(claims::file)
+    .service(claims::list)
+    .service(claims::get_one)
+    .service(claims::paid)
+    .route("/docs", web::get().to(docs_redirect))
+    .service(SwaggerUi::new("/docs/{_:.*}").url("/v1/openapi.json", ApiDoc::openapi()))
+    .default_service(web::to(not_found));
+}
+
+/// Logs one line per request: method, route pattern (never the raw query), status, latency.
+async fn log_request(
+    req: ServiceRequest,
+    next: actix_web::middleware::Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let route = req.match_pattern().unwrap_or_else(|| "UNKNOWN".into());
+    let res = next.call(req).await?;
+    tracing::info!(
+        %method,
+        route,
+        status = res.status().as_u16(),
+        latency_ms = start.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    Ok(res)
+}
+
+/// The whole application for one worker.
+pub fn app(
+    state: web::Data<AppState>,
+    metrics: PrometheusMetrics,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let limit = state.config.json_limit_bytes;
+    App::new()
+        .app_data(state)
+        .wrap(from_fn(log_request))
+        .wrap(metrics)
+        .configure(|cfg| routes(cfg, limit))
+}

@@ -1,0 +1,114 @@
+//! Authentication: argon2id passwords, HS256 access tokens with pinned
+//! `alg`/`iss`/`aud`/`exp`, rotating refresh tokens, the patient's signed
+//! login challenge, login rate limits, and the [`Caller`] extractor.
+
+pub mod password;
+pub mod patient;
+pub mod tokens;
+
+use std::future::{Ready, ready};
+use std::num::NonZeroU32;
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::types::AccountRole;
+
+/// The authenticated caller of a request, from a valid access token.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The account id.
+    pub account: String,
+    /// The account's role.
+    pub role: AccountRole,
+    /// The account's ledger actor id, if it has one.
+    pub actor: Option<String>,
+}
+
+impl Caller {
+    /// Refuses with 403 unless the caller has one of `roles`.
+    pub fn require(&self, roles: &[AccountRole]) -> Result<(), ApiError> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "a {} may not do this",
+                self.role.as_str()
+            )))
+        }
+    }
+
+    /// The caller's actor id (403 if the account has none yet).
+    pub fn actor(&self) -> Result<&str, ApiError> {
+        self.actor
+            .as_deref()
+            .ok_or_else(|| ApiError::forbidden("this account has no ledger identity yet"))
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Ready<Result<Caller, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authenticate(req))
+    }
+}
+
+fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::internal("application state missing"))?;
+    let header = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::Unauthorized("expected an Authorization: Bearer token".into()))?;
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| ApiError::Unauthorized("expected an Authorization: Bearer token".into()))?;
+    let claims = state.jwt.verify(token.trim())?;
+    Ok(Caller {
+        account: claims.sub,
+        role: claims.role,
+        actor: claims.act,
+    })
+}
+
+/// Login attempt limits per email and per client IP.
+pub struct LoginLimiter {
+    by_key: DefaultKeyedRateLimiter<String>,
+}
+
+impl LoginLimiter {
+    /// A limiter allowing `per_minute` attempts per key.
+    pub fn new(per_minute: u32) -> Self {
+        let n = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
+        LoginLimiter {
+            by_key: RateLimiter::keyed(Quota::per_minute(n)),
+        }
+    }
+
+    /// Counts an attempt for each key; 429 if any is over its limit.
+    pub fn check(&self, keys: &[String]) -> Result<(), ApiError> {
+        let mut limited = false;
+        for key in keys {
+            limited |= self.by_key.check_key(key).is_err();
+        }
+        if limited {
+            Err(ApiError::RateLimited)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// The client IP as the socket saw it (no proxy headers are trusted).
+pub fn client_ip(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}

@@ -1,0 +1,241 @@
+//! Typed configuration: defaults, then an optional TOML file, then
+//! `CARECHAIN_*` environment variables (and `DATABASE_URL`). Loaded once in
+//! `main` and handed to the app as `web::Data`. Secrets are never in the
+//! file: the JWT key comes from `CARECHAIN_JWT_SECRET` or a 0600 file in the
+//! data directory created at first start.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand_core::{OsRng, RngCore as _};
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for [`Config`].
+    #[error("invalid configuration {path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parse error.
+        source: Box<toml::de::Error>,
+    },
+    /// An environment variable has the wrong form.
+    #[error("invalid environment variable {name}: expected {expected}")]
+    Env {
+        /// The variable.
+        name: &'static str,
+        /// What was expected.
+        expected: &'static str,
+    },
+    /// The secret key file could not be created or read.
+    #[error("secret key {path}: {reason}")]
+    Secret {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// The relay's configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Directory for the SQLite database, the embedded ledger and the key file.
+    pub data_dir: PathBuf,
+    /// `postgres://…` for PostgreSQL; otherwise SQLite at `data_dir/relay.sqlite`.
+    pub database_url: Option<String>,
+    /// Database pool size.
+    pub pool_size: u32,
+    /// The relay's JWT issuer and audience (and the `aud` of patient login proofs).
+    pub audience: String,
+    /// The ledger audience fixed at `init` (the `aud` of every statement).
+    pub ledger_audience: String,
+    /// Access token lifetime, seconds.
+    pub access_token_ttl_secs: i64,
+    /// Refresh token lifetime, seconds.
+    pub refresh_token_ttl_secs: i64,
+    /// Patient login challenge lifetime, seconds.
+    pub challenge_ttl_secs: i64,
+    /// Login attempts allowed per minute per email and per IP.
+    pub login_attempts_per_minute: u32,
+    /// Largest JSON body accepted, bytes.
+    pub json_limit_bytes: usize,
+    /// HTTP worker threads (0: one per core).
+    pub workers: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            pool_size: 8,
+            audience: "carechain-relay".into(),
+            ledger_audience: "carechain".into(),
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_secs: 30 * 86_400,
+            challenge_ttl_secs: 120,
+            login_attempts_per_minute: 5,
+            json_limit_bytes: 2 * 1024 * 1024,
+            workers: 0,
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, then `file` if given, then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|source| ConfigError::Parse {
+                    path: path.to_owned(),
+                    source: Box::new(source),
+                })?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(|name| std::env::var(name).ok())?;
+        Ok(config)
+    }
+
+    /// Overrides fields from environment variables read through `var`.
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        fn parse<T: std::str::FromStr>(
+            value: Option<String>,
+            name: &'static str,
+            expected: &'static str,
+        ) -> Result<Option<T>, ConfigError> {
+            value
+                .map(|v| v.parse().map_err(|_| ConfigError::Env { name, expected }))
+                .transpose()
+        }
+        if let Some(v) = parse(var("CARECHAIN_LISTEN"), "CARECHAIN_LISTEN", "host:port")? {
+            self.listen = v;
+        }
+        if let Some(v) = var("CARECHAIN_DATA_DIR") {
+            self.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = var("DATABASE_URL").or_else(|| var("CARECHAIN_DATABASE_URL")) {
+            self.database_url = Some(v);
+        }
+        if let Some(v) = parse(
+            var("CARECHAIN_POOL_SIZE"),
+            "CARECHAIN_POOL_SIZE",
+            "a number",
+        )? {
+            self.pool_size = v;
+        }
+        if let Some(v) = var("CARECHAIN_AUDIENCE") {
+            self.audience = v;
+        }
+        if let Some(v) = var("CARECHAIN_LEDGER_AUDIENCE") {
+            self.ledger_audience = v;
+        }
+        if let Some(v) = parse(
+            var("CARECHAIN_LOGIN_ATTEMPTS_PER_MINUTE"),
+            "CARECHAIN_LOGIN_ATTEMPTS_PER_MINUTE",
+            "a number",
+        )? {
+            self.login_attempts_per_minute = v;
+        }
+        if let Some(v) = parse(var("CARECHAIN_WORKERS"), "CARECHAIN_WORKERS", "a number")? {
+            self.workers = v;
+        }
+        Ok(())
+    }
+
+    /// The database URL: the configured one or the SQLite file in the data directory.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => self.data_dir.join("relay.sqlite").display().to_string(),
+        }
+    }
+
+    /// The embedded ledger's directory.
+    pub fn ledger_dir(&self) -> PathBuf {
+        self.data_dir.join("ledger")
+    }
+
+    /// The JWT signing secret: `CARECHAIN_JWT_SECRET` (base64url), else
+    /// `data_dir/jwt-secret`, created with 32 random bytes and mode 0600.
+    pub fn jwt_secret(&self) -> Result<Zeroizing<Vec<u8>>, ConfigError> {
+        let path = self.data_dir.join("jwt-secret");
+        let fail = |reason: String| ConfigError::Secret {
+            path: path.clone(),
+            reason,
+        };
+        if let Ok(text) = std::env::var("CARECHAIN_JWT_SECRET") {
+            let key = URL_SAFE_NO_PAD
+                .decode(text.trim())
+                .map_err(|_| fail("CARECHAIN_JWT_SECRET is not base64url".into()))?;
+            if key.len() < 32 {
+                return Err(fail(
+                    "CARECHAIN_JWT_SECRET must hold at least 32 bytes".into(),
+                ));
+            }
+            return Ok(Zeroizing::new(key));
+        }
+        if !path.exists() {
+            let mut key = Zeroizing::new([0u8; 32]);
+            OsRng.fill_bytes(key.as_mut());
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options.open(&path).map_err(|e| fail(e.to_string()))?;
+            file.write_all(URL_SAFE_NO_PAD.encode(key.as_ref()).as_bytes())
+                .and_then(|()| file.sync_all())
+                .map_err(|e| fail(e.to_string()))?;
+        }
+        let text = Zeroizing::new(std::fs::read_to_string(&path).map_err(|e| fail(e.to_string()))?);
+        let key = URL_SAFE_NO_PAD
+            .decode(text.trim())
+            .map_err(|_| fail("not base64url".into()))?;
+        Ok(Zeroizing::new(key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_fields_are_refused_and_env_overrides_the_file() {
+        assert!(toml::from_str::<Config>("listne = \"x\"").is_err());
+        let mut config: Config =
+            toml::from_str("audience = \"a\"\npool_size = 3").unwrap_or_default();
+        assert_eq!(config.audience, "a");
+        config
+            .apply_env(|name| (name == "CARECHAIN_POOL_SIZE").then(|| "5".to_owned()))
+            .ok();
+        assert_eq!(config.pool_size, 5);
+        assert!(
+            config
+                .apply_env(|name| (name == "CARECHAIN_LISTEN").then(|| "nope".to_owned()))
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,65 @@
+//! Stored responses for `Idempotency-Key`.
+
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::models::IdempotencyRecord;
+use crate::db::schema::idempotency_keys;
+use crate::error::ApiError;
+
+/// Status of a claimed key whose request is still running.
+pub const IN_PROGRESS: &str = "in_progress";
+/// Status of a key with a stored response.
+pub const DONE: &str = "done";
+
+/// The record for `(scope, key)`.
+pub fn get(
+    conn: &mut DbConnection,
+    scope: &str,
+    key: &str,
+) -> Result<Option<IdempotencyRecord>, ApiError> {
+    Ok(idempotency_keys::table
+        .find((scope, key))
+        .select(IdempotencyRecord::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Claims a key for a request; false if it is already taken.
+pub fn claim(conn: &mut DbConnection, record: &IdempotencyRecord) -> Result<bool, ApiError> {
+    match diesel::insert_into(idempotency_keys::table)
+        .values(record)
+        .execute(conn)
+    {
+        Ok(_) => Ok(true),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Stores the response of a claimed key.
+pub fn complete(
+    conn: &mut DbConnection,
+    scope: &str,
+    key: &str,
+    status_code: i32,
+    body: &str,
+) -> Result<(), ApiError> {
+    diesel::update(idempotency_keys::table.find((scope, key)))
+        .set((
+            idempotency_keys::status.eq(DONE),
+            idempotency_keys::status_code.eq(status_code),
+            idempotency_keys::response_body.eq(body),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Releases a claimed key (the request failed in a way worth retrying).
+pub fn release(conn: &mut DbConnection, scope: &str, key: &str) -> Result<(), ApiError> {
+    diesel::delete(idempotency_keys::table.find((scope, key))).execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,116 @@
+//! Persistence: one diesel `MultiConnection` over SQLite (default, a file in
+//! the data directory) and PostgreSQL (`DATABASE_URL=postgres://…`), an r2d2
+//! pool, the embedded migrations, and repository functions per table.
+//!
+//! Handlers never build queries: they call the functions in the submodules,
+//! through [`run`], which takes a pooled connection on the blocking pool.
+
+pub mod accounts;
+pub mod idempotency;
+pub mod models;
+pub mod outbox;
+pub mod schema;
+pub mod tokens;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use actix_web::web;
+use diesel::connection::SimpleConnection as _;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness as _, embed_migrations};
+
+use crate::error::ApiError;
+
+/// The SQLite migrations.
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+/// The PostgreSQL migrations.
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+
+pub use connection::DbConnection;
+
+/// The connection enum; its own module because the derive generates undocumented items.
+#[allow(missing_docs)]
+mod connection {
+    use diesel::pg::PgConnection;
+    use diesel::sqlite::SqliteConnection;
+
+    /// A connection to either backend.
+    #[derive(diesel::MultiConnection)]
+    pub enum DbConnection {
+        /// SQLite.
+        Sqlite(SqliteConnection),
+        /// PostgreSQL.
+        Pg(PgConnection),
+    }
+}
+
+/// The connection pool.
+pub type DbPool = Pool<ConnectionManager<DbConnection>>;
+/// A connection taken from the pool.
+pub type PooledConn = PooledConnection<ConnectionManager<DbConnection>>;
+
+/// Per-connection SQLite settings: WAL, a busy timeout, foreign keys.
+#[derive(Debug, Clone, Copy)]
+struct SqlitePragmas;
+
+impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
+        if let DbConnection::Sqlite(conn) = conn {
+            conn.batch_execute(
+                "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                 PRAGMA foreign_keys = ON;",
+            )
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(())
+    }
+}
+
+/// Opens a pool for `url` (`postgres://…` or a SQLite file path) and runs pending migrations.
+pub fn connect(url: &str, size: u32) -> Result<DbPool, ApiError> {
+    let manager = ConnectionManager::<DbConnection>::new(url);
+    let pool = Pool::builder()
+        .max_size(size.max(1))
+        .connection_timeout(Duration::from_secs(10))
+        .connection_customizer(Box::new(SqlitePragmas))
+        .build(manager)
+        .map_err(|e| ApiError::internal(format!("cannot open the database: {e}")))?;
+    let mut conn = pool
+        .get()
+        .map_err(|e| ApiError::internal(format!("cannot connect to the database: {e}")))?;
+    migrate(&mut conn)?;
+    Ok(pool)
+}
+
+/// Runs the pending migrations of the connection's backend.
+pub fn migrate(conn: &mut DbConnection) -> Result<(), ApiError> {
+    let result = match conn {
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+        DbConnection::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
+    };
+    result.map_err(|e| ApiError::internal(format!("migrations failed: {e}")))
+}
+
+/// Runs `f` with a pooled connection on actix's blocking thread pool.
+pub async fn run<T, F>(pool: &DbPool, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    web::block(move || {
+        let mut conn = pool
+            .get()
+            .map_err(|e| ApiError::unavailable(format!("database: {e}")))?;
+        f(&mut conn)
+    })
+    .await?
+}
+
+/// The current time in Unix seconds.
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

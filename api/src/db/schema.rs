@@ -1,0 +1,95 @@
+//! The diesel schema, shared by SQLite and PostgreSQL (one `MultiConnection`).
+//!
+//! Kept in the portable subset (`Text`, `BigInt`, `Integer`) so one file
+//! describes both migration sets; `tests/schema.rs` applies each set to a fresh
+//! database and fails when a table, column, type or nullability differs from
+//! this file. Edit it together with `migrations/`, never alone.
+#![allow(missing_docs)]
+
+diesel::table! {
+    accounts (id) {
+        id -> Text,
+        role -> Text,
+        email -> Nullable<Text>,
+        password_hash -> Nullable<Text>,
+        actor_id -> Nullable<Text>,
+        display_name -> Text,
+        status -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    devices (id) {
+        id -> Text,
+        account_id -> Text,
+        actor_id -> Text,
+        signing_key -> Text,
+        hpke_key -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Text,
+        account_id -> Text,
+        family -> Text,
+        token_hash -> Text,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    login_challenges (nonce) {
+        nonce -> Text,
+        actor_id -> Text,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (account_id, idem_key) {
+        account_id -> Text,
+        idem_key -> Text,
+        request_hash -> Text,
+        status -> Text,
+        status_code -> Integer,
+        response_body -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        recipient -> Text,
+        kind -> Text,
+        payload -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    ledger_cursor (id) {
+        id -> Integer,
+        next_block -> BigInt,
+    }
+}
+
+diesel::joinable!(devices -> accounts (account_id));
+diesel::joinable!(refresh_tokens -> accounts (account_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    accounts,
+    devices,
+    refresh_tokens,
+    login_challenges,
+    idempotency_keys,
+    outbox,
+    ledger_cursor,
+);

@@ -1,0 +1,94 @@
+//! Forwarding signed statements to the ledger and evaluating queries.
+//!
+//! The relay never signs. Before forwarding it checks only what binds the
+//! statement to the caller — the unverified `iss` equals the caller's actor
+//! and the action type matches the endpoint — and leaves signature, expiry
+//! and nonce to the contract.
+
+use carechain_core::statement::{Action, Statement};
+use carechain_ledger::Proposal;
+use serde::de::DeserializeOwned;
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::types::Submitted;
+
+/// Longest statement accepted, bytes.
+const MAX_STATEMENT: usize = 1024 * 1024;
+
+/// Parses a statement without verifying it (400 if malformed).
+pub fn peek(token: &str) -> Result<Statement, ApiError> {
+    if token.len() > MAX_STATEMENT {
+        return Err(ApiError::PayloadTooLarge(
+            "the statement is too large".into(),
+        ));
+    }
+    Statement::peek(token).map_err(|e| ApiError::bad_request(format!("statement: {e}")))
+}
+
+/// Checks that `token` is signed (by claim) by the caller and carries an action of `kind`.
+pub fn check(caller: &Caller, token: &str, kind: &str) -> Result<Statement, ApiError> {
+    let statement = peek(token)?;
+    let actor = caller.actor()?;
+    if statement.iss.as_str() != actor {
+        return Err(ApiError::forbidden(
+            "the statement's issuer is not the authenticated account",
+        ));
+    }
+    if statement.act.kind() != kind {
+        return Err(ApiError::forbidden(format!(
+            "expected a {kind} statement, found {}",
+            statement.act.kind()
+        )));
+    }
+    Ok(statement)
+}
+
+/// Submits a statement; returns once the transaction is durable.
+pub async fn submit(state: &AppState, token: &str) -> Result<Submitted, ApiError> {
+    let committed = state
+        .ledger
+        .submit(Proposal::new("submit", [token.as_bytes().to_vec()]))
+        .await?;
+    let result = serde_json::from_slice(&committed.payload).unwrap_or(serde_json::Value::Null);
+    Ok(Submitted {
+        tx_id: committed.tx_id,
+        block: committed.block,
+        result,
+    })
+}
+
+/// Evaluates a query; a ledger `not_found` becomes a plain 404.
+pub async fn query<T: DeserializeOwned>(
+    state: &AppState,
+    function: &str,
+    args: &[&str],
+) -> Result<T, ApiError> {
+    let args: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
+    let bytes = match state.ledger.evaluate(Proposal::new(function, args)).await {
+        Ok(bytes) => bytes,
+        Err(carechain_ledger::LedgerError::Refused { status: 404, .. }) => {
+            return Err(ApiError::NotFound);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::internal(format!("ledger answered {function} with bad JSON: {e}")))
+}
+
+/// A path id that must equal the statement's object id (400 otherwise).
+pub fn same_id(path: &str, in_statement: impl std::fmt::Display) -> Result<(), ApiError> {
+    if path == in_statement.to_string() {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "the id in the path differs from the statement's",
+        ))
+    }
+}
+
+/// The action of a peeked statement, for endpoint-specific checks.
+pub fn action(statement: &Statement) -> &Action {
+    &statement.act
+}

@@ -1,0 +1,216 @@
+//! Administration: list, approve and suspend accounts (approval and
+//! suspension forward the admin's signed statements), and the audit trail of
+//! ledger transaction metadata — never payloads.
+
+use actix_web::{HttpResponse, get, http::StatusCode, post, web};
+use carechain_core::statement::{Action, Statement};
+
+use crate::auth::Caller;
+use crate::db::{self, accounts, tokens as token_db};
+use crate::error::ApiError;
+use crate::forward;
+use crate::handlers::auth::view;
+use crate::handlers::path_id;
+use crate::idempotency::IdempotencyKey;
+use crate::state::AppState;
+use crate::types::{
+    AccountPage, AccountRole, AuditEntry, AuditPage, PageQuery, StatementRequest, Submitted, status,
+};
+
+/// Accounts, optionally filtered by status (e.g. `pending`), with their public keys.
+#[utoipa::path(tag = "admin", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, body = AccountPage), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
+#[get("/v1/admin/accounts")]
+pub async fn list_accounts(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(&[AccountRole::Admin])?;
+    let (after, limit) = crate::handlers::page_args(&query)?;
+    let limit: i64 = limit.parse().unwrap_or(100);
+    let status = query.status.clone();
+    let items = db::run(&state.pool, move |conn| {
+        let rows = accounts::list(
+            conn,
+            status.as_deref(),
+            Some(after.as_str()).filter(|a| !a.is_empty()),
+            limit,
+        )?;
+        rows.into_iter()
+            .map(|a| {
+                let device = accounts::device_of(conn, &a.id)?;
+                Ok(view(a, device))
+            })
+            .collect::<Result<Vec<_>, ApiError>>()
+    })
+    .await?;
+    let next = (items.len() as i64 == limit)
+        .then(|| items.last().map(|a| a.id.clone()))
+        .flatten();
+    Ok(HttpResponse::Ok().json(AccountPage { items, next }))
+}
+
+/// Loads a non-admin account by id for an admin action.
+async fn target(state: &AppState, id: &str) -> Result<crate::db::models::Account, ApiError> {
+    let id = path_id(id)?.to_owned();
+    let account = db::run(&state.pool, move |conn| accounts::by_id(conn, &id))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(account)
+}
+
+/// Approves a pending doctor or insurer and forwards the admin-signed
+/// `register_identity` of the account's registered keys.
+#[utoipa::path(tag = "admin", security(("bearer" = [])), request_body = StatementRequest,
+    params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "required")),
+    responses((status = 200, body = Submitted), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
+#[post("/v1/admin/accounts/{id}/approve")]
+pub async fn approve(
+    state: web::Data<AppState>,
+    caller: Caller,
+    idem: IdempotencyKey,
+    path: web::Path<String>,
+    body: web::Json<StatementRequest>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(&[AccountRole::Admin])?;
+    let account = target(&state, &path).await?;
+    if account.status != status::PENDING {
+        return Err(ApiError::Conflict(format!(
+            "the account is {}, not pending",
+            account.status
+        )));
+    }
+    let body = body.into_inner();
+    let statement: Statement = forward::check(&caller, &body.statement, "register_identity")?;
+    let Action::RegisterIdentity(reg) = &statement.act else {
+        return Err(ApiError::forbidden(
+            "expected a register_identity statement",
+        ));
+    };
+    let role_matches =
+        AccountRole::parse(&account.role).map(AccountRole::ledger_role) == Some(reg.role);
+    if !role_matches || account.actor_id.as_deref() != Some(reg.signing_key.actor_id().as_str()) {
+        return Err(ApiError::bad_request(
+            "the statement must register this account's signing key and role",
+        ));
+    }
+    let st = state.clone();
+    let token = body.statement.clone();
+    idem.once(&state, &caller.account, true, &body, || async move {
+        let submitted = forward::submit(&st, &token).await?;
+        let id = account.id.clone();
+        db::run(&st.pool, move |conn| {
+            accounts::set_status(conn, &id, status::ACTIVE)
+        })
+        .await?;
+        tracing::info!(account = %account.id, "account approved");
+        Ok((StatusCode::OK, submitted))
+    })
+    .await
+}
+
+/// Suspends an account and forwards the admin-signed `suspend_identity`.
+#[utoipa::path(tag = "admin", security(("bearer" = [])), request_body = StatementRequest,
+    params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "required")),
+    responses((status = 200, body = Submitted), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
+#[post("/v1/admin/accounts/{id}/suspend")]
+pub async fn suspend(
+    state: web::Data<AppState>,
+    caller: Caller,
+    idem: IdempotencyKey,
+    path: web::Path<String>,
+    body: web::Json<StatementRequest>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(&[AccountRole::Admin])?;
+    let account = target(&state, &path).await?;
+    let body = body.into_inner();
+    let statement = forward::check(&caller, &body.statement, "suspend_identity")?;
+    let Action::SuspendIdentity(s) = &statement.act else {
+        return Err(ApiError::forbidden("expected a suspend_identity statement"));
+    };
+    if account.actor_id.as_deref() != Some(s.actor.as_str()) {
+        return Err(ApiError::bad_request(
+            "the statement must suspend this account's actor",
+        ));
+    }
+    let st = state.clone();
+    let token = body.statement.clone();
+    idem.once(&state, &caller.account, true, &body, || async move {
+        let submitted = forward::submit(&st, &token).await?;
+        let id = account.id.clone();
+        let now = db::now();
+        db::run(&st.pool, move |conn| {
+            accounts::set_status(conn, &id, status::SUSPENDED)?;
+            token_db::revoke_account(conn, &id, now)
+        })
+        .await?;
+        tracing::info!(account = %account.id, "account suspended");
+        Ok((StatusCode::OK, submitted))
+    })
+    .await
+}
+
+/// The audit trail: per transaction its id, time, action kind and signer, by block.
+#[utoipa::path(tag = "admin", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, body = AuditPage), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
+#[get("/v1/admin/audit")]
+pub async fn audit(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(&[AccountRole::Admin])?;
+    let (after, limit) = crate::handlers::page_args(&query)?;
+    let first = match after.as_str() {
+        "" => 1,
+        text => text
+            .parse::<u64>()
+            .map_err(|_| ApiError::bad_request("after: expected a block number"))?
+            .saturating_add(1),
+    };
+    let limit: u64 = limit.parse().unwrap_or(100);
+    let blocks = state
+        .blocks
+        .clone()
+        .ok_or_else(|| ApiError::unavailable("this ledger backend has no block access"))?;
+    let height = state.ledger.height().await?;
+    let page = web::block(move || -> Result<AuditPage, ApiError> {
+        let end = height.min(first.saturating_add(limit));
+        let mut items = Vec::new();
+        for n in first..end {
+            let block = blocks.block(n)?;
+            for tx in block.transactions {
+                let (action, signer) = describe(&tx.function, &tx.args);
+                items.push(AuditEntry {
+                    block: n,
+                    tx_id: tx.tx_id,
+                    time: tx.timestamp.seconds,
+                    action,
+                    signer,
+                });
+            }
+        }
+        let next = (end < height && end > first).then(|| (end - 1).to_string());
+        Ok(AuditPage { items, next })
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// The action kind and signer of a transaction, from its statement's claims only.
+fn describe(function: &str, args: &[Vec<u8>]) -> (String, Option<String>) {
+    let token = match function {
+        "submit" => args.first(),
+        "init" => args.get(1),
+        other => return (other.to_owned(), None),
+    };
+    let claims = token
+        .and_then(|t| std::str::from_utf8(t).ok())
+        .and_then(|t| Statement::peek(t).ok());
+    match claims {
+        Some(s) if function == "init" => ("init".into(), Some(s.iss.to_string())),
+        Some(s) => (s.act.kind().to_owned(), Some(s.iss.to_string())),
+        None => (function.to_owned(), None),
+    }
+}

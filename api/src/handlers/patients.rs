@@ -1,0 +1,199 @@
+//! Patients: self-registration (forwarded), own records, the access log, and
+//! the readers a doctor with a write grant must wrap a new record's key for.
+
+use actix_web::{HttpResponse, get, http::StatusCode, post, web};
+use carechain_chaincode::model::AccessRequestState;
+use carechain_core::ids::B64;
+use carechain_core::statement::{AccessAction, Action, RecordCategory, Role};
+
+use crate::auth::Caller;
+use crate::db::{self, accounts, models};
+use crate::error::ApiError;
+use crate::forward;
+use crate::handlers::{page_args, path_id};
+use crate::idempotency::IdempotencyKey;
+use crate::state::AppState;
+use crate::types::{
+    AccountRole, LedgerPage, PageQuery, PatientRegistered, ReadersQuery, StatementRequest, status,
+};
+
+/// A patient registers with a self-signed `register_identity` statement.
+#[utoipa::path(tag = "patients", request_body = StatementRequest,
+    params(("Idempotency-Key" = String, Header, description = "required")),
+    responses((status = 201, body = PatientRegistered), (status = 400, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
+#[post("/v1/patients")]
+pub async fn register(
+    state: web::Data<AppState>,
+    idem: IdempotencyKey,
+    body: web::Json<StatementRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let statement = forward::peek(&body.statement)?;
+    let Action::RegisterIdentity(registration) = &statement.act else {
+        return Err(ApiError::forbidden(
+            "expected a register_identity statement",
+        ));
+    };
+    if registration.role != Role::Patient || registration.signing_key.actor_id() != statement.iss {
+        return Err(ApiError::forbidden(
+            "expected a patient's registration signed by the key it registers",
+        ));
+    }
+    let actor = statement.iss.to_string();
+    let signing_key = B64(registration.signing_key.to_sec1_bytes()).encode();
+    let hpke_key = registration.hpke_key.encode();
+    let display_name = registration
+        .display_name
+        .chars()
+        .take(200)
+        .collect::<String>();
+    let scope = format!("anon:{actor}");
+    let st = state.clone();
+    let token = body.statement.clone();
+    idem.once(&state, &scope, true, &body, || async move {
+        let taken = actor.clone();
+        if db::run(&st.pool, move |conn| accounts::by_actor(conn, &taken))
+            .await?
+            .is_some()
+        {
+            return Err(ApiError::Conflict(
+                "this patient is already registered".into(),
+            ));
+        }
+        let submitted = forward::submit(&st, &token).await?;
+        let now = db::now();
+        let id = uuid::Uuid::new_v4().to_string();
+        let account = models::Account {
+            id: id.clone(),
+            role: AccountRole::Patient.as_str().into(),
+            email: None,
+            password_hash: None,
+            actor_id: Some(actor.clone()),
+            display_name,
+            status: status::ACTIVE.into(),
+            created_at: now,
+        };
+        let device = models::Device {
+            id: uuid::Uuid::new_v4().to_string(),
+            account_id: id.clone(),
+            actor_id: actor.clone(),
+            signing_key,
+            hpke_key,
+            created_at: now,
+        };
+        db::run(&st.pool, move |conn| {
+            accounts::create(conn, &account, Some(&device))
+        })
+        .await?;
+        tracing::info!(account = %id, "patient registered");
+        Ok((
+            StatusCode::CREATED,
+            PatientRegistered {
+                account_id: id,
+                actor,
+                tx_id: submitted.tx_id,
+            },
+        ))
+    })
+    .await
+}
+
+/// The patient's own records (ciphertext).
+#[utoipa::path(tag = "patients", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, body = LedgerPage), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
+#[get("/v1/patients/me/records")]
+pub async fn my_records(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(&[AccountRole::Patient])?;
+    let (after, limit) = page_args(&query)?;
+    let page: LedgerPage = forward::query(
+        &state,
+        "records_for_patient",
+        &[caller.actor()?, &after, &limit],
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Who read the patient's records, and when.
+#[utoipa::path(tag = "patients", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, body = LedgerPage), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
+#[get("/v1/patients/me/access-log")]
+pub async fn access_log(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(&[AccountRole::Patient])?;
+    let (after, limit) = page_args(&query)?;
+    let page: LedgerPage =
+        forward::query(&state, "access_log", &[caller.actor()?, &after, &limit]).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Whether the doctor holds a current write grant from `patient` covering `category`.
+pub(crate) async fn has_write_grant(
+    state: &AppState,
+    doctor: &str,
+    patient: &str,
+    category: RecordCategory,
+) -> Result<bool, ApiError> {
+    let now = db::now();
+    let mut after = String::new();
+    loop {
+        let page: forward_page::Page<AccessRequestState> =
+            forward::query(state, "requests_by_doctor", &[doctor, &after, "100"]).await?;
+        if page
+            .items
+            .iter()
+            .any(|r| r.patient.as_str() == patient && r.allows(AccessAction::Write, category, now))
+        {
+            return Ok(true);
+        }
+        match page.next {
+            Some(next) => after = next,
+            None => return Ok(false),
+        }
+    }
+}
+
+/// A typed page, for the relay's own authorization checks.
+pub(crate) mod forward_page {
+    use serde::Deserialize;
+
+    /// One page of a ledger list.
+    #[derive(Deserialize)]
+    pub struct Page<T> {
+        /// The items.
+        pub items: Vec<T>,
+        /// The next cursor.
+        pub next: Option<String>,
+    }
+}
+
+/// The readers of a patient's records of `category` (actor and HPKE key), for
+/// a doctor with a current write grant covering it.
+#[utoipa::path(tag = "patients", security(("bearer" = [])), params(("id" = String, Path, description = "patient actor id"), ReadersQuery),
+    responses((status = 200, body = Vec<Object>), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
+#[get("/v1/patients/{id}/readers")]
+pub async fn readers(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    query: web::Query<ReadersQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(&[AccountRole::Doctor])?;
+    let patient = path_id(&path)?;
+    let category: RecordCategory =
+        serde_json::from_value(serde_json::Value::String(query.category.clone()))
+            .map_err(|_| ApiError::bad_request("category: expected a record category"))?;
+    if !has_write_grant(&state, caller.actor()?, patient, category).await? {
+        return Err(ApiError::NotFound);
+    }
+    let readers: serde_json::Value =
+        forward::query(&state, "readers", &[patient, &query.category]).await?;
+    Ok(HttpResponse::Ok().json(readers))
+}

@@ -1,0 +1,184 @@
+//! Access requests: doctors ask, patients grant, deny and revoke.
+
+use actix_web::{HttpResponse, get, http::StatusCode, post, web};
+use carechain_chaincode::model::AccessRequestState;
+use carechain_core::statement::Action;
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::forward;
+use crate::handlers::{Expect, page_args, path_id, submit_signed};
+use crate::idempotency::IdempotencyKey;
+use crate::state::AppState;
+use crate::types::{AccountRole, LedgerPage, PageQuery, StatementRequest, Submitted};
+
+/// A doctor asks a patient for access with a signed `access_request`.
+#[utoipa::path(tag = "requests", security(("bearer" = [])), request_body = StatementRequest,
+    params(("Idempotency-Key" = String, Header, description = "required")),
+    responses((status = 201, body = Submitted), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
+#[post("/v1/requests")]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    idem: IdempotencyKey,
+    body: web::Json<StatementRequest>,
+) -> Result<HttpResponse, ApiError> {
+    submit_signed(
+        &state,
+        &caller,
+        idem,
+        body.into_inner(),
+        Expect {
+            roles: &[AccountRole::Doctor],
+            kind: "access_request",
+            status: StatusCode::CREATED,
+        },
+        |_| Ok(()),
+    )
+    .await
+}
+
+/// The caller's requests: a patient's (asked of them) or a doctor's (made by them).
+#[utoipa::path(tag = "requests", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, body = LedgerPage), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
+#[get("/v1/requests")]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(&[AccountRole::Patient, AccountRole::Doctor])?;
+    let function = match caller.role {
+        AccountRole::Patient => "requests_for_patient",
+        _ => "requests_by_doctor",
+    };
+    let (after, limit) = page_args(&query)?;
+    let mut page: LedgerPage =
+        forward::query(&state, function, &[caller.actor()?, &after, &limit]).await?;
+    if let Some(wanted) = &query.status {
+        page.items
+            .retain(|r| r["status"].as_str() == Some(wanted.as_str()));
+    }
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Loads a request the caller is a party to (404 otherwise).
+async fn party_request(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<AccessRequestState, ApiError> {
+    let request: AccessRequestState = forward::query(state, "request", &[path_id(id)?]).await?;
+    let actor = caller.actor()?;
+    if request.patient.as_str() != actor && request.doctor.as_str() != actor {
+        return Err(ApiError::NotFound);
+    }
+    Ok(request)
+}
+
+/// One request, for its patient or its doctor.
+#[utoipa::path(tag = "requests", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = Object), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
+#[get("/v1/requests/{id}")]
+pub async fn get_one(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(&[AccountRole::Patient, AccountRole::Doctor])?;
+    Ok(HttpResponse::Ok().json(party_request(&state, &caller, &path).await?))
+}
+
+/// Forwards a patient's answer (`grant`, `deny` or `revoke`) to request `id`.
+async fn answer(
+    state: web::Data<AppState>,
+    caller: Caller,
+    idem: IdempotencyKey,
+    id: String,
+    body: StatementRequest,
+    kind: &'static str,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(&[AccountRole::Patient])?;
+    party_request(&state, &caller, &id).await?;
+    let expect = Expect {
+        roles: &[AccountRole::Patient],
+        kind,
+        status: StatusCode::OK,
+    };
+    submit_signed(&state, &caller, idem, body, expect, |act| match act {
+        Action::Grant(g) => forward::same_id(&id, g.request),
+        Action::Deny(d) => forward::same_id(&id, d.request),
+        Action::Revoke(r) => forward::same_id(&id, r.request),
+        _ => Err(ApiError::forbidden("unexpected action")),
+    })
+    .await
+}
+
+/// The patient grants request `id` with a signed `grant`.
+#[utoipa::path(tag = "requests", security(("bearer" = [])), request_body = StatementRequest,
+    params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "required")),
+    responses((status = 200, body = Submitted), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
+#[post("/v1/requests/{id}/grant")]
+pub async fn grant(
+    state: web::Data<AppState>,
+    caller: Caller,
+    idem: IdempotencyKey,
+    path: web::Path<String>,
+    body: web::Json<StatementRequest>,
+) -> Result<HttpResponse, ApiError> {
+    answer(
+        state,
+        caller,
+        idem,
+        path.into_inner(),
+        body.into_inner(),
+        "grant",
+    )
+    .await
+}
+
+/// The patient denies request `id` with a signed `deny`.
+#[utoipa::path(tag = "requests", security(("bearer" = [])), request_body = StatementRequest,
+    params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "required")),
+    responses((status = 200, body = Submitted), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
+#[post("/v1/requests/{id}/deny")]
+pub async fn deny(
+    state: web::Data<AppState>,
+    caller: Caller,
+    idem: IdempotencyKey,
+    path: web::Path<String>,
+    body: web::Json<StatementRequest>,
+) -> Result<HttpResponse, ApiError> {
+    answer(
+        state,
+        caller,
+        idem,
+        path.into_inner(),
+        body.into_inner(),
+        "deny",
+    )
+    .await
+}
+
+/// The patient revokes the grant of request `id` with a signed `revoke`.
+#[utoipa::path(tag = "requests", security(("bearer" = [])), request_body = StatementRequest,
+    params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "required")),
+    responses((status = 200, body = Submitted), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
+#[post("/v1/requests/{id}/revoke")]
+pub async fn revoke(
+    state: web::Data<AppState>,
+    caller: Caller,
+    idem: IdempotencyKey,
+    path: web::Path<String>,
+    body: web::Json<StatementRequest>,
+) -> Result<HttpResponse, ApiError> {
+    answer(
+        state,
+        caller,
+        idem,
+        path.into_inner(),
+        body.into_inner(),
+        "revoke",
+    )
+    .await
+}

@@ -1,0 +1,184 @@
+//! `carechain-relay`: serve the API, initialise the ledger with the first
+//! admin, or verify the embedded ledger.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use actix_web::{HttpServer, web};
+use clap::{Parser, Subcommand};
+use rand_core::OsRng;
+use tracing_subscriber::EnvFilter;
+use zeroize::Zeroizing;
+
+use carechain_api::config::Config;
+use carechain_api::error::ApiError;
+use carechain_api::keystore::AdminKeys;
+use carechain_api::state::AppState;
+use carechain_api::{app, setup};
+
+/// The CareChain relay.
+#[derive(Parser)]
+#[command(name = "carechain-relay", version, about)]
+struct Cli {
+    /// A TOML configuration file (environment variables override it).
+    #[arg(long, global = true, env = "CARECHAIN_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP API (default 127.0.0.1:8080, data in ./data).
+    Serve,
+    /// Initialise the ledger with the first admin and create its account.
+    Init(AdminArgs),
+    /// Admin accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Replay the embedded ledger and check every block and the state.
+    VerifyLedger,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create the first admin (same as `init`).
+    Create(AdminArgs),
+}
+
+#[derive(clap::Args)]
+struct AdminArgs {
+    /// The admin's login email.
+    #[arg(long = "admin-email", alias = "email")]
+    admin_email: String,
+    /// The admin's display name.
+    #[arg(long, default_value = "Administrator")]
+    name: String,
+    /// Where to write the sealed keystore (default: data dir/admin.keystore).
+    #[arg(long)]
+    keystore: Option<PathBuf>,
+}
+
+fn secret(var: &str, prompt: &str) -> Result<Zeroizing<String>, ApiError> {
+    if let Ok(value) = std::env::var(var) {
+        return Ok(Zeroizing::new(value));
+    }
+    rpassword::prompt_password(prompt)
+        .map(Zeroizing::new)
+        .map_err(|e| ApiError::bad_request(format!("set {var} or answer the prompt: {e}")))
+}
+
+async fn init(config: Config, args: AdminArgs) -> Result<(), ApiError> {
+    let path = args
+        .keystore
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join("admin.keystore"));
+    let state = AppState::open(config)?;
+    if setup::ledger_initialised(&state).await? {
+        return Err(ApiError::Conflict(
+            "the ledger is already initialised".into(),
+        ));
+    }
+    let passphrase = secret("CARECHAIN_ADMIN_PASSPHRASE", "Keystore passphrase: ")?;
+    let password = secret("CARECHAIN_ADMIN_PASSWORD", "Admin login password: ")?;
+    let keys = AdminKeys::generate(&mut OsRng);
+    let sealed = keys
+        .seal(&passphrase, &mut OsRng)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    write_private(&path, &sealed)?;
+    let account =
+        setup::init_admin(&state, &keys, &args.admin_email, &password, &args.name).await?;
+    tracing::info!(
+        account = %account.id,
+        actor = account.actor_id.as_deref().unwrap_or(""),
+        keystore = %path.display(),
+        "ledger initialised with the first admin"
+    );
+    Ok(())
+}
+
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<(), ApiError> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .map_err(|e| ApiError::internal(format!("cannot create {}: {e}", path.display())))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| ApiError::internal(format!("cannot write {}: {e}", path.display())))
+}
+
+async fn serve(config: Config) -> Result<(), ApiError> {
+    let listen = config.listen;
+    let workers = config.workers;
+    // The embedded ledger has one writer process: while the ledger is empty,
+    // close it between checks so `init` (another process) can write genesis.
+    let state = loop {
+        let state = AppState::open(config.clone())?;
+        if setup::ledger_initialised(&state).await? {
+            break web::Data::new(state);
+        }
+        drop(state);
+        tracing::warn!("the ledger is empty: run `carechain-relay init --admin-email …` (waiting)");
+        actix_web::rt::time::sleep(Duration::from_secs(5)).await;
+    };
+    let metrics = app::metrics()?;
+    tracing::info!(%listen, "relay listening");
+    let mut server =
+        HttpServer::new(move || app::app(state.clone(), metrics.clone())).shutdown_timeout(30);
+    if workers > 0 {
+        server = server.workers(workers);
+    }
+    server
+        .bind(listen)
+        .map_err(|e| ApiError::internal(format!("cannot listen on {listen}: {e}")))?
+        .run()
+        .await
+        .map_err(|e| ApiError::internal(format!("server: {e}")))
+}
+
+fn verify(config: &Config) -> Result<(), ApiError> {
+    let report = carechain_ledger::verify(&config.ledger_dir(), &carechain_chaincode::CareChain)?;
+    tracing::info!(
+        blocks = report.blocks,
+        transactions = report.transactions,
+        state_keys = report.state_keys,
+        head = %hex::encode(report.head),
+        "ledger verified"
+    );
+    Ok(())
+}
+
+#[actix_web::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .json()
+        .init();
+    let cli = Cli::parse();
+    let outcome = match Config::load(cli.config.as_deref()) {
+        Err(e) => Err(ApiError::bad_request(e.to_string())),
+        Ok(config) => match cli.command {
+            Command::Serve => serve(config).await,
+            Command::Init(args)
+            | Command::Admin {
+                command: AdminCommand::Create(args),
+            } => init(config, args).await,
+            Command::VerifyLedger => verify(&config),
+        },
+    };
+    match outcome {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "carechain-relay failed");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! What every handler shares, built once at start and passed as `web::Data`.
+
+use std::sync::Arc;
+
+use carechain_chaincode::CareChain;
+use carechain_ledger::{EmbeddedLedger, EmbeddedOptions, Ledger};
+
+use crate::auth::LoginLimiter;
+use crate::auth::tokens::JwtKeys;
+use crate::config::Config;
+use crate::db::{self, DbPool};
+use crate::error::ApiError;
+
+/// The application state.
+pub struct AppState {
+    /// The configuration.
+    pub config: Config,
+    /// The database pool.
+    pub pool: DbPool,
+    /// The ledger.
+    pub ledger: Arc<dyn Ledger>,
+    /// The same ledger as an embedded one, for block-level reads (audit).
+    pub blocks: Option<Arc<EmbeddedLedger>>,
+    /// Access token keys.
+    pub jwt: JwtKeys,
+    /// Login rate limits.
+    pub limiter: LoginLimiter,
+}
+
+impl AppState {
+    /// Opens the database (running migrations) and the embedded ledger of `config`.
+    pub fn open(config: Config) -> Result<AppState, ApiError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            ApiError::internal(format!(
+                "cannot create the data directory {}: {e}",
+                config.data_dir.display()
+            ))
+        })?;
+        let ledger = open_ledger(&config)?;
+        let secret = config
+            .jwt_secret()
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let pool = db::connect(&config.database_url(), config.pool_size)?;
+        Ok(AppState::new(config, pool, ledger, &secret))
+    }
+
+    /// Assembles a state from its parts.
+    pub fn new(
+        config: Config,
+        pool: DbPool,
+        ledger: Arc<EmbeddedLedger>,
+        jwt_secret: &[u8],
+    ) -> AppState {
+        let jwt = JwtKeys::new(jwt_secret, &config.audience, config.access_token_ttl_secs);
+        let limiter = LoginLimiter::new(config.login_attempts_per_minute);
+        AppState {
+            config,
+            pool,
+            ledger: ledger.clone(),
+            blocks: Some(ledger),
+            jwt,
+            limiter,
+        }
+    }
+}
+
+/// Opens (creating if needed) the embedded ledger in the data directory.
+pub fn open_ledger(config: &Config) -> Result<Arc<EmbeddedLedger>, ApiError> {
+    let dir = config.ledger_dir();
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| ApiError::internal(format!("cannot create {}: {e}", dir.display())))?;
+    let ledger = EmbeddedLedger::open(&dir, Arc::new(CareChain), EmbeddedOptions::default())?;
+    Ok(Arc::new(ledger))
+}
