@@ -1,0 +1,9 @@
+//! In-process tests of the relay: every endpoint, the authorization matrix,
+//! and hostile input. One binary, so Paillier keys are made once.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod errors;
+mod flow;
+mod matrix;
+mod support;
+mod world;

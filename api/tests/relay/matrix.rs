@@ -1,0 +1,363 @@
+//! The authorization matrix: every route × every role, against objects that
+//! belong to the scenario's "A" actors. Callers who are not a party are
+//! refused (401, 403 or 404); on list routes, callers of the right role get
+//! only their own objects. A test checks the matrix covers exactly the routes
+//! of the OpenAPI document.
+
+use std::collections::BTreeSet;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::{Method, StatusCode};
+use serde_json::json;
+
+use carechain_core::ids::{B64, ClaimId, RecordId, RequestId};
+use carechain_core::statement::*;
+
+use crate::support::{Actor, TestApp, start};
+use crate::world::Scenario;
+
+/// A caller who is not a party to A's objects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Who {
+    Anon,
+    Patient,
+    Doctor,
+    Insurer,
+    Admin,
+}
+
+const EVERYONE: [Who; 5] = [
+    Who::Anon,
+    Who::Patient,
+    Who::Doctor,
+    Who::Insurer,
+    Who::Admin,
+];
+
+/// What must happen to a caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Expect {
+    /// 401, 403 or 404.
+    Refused,
+    /// 200, without any of A's objects.
+    NotListed,
+    /// Not object-scoped for this caller (public, or creating its own).
+    Allowed,
+}
+
+use Expect::*;
+
+/// `(method, OpenAPI path, expectation for Anon, Patient, Doctor, Insurer, Admin)`.
+const MATRIX: &[(&str, &str, [Expect; 5])] = &[
+    ("get", "/healthz", [Allowed; 5]),
+    ("get", "/readyz", [Allowed; 5]),
+    ("post", "/v1/accounts", [Allowed; 5]),
+    ("post", "/v1/auth/login", [Allowed; 5]),
+    ("post", "/v1/auth/refresh", [Allowed; 5]),
+    ("post", "/v1/auth/challenge", [Allowed; 5]),
+    ("post", "/v1/auth/patient-login", [Allowed; 5]),
+    (
+        "get",
+        "/v1/me",
+        [Refused, Allowed, Allowed, Allowed, Allowed],
+    ),
+    ("post", "/v1/patients", [Allowed; 5]),
+    (
+        "get",
+        "/v1/patients/me/records",
+        [Refused, NotListed, Refused, Refused, Refused],
+    ),
+    (
+        "get",
+        "/v1/patients/me/access-log",
+        [Refused, NotListed, Refused, Refused, Refused],
+    ),
+    ("get", "/v1/patients/{id}/readers", [Refused; 5]),
+    (
+        "get",
+        "/v1/admin/accounts",
+        [Refused, Refused, Refused, Refused, Allowed],
+    ),
+    (
+        "post",
+        "/v1/admin/accounts/{id}/approve",
+        [Refused, Refused, Refused, Refused, Allowed],
+    ),
+    (
+        "post",
+        "/v1/admin/accounts/{id}/suspend",
+        [Refused, Refused, Refused, Refused, Allowed],
+    ),
+    (
+        "get",
+        "/v1/admin/audit",
+        [Refused, Refused, Refused, Refused, Allowed],
+    ),
+    (
+        "post",
+        "/v1/requests",
+        [Refused, Refused, Allowed, Refused, Refused],
+    ),
+    (
+        "get",
+        "/v1/requests",
+        [Refused, NotListed, NotListed, Refused, Refused],
+    ),
+    ("get", "/v1/requests/{id}", [Refused; 5]),
+    ("post", "/v1/requests/{id}/grant", [Refused; 5]),
+    ("post", "/v1/requests/{id}/deny", [Refused; 5]),
+    ("post", "/v1/requests/{id}/revoke", [Refused; 5]),
+    ("post", "/v1/records", [Refused; 5]),
+    ("get", "/v1/records/{id}", [Refused; 5]),
+    ("post", "/v1/records/{id}/read", [Refused; 5]),
+    (
+        "post",
+        "/v1/products",
+        [Refused, Refused, Refused, Allowed, Refused],
+    ),
+    (
+        "get",
+        "/v1/products",
+        [Refused, Allowed, Allowed, Allowed, Allowed],
+    ),
+    (
+        "get",
+        "/v1/products/{id}",
+        [Refused, Allowed, Allowed, Allowed, Allowed],
+    ),
+    (
+        "post",
+        "/v1/policies",
+        [Refused, Allowed, Refused, Refused, Refused],
+    ),
+    ("post", "/v1/policies/{id}/issue", [Refused; 5]),
+    (
+        "get",
+        "/v1/policies",
+        [Refused, NotListed, Refused, NotListed, Refused],
+    ),
+    ("get", "/v1/policies/{id}", [Refused; 5]),
+    ("post", "/v1/claims", [Refused; 5]),
+    (
+        "get",
+        "/v1/claims",
+        [Refused, NotListed, Refused, NotListed, Refused],
+    ),
+    ("get", "/v1/claims/{id}", [Refused; 5]),
+    ("post", "/v1/claims/{id}/paid", [Refused; 5]),
+];
+
+fn caller<'a, S>(app: &'a TestApp<S>, s: &'a Scenario, who: Who) -> Option<&'a Actor> {
+    match who {
+        Who::Anon => None,
+        Who::Patient => Some(&s.other_patient),
+        Who::Doctor => Some(&s.other_doctor),
+        Who::Insurer => Some(&s.other_insurer),
+        Who::Admin => Some(&app.admin),
+    }
+}
+
+/// The concrete path for A's object.
+fn concrete(path: &str, s: &Scenario) -> String {
+    let id = if path.starts_with("/v1/patients/") {
+        s.patient.id().to_string()
+    } else if path.starts_with("/v1/admin/accounts/") {
+        s.doctor.account.clone()
+    } else if path.starts_with("/v1/requests/") {
+        s.request.to_string()
+    } else if path.starts_with("/v1/records/") {
+        s.record.to_string()
+    } else if path.starts_with("/v1/products/") {
+        s.product.to_string()
+    } else if path.starts_with("/v1/policies/") {
+        s.policy.to_string()
+    } else {
+        s.claim.to_string()
+    };
+    let path = path.replace("{id}", &id);
+    if path.ends_with("/readers") {
+        format!("{path}?category=general")
+    } else {
+        path
+    }
+}
+
+/// The action a caller would sign to act on A's object at `path`.
+fn action<S>(app: &mut TestApp<S>, path: &str, s: &Scenario) -> Action {
+    let junk = || B64(vec![1; 24]);
+    match path {
+        "/v1/admin/accounts/{id}/approve" => Action::RegisterIdentity(s.doctor.registration()),
+        "/v1/admin/accounts/{id}/suspend" => Action::SuspendIdentity(SuspendIdentity {
+            actor: s.doctor.id(),
+            reason: "x".into(),
+        }),
+        "/v1/requests" => Action::AccessRequest(AccessRequest {
+            request: RequestId::random(&mut app.rng),
+            patient: s.patient.id(),
+            actions: vec![AccessAction::Read],
+            scope: Scope::All,
+            purpose: PurposeOfUse::Treat,
+            duration_secs: 86_400,
+        }),
+        "/v1/requests/{id}/grant" => Action::Grant(Grant {
+            request: s.request,
+            actions: vec![AccessAction::Read],
+            scope: Scope::All,
+            expires_at: carechain_api::db::now() + 86_400,
+            keys: vec![],
+        }),
+        "/v1/requests/{id}/deny" => Action::Deny(Deny { request: s.request }),
+        "/v1/requests/{id}/revoke" => Action::Revoke(Revoke { request: s.request }),
+        "/v1/records" => Action::WriteRecord(WriteRecord {
+            record: RecordId::random(&mut app.rng),
+            patient: s.patient.id(),
+            category: RecordCategory::General,
+            nonce: junk(),
+            payload: junk(),
+            keys: vec![],
+            code: junk(),
+            code_category: junk(),
+        }),
+        "/v1/records/{id}/read" => Action::ReadRecord(ReadRecord { record: s.record }),
+        "/v1/products" => Action::PublishProduct(PublishProduct {
+            product: carechain_core::ids::ProductId::random(&mut app.rng),
+            name: "n".into(),
+            currency: "EUR".into(),
+            premium: 1,
+            term_days: 30,
+            items: vec![CoveredItem {
+                code: "E11".into(),
+                payout: 1,
+            }],
+        }),
+        "/v1/policies" => Action::PurchasePolicy(PurchasePolicy {
+            policy: carechain_core::ids::PolicyId::random(&mut app.rng),
+            product: s.product,
+        }),
+        "/v1/policies/{id}/issue" => Action::IssuePolicy(IssuePolicy {
+            policy: s.policy,
+            items: vec![junk()],
+        }),
+        "/v1/claims" => Action::FileClaim(FileClaim {
+            claim: ClaimId::random(&mut app.rng),
+            policy: s.policy,
+            record: s.record,
+            item: 0,
+            proof: junk(),
+        }),
+        "/v1/claims/{id}/paid" => Action::MarkPaid(MarkPaid {
+            claim: s.claim,
+            reference: "r".into(),
+        }),
+        other => panic!("no action for {other}"),
+    }
+}
+
+/// The ids of A's objects, none of which a non-party may see in a list.
+fn a_ids(s: &Scenario) -> [String; 4] {
+    [
+        s.request.to_string(),
+        s.record.to_string(),
+        s.policy.to_string(),
+        s.claim.to_string(),
+    ]
+}
+
+async fn probe<S, B>(
+    app: &mut TestApp<S>,
+    s: &Scenario,
+    method: &str,
+    path: &str,
+    who: Who,
+) -> crate::support::Reply
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let url = concrete(path, s);
+    let actor = caller(app, s, who);
+    let token = actor.map(|a| a.token.clone());
+    let key = actor.map(|a| {
+        carechain_core::identity::SigningKey::from_bytes(a.key.to_bytes().as_slice()).unwrap()
+    });
+    if method == "get" {
+        return app
+            .send(Method::GET, &url, token.as_deref(), None, None)
+            .await;
+    }
+    let act = action(app, path, s);
+    let signer =
+        key.unwrap_or_else(|| carechain_core::identity::SigningKey::generate(&mut app.rng));
+    let statement = app.sign(&signer, act);
+    app.post(&url, token.as_deref(), json!({ "statement": statement }))
+        .await
+}
+
+#[actix_web::test]
+async fn every_route_refuses_every_role_that_is_not_a_party() {
+    let mut app = start().await;
+    let s = app.scenario().await;
+    let mut failures = Vec::new();
+    for (method, path, expects) in MATRIX {
+        for (who, expect) in EVERYONE.iter().zip(expects) {
+            if *expect == Allowed {
+                continue;
+            }
+            let reply = probe(&mut app, &s, method, path, *who).await;
+            let good = match expect {
+                Refused => {
+                    matches!(reply.status.as_u16(), 401 | 403 | 404)
+                        && reply.content_type == "application/problem+json"
+                }
+                NotListed => {
+                    let text = reply.body.to_string();
+                    reply.status == StatusCode::OK
+                        && a_ids(&s).iter().all(|id| !text.contains(id.as_str()))
+                }
+                Allowed => true,
+            };
+            if !good {
+                failures.push(format!(
+                    "{method} {path} as {who:?}: expected {expect:?}, got {} {}",
+                    reply.status, reply.body
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "authorization matrix failures:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[actix_web::test]
+async fn the_matrix_covers_exactly_the_openapi_routes() {
+    let app = start().await;
+    let doc = app
+        .send(Method::GET, "/v1/openapi.json", None, None, None)
+        .await;
+    assert_eq!(doc.status, StatusCode::OK);
+    assert_eq!(
+        doc.body["openapi"].as_str().map(|v| v.starts_with("3.1")),
+        Some(true)
+    );
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc.body["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            if ["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                documented.insert(format!("{method} {path}"));
+            }
+        }
+    }
+    let matrix: BTreeSet<String> = MATRIX.iter().map(|(m, p, _)| format!("{m} {p}")).collect();
+    let missing: Vec<_> = documented.difference(&matrix).collect();
+    let extra: Vec<_> = matrix.difference(&documented).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "not in the matrix: {missing:?}; not in OpenAPI: {extra:?}"
+    );
+    let docs = app.send(Method::GET, "/docs/", None, None, None).await;
+    assert_eq!(docs.status, StatusCode::OK);
+}

@@ -1,0 +1,404 @@
+//! `TestApp`: the relay in-process on a fresh temp SQLite database and a fresh
+//! embedded ledger, with actors holding real keys.
+#![allow(dead_code)]
+
+use std::sync::OnceLock;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::{Method, StatusCode};
+use actix_web::test::TestRequest;
+use actix_web::web;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use p256::pkcs8::EncodePrivateKey as _;
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng as _;
+use serde_json::{Value, json};
+
+use carechain_api::config::Config;
+use carechain_api::keystore::AdminKeys;
+use carechain_api::state::{AppState, open_ledger};
+use carechain_api::{app, db, setup};
+use carechain_core::envelope::HpkeSecretKey;
+use carechain_core::identity::SigningKey;
+use carechain_core::ids::{ActorId, B64};
+use carechain_core::paillier::SecretKey;
+use carechain_core::statement::*;
+
+/// The ledger audience in tests.
+pub const LEDGER_AUD: &str = "carechain";
+/// The admin's password.
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+
+/// Shared 2048-bit Paillier keys, made once per test binary.
+pub fn paillier_key(slot: usize) -> &'static SecretKey {
+    static KEYS: OnceLock<Vec<SecretKey>> = OnceLock::new();
+    let keys = KEYS.get_or_init(|| {
+        let mut rng = ChaCha20Rng::seed_from_u64(0xC0FFEE);
+        (0..2)
+            .map(|_| SecretKey::generate(2048, &mut rng).expect("paillier keygen"))
+            .collect()
+    });
+    &keys[slot % keys.len()]
+}
+
+/// Someone with keys and, once logged in, tokens.
+pub struct Actor {
+    pub key: SigningKey,
+    pub hpke: HpkeSecretKey,
+    pub paillier: Option<&'static SecretKey>,
+    pub role: Role,
+    pub account: String,
+    pub token: String,
+    pub refresh: String,
+    pub email: String,
+}
+
+impl Actor {
+    pub fn id(&self) -> ActorId {
+        self.key.actor_id()
+    }
+
+    pub fn registration(&self) -> RegisterIdentity {
+        RegisterIdentity {
+            role: self.role,
+            signing_key: self.key.verifying_key(),
+            hpke_key: B64(self.hpke.public_key().to_bytes()),
+            display_name: format!("{:?}", self.role),
+            paillier: self.paillier.map(|sk| PaillierRegistration {
+                public_key: B64(sk.public_key().to_bytes()),
+                key_proof: B64(sk.prove_key_correct().to_bytes()),
+            }),
+        }
+    }
+}
+
+/// A configuration for a test in `dir`.
+pub fn test_config(dir: &std::path::Path) -> Config {
+    Config {
+        data_dir: dir.to_owned(),
+        login_attempts_per_minute: 1000,
+        pool_size: 4,
+        ..Config::default()
+    }
+}
+
+/// The relay in-process.
+pub struct TestApp<S> {
+    pub app: S,
+    pub state: web::Data<AppState>,
+    pub rng: ChaCha20Rng,
+    pub admin: Actor,
+    counter: u64,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// Builds the state for `config` (fresh database, fresh ledger) and initialises the ledger.
+pub async fn init_state(
+    config: Config,
+    database_url: Option<String>,
+) -> (web::Data<AppState>, Actor) {
+    std::fs::create_dir_all(&config.data_dir).unwrap();
+    let url = database_url.unwrap_or_else(|| config.database_url());
+    let pool = db::connect(&url, config.pool_size).unwrap();
+    let ledger = open_ledger(&config).unwrap();
+    let state = web::Data::new(AppState::new(config, pool, ledger, &[7u8; 32]));
+    let mut rng = ChaCha20Rng::seed_from_u64(99);
+    let keys = AdminKeys::generate(&mut rng);
+    let account = setup::init_admin(&state, &keys, "admin@example.org", ADMIN_PASSWORD, "Admin")
+        .await
+        .unwrap();
+    let admin = Actor {
+        key: keys.signing,
+        hpke: keys.hpke,
+        paillier: None,
+        role: Role::Admin,
+        account: account.id,
+        token: String::new(),
+        refresh: String::new(),
+        email: "admin@example.org".into(),
+    };
+    (state, admin)
+}
+
+/// Starts a fresh relay on a temp SQLite database.
+pub async fn start() -> TestApp<
+    impl Service<
+        actix_http::Request,
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+    >,
+> {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, admin) = init_state(test_config(dir.path()), None).await;
+    start_with(state, admin, Some(dir)).await
+}
+
+/// Starts the relay over an existing state.
+pub async fn start_with(
+    state: web::Data<AppState>,
+    admin: Actor,
+    dir: Option<tempfile::TempDir>,
+) -> TestApp<
+    impl Service<
+        actix_http::Request,
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+    >,
+> {
+    let service =
+        actix_web::test::init_service(app::app(state.clone(), app::metrics().unwrap())).await;
+    let mut app = TestApp {
+        app: service,
+        state,
+        rng: ChaCha20Rng::seed_from_u64(5),
+        admin,
+        counter: 0,
+        _dir: dir,
+    };
+    let (token, refresh) = app
+        .password_login("admin@example.org", ADMIN_PASSWORD)
+        .await;
+    app.admin.token = token;
+    app.admin.refresh = refresh;
+    app
+}
+
+/// A response: status, headers' content type, JSON body (Null if none).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub body: Value,
+}
+
+impl<S, B> TestApp<S>
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    /// Sends a request: JSON body, optional bearer token, optional idempotency key.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        idem: Option<&str>,
+    ) -> Reply {
+        let mut req = TestRequest::default().method(method).uri(path);
+        if let Some(token) = token {
+            req = req.insert_header(("Authorization", format!("Bearer {token}")));
+        }
+        if let Some(key) = idem {
+            req = req.insert_header(("Idempotency-Key", key.to_owned()));
+        }
+        if let Some(body) = body {
+            req = req.set_json(body);
+        }
+        self.raw(req).await
+    }
+
+    /// Sends a prepared request.
+    pub async fn raw(&self, req: TestRequest) -> Reply {
+        let res = actix_web::test::call_service(&self.app, req.to_request()).await;
+        let status = res.status();
+        let content_type = res
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let bytes = actix_web::test::read_body(res).await;
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply {
+            status,
+            content_type,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.send(Method::GET, path, Some(token), None, None).await
+    }
+
+    /// POSTs a JSON body with a fresh idempotency key.
+    pub async fn post(&mut self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.counter += 1;
+        let key = format!("k{}", self.counter);
+        self.send(Method::POST, path, token, Some(body), Some(&key))
+            .await
+    }
+
+    /// Signs `act` with `key` for the ledger.
+    pub fn sign(&mut self, key: &SigningKey, act: Action) -> String {
+        Statement::new(
+            key.actor_id(),
+            LEDGER_AUD,
+            act,
+            db::now(),
+            300,
+            &mut self.rng,
+        )
+        .sign(key)
+        .unwrap()
+    }
+
+    /// Signs `act` as `actor` and POSTs it to `path` with the actor's token.
+    pub async fn post_signed(&mut self, path: &str, actor: &Actor, act: Action) -> Reply {
+        let statement = self.sign(&actor.key, act);
+        let token = actor.token.clone();
+        self.post(path, Some(&token), json!({ "statement": statement }))
+            .await
+    }
+
+    pub async fn password_login(&self, email: &str, password: &str) -> (String, String) {
+        let reply = self
+            .send(
+                Method::POST,
+                "/v1/auth/login",
+                None,
+                Some(json!({"email": email, "password": password})),
+                None,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+        (
+            reply.body["access_token"].as_str().unwrap().to_owned(),
+            reply.body["refresh_token"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    fn new_actor(&mut self, role: Role, paillier: Option<&'static SecretKey>) -> Actor {
+        Actor {
+            key: SigningKey::generate(&mut self.rng),
+            hpke: HpkeSecretKey::generate(&mut self.rng),
+            paillier,
+            role,
+            account: String::new(),
+            token: String::new(),
+            refresh: String::new(),
+            email: String::new(),
+        }
+    }
+
+    /// A doctor or insurer that signed up, still pending.
+    pub async fn signed_up(&mut self, role: Role) -> Actor {
+        let mut actor = self.new_actor(role, None);
+        self.counter += 1;
+        actor.email = format!(
+            "{}{}@example.org",
+            format!("{role:?}").to_lowercase(),
+            self.counter
+        );
+        let reply = self
+            .send(
+                Method::POST,
+                "/v1/accounts",
+                None,
+                Some(json!({
+                    "email": actor.email,
+                    "password": "a-good-password",
+                    "role": format!("{role:?}").to_lowercase(),
+                    "display_name": format!("{role:?}"),
+                    "signing_key": B64(actor.key.verifying_key().to_sec1_bytes()).encode(),
+                    "hpke_key": B64(actor.hpke.public_key().to_bytes()).encode(),
+                })),
+                None,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+        actor.account = reply.body["id"].as_str().unwrap().to_owned();
+        actor
+    }
+
+    /// A doctor or insurer, approved by the admin and logged in.
+    pub async fn approved(&mut self, role: Role) -> Actor {
+        let mut actor = self.signed_up(role).await;
+        let admin_key = SigningKey::from_bytes(self.admin.key.to_bytes().as_slice()).unwrap();
+        let statement = self.sign(&admin_key, Action::RegisterIdentity(actor.registration()));
+        let path = format!("/v1/admin/accounts/{}/approve", actor.account);
+        let token = self.admin.token.clone();
+        let reply = self
+            .post(&path, Some(&token), json!({ "statement": statement }))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+        let (token, refresh) = self.password_login(&actor.email, "a-good-password").await;
+        actor.token = token;
+        actor.refresh = refresh;
+        actor
+    }
+
+    /// A registered, logged-in patient using Paillier key `slot`.
+    pub async fn patient(&mut self, slot: usize) -> Actor {
+        let mut actor = self.new_actor(Role::Patient, Some(paillier_key(slot)));
+        let statement = self.sign(&actor.key, Action::RegisterIdentity(actor.registration()));
+        let reply = self
+            .post("/v1/patients", None, json!({ "statement": statement }))
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+        actor.account = reply.body["account_id"].as_str().unwrap().to_owned();
+        let (token, refresh) = self.patient_login(&actor).await;
+        actor.token = token;
+        actor.refresh = refresh;
+        actor
+    }
+
+    /// The patient's signed challenge login.
+    pub async fn patient_login(&self, actor: &Actor) -> (String, String) {
+        let reply = self
+            .send(
+                Method::POST,
+                "/v1/auth/challenge",
+                None,
+                Some(json!({"actor": actor.id().to_string()})),
+                None,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+        let signature = login_proof(
+            actor,
+            reply.body["challenge"].as_str().unwrap(),
+            reply.body["audience"].as_str().unwrap(),
+            0,
+        );
+        let reply = self
+            .send(
+                Method::POST,
+                "/v1/auth/patient-login",
+                None,
+                Some(json!({"actor": actor.id().to_string(), "signature": signature})),
+                None,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+        (
+            reply.body["access_token"].as_str().unwrap().to_owned(),
+            reply.body["refresh_token"].as_str().unwrap().to_owned(),
+        )
+    }
+}
+
+/// A compact ES256 JWS by the actor over a login challenge, issued `offset` seconds from now.
+pub fn login_proof(actor: &Actor, challenge: &str, audience: &str, offset: i64) -> String {
+    let secret = p256::SecretKey::from_slice(actor.key.to_bytes().as_slice()).unwrap();
+    let der = secret.to_pkcs8_der().unwrap();
+    let key = EncodingKey::from_ec_der(der.as_bytes());
+    let now = db::now() + offset;
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::ES256),
+        &json!({"challenge": challenge, "aud": audience, "iat": now, "exp": now + 60}),
+        &key,
+    )
+    .unwrap()
+}
+
+/// Flips a byte of a JWS signature.
+pub fn tamper(token: &str) -> String {
+    let (head, sig) = token.rsplit_once('.').unwrap();
+    let mut bytes = URL_SAFE_NO_PAD.decode(sig).unwrap();
+    bytes[5] ^= 1;
+    format!("{head}.{}", URL_SAFE_NO_PAD.encode(bytes))
+}
