@@ -255,3 +255,14 @@ async fn logins_are_rate_limited() {
         .await;
     problem(&r, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
 }
+
+#[actix_web::test]
+async fn health_readiness_and_metrics_answer() {
+    let app = start().await;
+    let live = app.send(Method::GET, "/healthz", None, None, None).await;
+    assert_eq!(live.status, StatusCode::OK);
+    let ready = app.send(Method::GET, "/readyz", None, None, None).await;
+    assert_eq!(ready.body["status"], "ok");
+    let metrics = app.raw(TestRequest::get().uri("/metrics")).await;
+    assert_eq!(metrics.status, StatusCode::OK);
+}

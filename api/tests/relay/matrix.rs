@@ -299,12 +299,14 @@ async fn every_route_refuses_every_role_that_is_not_a_party() {
     let mut app = start().await;
     let s = app.scenario().await;
     let mut failures = Vec::new();
+    let mut probes = 0;
     for (method, path, expects) in MATRIX {
         for (who, expect) in EVERYONE.iter().zip(expects) {
             if *expect == Allowed {
                 continue;
             }
             let reply = probe(&mut app, &s, method, path, *who).await;
+            probes += 1;
             let good = match expect {
                 Refused => {
                     matches!(reply.status.as_u16(), 401 | 403 | 404)
@@ -330,6 +332,7 @@ async fn every_route_refuses_every_role_that_is_not_a_party() {
         "authorization matrix failures:\n{}",
         failures.join("\n")
     );
+    assert!(probes > 100, "only {probes} probes ran");
 }
 
 #[actix_web::test]

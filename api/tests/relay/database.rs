@@ -1,0 +1,381 @@
+//! The committed `schema.rs` against both migration sets, the repository
+//! functions on both backends, and the full story on PostgreSQL.
+//!
+//! PostgreSQL runs on 127.0.0.1:5432 (user `postgres`, trust auth); each run
+//! creates `carechain_test_<random>` and drops it. `CARECHAIN_SKIP_PG=1` skips.
+
+use std::collections::BTreeMap;
+
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::sql_types::{Integer, Text};
+use diesel::sqlite::SqliteConnection;
+use diesel_migrations::MigrationHarness as _;
+
+use carechain_api::db::models::{Account, IdempotencyRecord, LoginChallenge, RefreshToken};
+use carechain_api::db::{self, DbPool, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
+use carechain_api::db::{accounts, idempotency, outbox, tokens};
+
+use crate::support;
+use crate::world::ok;
+
+/// `table → column → (type, nullable)`.
+type Columns = BTreeMap<String, BTreeMap<String, (String, bool)>>;
+
+/// The tables and columns `schema.rs` declares, with diesel type names.
+fn committed() -> Columns {
+    let text = include_str!("../../src/db/schema.rs");
+    let mut out = Columns::new();
+    let mut table = None;
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if line.starts_with("    ")
+            && !line.starts_with("        ")
+            && trimmed.ends_with('{')
+            && trimmed.contains('(')
+        {
+            let name = trimmed.split_whitespace().next().unwrap().to_owned();
+            out.insert(name.clone(), BTreeMap::new());
+            table = Some(name);
+        } else if let (Some(t), Some((name, ty))) =
+            (&table, trimmed.trim_end_matches(',').split_once(" -> "))
+        {
+            let (ty, nullable) = match ty.strip_prefix("Nullable<") {
+                Some(inner) => (inner.trim_end_matches('>').to_owned(), true),
+                None => (ty.to_owned(), false),
+            };
+            out.get_mut(t)
+                .unwrap()
+                .insert(name.to_owned(), (ty, nullable));
+        } else if trimmed == "}" && line.starts_with("    }") {
+            table = None;
+        }
+    }
+    out
+}
+
+#[derive(QueryableByName)]
+struct SqliteColumn {
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = Integer)]
+    not_null: i32,
+}
+
+#[derive(QueryableByName)]
+struct PgColumn {
+    #[diesel(sql_type = Text)]
+    table_name: String,
+    #[diesel(sql_type = Text)]
+    column_name: String,
+    #[diesel(sql_type = Text)]
+    data_type: String,
+    #[diesel(sql_type = Text)]
+    is_nullable: String,
+}
+
+fn diesel_type_sqlite(sql: &str) -> String {
+    match sql.to_ascii_uppercase().as_str() {
+        "TEXT" => "Text",
+        "BIGINT" => "BigInt",
+        // Only `INTEGER PRIMARY KEY AUTOINCREMENT` (a 64-bit rowid) may back a BigInt.
+        "INTEGER" => "Integer",
+        _ => "?",
+    }
+    .to_owned()
+}
+
+fn diesel_type_pg(sql: &str) -> String {
+    match sql {
+        "text" => "Text",
+        "bigint" => "BigInt",
+        "integer" => "Integer",
+        _ => "?",
+    }
+    .to_owned()
+}
+
+#[test]
+fn schema_rs_matches_the_sqlite_migrations() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn =
+        SqliteConnection::establish(dir.path().join("s.sqlite").to_str().unwrap()).unwrap();
+    conn.run_pending_migrations(SQLITE_MIGRATIONS).unwrap();
+    let mut found = Columns::new();
+    for table in committed().keys() {
+        let rows: Vec<SqliteColumn> = diesel::sql_query(format!(
+            "SELECT name, type AS kind, \"notnull\" AS not_null FROM pragma_table_info('{table}')"
+        ))
+        .load(&mut conn)
+        .unwrap();
+        let columns = found.entry(table.clone()).or_default();
+        for c in rows {
+            let mut ty = diesel_type_sqlite(&c.kind);
+            if table == "outbox" && c.name == "id" && ty == "Integer" {
+                ty = "BigInt".into();
+            }
+            columns.insert(c.name, (ty, c.not_null == 0));
+        }
+    }
+    #[derive(QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = Text)]
+        name: String,
+    }
+    let tables: Vec<Name> = diesel::sql_query(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '__diesel%'",
+    )
+    .load(&mut conn)
+    .unwrap();
+    let mut names: Vec<String> = tables.into_iter().map(|t| t.name).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        committed().keys().cloned().collect::<Vec<_>>(),
+        "tables differ"
+    );
+    assert_eq!(
+        found,
+        committed(),
+        "schema.rs differs from migrations/sqlite"
+    );
+}
+
+/// A fresh PostgreSQL database, dropped on drop.
+pub struct PgDatabase {
+    pub url: String,
+    name: String,
+}
+
+impl PgDatabase {
+    /// Creates one, or `None` when `CARECHAIN_SKIP_PG=1`.
+    pub fn create() -> Option<PgDatabase> {
+        if std::env::var("CARECHAIN_SKIP_PG").as_deref() == Ok("1") {
+            eprintln!("CARECHAIN_SKIP_PG=1: skipping the PostgreSQL test");
+            return None;
+        }
+        let name = format!("carechain_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::establish("postgres://postgres@127.0.0.1:5432/postgres")
+            .expect("PostgreSQL on 127.0.0.1:5432 (set CARECHAIN_SKIP_PG=1 to skip)");
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .unwrap();
+        Some(PgDatabase {
+            url: format!("postgres://postgres@127.0.0.1:5432/{name}"),
+            name,
+        })
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut admin) =
+            PgConnection::establish("postgres://postgres@127.0.0.1:5432/postgres")
+        {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut admin);
+        }
+    }
+}
+
+#[test]
+fn schema_rs_matches_the_postgres_migrations() {
+    let Some(database) = PgDatabase::create() else {
+        return;
+    };
+    let mut conn = PgConnection::establish(&database.url).unwrap();
+    conn.run_pending_migrations(POSTGRES_MIGRATIONS).unwrap();
+    let rows: Vec<PgColumn> = diesel::sql_query(
+        "SELECT table_name::text AS table_name, column_name::text AS column_name, data_type::text AS data_type, \
+         is_nullable::text AS is_nullable FROM information_schema.columns \
+         WHERE table_schema = 'public' AND table_name NOT LIKE '__diesel%'",
+    )
+    .load(&mut conn)
+    .unwrap();
+    let mut found = Columns::new();
+    for c in rows {
+        found.entry(c.table_name).or_default().insert(
+            c.column_name,
+            (diesel_type_pg(&c.data_type), c.is_nullable == "YES"),
+        );
+    }
+    drop(conn);
+    assert_eq!(
+        found,
+        committed(),
+        "schema.rs differs from migrations/postgres"
+    );
+}
+
+/// Every repository function once, on `pool`.
+fn exercise_repository(pool: &DbPool) {
+    let mut conn = pool.get().unwrap();
+    let conn = &mut *conn;
+    let now = db::now();
+    let account = |id: &str, email: &str| Account {
+        id: id.into(),
+        role: "doctor".into(),
+        email: Some(email.into()),
+        password_hash: Some("h".into()),
+        actor_id: Some(format!("actor-{id}")),
+        display_name: "D".into(),
+        status: "pending".into(),
+        created_at: now,
+    };
+    accounts::create(conn, &account("a1", "a@x"), None).unwrap();
+    accounts::create(conn, &account("a2", "b@x"), None).unwrap();
+    assert!(
+        accounts::create(conn, &account("a3", "a@x"), None).is_err(),
+        "email is unique"
+    );
+    assert_eq!(accounts::by_email(conn, "a@x").unwrap().unwrap().id, "a1");
+    assert_eq!(
+        accounts::by_actor(conn, "actor-a2").unwrap().unwrap().id,
+        "a2"
+    );
+    assert!(accounts::set_status(conn, "a1", "active").unwrap());
+    assert!(!accounts::set_status(conn, "nope", "active").unwrap());
+    assert_eq!(
+        accounts::list(conn, Some("pending"), None, 10)
+            .unwrap()
+            .len(),
+        1
+    );
+    let page = accounts::list(conn, None, Some("a1"), 10).unwrap();
+    assert_eq!(
+        page.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(),
+        ["a2"]
+    );
+
+    let token = |id: &str, hash: &str| RefreshToken {
+        id: id.into(),
+        account_id: "a1".into(),
+        family: "f".into(),
+        token_hash: hash.into(),
+        expires_at: now + 60,
+        used_at: None,
+        revoked_at: None,
+        created_at: now,
+    };
+    tokens::insert_refresh(conn, &token("t1", "h1")).unwrap();
+    tokens::insert_refresh(conn, &token("t2", "h2")).unwrap();
+    assert!(tokens::mark_used(conn, "t1", now).unwrap());
+    assert!(!tokens::mark_used(conn, "t1", now).unwrap(), "single use");
+    tokens::revoke_family(conn, "f", now).unwrap();
+    assert!(
+        tokens::refresh_by_hash(conn, "h2")
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_some()
+    );
+    tokens::revoke_account(conn, "a1", now).unwrap();
+
+    let challenge = LoginChallenge {
+        nonce: "n1".into(),
+        actor_id: "p".into(),
+        expires_at: now + 60,
+        used_at: None,
+    };
+    tokens::insert_challenge(conn, &challenge, now).unwrap();
+    assert!(!tokens::consume_challenge(conn, "n1", "other", now).unwrap());
+    assert!(tokens::consume_challenge(conn, "n1", "p", now).unwrap());
+    assert!(
+        !tokens::consume_challenge(conn, "n1", "p", now).unwrap(),
+        "single use"
+    );
+
+    let record = IdempotencyRecord {
+        account_id: "a1".into(),
+        idem_key: "k".into(),
+        request_hash: "r".into(),
+        status: idempotency::IN_PROGRESS.into(),
+        status_code: 0,
+        response_body: String::new(),
+        created_at: now,
+    };
+    assert!(idempotency::claim(conn, &record).unwrap());
+    assert!(!idempotency::claim(conn, &record).unwrap());
+    idempotency::complete(conn, "a1", "k", 201, "{}").unwrap();
+    assert_eq!(
+        idempotency::get(conn, "a1", "k")
+            .unwrap()
+            .unwrap()
+            .status_code,
+        201
+    );
+    idempotency::release(conn, "a1", "k").unwrap();
+    assert!(idempotency::get(conn, "a1", "k").unwrap().is_none());
+
+    for i in 0..3 {
+        outbox::push(conn, "p", "access_request", &format!("{{\"n\":{i}}}"), now).unwrap();
+    }
+    outbox::push(conn, "q", "claim_decided", "{}", now).unwrap();
+    let all = outbox::after(conn, "p", 0, 10).unwrap();
+    assert_eq!(all.len(), 3);
+    assert!(all.windows(2).all(|w| w[0].id < w[1].id));
+    assert_eq!(outbox::after(conn, "p", all[0].id, 10).unwrap().len(), 2);
+    assert_eq!(outbox::cursor(conn).unwrap(), 0);
+    outbox::set_cursor(conn, 7).unwrap();
+    assert_eq!(outbox::cursor(conn).unwrap(), 7);
+}
+
+#[test]
+fn repository_functions_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = db::connect(dir.path().join("r.sqlite").to_str().unwrap(), 2).unwrap();
+    exercise_repository(&pool);
+}
+
+#[test]
+fn repository_functions_on_postgres() {
+    let Some(database) = PgDatabase::create() else {
+        return;
+    };
+    let pool = db::connect(&database.url, 2).unwrap();
+    exercise_repository(&pool);
+    drop(pool);
+}
+
+#[actix_web::test]
+async fn the_whole_story_on_postgres() {
+    let Some(database) = PgDatabase::create() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (state, admin) =
+        support::init_state(support::test_config(dir.path()), Some(database.url.clone())).await;
+    let mut app = support::start_with(state, admin, Some(dir)).await;
+    let s = app.scenario().await;
+    let claims = app.get("/v1/claims", &s.patient.token).await;
+    ok(&claims, actix_web::http::StatusCode::OK);
+    assert_eq!(claims.body["items"][0]["decision"]["decision"], "approved");
+    let first = s.patient.refresh.clone();
+    let body = serde_json::json!({ "refresh_token": first });
+    let rotated = app
+        .send(
+            actix_web::http::Method::POST,
+            "/v1/auth/refresh",
+            None,
+            Some(body.clone()),
+            None,
+        )
+        .await;
+    ok(&rotated, actix_web::http::StatusCode::OK);
+    let replay = app
+        .send(
+            actix_web::http::Method::POST,
+            "/v1/auth/refresh",
+            None,
+            Some(body),
+            None,
+        )
+        .await;
+    assert_eq!(replay.status, actix_web::http::StatusCode::UNAUTHORIZED);
+    drop(app);
+}
