@@ -237,7 +237,6 @@ where
                 .await,
             StatusCode::OK,
         );
-        let record = self.write_record(&doctor, &patient, "E11.9").await;
         let product = self.publish(&insurer, "E11.9").await;
         let policy = self.buy(&patient, product).await;
         let act = self.issue_act(&insurer, &patient, policy, product).await;
@@ -247,6 +246,8 @@ where
                 .await,
             StatusCode::OK,
         );
+        // Written after the issue, so inside the policy term.
+        let record = self.write_record(&doctor, &patient, "E11.9").await;
         let (claim, act) = self.claim_act(&patient, policy, record).await;
         let reply = self.post_signed("/v1/claims", &patient, act).await;
         ok(&reply, StatusCode::CREATED);
