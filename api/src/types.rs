@@ -150,8 +150,8 @@ pub struct PatientRegistered {
     pub account_id: String,
     /// The patient's actor id.
     pub actor: String,
-    /// The ledger transaction.
-    pub tx_id: String,
+    /// The ledger transaction (none when an identity already on the ledger was adopted).
+    pub tx_id: Option<String>,
 }
 
 /// Asks for a patient login challenge.

@@ -3,6 +3,7 @@
 //! ledger transaction metadata — never payloads.
 
 use actix_web::{HttpResponse, get, http::StatusCode, post, web};
+use carechain_chaincode::model::Identity;
 use carechain_core::statement::{Action, Statement};
 
 use crate::auth::Caller;
@@ -98,7 +99,26 @@ pub async fn approve(
     let st = state.clone();
     let token = body.statement.clone();
     idem.once(&state, &caller.account, true, &body, || async move {
-        let submitted = forward::submit(&st, &token).await?;
+        let submitted = match forward::submit(&st, &token).await {
+            Ok(submitted) => submitted,
+            // An earlier approval committed on the ledger but stopped before the
+            // account was activated: finish it if the ledger holds this account's key.
+            Err(ApiError::Ledger { code, .. }) if code == "already_exists" => {
+                let actor = account.actor_id.clone().unwrap_or_default();
+                let identity: Identity = forward::query(&st, "identity", &[&actor]).await?;
+                if Some(identity.role)
+                    != AccountRole::parse(&account.role).map(AccountRole::ledger_role)
+                {
+                    return Err(ApiError::Conflict("another identity holds this key".into()));
+                }
+                Submitted {
+                    tx_id: String::new(),
+                    block: 0,
+                    result: serde_json::json!({ "actor": actor, "adopted": true }),
+                }
+            }
+            Err(e) => return Err(e),
+        };
         let id = account.id.clone();
         db::run(&st.pool, move |conn| {
             accounts::set_status(conn, &id, status::ACTIVE)

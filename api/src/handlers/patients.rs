@@ -2,7 +2,7 @@
 //! the readers a doctor with a write grant must wrap a new record's key for.
 
 use actix_web::{HttpResponse, get, http::StatusCode, post, web};
-use carechain_chaincode::model::AccessRequestState;
+use carechain_chaincode::model::{AccessRequestState, Identity};
 use carechain_core::ids::B64;
 use carechain_core::statement::{AccessAction, Action, RecordCategory, Role};
 
@@ -60,7 +60,23 @@ pub async fn register(
                 "this patient is already registered".into(),
             ));
         }
-        let submitted = forward::submit(&st, &token).await?;
+        let tx_id = match forward::submit(&st, &token).await {
+            Ok(submitted) => Some(submitted.tx_id),
+            // An earlier attempt committed on the ledger but stopped before the
+            // account was stored: adopt the identity if it is this very key.
+            Err(ApiError::Ledger { code, .. }) if code == "already_exists" => {
+                let identity: Identity = forward::query(&st, "identity", &[&actor]).await?;
+                if identity.role != Role::Patient
+                    || B64(identity.signing_key.to_sec1_bytes()).encode() != signing_key
+                {
+                    return Err(ApiError::Conflict(
+                        "this identity is already registered".into(),
+                    ));
+                }
+                None
+            }
+            Err(e) => return Err(e),
+        };
         let now = db::now();
         let id = uuid::Uuid::new_v4().to_string();
         let account = models::Account {
@@ -91,7 +107,7 @@ pub async fn register(
             PatientRegistered {
                 account_id: id,
                 actor,
-                tx_id: submitted.tx_id,
+                tx_id,
             },
         ))
     })

@@ -6,5 +6,6 @@ mod database;
 mod errors;
 mod flow;
 mod matrix;
+mod recovery;
 mod support;
 mod world;

@@ -331,9 +331,14 @@ where
         actor
     }
 
+    /// A patient's keys, not registered anywhere.
+    pub fn new_patient_keys(&mut self, slot: usize) -> Actor {
+        self.new_actor(Role::Patient, Some(paillier_key(slot)))
+    }
+
     /// A registered, logged-in patient using Paillier key `slot`.
     pub async fn patient(&mut self, slot: usize) -> Actor {
-        let mut actor = self.new_actor(Role::Patient, Some(paillier_key(slot)));
+        let mut actor = self.new_patient_keys(slot);
         let statement = self.sign(&actor.key, Action::RegisterIdentity(actor.registration()));
         let reply = self
             .post("/v1/patients", None, json!({ "statement": statement }))
