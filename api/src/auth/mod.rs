@@ -6,11 +6,14 @@ pub mod password;
 pub mod patient;
 pub mod tokens;
 
-use std::future::{Ready, ready};
 use std::num::NonZeroU32;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use futures::future::LocalBoxFuture;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::db::{self, accounts};
+use crate::types::status;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -48,19 +51,32 @@ impl Caller {
     }
 }
 
+/// Verifies the bearer token, then that the account is still active (a
+/// suspension takes effect at once, not when the access token expires).
 impl FromRequest for Caller {
     type Error = ApiError;
-    type Future = Ready<Result<Caller, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Caller, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req))
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let caller = state
+            .as_ref()
+            .ok_or_else(|| ApiError::internal("application state missing"))
+            .and_then(|state| authenticate(req, state));
+        Box::pin(async move {
+            let caller = caller?;
+            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
+            let id = caller.account.clone();
+            let account = db::run(&state.pool, move |conn| accounts::by_id(conn, &id)).await?;
+            match account {
+                Some(account) if account.status == status::ACTIVE => Ok(caller),
+                _ => Err(ApiError::Unauthorized("this account is not active".into())),
+            }
+        })
     }
 }
 
-fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::internal("application state missing"))?;
+fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Caller, ApiError> {
     let header = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)

@@ -172,11 +172,41 @@ async fn the_whole_story_through_http() {
         )
         .await;
     assert_eq!(refreshed.status, StatusCode::UNAUTHORIZED);
+    // Its still-unexpired access token no longer works either.
     let again = app.ask_raw(&s.doctor, &s.patient).await;
-    assert_eq!(again.status, StatusCode::FORBIDDEN);
-    assert_eq!(
-        again.body["type"],
-        "https://carechain.dev/problems/signer_suspended"
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED);
+    // And the ledger refuses its statements whoever forwards them.
+    let act = Action::AccessRequest(AccessRequest {
+        request: carechain_core::ids::RequestId::random(&mut app.rng),
+        patient: s.patient.id(),
+        actions: vec![AccessAction::Read],
+        scope: Scope::All,
+        purpose: PurposeOfUse::Treat,
+        duration_secs: 86_400,
+    });
+    let statement = app.sign(&s.doctor.key, act);
+    let other = app.approved(Role::Doctor).await;
+    let token = other.token.clone();
+    let refused = app
+        .post(
+            "/v1/requests",
+            Some(&token),
+            json!({"statement": statement}),
+        )
+        .await;
+    // The relay stops it first (not the caller's statement); the ledger would too.
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let direct = app
+        .state
+        .ledger
+        .submit(carechain_ledger::Proposal::new(
+            "submit",
+            [statement.into_bytes()],
+        ))
+        .await;
+    assert!(
+        matches!(&direct, Err(carechain_ledger::LedgerError::Refused { code, .. }) if code == "signer_suspended"),
+        "{direct:?}"
     );
 }
 
