@@ -53,12 +53,37 @@ pub async fn list(
         _ => "requests_by_doctor",
     };
     let (after, limit) = page_args(&query)?;
-    let mut page: LedgerPage =
-        forward::query(&state, function, &[caller.actor()?, &after, &limit]).await?;
-    if let Some(wanted) = &query.status {
-        page.items
-            .retain(|r| r["status"].as_str() == Some(wanted.as_str()));
-    }
+    let actor = caller.actor()?;
+    let Some(wanted) = query.status.as_deref() else {
+        let page: LedgerPage = forward::query(&state, function, &[actor, &after, &limit]).await?;
+        return Ok(HttpResponse::Ok().json(page));
+    };
+    // Filtered: scan full pages until `limit` matches; `next` is the last match.
+    let limit: usize = limit.parse().unwrap_or(100);
+    let mut cursor = after;
+    let mut items = Vec::new();
+    let next = loop {
+        let page: LedgerPage = forward::query(&state, function, &[actor, &cursor, "100"]).await?;
+        for item in page.items {
+            if item["status"].as_str() == Some(wanted) {
+                items.push(item);
+                if items.len() == limit {
+                    break;
+                }
+            }
+        }
+        if items.len() == limit {
+            break items
+                .last()
+                .and_then(|r| r["request"].as_str())
+                .map(str::to_owned);
+        }
+        match page.next {
+            Some(next) => cursor = next,
+            None => break None,
+        }
+    };
+    let page = LedgerPage { items, next };
     Ok(HttpResponse::Ok().json(page))
 }
 

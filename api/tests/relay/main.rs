@@ -5,6 +5,7 @@
 mod database;
 mod errors;
 mod flow;
+mod lists;
 mod matrix;
 mod recovery;
 mod support;
