@@ -223,6 +223,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_example_file_parses() {
+        let text = include_str!("../relay.example.toml");
+        assert!(toml::from_str::<Config>(text).is_ok());
+    }
+
+    #[test]
     fn unknown_fields_are_refused_and_env_overrides_the_file() {
         assert!(toml::from_str::<Config>("listne = \"x\"").is_err());
         let mut config: Config =
