@@ -149,7 +149,9 @@ pub(crate) struct Shared {
 /// A ledger on one machine: the contract in-process, blocks in SQLite.
 ///
 /// Dropping it stops the writer after the block in progress; event streams
-/// then end once they have delivered every committed event.
+/// then end once they have delivered every committed event. `evaluate` and
+/// `events` run their reads on tokio's blocking pool, so they need a tokio
+/// runtime; `submit` only awaits a oneshot and works on any executor.
 pub struct EmbeddedLedger {
     shared: Arc<Shared>,
     queue: Option<mpsc::Sender<writer::Request>>,
@@ -226,6 +228,11 @@ impl EmbeddedLedger {
                 requested: n,
                 height,
             })
+    }
+
+    /// Replays the ledger in `dir` through `chaincode`; see [`verify()`].
+    pub fn verify(dir: &Path, chaincode: &dyn Chaincode) -> Result<VerifyReport, LedgerError> {
+        verify(dir, chaincode)
     }
 
     /// The hash of the genesis block, which identifies this ledger.
