@@ -1,0 +1,167 @@
+//! Submit throughput and latency of the embedded ledger at 1, 8 and 64
+//! concurrent submitters.
+//!
+//! Generic over the contract and a closure that makes each submitter's next
+//! proposal: to measure the CareChain contract (grants, claims), replace
+//! `workloads()` with entries that open the real contract and produce signed
+//! grant or claim proposals (after a `setup` that registers the parties).
+//!
+//! Run: `cargo bench -p carechain-ledger --bench submit`; `BENCH_SECS` sets
+//! the seconds per measurement (default 5), `BENCH_DIR` where ledgers live.
+#![allow(clippy::unwrap_used, clippy::print_stdout, missing_docs)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use carechain_chaincode::{Chaincode, ChaincodeError, Stub};
+use carechain_ledger::{EmbeddedLedger, EmbeddedOptions, Ledger, Proposal};
+
+/// Makes proposal number `i` of submitter `s`.
+type MakeProposal = Arc<dyn Fn(usize, u64) -> Proposal + Send + Sync>;
+
+/// One thing to measure.
+struct Workload {
+    name: &'static str,
+    chaincode: Arc<dyn Chaincode>,
+    /// Submitted (serially, untimed) before the measurement.
+    setup: Vec<Proposal>,
+    make: MakeProposal,
+}
+
+/// A stand-in contract: `put k v` reads `k`, writes it, emits an event;
+/// `incr k` bumps a shared counter (every transaction conflicts).
+struct BenchContract;
+
+impl Chaincode for BenchContract {
+    fn invoke(
+        &self,
+        stub: &mut dyn Stub,
+        function: &str,
+        args: &[Vec<u8>],
+    ) -> Result<Vec<u8>, ChaincodeError> {
+        let fail = |e: carechain_chaincode::StubError| ChaincodeError {
+            status: 500,
+            code: "stub".into(),
+            message: e.to_string(),
+        };
+        let key = std::str::from_utf8(&args[0]).unwrap();
+        let old = stub.get_state(key).map_err(fail)?;
+        let new = match function {
+            "put" => args[1].clone(),
+            _ => {
+                let n: u64 = old
+                    .map(|v| String::from_utf8(v).unwrap().parse().unwrap())
+                    .unwrap_or(0);
+                (n + 1).to_string().into_bytes()
+            }
+        };
+        stub.put_state(key, new.clone()).map_err(fail)?;
+        stub.set_event(function, key.as_bytes().to_vec())
+            .map_err(fail)?;
+        Ok(new)
+    }
+}
+
+fn workloads() -> Vec<Workload> {
+    vec![
+        Workload {
+            name: "put (own key, 200 B value, one event)",
+            chaincode: Arc::new(BenchContract),
+            setup: Vec::new(),
+            make: Arc::new(|s, i| {
+                Proposal::new(
+                    "put",
+                    [format!("s{s}/{}", i % 100).into_bytes(), vec![b'v'; 200]],
+                )
+            }),
+        },
+        Workload {
+            name: "incr (one shared counter)",
+            chaincode: Arc::new(BenchContract),
+            setup: Vec::new(),
+            make: Arc::new(|_, _| Proposal::new("incr", [b"counter".to_vec()])),
+        },
+    ]
+}
+
+struct Run {
+    txs: usize,
+    blocks: u64,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+async fn measure(w: &Workload, submitters: usize, secs: f64) -> Run {
+    let base = std::env::var_os("BENCH_DIR").unwrap_or_else(|| ".".into());
+    let dir = tempfile::tempdir_in(base).unwrap();
+    let ledger =
+        EmbeddedLedger::open(dir.path(), w.chaincode.clone(), EmbeddedOptions::default()).unwrap();
+    for p in &w.setup {
+        ledger.submit(p.clone()).await.unwrap();
+    }
+    let ledger: Arc<dyn Ledger> = Arc::new(ledger);
+    let start_height = ledger.height().await.unwrap();
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs_f64(secs);
+    let tasks: Vec<_> = (0..submitters)
+        .map(|s| {
+            let (ledger, make) = (ledger.clone(), w.make.clone());
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut i = 0;
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    ledger.submit(make(s, i)).await.unwrap();
+                    latencies.push(t.elapsed());
+                    i += 1;
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    let blocks = ledger.height().await.unwrap() - start_height;
+    latencies.sort();
+    Run {
+        txs: latencies.len(),
+        blocks,
+        elapsed,
+        latencies,
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn main() {
+    let secs: f64 = std::env::var("BENCH_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5.0);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .unwrap();
+    println!("| workload | submitters | tx/s | p50 ms | p99 ms | txs per block |");
+    println!("|---|---|---|---|---|---|");
+    for w in workloads() {
+        for submitters in [1, 8, 64] {
+            let run = rt.block_on(measure(&w, submitters, secs));
+            let at = |q: f64| run.latencies[((run.txs - 1) as f64 * q).round() as usize];
+            println!(
+                "| {} | {submitters} | {:.0} | {:.2} | {:.2} | {:.1} |",
+                w.name,
+                run.txs as f64 / run.elapsed.as_secs_f64(),
+                ms(at(0.5)),
+                ms(at(0.99)),
+                run.txs as f64 / run.blocks as f64,
+            );
+        }
+    }
+}
