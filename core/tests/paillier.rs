@@ -24,19 +24,21 @@ fn prime(name: &str) -> BigUint {
         .filter(|l| !l.starts_with('#'))
         .filter_map(|l| l.split_once(" = "))
         .find(|(k, _)| k.trim() == name)
-        .map(|(_, v)| BigUint::parse_bytes(v.trim().as_bytes(), 16).unwrap())
-        .unwrap()
+        .map(|(_, v)| BigUint::parse_bytes(v.trim().as_bytes(), 16).expect("hex prime"))
+        .expect("fixture prime present")
 }
 
 fn key() -> &'static SecretKey {
     static KEY: OnceLock<SecretKey> = OnceLock::new();
-    KEY.get_or_init(|| SecretKey::from_primes(&prime("key2048_p"), &prime("key2048_q")).unwrap())
+    KEY.get_or_init(|| {
+        SecretKey::from_primes(&prime("key2048_p"), &prime("key2048_q")).expect("fixture key")
+    })
 }
 
 fn other_key() -> &'static SecretKey {
     static KEY: OnceLock<SecretKey> = OnceLock::new();
     KEY.get_or_init(|| {
-        SecretKey::generate(MIN_MODULUS_BITS, &mut ChaCha20Rng::seed_from_u64(99)).unwrap()
+        SecretKey::generate(MIN_MODULUS_BITS, &mut ChaCha20Rng::seed_from_u64(99)).expect("keygen")
     })
 }
 
@@ -120,7 +122,10 @@ fn zero_proof_is_bound_to_its_ciphertext() {
         assert!(pk().verify_zero(&c1, &junk).is_err());
     }
     // prove_zero refuses a nonzero ciphertext.
-    assert!(matches!(key().prove_zero(&pk().encrypt(1, &mut r)), Err(PaillierError::NotZero)));
+    assert!(matches!(
+        key().prove_zero(&pk().encrypt(1, &mut r)),
+        Err(PaillierError::NotZero)
+    ));
 }
 
 #[test]
@@ -138,7 +143,10 @@ fn key_proof_accepts_honest_and_rejects_tampered() {
         let mut t = bytes.clone();
         t[4 + i * 256 + 100] ^= 0x10;
         let p = KeyProof::from_bytes(&t).unwrap();
-        assert!(matches!(pk().verify_key_proof(&p), Err(PaillierError::KeyProofInvalid { .. })));
+        assert!(matches!(
+            pk().verify_key_proof(&p),
+            Err(PaillierError::KeyProofInvalid { .. })
+        ));
     }
     // Wrong lengths, version, count.
     assert!(KeyProof::from_bytes(&bytes[..bytes.len() - 1]).is_err());
@@ -146,17 +154,26 @@ fn key_proof_accepts_honest_and_rejects_tampered() {
     assert!(KeyProof::from_bytes(&bytes[..3]).is_err());
     let mut v = bytes.clone();
     v[0] = 2;
-    assert!(matches!(KeyProof::from_bytes(&v), Err(PaillierError::Version { .. })));
+    assert!(matches!(
+        KeyProof::from_bytes(&v),
+        Err(PaillierError::Version { .. })
+    ));
     let mut v = bytes.clone();
     v[1] = 7;
     assert!(KeyProof::from_bytes(&v).is_err());
     // y_i = 0 and y_i ≥ n.
     let mut v = bytes.clone();
     v[4..4 + 256].fill(0);
-    assert!(pk().verify_key_proof(&KeyProof::from_bytes(&v).unwrap()).is_err());
+    assert!(
+        pk().verify_key_proof(&KeyProof::from_bytes(&v).unwrap())
+            .is_err()
+    );
     let mut v = bytes.clone();
     v[4..4 + 256].fill(0xff);
-    assert!(pk().verify_key_proof(&KeyProof::from_bytes(&v).unwrap()).is_err());
+    assert!(
+        pk().verify_key_proof(&KeyProof::from_bytes(&v).unwrap())
+            .is_err()
+    );
 
     // A proof for a different n.
     let other = other_key();
@@ -172,8 +189,14 @@ fn ciphertext_parsing_rejects_bad_values() {
     let c = pk().encrypt(3, &mut rng(2));
     assert_eq!(c.to_bytes().len(), width);
     let err = |b: &[u8]| pk().ciphertext_from_bytes(b).unwrap_err();
-    assert!(matches!(err(&vec![0u8; width]), PaillierError::Malformed { .. }));
-    assert!(matches!(err(&vec![0xffu8; width]), PaillierError::Malformed { .. }));
+    assert!(matches!(
+        err(&vec![0u8; width]),
+        PaillierError::Malformed { .. }
+    ));
+    assert!(matches!(
+        err(&vec![0xffu8; width]),
+        PaillierError::Malformed { .. }
+    ));
     let nn = pk().n() * pk().n();
     let enc = |x: &BigUint| {
         let b = x.to_bytes_be();
@@ -182,10 +205,22 @@ fn ciphertext_parsing_rejects_bad_values() {
     assert!(pk().ciphertext_from_bytes(&enc(&nn)).is_err());
     assert!(pk().ciphertext_from_bytes(&enc(&(&nn - 1u8))).is_ok());
     // Shares the factor p with n.
-    assert!(matches!(err(&enc(&prime("key2048_p"))), PaillierError::Malformed { .. }));
-    assert!(matches!(err(&enc(pk().n())), PaillierError::Malformed { .. }));
-    assert!(matches!(err(&c.to_bytes()[1..]), PaillierError::Length { .. }));
-    assert!(matches!(err(&[c.to_bytes(), vec![0]].concat()), PaillierError::Length { .. }));
+    assert!(matches!(
+        err(&enc(&prime("key2048_p"))),
+        PaillierError::Malformed { .. }
+    ));
+    assert!(matches!(
+        err(&enc(pk().n())),
+        PaillierError::Malformed { .. }
+    ));
+    assert!(matches!(
+        err(&c.to_bytes()[1..]),
+        PaillierError::Length { .. }
+    ));
+    assert!(matches!(
+        err(&[c.to_bytes(), vec![0]].concat()),
+        PaillierError::Length { .. }
+    ));
 
     // Zero proofs: 0, n, a multiple of q, wrong length.
     let zp = |b: &[u8]| pk().zero_proof_from_bytes(b);
@@ -205,12 +240,21 @@ fn public_key_parsing() {
     assert_eq!(pk().bits(), 2048);
     let mut even = bytes.clone();
     even[255] &= 0xfe;
-    assert!(matches!(PublicKey::from_bytes(&even), Err(PaillierError::InvalidModulus { .. })));
+    assert!(matches!(
+        PublicKey::from_bytes(&even),
+        Err(PaillierError::InvalidModulus { .. })
+    ));
     // 1024 bits: too small. 8200 bits: too large.
     let small = prime("key2048_p").to_bytes_be();
-    assert!(matches!(PublicKey::from_bytes(&small), Err(PaillierError::ModulusSize { .. })));
+    assert!(matches!(
+        PublicKey::from_bytes(&small),
+        Err(PaillierError::ModulusSize { .. })
+    ));
     let big = [vec![0x80u8], vec![0x11u8; 1024]].concat();
-    assert!(matches!(PublicKey::from_bytes(&big), Err(PaillierError::ModulusSize { .. })));
+    assert!(matches!(
+        PublicKey::from_bytes(&big),
+        Err(PaillierError::ModulusSize { .. })
+    ));
     // Divisible by 3.
     let by3 = pk().n() * 3u8;
     assert!(matches!(
@@ -232,7 +276,10 @@ fn secret_key_bytes_round_trip_and_redacted_debug() {
     assert_eq!(again.decrypt(&c).unwrap(), 12345);
 
     let dbg = format!("{:?} {:#?}", key(), key());
-    assert!(dbg.contains("SecretKey(<redacted>, n bits = 2048)"), "{dbg}");
+    assert!(
+        dbg.contains("SecretKey(<redacted>, n bits = 2048)"),
+        "{dbg}"
+    );
     for p in [prime("key2048_p"), prime("key2048_q")] {
         assert!(!dbg.contains(&p.to_str_radix(10)));
         assert!(!dbg.to_lowercase().contains(&p.to_str_radix(16)[..16]));
@@ -275,9 +322,18 @@ fn keys_are_bound_to_their_values() {
     let other = other_key();
     let mine = pk().encrypt(1, &mut r);
     let theirs = other.public_key().encrypt(1, &mut r);
-    assert!(matches!(pk().sub(&mine, &theirs), Err(PaillierError::KeyMismatch { .. })));
-    assert!(matches!(key().decrypt(&theirs), Err(PaillierError::KeyMismatch { .. })));
-    assert!(matches!(key().prove_zero(&theirs), Err(PaillierError::KeyMismatch { .. })));
+    assert!(matches!(
+        pk().sub(&mine, &theirs),
+        Err(PaillierError::KeyMismatch { .. })
+    ));
+    assert!(matches!(
+        key().decrypt(&theirs),
+        Err(PaillierError::KeyMismatch { .. })
+    ));
+    assert!(matches!(
+        key().prove_zero(&theirs),
+        Err(PaillierError::KeyMismatch { .. })
+    ));
     let zero = pk().encrypt(0, &mut r);
     let rho = key().prove_zero(&zero).unwrap();
     assert!(matches!(
@@ -293,7 +349,10 @@ fn keys_are_bound_to_their_values() {
 fn decrypt_rejects_large_plaintexts() {
     let m = BigUint::one() << 64u32;
     let c = pk().encrypt_big(&m, &mut rng(6)).unwrap();
-    assert!(matches!(key().decrypt(&c), Err(PaillierError::PlaintextTooLarge { .. })));
+    assert!(matches!(
+        key().decrypt(&c),
+        Err(PaillierError::PlaintextTooLarge { .. })
+    ));
     assert_eq!(key().decrypt_full(&c), m);
     assert!(pk().encrypt_big(pk().n(), &mut rng(6)).is_err());
     let max = pk().encrypt(u64::MAX, &mut rng(6));
@@ -312,7 +371,10 @@ fn generation_and_from_primes_validate() {
     let c = key.public_key().encrypt(42, &mut r);
     assert_eq!(key.decrypt(&c).unwrap(), 42);
 
-    let mut last = KeygenProgress { candidates_tested: 0, primes_found: 0 };
+    let mut last = KeygenProgress {
+        candidates_tested: 0,
+        primes_found: 0,
+    };
     let mut calls = 0;
     let k = SecretKey::generate_with_progress(2048, &mut rng(8), &mut |p| {
         assert!(p.candidates_tested > last.candidates_tested);
@@ -323,7 +385,9 @@ fn generation_and_from_primes_validate() {
     .unwrap();
     assert_eq!(last.primes_found, 2);
     assert!(calls >= 2);
-    k.public_key().verify_key_proof(&k.prove_key_correct()).unwrap();
+    k.public_key()
+        .verify_key_proof(&k.prove_key_correct())
+        .unwrap();
 
     let (p, q) = (prime("key2048_p"), prime("key2048_q"));
     assert!(SecretKey::from_primes(&p, &p).is_err());

@@ -24,7 +24,10 @@ pub struct Ciphertext {
 
 impl fmt::Debug for Ciphertext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let key = self.key.as_ref().map_or_else(|| "poisoned".to_owned(), short_fp);
+        let key = self
+            .key
+            .as_ref()
+            .map_or_else(|| "poisoned".to_owned(), short_fp);
         write!(f, "Ciphertext(key = {key}, {} bytes)", self.width)
     }
 }
@@ -39,7 +42,11 @@ impl Ciphertext {
 impl PublicKey {
     /// Wrap a value already known to be a unit below n².
     pub(crate) fn wrap(&self, c: BigUint) -> Ciphertext {
-        Ciphertext { c, key: Some(self.fingerprint), width: 2 * self.n_bytes }
+        Ciphertext {
+            c,
+            key: Some(self.fingerprint),
+            width: 2 * self.n_bytes,
+        }
     }
 
     /// Random r ∈ [1, n) with gcd(r, n) = 1.
@@ -77,7 +84,9 @@ impl PublicKey {
         rng: &mut impl CryptoRngCore,
     ) -> Result<Ciphertext, PaillierError> {
         if m >= &self.n {
-            return Err(PaillierError::PlaintextTooLarge { bound: "the modulus n" });
+            return Err(PaillierError::PlaintextTooLarge {
+                bound: "the modulus n",
+            });
         }
         Ok(self.encrypt_reduced(m, rng))
     }
@@ -85,7 +94,11 @@ impl PublicKey {
     /// Result for operands of which one is foreign: poisoned (and a debug panic).
     fn poisoned(&self, c: BigUint) -> Ciphertext {
         debug_assert!(false, "Paillier operation on a ciphertext of another key");
-        Ciphertext { c, key: None, width: 2 * self.n_bytes }
+        Ciphertext {
+            c,
+            key: None,
+            width: 2 * self.n_bytes,
+        }
     }
 
     /// Homomorphic addition: E(a)·E(b) mod n² = E(a + b mod n).
@@ -113,7 +126,7 @@ impl PublicKey {
     pub fn mul_scalar(&self, c: &Ciphertext, k: u64) -> Ciphertext {
         let s = self.ctx_nn.len();
         let base = self.ctx_nn.to_mont(&limbs_of(&c.c, s));
-        let r = big_of(&self.ctx_nn.from_mont(&self.ctx_nn.pow_public(&base, &[k])));
+        let r = big_of(&self.ctx_nn.to_normal(&self.ctx_nn.pow_public(&base, &[k])));
         if self.check_key(c.key.as_ref()).is_err() {
             return self.poisoned(r);
         }

@@ -360,7 +360,7 @@ impl Monty {
     }
 
     /// Normal form of a Montgomery-form value.
-    pub(crate) fn from_mont(&self, x: &[u64]) -> Vec<u64> {
+    pub(crate) fn to_normal(&self, x: &[u64]) -> Vec<u64> {
         let s = self.m.len();
         let mut one = vec![0u64; s];
         one[0] = 1;
@@ -487,14 +487,14 @@ impl Monty {
     /// `x^exp mod m` in normal form for normal-form `x < m·R` (public exponent).
     pub(crate) fn modpow_public(&self, x: &[u64], exp: &[u64]) -> Vec<u64> {
         let b = self.to_mont_wide(x);
-        self.from_mont(&self.pow_public(&b, exp))
+        self.to_normal(&self.pow_public(&b, exp))
     }
 
     /// `x^exp mod m` in normal form for normal-form `x < m·R` (secret exponent).
     pub(crate) fn modpow_secret(&self, x: &[u64], exp: &[u64]) -> Vec<u64> {
         let mut b = self.to_mont_wide(x);
         let mut r = self.pow_fixed(&b, exp);
-        let out = self.from_mont(&r);
+        let out = self.to_normal(&r);
         b.zeroize();
         r.zeroize();
         out
@@ -517,15 +517,26 @@ mod tests {
             let rl = r.to_u64_digits();
             let k = 20;
             let t = std::time::Instant::now();
-            for _ in 0..k { std::hint::black_box(r.modpow(&n, &nn)); }
+            for _ in 0..k {
+                std::hint::black_box(r.modpow(&n, &nn));
+            }
             let a = t.elapsed().as_secs_f64() / k as f64;
             let t = std::time::Instant::now();
-            for _ in 0..k { std::hint::black_box(ctx.modpow_public(&rl, &el)); }
+            for _ in 0..k {
+                std::hint::black_box(ctx.modpow_public(&rl, &el));
+            }
             let b = t.elapsed().as_secs_f64() / k as f64;
             let t = std::time::Instant::now();
-            for _ in 0..k { std::hint::black_box(ctx.modpow_secret(&rl, &el)); }
+            for _ in 0..k {
+                std::hint::black_box(ctx.modpow_secret(&rl, &el));
+            }
             let c = t.elapsed().as_secs_f64() / k as f64;
-            println!("{bits}: num-bigint {:.1}/s  public {:.1}/s  fixed {:.1}/s", 1.0/a, 1.0/b, 1.0/c);
+            println!(
+                "{bits}: num-bigint {:.1}/s  public {:.1}/s  fixed {:.1}/s",
+                1.0 / a,
+                1.0 / b,
+                1.0 / c
+            );
         }
     }
 
@@ -551,7 +562,7 @@ mod tests {
         // Wide reduction: x·y < m² < m·R.
         let y = rng.gen_biguint_below(&m);
         let xy = &x * &y;
-        let r = ctx.from_mont(&ctx.to_mont_wide(&xy.to_u64_digits()));
+        let r = ctx.to_normal(&ctx.to_mont_wide(&xy.to_u64_digits()));
         assert_eq!(big_of(&r), &xy % &m);
     }
 

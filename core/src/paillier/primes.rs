@@ -80,7 +80,7 @@ pub(crate) fn small_factor(x: &[u64], bound: u32) -> Option<u32> {
         }
         let r = rem_u32(x, *prod);
         for &p in group {
-            if p < bound && r % u64::from(p) == 0 {
+            if p < bound && r.is_multiple_of(u64::from(p)) {
                 return Some(p);
             }
         }
@@ -306,8 +306,24 @@ mod tests {
         assert!(is_probable_prime(&[65521], &mut rng));
         assert!(!is_probable_prime(&[65521 * 65519], &mut rng));
         // Product of two 70-bit primes survives trial division but not Miller–Rabin.
-        let a = random_prime(70, &mut rng, &mut Search { candidates_tested: 0, primes_found: 0, progress: &mut |_| {} });
-        let b = random_prime(70, &mut rng, &mut Search { candidates_tested: 0, primes_found: 0, progress: &mut |_| {} });
+        let a = random_prime(
+            70,
+            &mut rng,
+            &mut Search {
+                candidates_tested: 0,
+                primes_found: 0,
+                progress: &mut |_| {},
+            },
+        );
+        let b = random_prime(
+            70,
+            &mut rng,
+            &mut Search {
+                candidates_tested: 0,
+                primes_found: 0,
+                progress: &mut |_| {},
+            },
+        );
         let ab = super::super::monty::mul(&a, &b);
         assert!(is_probable_prime(&a, &mut rng));
         assert!(!is_probable_prime(&ab[..limb_len(&ab)], &mut rng));
@@ -318,7 +334,11 @@ mod tests {
         let mut rng = ChaCha20Rng::seed_from_u64(8);
         let mut calls = 0u64;
         let mut progress = |_p: super::super::KeygenProgress| calls += 1;
-        let mut search = Search { candidates_tested: 0, primes_found: 0, progress: &mut progress };
+        let mut search = Search {
+            candidates_tested: 0,
+            primes_found: 0,
+            progress: &mut progress,
+        };
         let p = random_prime(256, &mut rng, &mut search);
         assert_eq!(bit_len(&p), 256);
         assert_eq!(p[3] >> 62, 0b11);
