@@ -50,8 +50,10 @@ fn rng(seed: u64) -> ChaCha20Rng {
     ChaCha20Rng::seed_from_u64(seed)
 }
 
+// Case counts are modest: every case costs full-size exponentiations, and the
+// tests must stay quick in debug builds (one encryption ≈ 0.3 s there).
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(24))]
+    #![proptest_config(ProptestConfig::with_cases(16))]
 
     #[test]
     fn decrypt_inverts_encrypt(m: u64, seed: u64) {
@@ -61,6 +63,11 @@ proptest! {
         let parsed = pk().ciphertext_from_bytes(&c.to_bytes()).unwrap();
         prop_assert_eq!(parsed, c);
     }
+
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(10))]
 
     #[test]
     fn homomorphic_ops_match_integers(a: u64, b: u64, k: u64, seed: u64) {
@@ -91,7 +98,6 @@ proptest! {
         prop_assert!(pk().verify_zero(&same, &rho).is_ok());
         let parsed = pk().zero_proof_from_bytes(&rho.to_bytes()).unwrap();
         prop_assert_eq!(&parsed, &rho);
-        prop_assert!(pk().verify_zero(&same, &parsed).is_ok());
 
         let other = pk().sub(&pk().encrypt(b, &mut r), &d).unwrap();
         if a != b {
