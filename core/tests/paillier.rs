@@ -411,3 +411,31 @@ fn ciphertext_debug_and_equality() {
     assert_eq!(c.clone(), c);
     assert_ne!(pk().encrypt(9, &mut rng(10)), c);
 }
+
+#[test]
+fn mixing_keys_poisons_results() {
+    let mut r = rng(11);
+    let mine = pk().encrypt(2, &mut r);
+    let theirs = other_key().public_key().encrypt(3, &mut r);
+    for poisoned in [pk().add(&mine, &theirs), pk().mul_scalar(&theirs, 5)] {
+        assert!(format!("{poisoned:?}").contains("poisoned"));
+        assert!(matches!(
+            key().decrypt(&poisoned),
+            Err(PaillierError::KeyMismatch { .. })
+        ));
+        assert!(matches!(
+            pk().sub(&poisoned, &mine),
+            Err(PaillierError::KeyMismatch { .. })
+        ));
+        assert!(key().prove_zero(&poisoned).is_err());
+        // Poison propagates through further infallible operations.
+        assert!(key().decrypt(&pk().add(&poisoned, &mine)).is_err());
+    }
+}
+
+#[test]
+#[should_panic(expected = "decrypt_full")]
+fn decrypt_full_panics_on_foreign_ciphertext() {
+    let theirs = other_key().public_key().encrypt(3, &mut rng(12));
+    let _ = key().decrypt_full(&theirs);
+}

@@ -91,9 +91,9 @@ impl PublicKey {
         Ok(self.encrypt_reduced(m, rng))
     }
 
-    /// Result for operands of which one is foreign: poisoned (and a debug panic).
+    /// Result for operands of which one is foreign: poisoned, so every later
+    /// fallible operation rejects it.
     fn poisoned(&self, c: BigUint) -> Ciphertext {
-        debug_assert!(false, "Paillier operation on a ciphertext of another key");
         Ciphertext {
             c,
             key: None,
@@ -102,6 +102,8 @@ impl PublicKey {
     }
 
     /// Homomorphic addition: E(a)·E(b) mod n² = E(a + b mod n).
+    ///
+    /// An operand of another key yields a poisoned ciphertext (see the module docs).
     pub fn add(&self, a: &Ciphertext, b: &Ciphertext) -> Ciphertext {
         let c = (&a.c * &b.c) % &self.nn;
         if self.check_key(a.key.as_ref()).is_err() || self.check_key(b.key.as_ref()).is_err() {
@@ -123,6 +125,8 @@ impl PublicKey {
     }
 
     /// Homomorphic scalar multiplication: E(m)^k mod n² = E(k·m mod n).
+    ///
+    /// A ciphertext of another key yields a poisoned ciphertext (see the module docs).
     pub fn mul_scalar(&self, c: &Ciphertext, k: u64) -> Ciphertext {
         let s = self.ctx_nn.len();
         let base = self.ctx_nn.to_mont(&limbs_of(&c.c, s));

@@ -330,7 +330,7 @@ impl SecretKey {
         for (a, b) in [(p, q), (q, p)] {
             let mut b1 = b.to_vec();
             sub_assign(&mut b1, &[1]);
-            let r = reduce_once(&b1, a);
+            let r = Zeroizing::new(reduce_once(&b1, a));
             b1.zeroize();
             if limb_len(&r) == 0 {
                 return Err(PaillierError::InvalidPrimes {
@@ -355,7 +355,7 @@ impl SecretKey {
             |p: &[u64], q: &[u64]| -> Result<(PrimeHalf, Zeroizing<Vec<u64>>), PaillierError> {
                 let s = p.len();
                 let ctx_p = Monty::new(p).ok_or_else(bad)?;
-                let ctx_pp = Monty::new(&mul(p, p)).ok_or_else(bad)?;
+                let ctx_pp = Monty::new(&Zeroizing::new(mul(p, p))).ok_or_else(bad)?;
                 let mut p_minus_1 = Zeroizing::new(p.to_vec());
                 sub_assign(&mut p_minus_1, &[1]);
                 let mut p_minus_2 = Zeroizing::new(p.to_vec());
@@ -427,12 +427,15 @@ impl SecretKey {
 
     /// Full plaintext in [0, n) by textbook CRT over p², q² (exponents p − 1, q − 1).
     ///
-    /// A ciphertext of another key (or a poisoned one) decrypts to 0 here, since
-    /// the signature has no error; use [`SecretKey::decrypt`] where that matters.
+    /// # Panics
+    ///
+    /// If `c` belongs to another key or is poisoned (a programming error that
+    /// the signature cannot report; any plaintext returned would be a plausible
+    /// lie). [`SecretKey::decrypt`] returns an error instead.
     pub fn decrypt_full(&self, c: &Ciphertext) -> BigUint {
-        let Ok(c) = self.limbs(c) else {
-            debug_assert!(false, "decrypt_full: ciphertext of another key");
-            return BigUint::default();
+        let c = match self.limbs(c) {
+            Ok(c) => c,
+            Err(e) => panic!("decrypt_full: {e}"),
         };
         let mp = self.hp.plaintext_mod_p(&c);
         let mq = self.hq.plaintext_mod_p(&c);

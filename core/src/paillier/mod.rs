@@ -24,7 +24,9 @@
 //!   operation rejects a foreign one with [`PaillierError::KeyMismatch`].
 //!   [`PublicKey::add`] and [`PublicKey::mul_scalar`] cannot fail by signature:
 //!   given a foreign ciphertext they return a *poisoned* ciphertext that every
-//!   later fallible operation rejects (and they panic in debug builds).
+//!   later fallible operation rejects, and [`SecretKey::decrypt_full`] panics on
+//!   one rather than return a plausible wrong plaintext. Ciphertext *bytes* carry
+//!   no key: parsing binds them to the parsing key.
 //! - Plaintexts are integers modulo n; [`PublicKey::sub`] wraps around modulo n.
 //! - Moduli have 2048 ([`MIN_MODULUS_BITS`]) to 8192 bits; keys are generated
 //!   with 3072 ([`DEFAULT_MODULUS_BITS`]).

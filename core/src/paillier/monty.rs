@@ -13,7 +13,7 @@
 //! num-bigint's `modpow` does.
 
 use num_bigint::BigUint;
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 /// `a + b·c + carry` as (low, high).
 #[inline(always)]
@@ -150,18 +150,18 @@ fn inv_u64(x: u64) -> u64 {
 /// Inverse of an odd `x` modulo 2^(64·k), as `k` limbs (for exact division).
 pub(crate) fn inv_mod_pow2(x: &[u64], k: usize) -> Vec<u64> {
     // Newton: y ← y·(2 − x·y), doubling the number of correct bits each step.
-    let mut y = vec![0u64; k];
+    let mut y = Zeroizing::new(vec![0u64; k]);
     y[0] = inv_u64(x[0]);
     let mut correct = 64;
     while correct < 64 * k {
-        let xy = mul_low(x, &y, k);
-        let mut two_minus = vec![0u64; k];
+        let xy = Zeroizing::new(mul_low(x, &y, k));
+        let mut two_minus = Zeroizing::new(vec![0u64; k]);
         two_minus[0] = 2;
         sub_assign(&mut two_minus, &xy);
-        y = mul_low(&y, &two_minus, k);
+        y = Zeroizing::new(mul_low(&y, &two_minus, k));
         correct *= 2;
     }
-    y
+    y.to_vec()
 }
 
 /// A Montgomery context for an odd modulus `m` with `s` limbs, R = 2^(64·s).
@@ -221,13 +221,16 @@ impl Monty {
             r3: Vec::new(),
             one: Vec::new(),
         };
-        let mut t = vec![0u64; s + 1];
-        let mut r3 = ctx.r2.clone();
-        ctx.mul_assign(&mut r3, &ctx.r2.clone(), &mut t);
+        // For a secret modulus, R² mod m reveals m (R² minus it is a multiple of m):
+        // every temporary is wiped.
+        let mut t = Zeroizing::new(vec![0u64; s + 1]);
+        let r2 = Zeroizing::new(ctx.r2.clone());
+        let mut r3 = r2.to_vec();
+        ctx.mul_assign(&mut r3, &r2, &mut t);
         ctx.r3 = r3;
         let mut one = vec![0u64; s];
         one[0] = 1;
-        ctx.mul_assign(&mut one, &ctx.r2.clone(), &mut t);
+        ctx.mul_assign(&mut one, &r2, &mut t);
         ctx.one = one;
         Some(ctx)
     }
