@@ -116,11 +116,17 @@ impl PublicKey {
     pub fn sub(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, PaillierError> {
         self.check_key(a.key.as_ref())?;
         self.check_key(b.key.as_ref())?;
-        let inv = b.c.modinv(&self.nn).ok_or(PaillierError::Malformed {
-            what: "ciphertext",
-            expected: "a unit modulo n^2",
-            found: "a value sharing a factor with n",
-        })?;
+        // Invert modulo n (half-size, so ~4× cheaper for num-bigint's extended
+        // Euclid), then lift: b·x ≡ 1 (mod n) ⇒ x·(2 − b·x) ≡ b⁻¹ (mod n²).
+        let x = (&b.c % &self.n)
+            .modinv(&self.n)
+            .ok_or(PaillierError::Malformed {
+                what: "ciphertext",
+                expected: "a unit modulo n^2",
+                found: "a value sharing a factor with n",
+            })?;
+        let bx = (&b.c * &x) % &self.nn;
+        let inv = (x * ((&self.nn + 2u8 - bx) % &self.nn)) % &self.nn;
         Ok(self.wrap((&a.c * inv) % &self.nn))
     }
 
