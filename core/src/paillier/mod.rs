@@ -11,7 +11,7 @@
 //! its public-key operations measured no faster than plain num-bigint. So this
 //! module keeps num-bigint 0.4 as the public integer type and does the
 //! exponentiations on its own Montgomery arithmetic over `u64` limbs
-//! ([`monty`]): a dedicated squaring and a sliding window for public exponents
+//! (private module `monty`): a dedicated squaring and a sliding window for public exponents
 //! make `ρ^n mod n²` about 1.2× faster than num-bigint's `modpow` (17.5/s vs
 //! 14.5/s at 3072 bits on a quiet machine, about 0.57× of GMP), and keeping
 //! secret values in limb vectors we own lets [`SecretKey`] wipe them on drop.
