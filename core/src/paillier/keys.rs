@@ -190,8 +190,7 @@ impl PrimeHalf {
         Zeroizing::new(self.ctx_pp.modpow_secret(c, &self.p_minus_1))
     }
 
-    /// The plaintext modulo p of a ciphertext, or `None` if `c` is not ≡ 1 mod p
-    /// after exponentiation (cannot happen for a unit of Z_{n²}).
+    /// The plaintext modulo p of a ciphertext: `L_p(c^(p−1) mod p²)·h_p mod p`.
     fn plaintext_mod_p(&self, c: &[u64]) -> Zeroizing<Vec<u64>> {
         let u = self.pow_p_minus_1(c);
         let l = self.l_function(&u);
