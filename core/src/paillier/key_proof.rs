@@ -38,6 +38,9 @@ use super::{MAX_MODULUS_BITS, MIN_MODULUS_BITS, PaillierError};
 pub const TRIAL_DIVISION_BOUND: u32 = SMALL_PRIME_BOUND;
 /// m = ⌈128 / log₂ α⌉: number of challenges.
 pub const KEY_PROOF_ROUNDS: usize = 8;
+// Soundness α^(−m) ≤ 2^(−128) needs m·log₂ α ≥ 128; with α = 2^16 that is m ≥ 8.
+const _: () = assert!(KEY_PROOF_ROUNDS * 16 >= 128 && TRIAL_DIVISION_BOUND == 1 << 16);
+
 /// Domain separator of the challenge derivation.
 const DOMAIN: &[u8] = b"carechain/paillier-key-proof/v1";
 /// Version byte of the encoding.
