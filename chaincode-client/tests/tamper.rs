@@ -184,3 +184,37 @@ async fn verify_names_the_first_block_with_a_broken_link() {
         other => panic!("expected block 4 to be named, got {other:?}"),
     }
 }
+
+/// The test contract except that `incr` adds two: a replay that diverges.
+struct Diverging;
+
+impl carechain_chaincode::Chaincode for Diverging {
+    fn invoke(
+        &self,
+        stub: &mut dyn carechain_chaincode::Stub,
+        function: &str,
+        args: &[Vec<u8>],
+    ) -> Result<Vec<u8>, carechain_chaincode::ChaincodeError> {
+        if function == "incr" {
+            KvContract.invoke(stub, "put", &[args[0].clone(), b"2".to_vec()])
+        } else {
+            KvContract.invoke(stub, function, args)
+        }
+    }
+}
+
+#[tokio::test]
+async fn verify_names_the_first_block_whose_replay_differs() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path()).await;
+    // Blocks: 1 put a, 2 put b, 3 incr n, ...
+    match verify(dir.path(), &Diverging) {
+        Err(LedgerError::Corrupt { block: 3, what }) => {
+            assert!(
+                what.contains("transaction 0") && what.contains("payload"),
+                "{what}"
+            );
+        }
+        other => panic!("expected block 3 to be named, got {other:?}"),
+    }
+}

@@ -3,22 +3,24 @@
 //! # Store: SQLite, chosen by measurement
 //!
 //! Both candidates were measured on the project machine (2 cores, ext4,
-//! shared with other builds) with `benches/store_choice.rs`; the tables are
-//! in `docs/benchmarks.md` under "Embedded ledger". What decides is the cost
-//! of one durable commit of a block, which bounds blocks per second and so
-//! every submission's latency; group commit keeps blocks between 1 and ~64
-//! writes at up to 64 submitters. In that range SQLite (WAL,
-//! `synchronous=FULL`, `wal_autocheckpoint=16384`) committed faster than redb
-//! 2 with `Durability::Immediate` (p50 0.23 vs 0.38 ms for 1 write, 2.95 vs
-//! 4.53 ms for 64 writes, in the quieter run). At 512-write blocks SQLite
-//! has the better p50 (16 vs 22 ms) and redb the better p99 (26 vs 55 ms,
-//! SQLite's checkpoints); redb's point reads are 3x faster (1.1 vs 3.6 µs),
-//! but reads are microseconds against a commit's milliseconds and a contract
-//! does a handful per transaction. Two ties broken in SQLite's favour: range
+//! shared with other builds) with `benches/store_choice.rs`, which
+//! interleaves the stores commit by commit so they see the same disk; the
+//! table is in `docs/benchmarks.md` under "Embedded ledger". What decides is
+//! the cost of one durable commit of a block, which bounds blocks per second
+//! and so every submission's latency; group commit makes blocks of 1 to ~64
+//! transactions at up to 64 submitters. SQLite (WAL, `synchronous=FULL`,
+//! `wal_autocheckpoint=16384`) committed more blocks per second than redb 2
+//! with `Durability::Immediate` at every size measured (3653 vs 2625 blocks/s
+//! of 1 write, 333 vs 184 of 64 writes, 52 vs 42 of 512 writes) with a lower
+//! p50 (0.27 vs 0.37 ms, 2.6 vs 4.9 ms, 15 vs 23 ms). redb has the steadier
+//! tail for big blocks (p99 7.4 vs 8.8 ms at 64 writes, 27 vs 60 ms at 512:
+//! SQLite pays for its WAL checkpoints there) and 3x faster point reads (1.1
+//! vs 3.4 µs), but a contract does a handful of reads per transaction, which
+//! is microseconds against a commit's milliseconds. SQLite also gives range
 //! scans in byte order and ad-hoc inspection (`sqlite3 ledger.sqlite`), which
-//! the tamper test and operators use. The fsync cost on this machine varies
-//! by 10x between runs with the other builds' I/O, so rerun before relying
-//! on absolute numbers.
+//! the tamper test and operators use. The raised autocheckpoint (default
+//! 1000 pages) coalesces rewrites of hot pages between checkpoints: 52 vs 23
+//! blocks/s of 512 writes in the same run.
 //!
 //! # Layout
 //!
@@ -27,7 +29,8 @@
 //! scheme) and what is derived from it: `state` (value and version =
 //! block, tx index), `history` and `events`. Block 0 is an empty genesis block
 //! cut when the directory is first opened; its hash seeds every tx id.
-//! One process at a time may open a directory.
+//! One process at a time may write a directory: a second writer's blocks
+//! collide on the block number and its commits fail (nothing forks).
 //!
 //! # Transactions
 //!
@@ -146,7 +149,9 @@ pub(crate) struct Shared {
 /// A ledger on one machine: the contract in-process, blocks in SQLite.
 ///
 /// Dropping it stops the writer after the block in progress; event streams
-/// then end once they have delivered every committed event.
+/// then end once they have delivered every committed event. `evaluate` and
+/// `events` run their reads on tokio's blocking pool, so they need a tokio
+/// runtime; `submit` only awaits a oneshot and works on any executor.
 pub struct EmbeddedLedger {
     shared: Arc<Shared>,
     queue: Option<mpsc::Sender<writer::Request>>,
@@ -223,6 +228,11 @@ impl EmbeddedLedger {
                 requested: n,
                 height,
             })
+    }
+
+    /// Replays the ledger in `dir` through `chaincode`; see [`verify()`].
+    pub fn verify(dir: &Path, chaincode: &dyn Chaincode) -> Result<VerifyReport, LedgerError> {
+        verify(dir, chaincode)
     }
 
     /// The hash of the genesis block, which identifies this ledger.

@@ -69,7 +69,7 @@ pub(crate) fn open_writer(dir: &Path) -> Result<Connection, LedgerError> {
     conn.busy_timeout(Duration::from_secs(10))
         .map_err(storage("configuring the database"))?;
     // A larger WAL between checkpoints coalesces rewrites of hot pages; it
-    // halved commit p50 for 512-write blocks in `benches/store_choice.rs`.
+    // doubled blocks/s for 512-write blocks in `benches/store_choice.rs`.
     conn.execute_batch(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=16384;",
     )

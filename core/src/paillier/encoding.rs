@@ -35,11 +35,19 @@ fn be_from_limbs(limbs: &[u64]) -> Zeroizing<Vec<u8>> {
 /// Split one length-prefixed field off the front of `bytes`.
 fn field(bytes: &[u8]) -> Result<(&[u8], &[u8]), PaillierError> {
     let [l0, l1, rest @ ..] = bytes else {
-        return Err(PaillierError::Length { what: WHAT, expected: 2, found: bytes.len() });
+        return Err(PaillierError::Length {
+            what: WHAT,
+            expected: 2,
+            found: bytes.len(),
+        });
     };
     let len = usize::from(u16::from_be_bytes([*l0, *l1]));
     if rest.len() < len {
-        return Err(PaillierError::Length { what: WHAT, expected: len, found: rest.len() });
+        return Err(PaillierError::Length {
+            what: WHAT,
+            expected: len,
+            found: rest.len(),
+        });
     }
     let (value, rest) = rest.split_at(len);
     if value.first().is_none_or(|&b| b == 0) {
@@ -67,10 +75,18 @@ impl SecretKey {
     /// Parse [`SecretKey::to_bytes`], with the checks of [`SecretKey::from_primes`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, PaillierError> {
         let Some((&version, rest)) = bytes.split_first() else {
-            return Err(PaillierError::Length { what: WHAT, expected: 1, found: 0 });
+            return Err(PaillierError::Length {
+                what: WHAT,
+                expected: 1,
+                found: 0,
+            });
         };
         if version != VERSION {
-            return Err(PaillierError::Version { what: WHAT, expected: VERSION, found: version });
+            return Err(PaillierError::Version {
+                what: WHAT,
+                expected: VERSION,
+                found: version,
+            });
         }
         let (p, rest) = field(rest)?;
         let (q, rest) = field(rest)?;

@@ -38,6 +38,9 @@ use super::{MAX_MODULUS_BITS, MIN_MODULUS_BITS, PaillierError};
 pub const TRIAL_DIVISION_BOUND: u32 = SMALL_PRIME_BOUND;
 /// m = ⌈128 / log₂ α⌉: number of challenges.
 pub const KEY_PROOF_ROUNDS: usize = 8;
+// Soundness α^(−m) ≤ 2^(−128) needs m·log₂ α ≥ 128; with α = 2^16 that is m ≥ 8.
+const _: () = assert!(KEY_PROOF_ROUNDS * 16 >= 128 && TRIAL_DIVISION_BOUND == 1 << 16);
+
 /// Domain separator of the challenge derivation.
 const DOMAIN: &[u8] = b"carechain/paillier-key-proof/v1";
 /// Version byte of the encoding.
@@ -54,7 +57,12 @@ pub struct KeyProof {
 
 impl fmt::Debug for KeyProof {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "KeyProof({} roots of {} bytes)", self.ys.len(), self.width)
+        write!(
+            f,
+            "KeyProof({} roots of {} bytes)",
+            self.ys.len(),
+            self.width
+        )
     }
 }
 
@@ -75,10 +83,18 @@ impl KeyProof {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, PaillierError> {
         let what = "key proof";
         let [version, count, w0, w1, rest @ ..] = bytes else {
-            return Err(PaillierError::Length { what, expected: 4, found: bytes.len() });
+            return Err(PaillierError::Length {
+                what,
+                expected: 4,
+                found: bytes.len(),
+            });
         };
         if *version != VERSION {
-            return Err(PaillierError::Version { what, expected: VERSION, found: *version });
+            return Err(PaillierError::Version {
+                what,
+                expected: VERSION,
+                found: *version,
+            });
         }
         if usize::from(*count) != KEY_PROOF_ROUNDS {
             return Err(PaillierError::Malformed {
@@ -97,9 +113,16 @@ impl KeyProof {
         }
         let expected = KEY_PROOF_ROUNDS * width;
         if rest.len() != expected {
-            return Err(PaillierError::Length { what, expected: 4 + expected, found: bytes.len() });
+            return Err(PaillierError::Length {
+                what,
+                expected: 4 + expected,
+                found: bytes.len(),
+            });
         }
-        let ys = rest.chunks_exact(width).map(BigUint::from_bytes_be).collect();
+        let ys = rest
+            .chunks_exact(width)
+            .map(BigUint::from_bytes_be)
+            .collect();
         Ok(KeyProof { ys, width })
     }
 }
@@ -153,7 +176,10 @@ impl SecretKey {
                 big_of(&y)
             })
             .collect();
-        KeyProof { ys, width: self.public.n_bytes }
+        KeyProof {
+            ys,
+            width: self.public.n_bytes,
+        }
     }
 }
 
@@ -161,7 +187,10 @@ impl PublicKey {
     /// Verify a key-correctness proof for this n (trial division, then y_i^n ≡ x_i mod n).
     pub fn verify_key_proof(&self, proof: &KeyProof) -> Result<(), PaillierError> {
         let invalid = |expected, found: &str| {
-            Err(PaillierError::KeyProofInvalid { expected, found: found.to_owned() })
+            Err(PaillierError::KeyProofInvalid {
+                expected,
+                found: found.to_owned(),
+            })
         };
         if proof.width != self.n_bytes || proof.ys.len() != KEY_PROOF_ROUNDS {
             return invalid("8 roots of the modulus width", "a proof of another shape");
@@ -180,7 +209,9 @@ impl PublicKey {
                     found: format!("y_{i} out of range"),
                 });
             }
-            let yn = self.ctx_n.modpow_public(&limbs_of(y, s), self.ctx_n.modulus());
+            let yn = self
+                .ctx_n
+                .modpow_public(&limbs_of(y, s), self.ctx_n.modulus());
             if big_of(&yn) != *x {
                 return Err(PaillierError::KeyProofInvalid {
                     expected: "y_i^n = x_i (mod n)",

@@ -48,7 +48,12 @@ impl Eq for PublicKey {}
 
 impl fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PublicKey(n bits = {}, fp = {})", self.bits, short_fp(&self.fingerprint))
+        write!(
+            f,
+            "PublicKey(n bits = {}, fp = {})",
+            self.bits,
+            short_fp(&self.fingerprint)
+        )
     }
 }
 
@@ -71,20 +76,34 @@ impl PublicKey {
         let bits = n.bits() as usize;
         check_size(bits)?;
         if n.is_even() {
-            return Err(PaillierError::InvalidModulus { found: "an even number" });
+            return Err(PaillierError::InvalidModulus {
+                found: "an even number",
+            });
         }
         if small_factor(&n.to_u64_digits(), PARSE_TRIAL_BOUND).is_some() {
-            return Err(PaillierError::InvalidModulus { found: "a small prime factor" });
+            return Err(PaillierError::InvalidModulus {
+                found: "a small prime factor",
+            });
         }
         let nn = &n * &n;
-        let invalid = PaillierError::InvalidModulus { found: "an even number" };
+        let invalid = PaillierError::InvalidModulus {
+            found: "an even number",
+        };
         let ctx_n = Monty::from_big(&n).ok_or(invalid)?;
         let ctx_nn = Monty::from_big(&nn).ok_or(PaillierError::InvalidModulus {
             found: "an even number",
         })?;
         let n_bytes = bits.div_ceil(8);
         let fingerprint = Sha256::digest(pad_be(&n, n_bytes)).into();
-        Ok(PublicKey { n, nn, bits, n_bytes, fingerprint, ctx_n, ctx_nn })
+        Ok(PublicKey {
+            n,
+            nn,
+            bits,
+            n_bytes,
+            fingerprint,
+            ctx_n,
+            ctx_nn,
+        })
     }
 
     /// Bit length of the modulus n.
@@ -171,8 +190,7 @@ impl PrimeHalf {
         Zeroizing::new(self.ctx_pp.modpow_secret(c, &self.p_minus_1))
     }
 
-    /// The plaintext modulo p of a ciphertext, or `None` if `c` is not ≡ 1 mod p
-    /// after exponentiation (cannot happen for a unit of Z_{n²}).
+    /// The plaintext modulo p of a ciphertext: `L_p(c^(p−1) mod p²)·h_p mod p`.
     fn plaintext_mod_p(&self, c: &[u64]) -> Zeroizing<Vec<u64>> {
         let u = self.pow_p_minus_1(c);
         let l = self.l_function(&u);
@@ -231,14 +249,18 @@ impl SecretKey {
         progress: &mut dyn FnMut(KeygenProgress),
     ) -> Result<Self, PaillierError> {
         check_size(bits)?;
-        if bits % 2 != 0 {
+        if !bits.is_multiple_of(2) {
             return Err(PaillierError::ModulusSize {
                 min: MIN_MODULUS_BITS,
                 max: MAX_MODULUS_BITS,
                 found: bits,
             });
         }
-        let mut search = Search { candidates_tested: 0, primes_found: 0, progress };
+        let mut search = Search {
+            candidates_tested: 0,
+            primes_found: 0,
+            progress,
+        };
         let p = Zeroizing::new(random_prime(bits / 2, rng, &mut search));
         loop {
             let q = Zeroizing::new(random_prime(bits / 2, rng, &mut search));
@@ -294,9 +316,8 @@ impl SecretKey {
                 seed.update(limb.to_le_bytes());
             }
         }
-        let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::from_seed(
-            seed.finalize().into(),
-        );
+        let mut rng =
+            <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::from_seed(seed.finalize().into());
         if !is_probable_prime(p, &mut rng) || !is_probable_prime(q, &mut rng) {
             return Err(PaillierError::InvalidPrimes {
                 expected: "primes",
@@ -308,7 +329,7 @@ impl SecretKey {
         for (a, b) in [(p, q), (q, p)] {
             let mut b1 = b.to_vec();
             sub_assign(&mut b1, &[1]);
-            let r = reduce_once(&b1, a);
+            let r = Zeroizing::new(reduce_once(&b1, a));
             b1.zeroize();
             if limb_len(&r) == 0 {
                 return Err(PaillierError::InvalidPrimes {
@@ -329,44 +350,50 @@ impl SecretKey {
             expected: "odd primes",
             found: "an even number",
         };
-        let half = |p: &[u64], q: &[u64]| -> Result<(PrimeHalf, Zeroizing<Vec<u64>>), PaillierError> {
-            let s = p.len();
-            let ctx_p = Monty::new(p).ok_or_else(bad)?;
-            let ctx_pp = Monty::new(&mul(p, p)).ok_or_else(bad)?;
-            let mut p_minus_1 = Zeroizing::new(p.to_vec());
-            sub_assign(&mut p_minus_1, &[1]);
-            let mut p_minus_2 = Zeroizing::new(p.to_vec());
-            sub_assign(&mut p_minus_2, &[2]);
-            // q⁻¹ mod p by Fermat (q < 2p < p·R).
-            let q_inv = Zeroizing::new(ctx_p.modpow_secret(q, &p_minus_2));
-            // h_p = L_p((1+n)^(p−1) mod p²)⁻¹ = (−q mod p)⁻¹ = p − q⁻¹ mod p.
-            let mut h = Zeroizing::new(p.to_vec());
-            sub_assign(&mut h, &q_inv);
-            let h = Zeroizing::new(reduce_once(&h, p));
-            let h_mont = Zeroizing::new(ctx_p.to_mont(&h));
-            // n ≡ q (mod p − 1), so n⁻¹ mod (p − 1) = q⁻¹ mod (p − 1).
-            let pm1 = big_of(&p_minus_1);
-            let qb = big_of(q) % &pm1;
-            let root = qb.modinv(&pm1).ok_or(PaillierError::InvalidPrimes {
-                expected: "gcd(n, phi(n)) = 1",
-                found: "a prime dividing the other minus one",
-            })?;
-            let root_exp = Zeroizing::new(limbs_of(&root, 1));
-            let q_inv_mont = Zeroizing::new(ctx_p.to_mont(&q_inv));
-            let half = PrimeHalf {
-                p: Zeroizing::new(p.to_vec()),
-                p_minus_1,
-                p_inv_pow2: Zeroizing::new(inv_mod_pow2(p, s)),
-                ctx_p,
-                ctx_pp,
-                h_mont,
-                root_exp,
+        let half =
+            |p: &[u64], q: &[u64]| -> Result<(PrimeHalf, Zeroizing<Vec<u64>>), PaillierError> {
+                let s = p.len();
+                let ctx_p = Monty::new(p).ok_or_else(bad)?;
+                let ctx_pp = Monty::new(&Zeroizing::new(mul(p, p))).ok_or_else(bad)?;
+                let mut p_minus_1 = Zeroizing::new(p.to_vec());
+                sub_assign(&mut p_minus_1, &[1]);
+                let mut p_minus_2 = Zeroizing::new(p.to_vec());
+                sub_assign(&mut p_minus_2, &[2]);
+                // q⁻¹ mod p by Fermat (q < 2p < p·R).
+                let q_inv = Zeroizing::new(ctx_p.modpow_secret(q, &p_minus_2));
+                // h_p = L_p((1+n)^(p−1) mod p²)⁻¹ = (−q mod p)⁻¹ = p − q⁻¹ mod p.
+                let mut h = Zeroizing::new(p.to_vec());
+                sub_assign(&mut h, &q_inv);
+                let h = Zeroizing::new(reduce_once(&h, p));
+                let h_mont = Zeroizing::new(ctx_p.to_mont(&h));
+                // n ≡ q (mod p − 1), so n⁻¹ mod (p − 1) = q⁻¹ mod (p − 1).
+                let pm1 = big_of(&p_minus_1);
+                let qb = big_of(q) % &pm1;
+                let root = qb.modinv(&pm1).ok_or(PaillierError::InvalidPrimes {
+                    expected: "gcd(n, phi(n)) = 1",
+                    found: "a prime dividing the other minus one",
+                })?;
+                let root_exp = Zeroizing::new(limbs_of(&root, 1));
+                let q_inv_mont = Zeroizing::new(ctx_p.to_mont(&q_inv));
+                let half = PrimeHalf {
+                    p: Zeroizing::new(p.to_vec()),
+                    p_minus_1,
+                    p_inv_pow2: Zeroizing::new(inv_mod_pow2(p, s)),
+                    ctx_p,
+                    ctx_pp,
+                    h_mont,
+                    root_exp,
+                };
+                Ok((half, q_inv_mont))
             };
-            Ok((half, q_inv_mont))
-        };
         let (hp, q_inv_p_mont) = half(p, q)?;
         let (hq, _) = half(q, p)?;
-        Ok(SecretKey { public, hp, hq, q_inv_p_mont })
+        Ok(SecretKey {
+            public,
+            hp,
+            hq,
+            q_inv_p_mont,
+        })
     }
 
     /// The public key.
@@ -399,12 +426,15 @@ impl SecretKey {
 
     /// Full plaintext in [0, n) by textbook CRT over p², q² (exponents p − 1, q − 1).
     ///
-    /// A ciphertext of another key (or a poisoned one) decrypts to 0 here, since
-    /// the signature has no error; use [`SecretKey::decrypt`] where that matters.
+    /// # Panics
+    ///
+    /// If `c` belongs to another key or is poisoned (a programming error that
+    /// the signature cannot report; any plaintext returned would be a plausible
+    /// lie). [`SecretKey::decrypt`] returns an error instead.
     pub fn decrypt_full(&self, c: &Ciphertext) -> BigUint {
-        let Ok(c) = self.limbs(c) else {
-            debug_assert!(false, "decrypt_full: ciphertext of another key");
-            return BigUint::default();
+        let c = match self.limbs(c) {
+            Ok(c) => c,
+            Err(e) => panic!("decrypt_full: {e}"),
         };
         let mp = self.hp.plaintext_mod_p(&c);
         let mq = self.hq.plaintext_mod_p(&c);
@@ -438,7 +468,7 @@ impl PrimeHalf {
     /// `x mod p²` for a ciphertext's limbs.
     pub(crate) fn reduce_pp(&self, c: &[u64]) -> Zeroizing<Vec<u64>> {
         let mut m = Zeroizing::new(self.ctx_pp.to_mont_wide(c));
-        let out = Zeroizing::new(self.ctx_pp.from_mont(&m));
+        let out = Zeroizing::new(self.ctx_pp.to_normal(&m));
         m.zeroize();
         out
     }

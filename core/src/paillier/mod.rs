@@ -11,8 +11,9 @@
 //! its public-key operations measured no faster than plain num-bigint. So this
 //! module keeps num-bigint 0.4 as the public integer type and does the
 //! exponentiations on its own Montgomery arithmetic over `u64` limbs
-//! ([`monty`]): a dedicated squaring and a sliding window for public exponents
-//! make `ρ^n mod n²` about 1.8× faster than num-bigint's `modpow`, and keeping
+//! (private module `monty`): a dedicated squaring and a sliding window for public exponents
+//! make `ρ^n mod n²` about 1.2× faster than num-bigint's `modpow` (17.5/s vs
+//! 14.5/s at 3072 bits on a quiet machine, about 0.57× of GMP), and keeping
 //! secret values in limb vectors we own lets [`SecretKey`] wipe them on drop.
 //! Everything is pure Rust without `unsafe`, so it cross-compiles to iOS and
 //! Android.
@@ -24,7 +25,9 @@
 //!   operation rejects a foreign one with [`PaillierError::KeyMismatch`].
 //!   [`PublicKey::add`] and [`PublicKey::mul_scalar`] cannot fail by signature:
 //!   given a foreign ciphertext they return a *poisoned* ciphertext that every
-//!   later fallible operation rejects (and they panic in debug builds).
+//!   later fallible operation rejects, and [`SecretKey::decrypt_full`] panics on
+//!   one rather than return a plausible wrong plaintext. Ciphertext *bytes* carry
+//!   no key: parsing binds them to the parsing key.
 //! - Plaintexts are integers modulo n; [`PublicKey::sub`] wraps around modulo n.
 //! - Moduli have 2048 ([`MIN_MODULUS_BITS`]) to 8192 bits; keys are generated
 //!   with 3072 ([`DEFAULT_MODULUS_BITS`]).

@@ -13,19 +13,24 @@
 //! num-bigint's `modpow` does.
 
 use num_bigint::BigUint;
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 /// `a + b·c + carry` as (low, high).
 #[inline(always)]
 fn mac(a: u64, b: u64, c: u64, carry: u64) -> (u64, u64) {
-    let t = u128::from(a) + u128::from(b) * u128::from(c) + u128::from(carry);
+    // Cannot overflow: (2^64 − 1) + (2^64 − 1)² + (2^64 − 1) = 2^128 − 1.
+    let t = (u128::from(b).wrapping_mul(u128::from(c)))
+        .wrapping_add(u128::from(a))
+        .wrapping_add(u128::from(carry));
     (t as u64, (t >> 64) as u64)
 }
 
 /// `a + b + carry` as (sum, carry out).
 #[inline(always)]
 fn adc(a: u64, b: u64, carry: u64) -> (u64, u64) {
-    let t = u128::from(a) + u128::from(b) + u128::from(carry);
+    let t = u128::from(a)
+        .wrapping_add(u128::from(b))
+        .wrapping_add(u128::from(carry));
     (t as u64, (t >> 64) as u64)
 }
 
@@ -145,18 +150,18 @@ fn inv_u64(x: u64) -> u64 {
 /// Inverse of an odd `x` modulo 2^(64·k), as `k` limbs (for exact division).
 pub(crate) fn inv_mod_pow2(x: &[u64], k: usize) -> Vec<u64> {
     // Newton: y ← y·(2 − x·y), doubling the number of correct bits each step.
-    let mut y = vec![0u64; k];
+    let mut y = Zeroizing::new(vec![0u64; k]);
     y[0] = inv_u64(x[0]);
     let mut correct = 64;
     while correct < 64 * k {
-        let xy = mul_low(x, &y, k);
-        let mut two_minus = vec![0u64; k];
+        let xy = Zeroizing::new(mul_low(x, &y, k));
+        let mut two_minus = Zeroizing::new(vec![0u64; k]);
         two_minus[0] = 2;
         sub_assign(&mut two_minus, &xy);
-        y = mul_low(&y, &two_minus, k);
+        y = Zeroizing::new(mul_low(&y, &two_minus, k));
         correct *= 2;
     }
-    y
+    y.to_vec()
 }
 
 /// A Montgomery context for an odd modulus `m` with `s` limbs, R = 2^(64·s).
@@ -216,13 +221,16 @@ impl Monty {
             r3: Vec::new(),
             one: Vec::new(),
         };
-        let mut t = vec![0u64; s + 1];
-        let mut r3 = ctx.r2.clone();
-        ctx.mul_assign(&mut r3, &ctx.r2.clone(), &mut t);
+        // For a secret modulus, R² mod m reveals m (R² minus it is a multiple of m):
+        // every temporary is wiped.
+        let mut t = Zeroizing::new(vec![0u64; s + 1]);
+        let r2 = Zeroizing::new(ctx.r2.clone());
+        let mut r3 = r2.to_vec();
+        ctx.mul_assign(&mut r3, &r2, &mut t);
         ctx.r3 = r3;
         let mut one = vec![0u64; s];
         one[0] = 1;
-        ctx.mul_assign(&mut one, &ctx.r2.clone(), &mut t);
+        ctx.mul_assign(&mut one, &r2, &mut t);
         ctx.one = one;
         Some(ctx)
     }
@@ -360,7 +368,7 @@ impl Monty {
     }
 
     /// Normal form of a Montgomery-form value.
-    pub(crate) fn from_mont(&self, x: &[u64]) -> Vec<u64> {
+    pub(crate) fn to_normal(&self, x: &[u64]) -> Vec<u64> {
         let s = self.m.len();
         let mut one = vec![0u64; s];
         one[0] = 1;
@@ -487,14 +495,14 @@ impl Monty {
     /// `x^exp mod m` in normal form for normal-form `x < m·R` (public exponent).
     pub(crate) fn modpow_public(&self, x: &[u64], exp: &[u64]) -> Vec<u64> {
         let b = self.to_mont_wide(x);
-        self.from_mont(&self.pow_public(&b, exp))
+        self.to_normal(&self.pow_public(&b, exp))
     }
 
     /// `x^exp mod m` in normal form for normal-form `x < m·R` (secret exponent).
     pub(crate) fn modpow_secret(&self, x: &[u64], exp: &[u64]) -> Vec<u64> {
         let mut b = self.to_mont_wide(x);
         let mut r = self.pow_fixed(&b, exp);
-        let out = self.from_mont(&r);
+        let out = self.to_normal(&r);
         b.zeroize();
         r.zeroize();
         out
@@ -502,100 +510,4 @@ impl Monty {
 }
 
 #[cfg(test)]
-mod tests {
-    #[test]
-    #[ignore = "timing probe, run with --release"]
-    fn timing_probe() {
-        use num_bigint::RandBigInt;
-        let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(1);
-        for bits in [2048u64, 3072] {
-            let n = rng.gen_biguint(bits) | BigUint::from(1u8) | (BigUint::from(1u8) << (bits - 1));
-            let nn = &n * &n;
-            let r = rng.gen_biguint_below(&n);
-            let ctx = Monty::from_big(&nn).unwrap();
-            let el = n.to_u64_digits();
-            let rl = r.to_u64_digits();
-            let k = 20;
-            let t = std::time::Instant::now();
-            for _ in 0..k { std::hint::black_box(r.modpow(&n, &nn)); }
-            let a = t.elapsed().as_secs_f64() / k as f64;
-            let t = std::time::Instant::now();
-            for _ in 0..k { std::hint::black_box(ctx.modpow_public(&rl, &el)); }
-            let b = t.elapsed().as_secs_f64() / k as f64;
-            let t = std::time::Instant::now();
-            for _ in 0..k { std::hint::black_box(ctx.modpow_secret(&rl, &el)); }
-            let c = t.elapsed().as_secs_f64() / k as f64;
-            println!("{bits}: num-bigint {:.1}/s  public {:.1}/s  fixed {:.1}/s", 1.0/a, 1.0/b, 1.0/c);
-        }
-    }
-
-    use num_bigint::RandBigInt;
-    use num_traits::One;
-    use proptest::prelude::*;
-    use rand_chacha::ChaCha20Rng;
-    use rand_core::SeedableRng;
-
-    use super::*;
-
-    fn check(bits_m: u64, bits_e: u64, seed: u64) {
-        let mut rng = ChaCha20Rng::seed_from_u64(seed);
-        let m = rng.gen_biguint(bits_m) | BigUint::one() | (BigUint::one() << (bits_m - 1));
-        let x = rng.gen_biguint_below(&m);
-        let e = rng.gen_biguint(bits_e);
-        let ctx = Monty::from_big(&m).unwrap();
-        let want = x.modpow(&e, &m);
-        let el = e.to_u64_digits();
-        let xl = limbs_of(&x, 1);
-        assert_eq!(big_of(&ctx.modpow_public(&xl, &el)), want);
-        assert_eq!(big_of(&ctx.modpow_secret(&xl, &el)), want);
-        // Wide reduction: x·y < m² < m·R.
-        let y = rng.gen_biguint_below(&m);
-        let xy = &x * &y;
-        let r = ctx.from_mont(&ctx.to_mont_wide(&xy.to_u64_digits()));
-        assert_eq!(big_of(&r), &xy % &m);
-    }
-
-    #[test]
-    fn edge_cases() {
-        let m = BigUint::from(1_000_003u64);
-        let ctx = Monty::from_big(&m).unwrap();
-        assert_eq!(big_of(&ctx.modpow_public(&[5], &[0])), BigUint::one());
-        assert_eq!(big_of(&ctx.modpow_public(&[0], &[7])), BigUint::from(0u8));
-        assert_eq!(big_of(&ctx.modpow_secret(&[5], &[0])), BigUint::one());
-        assert!(Monty::new(&[4]).is_none());
-        assert!(Monty::new(&[1]).is_none());
-        assert!(Monty::new(&[0, 0]).is_none());
-        // All-ones modulus exercises every carry.
-        let m = vec![u64::MAX; 4];
-        let ctx = Monty::new(&m).unwrap();
-        let x = vec![u64::MAX - 1; 4];
-        let e = vec![u64::MAX; 2];
-        assert_eq!(
-            big_of(&ctx.modpow_public(&x, &e)),
-            big_of(&x).modpow(&big_of(&e), &big_of(&m))
-        );
-    }
-
-    #[test]
-    fn exact_division_inverse() {
-        let x = vec![0x1234_5678_9abc_def1u64, 77, 5];
-        let inv = inv_mod_pow2(&x, 3);
-        let p = mul_low(&x, &inv, 3);
-        assert_eq!(p, vec![1, 0, 0]);
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(32))]
-        #[test]
-        fn modpow_matches_num_bigint(bits_m in 2u64..1100, bits_e in 1u64..1100, seed: u64) {
-            check(bits_m.max(2), bits_e, seed);
-        }
-    }
-
-    #[test]
-    fn modpow_matches_num_bigint_large() {
-        for (i, bits) in [2048u64, 3072, 4096].into_iter().enumerate() {
-            check(bits, bits, i as u64);
-        }
-    }
-}
+mod tests;

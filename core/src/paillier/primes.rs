@@ -9,7 +9,7 @@
 use std::sync::OnceLock;
 
 use rand_core::CryptoRngCore;
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::monty::{Monty, add_assign, bit_len, cmp, limb_len, sub_assign};
 
@@ -80,7 +80,7 @@ pub(crate) fn small_factor(x: &[u64], bound: u32) -> Option<u32> {
         }
         let r = rem_u32(x, *prod);
         for &p in group {
-            if p < bound && r % u64::from(p) == 0 {
+            if p < bound && r.is_multiple_of(u64::from(p)) {
                 return Some(p);
             }
         }
@@ -137,7 +137,7 @@ pub(crate) fn miller_rabin(x: &[u64], rounds: usize, rng: &mut impl CryptoRngCor
     };
     let x = ctx.modulus();
     let s = x.len();
-    let mut x_minus_1 = x.to_vec();
+    let mut x_minus_1 = Zeroizing::new(x.to_vec());
     sub_assign(&mut x_minus_1, &[1]);
     let tz = {
         let mut tz = 0;
@@ -146,24 +146,25 @@ pub(crate) fn miller_rabin(x: &[u64], rounds: usize, rng: &mut impl CryptoRngCor
         }
         tz
     };
-    let mut d = x_minus_1.clone();
+    let mut d = Zeroizing::new(x_minus_1.to_vec());
     shr_assign(&mut d, tz);
-    let one = ctx.to_mont(&[1]);
-    let minus_one = ctx.to_mont(&x_minus_1);
+    // R mod x and −R mod x reveal x: wiped like everything else here.
+    let one = Zeroizing::new(ctx.to_mont(&[1]));
+    let minus_one = Zeroizing::new(ctx.to_mont(&x_minus_1));
     // Bases uniform in [2, x − 2].
-    let mut bound = x.to_vec();
+    let mut bound = Zeroizing::new(x.to_vec());
     sub_assign(&mut bound, &[3]);
     let mut result = true;
     'rounds: for _ in 0..rounds {
         let mut a = random_below(&bound, rng);
         a.resize(s, 0);
         add_assign(&mut a, &[2]);
-        let mut y = ctx.pow_fixed(&ctx.to_mont(&a), &d);
+        let mut y = Zeroizing::new(ctx.pow_fixed(&ctx.to_mont(&a), &d));
         a.zeroize();
         if y == one || y == minus_one {
             continue;
         }
-        let mut wide = vec![0u64; 2 * s];
+        let mut wide = Zeroizing::new(vec![0u64; 2 * s]);
         for _ in 1..tz {
             ctx.sqr_assign(&mut y, &mut wide);
             if y == minus_one {
@@ -176,8 +177,6 @@ pub(crate) fn miller_rabin(x: &[u64], rounds: usize, rng: &mut impl CryptoRngCor
         result = false;
         break;
     }
-    d.zeroize();
-    x_minus_1.zeroize();
     result
 }
 
@@ -243,9 +242,10 @@ pub(crate) fn random_prime(
         start[(top - 1) / 64] |= 1 << ((top - 1) % 64);
         start[0] |= 1;
 
-        let residues = small_residues(&start);
-        let mut struck = vec![false; SIEVE_WINDOW];
-        for (&p, &r) in primes.iter().zip(&residues).skip(1) {
+        // The residues and the sieve reveal the prime's residues: wiped.
+        let residues = Zeroizing::new(small_residues(&start));
+        let mut struck = Zeroizing::new(vec![false; SIEVE_WINDOW]);
+        for (&p, &r) in primes.iter().zip(residues.iter()).skip(1) {
             // start + 2j ≡ 0 (mod p)  ⇔  j ≡ −r·2⁻¹ (mod p).
             let p64 = u64::from(p);
             let inv2 = p64.div_ceil(2);
@@ -306,8 +306,24 @@ mod tests {
         assert!(is_probable_prime(&[65521], &mut rng));
         assert!(!is_probable_prime(&[65521 * 65519], &mut rng));
         // Product of two 70-bit primes survives trial division but not Miller–Rabin.
-        let a = random_prime(70, &mut rng, &mut Search { candidates_tested: 0, primes_found: 0, progress: &mut |_| {} });
-        let b = random_prime(70, &mut rng, &mut Search { candidates_tested: 0, primes_found: 0, progress: &mut |_| {} });
+        let a = random_prime(
+            70,
+            &mut rng,
+            &mut Search {
+                candidates_tested: 0,
+                primes_found: 0,
+                progress: &mut |_| {},
+            },
+        );
+        let b = random_prime(
+            70,
+            &mut rng,
+            &mut Search {
+                candidates_tested: 0,
+                primes_found: 0,
+                progress: &mut |_| {},
+            },
+        );
         let ab = super::super::monty::mul(&a, &b);
         assert!(is_probable_prime(&a, &mut rng));
         assert!(!is_probable_prime(&ab[..limb_len(&ab)], &mut rng));
@@ -318,7 +334,11 @@ mod tests {
         let mut rng = ChaCha20Rng::seed_from_u64(8);
         let mut calls = 0u64;
         let mut progress = |_p: super::super::KeygenProgress| calls += 1;
-        let mut search = Search { candidates_tested: 0, primes_found: 0, progress: &mut progress };
+        let mut search = Search {
+            candidates_tested: 0,
+            primes_found: 0,
+            progress: &mut progress,
+        };
         let p = random_prime(256, &mut rng, &mut search);
         assert_eq!(bit_len(&p), 256);
         assert_eq!(p[3] >> 62, 0b11);

@@ -30,7 +30,12 @@ pub struct ZeroProof {
 
 impl fmt::Debug for ZeroProof {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ZeroProof(key = {}, {} bytes)", short_fp(&self.key), self.width)
+        write!(
+            f,
+            "ZeroProof(key = {}, {} bytes)",
+            short_fp(&self.key),
+            self.width
+        )
     }
 }
 
@@ -53,7 +58,11 @@ impl SecretKey {
         let rp = self.hp.nth_root(&self.hp.reduce_pp(&limbs));
         let rq = self.hq.nth_root(&self.hq.reduce_pp(&limbs));
         let rho = big_of(&self.crt(&rp, &rq));
-        Ok(ZeroProof { rho, key: self.public.fingerprint, width: self.public.n_bytes })
+        Ok(ZeroProof {
+            rho,
+            key: self.public.fingerprint,
+            width: self.public.n_bytes,
+        })
     }
 }
 
@@ -82,7 +91,11 @@ impl PublicKey {
                 found: "a value sharing a factor with n",
             });
         }
-        Ok(ZeroProof { rho, key: self.fingerprint, width: self.n_bytes })
+        Ok(ZeroProof {
+            rho,
+            key: self.fingerprint,
+            width: self.n_bytes,
+        })
     }
 
     /// Check ρ^n ≡ c (mod n²), i.e. that c encrypts 0 (given a well-formed key).
@@ -94,7 +107,9 @@ impl PublicKey {
         }
         let s = self.ctx_nn.len();
         let base = self.ctx_nn.to_mont(&limbs_of(&proof.rho, s));
-        let lhs = self.ctx_nn.from_mont(&self.ctx_nn.pow_public(&base, self.ctx_n.modulus()));
+        let lhs = self
+            .ctx_nn
+            .to_normal(&self.ctx_nn.pow_public(&base, self.ctx_n.modulus()));
         if big_of(&lhs) == c.c {
             Ok(())
         } else {

@@ -35,10 +35,15 @@ fn cheater_proof(n: &BigUint, lambda: &BigUint) -> KeyProof {
     let xs = challenges(&pk);
     // The cheater cannot take n-th roots of non-residues; at least one challenge
     // must be a non-residue, or this test would be meaningless.
-    let non_residue = xs.iter().any(|x| x.modpow(&(lambda / &g), n) != BigUint::one());
+    let non_residue = xs
+        .iter()
+        .any(|x| x.modpow(&(lambda / &g), n) != BigUint::one());
     assert!(non_residue);
     let ys = xs.iter().map(|x| x.modpow(&e, n)).collect();
-    KeyProof { ys, width: pk.n_bytes }
+    KeyProof {
+        ys,
+        width: pk.n_bytes,
+    }
 }
 
 fn lcm(a: &BigUint, b: &BigUint) -> BigUint {
@@ -53,7 +58,10 @@ fn rejects_p_squared_q() {
     let lambda = lcm(&(&p * (&p - &one)), &(&q - &one));
     let pk = PublicKey::from_modulus(n.clone()).unwrap();
     let proof = cheater_proof(&n, &lambda);
-    assert!(matches!(pk.verify_key_proof(&proof), Err(PaillierError::KeyProofInvalid { .. })));
+    assert!(matches!(
+        pk.verify_key_proof(&proof),
+        Err(PaillierError::KeyProofInvalid { .. })
+    ));
     // Also through the byte encoding.
     let parsed = KeyProof::from_bytes(&proof.to_bytes()).unwrap();
     assert!(pk.verify_key_proof(&parsed).is_err());
@@ -63,7 +71,10 @@ fn rejects_p_squared_q() {
 fn rejects_p_dividing_q_minus_1() {
     let (p, q) = (prime("divides_p"), prime("divides_q"));
     let one = BigUint::one();
-    assert!(((&q - &one) % &p).bits() == 0, "fixture: p must divide q - 1");
+    assert!(
+        ((&q - &one) % &p).bits() == 0,
+        "fixture: p must divide q - 1"
+    );
     let n = &p * &q;
     let lambda = lcm(&(&p - &one), &(&q - &one));
     let pk = PublicKey::from_modulus(n.clone()).unwrap();
@@ -88,7 +99,12 @@ fn rejects_small_factor_even_with_valid_roots() {
     for (x, y) in xs.iter().zip(&ys) {
         assert_eq!(&y.modpow(&n, &n), x);
     }
-    let err = pk.verify_key_proof(&KeyProof { ys, width: pk.n_bytes }).unwrap_err();
+    let err = pk
+        .verify_key_proof(&KeyProof {
+            ys,
+            width: pk.n_bytes,
+        })
+        .unwrap_err();
     assert!(err.to_string().contains("65521"), "{err}");
 }
 
@@ -114,7 +130,11 @@ fn challenges_are_deterministic_units() {
 fn write_fixture_primes() {
     let mut rng = ChaCha20Rng::seed_from_u64(0xCA4E_C4A1);
     let mut progress = |_| {};
-    let mut search = Search { candidates_tested: 0, primes_found: 0, progress: &mut progress };
+    let mut search = Search {
+        candidates_tested: 0,
+        primes_found: 0,
+        progress: &mut progress,
+    };
     let key = SecretKey::generate(2048, &mut rng).unwrap();
     let hex = |l: &[u64]| big_of(l).to_str_radix(16);
     let sp = random_prime(704, &mut rng, &mut search);
@@ -142,7 +162,10 @@ fn write_fixture_primes() {
         hex(&dp),
         dq.to_str_radix(16),
     );
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/paillier_primes.txt");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/paillier_primes.txt"
+    );
     std::fs::write(path, text).unwrap();
 }
 
@@ -150,6 +173,9 @@ fn write_fixture_primes() {
 fn fixture_primes_are_prime() {
     let mut rng = ChaCha20Rng::seed_from_u64(1);
     for name in ["square_p", "square_q", "divides_p", "divides_q"] {
-        assert!(is_probable_prime(&prime(name).to_u64_digits(), &mut rng), "{name}");
+        assert!(
+            is_probable_prime(&prime(name).to_u64_digits(), &mut rng),
+            "{name}"
+        );
     }
 }

@@ -1,0 +1,263 @@
+//! Consent: the patient denies a pending request or revokes a grant, effective at once.
+
+// Test code unwraps freely (clippy's allow-unwrap-in-tests does not reach helpers
+// in integration-test crates, nor the shared `support` module compiled into each).
+#![allow(dead_code, clippy::unwrap_used, clippy::too_many_arguments)]
+
+mod support;
+
+use carechain_core::ids::{RecordId, RequestId};
+use carechain_core::statement::*;
+use serde_json::Value;
+use support::*;
+
+use AccessAction::{Read, Write};
+
+struct Setup {
+    w: World,
+    patient: Actor,
+    doctor: Actor,
+}
+
+fn setup() -> Setup {
+    let mut w = World::new();
+    let patient = w.patient(0);
+    let doctor = w.registered(Role::Doctor);
+    Setup { w, patient, doctor }
+}
+
+fn ask(
+    w: &mut World,
+    patient: &Actor,
+    actions: Vec<AccessAction>,
+    scope: Scope,
+    duration_secs: i64,
+) -> AccessRequest {
+    AccessRequest {
+        request: RequestId::random(&mut w.rng),
+        patient: patient.id(),
+        actions,
+        scope,
+        purpose: PurposeOfUse::Treat,
+        duration_secs,
+    }
+}
+
+fn request_state(w: &mut World, request: RequestId) -> Value {
+    w.query("request", &[&request.to_string()]).unwrap()
+}
+
+/// A world where another doctor with a write grant has written a general and
+/// a laboratory record for the patient; returns their ids.
+fn with_records(w: &mut World, patient: &Actor) -> (RecordId, RecordId) {
+    let writer = w.registered(Role::Doctor);
+    let request = w.request(&writer, patient, vec![Write], Scope::All);
+    let body = w.grant_body(patient, &writer, request, vec![Write], Scope::All, 7, &[]);
+    w.submit(patient, Action::Grant(body)).unwrap();
+    let general = w.write(&writer, patient, "I10");
+    let body = w.record_body(patient, "R73.09", RecordCategory::Laboratory);
+    let lab = body.record;
+    w.submit(&writer, Action::WriteRecord(body)).unwrap();
+    (general, lab)
+}
+
+// ---- access requests ----
+
+#[test]
+fn the_patient_denies_a_pending_request() {
+    let Setup {
+        mut w,
+        patient,
+        doctor,
+    } = setup();
+    let request = w.request(&doctor, &patient, vec![Read], Scope::All);
+    w.now += 99;
+    let result = w.submit(&patient, Action::Deny(Deny { request })).unwrap();
+    assert_eq!(result["status"], "denied");
+    let (name, payload) = event(&w);
+    assert_eq!(name, "access_denied");
+    assert_eq!(payload["request"], request.to_string());
+    assert_eq!(payload["patient"], patient.id().as_str());
+    assert_eq!(payload["doctor"], doctor.id().as_str());
+    let state = request_state(&mut w, request);
+    assert_eq!(state["status"], "denied");
+    assert_eq!(state["closed_at"], w.now);
+    assert_eq!(state["grant"], Value::Null);
+}
+
+#[test]
+fn denying_twice_or_after_a_grant_is_refused_conflict() {
+    let Setup {
+        mut w,
+        patient,
+        doctor,
+    } = setup();
+    let request = w.request(&doctor, &patient, vec![Read], Scope::All);
+    w.submit(&patient, Action::Deny(Deny { request })).unwrap();
+    refuses_as(&mut w, &patient, Action::Deny(Deny { request }), "conflict");
+
+    let granted = w.consent(&doctor, &patient);
+    refuses_as(
+        &mut w,
+        &patient,
+        Action::Deny(Deny { request: granted }),
+        "conflict",
+    );
+    assert_eq!(request_state(&mut w, granted)["status"], "granted");
+}
+
+#[test]
+fn a_deny_by_another_patient_or_a_doctor_is_refused() {
+    let Setup {
+        mut w,
+        patient,
+        doctor,
+    } = setup();
+    let intruder = w.patient(1);
+    let request = w.request(&doctor, &patient, vec![Read], Scope::All);
+    refuses_as(
+        &mut w,
+        &intruder,
+        Action::Deny(Deny { request }),
+        "not_found",
+    );
+    refuses_as(
+        &mut w,
+        &doctor,
+        Action::Deny(Deny { request }),
+        "wrong_role",
+    );
+    let unknown = RequestId::random(&mut w.rng);
+    refuses_as(
+        &mut w,
+        &patient,
+        Action::Deny(Deny { request: unknown }),
+        "not_found",
+    );
+    assert_eq!(request_state(&mut w, request)["status"], "pending");
+}
+
+// ---- revoke ----
+
+#[test]
+fn the_patient_revokes_a_grant() {
+    let Setup {
+        mut w,
+        patient,
+        doctor,
+    } = setup();
+    let request = w.consent(&doctor, &patient);
+    w.now += 3600;
+    let result = w
+        .submit(&patient, Action::Revoke(Revoke { request }))
+        .unwrap();
+    assert_eq!(result["status"], "revoked");
+    let (name, payload) = event(&w);
+    assert_eq!(name, "access_revoked");
+    assert_eq!(payload["request"], request.to_string());
+    assert_eq!(payload["patient"], patient.id().as_str());
+    assert_eq!(payload["doctor"], doctor.id().as_str());
+    let state = request_state(&mut w, request);
+    assert_eq!(state["status"], "revoked");
+    assert_eq!(state["closed_at"], w.now);
+    // The terms stay for the audit trail.
+    assert!(state["grant"]["expires_at"].is_i64());
+}
+
+#[test]
+fn an_expired_grant_can_still_be_revoked() {
+    let Setup {
+        mut w,
+        patient,
+        doctor,
+    } = setup();
+    let request = w.consent(&doctor, &patient);
+    w.now += 30 * DAY;
+    w.submit(&patient, Action::Revoke(Revoke { request }))
+        .unwrap();
+}
+
+#[test]
+fn revoking_a_pending_denied_or_revoked_request_is_refused_conflict() {
+    let Setup {
+        mut w,
+        patient,
+        doctor,
+    } = setup();
+    let pending = w.request(&doctor, &patient, vec![Read], Scope::All);
+    refuses_as(
+        &mut w,
+        &patient,
+        Action::Revoke(Revoke { request: pending }),
+        "conflict",
+    );
+    let denied = w.request(&doctor, &patient, vec![Read], Scope::All);
+    w.submit(&patient, Action::Deny(Deny { request: denied }))
+        .unwrap();
+    refuses_as(
+        &mut w,
+        &patient,
+        Action::Revoke(Revoke { request: denied }),
+        "conflict",
+    );
+    let granted = w.consent(&doctor, &patient);
+    w.submit(&patient, Action::Revoke(Revoke { request: granted }))
+        .unwrap();
+    refuses_as(
+        &mut w,
+        &patient,
+        Action::Revoke(Revoke { request: granted }),
+        "conflict",
+    );
+}
+
+#[test]
+fn a_revoke_by_another_patient_or_a_doctor_is_refused() {
+    let Setup {
+        mut w,
+        patient,
+        doctor,
+    } = setup();
+    let intruder = w.patient(1);
+    let request = w.consent(&doctor, &patient);
+    refuses_as(
+        &mut w,
+        &intruder,
+        Action::Revoke(Revoke { request }),
+        "not_found",
+    );
+    refuses_as(
+        &mut w,
+        &doctor,
+        Action::Revoke(Revoke { request }),
+        "wrong_role",
+    );
+    refuses_admin(&mut w, Action::Revoke(Revoke { request }), "wrong_role");
+    let unknown = RequestId::random(&mut w.rng);
+    refuses_as(
+        &mut w,
+        &patient,
+        Action::Revoke(Revoke { request: unknown }),
+        "not_found",
+    );
+    assert_eq!(request_state(&mut w, request)["status"], "granted");
+}
+
+#[test]
+fn a_suspended_doctors_pending_request_cannot_be_granted() {
+    let Setup {
+        mut w,
+        patient,
+        doctor,
+    } = setup();
+    let request = w.request(&doctor, &patient, vec![Read], Scope::All);
+    w.admin_submit(Action::SuspendIdentity(SuspendIdentity {
+        actor: doctor.id(),
+        reason: "licence withdrawn".into(),
+    }))
+    .unwrap();
+    let body = w.grant_body(&patient, &doctor, request, vec![Read], Scope::All, 7, &[]);
+    let before = snapshot(&w);
+    refuses_as(&mut w, &patient, Action::Grant(body), "conflict");
+    assert_eq!(before, snapshot(&w));
+}

@@ -1,0 +1,479 @@
+//! Writing records: only a doctor with a write grant in force, with the data key
+//! wrapped for exactly the patient and the current readers, and well-formed ciphertexts.
+
+// Test code unwraps freely (clippy's allow-unwrap-in-tests does not reach helpers
+// in integration-test crates, nor the shared `support` module compiled into each).
+#![allow(dead_code, clippy::unwrap_used, clippy::too_many_arguments)]
+
+mod support;
+
+use carechain_core::envelope::{self, SealedPayload, WrappedKey};
+use carechain_core::ids::{B64, RecordId, RequestId};
+use carechain_core::statement::*;
+use serde_json::Value;
+use support::*;
+
+use AccessAction::{Read, Write};
+
+struct Setup {
+    w: World,
+    patient: Actor,
+    doctor: Actor,
+    /// The doctor's read + write grant on everything, for 7 days.
+    grant: RequestId,
+}
+
+fn setup() -> Setup {
+    let mut w = World::new();
+    let patient = w.patient(0);
+    let doctor = w.registered(Role::Doctor);
+    let grant = w.consent(&doctor, &patient);
+    Setup {
+        w,
+        patient,
+        doctor,
+        grant,
+    }
+}
+
+/// `doctor` asks for and is granted `actions` on `scope` for `days`, with
+/// re-wrapped keys for the records in scope.
+fn grant_to(
+    w: &mut World,
+    doctor: &Actor,
+    patient: &Actor,
+    actions: Vec<AccessAction>,
+    scope: Scope,
+    days: i64,
+) -> RequestId {
+    let request = w.request(doctor, patient, actions.clone(), scope.clone());
+    let records: Vec<RecordId> = if actions.contains(&Read) {
+        let page = w
+            .query("records_for_patient", &[patient.id().as_str()])
+            .unwrap();
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| {
+                let category: RecordCategory =
+                    serde_json::from_value(r["category"].clone()).unwrap();
+                scope.covers(category)
+            })
+            .map(|r| r["record"].as_str().unwrap().parse().unwrap())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let body = w.grant_body(patient, doctor, request, actions, scope, days, &records);
+    w.submit(patient, Action::Grant(body)).expect("grant");
+    request
+}
+
+fn read(
+    w: &mut World,
+    doctor: &Actor,
+    record: RecordId,
+) -> Result<Value, carechain_chaincode::ChaincodeError> {
+    w.submit(doctor, Action::ReadRecord(ReadRecord { record }))
+}
+
+/// Opens a `read_record` result with the reader's HPKE key: the FHIR JSON.
+fn open(result: &Value, reader: &Actor, patient: &Actor, record: RecordId) -> Value {
+    let wrapped: WrappedKey = serde_json::from_value(result["key"].clone()).unwrap();
+    let key = wrapped
+        .unwrap(&reader.hpke, &patient.id(), &record)
+        .expect("the reader's key unwraps");
+    let sealed = SealedPayload {
+        nonce: B64::decode(result["record"]["nonce"].as_str().unwrap()).unwrap(),
+        ciphertext: B64::decode(result["record"]["payload"].as_str().unwrap()).unwrap(),
+    };
+    let plain = envelope::open(&sealed, &key, &patient.id(), &record).expect("payload opens");
+    serde_json::from_slice(&plain).unwrap()
+}
+
+fn reader_ids(w: &mut World, patient: &Actor, category: &str) -> Vec<String> {
+    let readers = w
+        .query("readers", &[patient.id().as_str(), category])
+        .unwrap();
+    readers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["actor"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn fhir(code: &str) -> Value {
+    serde_json::json!({"resourceType": "Condition", "code": code})
+}
+
+// ---- writes ----
+
+#[test]
+fn a_doctor_with_a_write_grant_writes_a_record() {
+    let Setup {
+        mut w,
+        patient,
+        doctor,
+        ..
+    } = setup();
+    w.now += 120;
+    let body = w.record_body(&patient, "E11.9", RecordCategory::Laboratory);
+    let record = body.record;
+    let result = w
+        .submit(&doctor, Action::WriteRecord(body.clone()))
+        .unwrap();
+    assert_eq!(result["record"], record.to_string());
+    assert_eq!(result["written_at"], w.now);
+
+    let stored = w.query("record", &[&record.to_string()]).unwrap();
+    assert_eq!(stored["patient"], patient.id().as_str());
+    assert_eq!(stored["doctor"], doctor.id().as_str());
+    assert_eq!(stored["category"], "laboratory");
+    assert_eq!(stored["payload"], body.payload.encode());
+    assert_eq!(stored["code"], body.code.encode());
+    assert_eq!(stored["code_category"], body.code_category.encode());
+    assert_eq!(stored["written_at"], w.now);
+    // The signed statement is kept so anyone can re-check the doctor's signature.
+    let statement =
+        carechain_core::statement::Statement::peek(stored["statement"].as_str().unwrap()).unwrap();
+    assert_eq!(statement.iss, doctor.id());
+    assert_eq!(w.records_of(&patient), vec![record]);
+    // A key for the patient and for the doctor (a current reader).
+    for reader in [&patient, &doctor] {
+        w.query("record_key", &[&record.to_string(), reader.id().as_str()])
+            .unwrap();
+    }
+
+    let (name, payload) = event(&w);
+    assert_eq!(name, "record_written");
+    assert_eq!(payload["record"], record.to_string());
+    assert_eq!(payload["patient"], patient.id().as_str());
+    assert_eq!(payload["actor"], doctor.id().as_str());
+    let shown = payload.to_string();
+    for secret in [
+        body.payload.encode(),
+        body.code.encode(),
+        body.nonce.encode(),
+    ] {
+        assert!(!shown.contains(&secret), "{shown}");
+    }
+    for field in ["payload", "code", "code_category", "nonce", "keys"] {
+        assert!(payload.get(field).is_none(), "{shown}");
+    }
+}
+
+#[test]
+fn a_write_without_any_grant_is_forbidden() {
+    let Setup { mut w, patient, .. } = setup();
+    let stranger = w.registered(Role::Doctor);
+    let body = w.record_body(&patient, "I10", RecordCategory::General);
+    let err = refuses_as(&mut w, &stranger, Action::WriteRecord(body), "forbidden");
+    assert_eq!(err.status, 403);
+    // A pending or denied request is no grant either.
+    w.request(&stranger, &patient, vec![Write], Scope::All);
+    let body = w.record_body(&patient, "I10", RecordCategory::General);
+    refuses_as(&mut w, &stranger, Action::WriteRecord(body), "forbidden");
+}
+
+#[test]
+fn a_write_with_only_a_read_grant_is_forbidden() {
+    let Setup { mut w, patient, .. } = setup();
+    let reader = w.registered(Role::Doctor);
+    grant_to(&mut w, &reader, &patient, vec![Read], Scope::All, 7);
+    let body = w.record_body(&patient, "I10", RecordCategory::General);
+    refuses_as(&mut w, &reader, Action::WriteRecord(body), "forbidden");
+}
+
+#[test]
+fn a_write_outside_the_granted_categories_is_forbidden() {
+    let Setup { mut w, patient, .. } = setup();
+    let lab = w.registered(Role::Doctor);
+    let scope = Scope::Categories(vec![RecordCategory::Laboratory]);
+    grant_to(&mut w, &lab, &patient, vec![Write], scope, 7);
+    for category in [RecordCategory::General, RecordCategory::MentalHealth] {
+        let body = w.record_body(&patient, "F32.9", category);
+        refuses_as(&mut w, &lab, Action::WriteRecord(body), "forbidden");
+    }
+    let body = w.record_body(&patient, "R73.09", RecordCategory::Laboratory);
+    w.submit(&lab, Action::WriteRecord(body)).unwrap();
+}
+
+#[test]
+fn a_write_after_the_grant_ends_is_forbidden() {
+    let Setup {
+        mut w,
+        patient,
+        doctor,
+        grant,
+    } = setup();
+    let expires_at = w.query("request", &[&grant.to_string()]).unwrap()["grant"]["expires_at"]
+        .as_i64()
+        .unwrap();
+    w.now = expires_at - 1;
+    w.write(&doctor, &patient, "I10");
+    w.now = expires_at;
+    let body = w.record_body(&patient, "I10", RecordCategory::General);
+    refuses_as(&mut w, &doctor, Action::WriteRecord(body), "forbidden");
+}
+
+#[test]
+fn a_write_after_a_revoke_is_forbidden() {
+    let Setup {
+        mut w,
+        patient,
+        doctor,
+        grant,
+    } = setup();
+    w.write(&doctor, &patient, "I10");
+    w.submit(&patient, Action::Revoke(Revoke { request: grant }))
+        .unwrap();
+    let body = w.record_body(&patient, "I10", RecordCategory::General);
+    refuses_as(&mut w, &doctor, Action::WriteRecord(body), "forbidden");
+}
+
+#[test]
+fn a_write_by_anyone_but_a_doctor_is_refused_wrong_role() {
+    let Setup { mut w, patient, .. } = setup();
+    let insurer = w.registered(Role::Insurer);
+    let body = w.record_body(&patient, "I10", RecordCategory::General);
+    refuses_as(
+        &mut w,
+        &patient,
+        Action::WriteRecord(body.clone()),
+        "wrong_role",
+    );
+    refuses_as(
+        &mut w,
+        &insurer,
+        Action::WriteRecord(body.clone()),
+        "wrong_role",
+    );
+    refuses_admin(&mut w, Action::WriteRecord(body), "wrong_role");
+}
+
+#[test]
+fn a_write_for_an_unknown_or_non_patient_is_refused_not_found() {
+    let Setup {
+        mut w,
+        patient,
+        doctor,
+        ..
+    } = setup();
+    let colleague = w.registered(Role::Doctor);
+    for target in [w.stranger(Role::Patient).id(), colleague.id()] {
+        let mut body = w.record_body(&patient, "I10", RecordCategory::General);
+        body.patient = target;
+        refuses_as(&mut w, &doctor, Action::WriteRecord(body), "not_found");
+    }
+}
+
+#[test]
+fn a_write_whose_keys_do_not_match_the_current_readers_is_refused() {
+    let Setup {
+        mut w,
+        patient,
+        doctor,
+        ..
+    } = setup();
+    let colleague = w.registered(Role::Doctor);
+    grant_to(&mut w, &colleague, &patient, vec![Read], Scope::All, 7);
+    let stranger = w.registered(Role::Doctor);
+    let template = w.record_body(&patient, "I10", RecordCategory::General);
+    assert_eq!(template.keys.len(), 3, "patient, doctor, colleague");
+    let without = |body: &WriteRecord, who: &Actor| {
+        let mut body = body.clone();
+        body.keys.retain(|k| k.reader != who.id());
+        body
+    };
+
+    let mut cases = vec![
+        without(&template, &patient),
+        without(&template, &colleague),
+        without(&template, &doctor),
+    ];
+    let mut extra = template.clone();
+    let mut key = extra.keys[0].clone();
+    key.reader = stranger.id();
+    extra.keys.push(key);
+    cases.push(extra);
+    let mut duplicate = template.clone();
+    duplicate.keys.push(duplicate.keys[0].clone());
+    cases.push(duplicate);
+    let mut none = template.clone();
+    none.keys.clear();
+    cases.push(none);
+    for body in cases {
+        let err = refuses_as(
+            &mut w,
+            &doctor,
+            Action::WriteRecord(body),
+            "invalid_payload",
+        );
+        assert!(err.message.contains("keys"), "{err:?}");
+    }
+    // A key of the wrong shape.
+    let mut short = template.clone();
+    short.keys[0].ciphertext = B64(vec![1; 47]);
+    refuses_as(
+        &mut w,
+        &doctor,
+        Action::WriteRecord(short),
+        "invalid_payload",
+    );
+    w.submit(&doctor, Action::WriteRecord(template)).unwrap();
+}
+
+#[test]
+fn a_write_need_not_wrap_for_a_reader_whose_grant_ended_or_was_revoked() {
+    let Setup {
+        mut w,
+        patient,
+        doctor,
+        ..
+    } = setup();
+    let expired = w.registered(Role::Doctor);
+    grant_to(&mut w, &expired, &patient, vec![Read], Scope::All, 1);
+    let revoked = w.registered(Role::Doctor);
+    let request = grant_to(&mut w, &revoked, &patient, vec![Read], Scope::All, 7);
+    w.submit(&patient, Action::Revoke(Revoke { request }))
+        .unwrap();
+    w.now += DAY;
+    let body = w.record_body(&patient, "I10", RecordCategory::General);
+    let readers: Vec<_> = body.keys.iter().map(|k| k.reader.clone()).collect();
+    assert!(!readers.contains(&expired.id()) && !readers.contains(&revoked.id()));
+    // Wrapping for them anyway is refused: the key must reach no one else.
+    for former in [&expired, &revoked] {
+        let mut leaky = body.clone();
+        let mut key = leaky.keys[0].clone();
+        key.reader = former.id();
+        leaky.keys.push(key);
+        refuses_as(
+            &mut w,
+            &doctor,
+            Action::WriteRecord(leaky),
+            "invalid_payload",
+        );
+    }
+    w.submit(&doctor, Action::WriteRecord(body)).unwrap();
+}
+
+#[test]
+fn a_write_with_a_bad_nonce_or_payload_size_is_refused() {
+    let Setup {
+        mut w,
+        patient,
+        doctor,
+        ..
+    } = setup();
+    let template = w.record_body(&patient, "I10", RecordCategory::General);
+    for nonce in [vec![], vec![0; 12], vec![0; 23], vec![0; 25]] {
+        let mut body = template.clone();
+        body.nonce = B64(nonce);
+        let err = refuses_as(
+            &mut w,
+            &doctor,
+            Action::WriteRecord(body),
+            "invalid_payload",
+        );
+        assert!(err.message.contains("nonce"), "{err:?}");
+    }
+    for payload in [vec![], vec![0; 15], vec![0; (1 << 20) + 1]] {
+        let mut body = template.clone();
+        body.payload = B64(payload);
+        let err = refuses_as(
+            &mut w,
+            &doctor,
+            Action::WriteRecord(body),
+            "invalid_payload",
+        );
+        assert!(err.message.contains("payload"), "{err:?}");
+    }
+    // The bounds are accepted (the contract cannot open the ciphertext).
+    let mut body = template.clone();
+    body.payload = B64(vec![0; 16]);
+    w.submit(&doctor, Action::WriteRecord(body)).unwrap();
+}
+
+#[test]
+fn a_write_with_a_malformed_paillier_ciphertext_is_refused() {
+    let Setup {
+        mut w,
+        patient,
+        doctor,
+        ..
+    } = setup();
+    let template = w.record_body(&patient, "I10", RecordCategory::General);
+    let width = template.code.as_bytes().len();
+    assert_eq!(width, 512, "2048-bit modulus");
+    let n = patient.paillier_public().to_bytes();
+    let mut multiple_of_n = vec![0u8; width - n.len()];
+    multiple_of_n.extend_from_slice(&n);
+    let garbage = [
+        vec![0u8; width],     // c = 0
+        vec![0xffu8; width],  // c ≥ n²
+        multiple_of_n,        // gcd(c, n) = n
+        vec![1u8; width - 1], // wrong width
+        vec![1u8; width + 1], // wrong width
+        vec![],               // nothing
+    ];
+    for bad in &garbage {
+        let mut body = template.clone();
+        body.code = B64(bad.clone());
+        let err = refuses_as(
+            &mut w,
+            &doctor,
+            Action::WriteRecord(body),
+            "invalid_payload",
+        );
+        assert!(err.message.contains("code"), "{err:?}");
+        let mut body = template.clone();
+        body.code_category = B64(bad.clone());
+        let err = refuses_as(
+            &mut w,
+            &doctor,
+            Action::WriteRecord(body),
+            "invalid_payload",
+        );
+        assert!(err.message.contains("code_category"), "{err:?}");
+    }
+    // A ciphertext under another key of another width is refused too.
+    let other = w.stranger(Role::Patient);
+    let mut body = template.clone();
+    let wide = other.paillier_public().encrypt(1, &mut w.rng).to_bytes();
+    if wide.len() != width {
+        body.code = B64(wide);
+        refuses_as(
+            &mut w,
+            &doctor,
+            Action::WriteRecord(body),
+            "invalid_payload",
+        );
+    }
+}
+
+#[test]
+fn a_record_id_used_before_is_refused_already_exists() {
+    let Setup {
+        mut w,
+        patient,
+        doctor,
+        ..
+    } = setup();
+    let first = w.write(&doctor, &patient, "I10");
+    let mut body = w.record_body(&patient, "E11.9", RecordCategory::General);
+    body.record = first;
+    refuses_as(&mut w, &doctor, Action::WriteRecord(body), "already_exists");
+    // Not even by another doctor, for another patient.
+    let other_patient = w.patient(1);
+    let other = w.registered(Role::Doctor);
+    w.consent(&other, &other_patient);
+    let mut body = w.record_body(&other_patient, "E11.9", RecordCategory::General);
+    body.record = first;
+    refuses_as(&mut w, &other, Action::WriteRecord(body), "already_exists");
+    let stored = w.query("record", &[&first.to_string()]).unwrap();
+    assert_eq!(stored["doctor"], doctor.id().as_str());
+}
+
+// ---- reads ----
