@@ -266,3 +266,27 @@ async fn health_readiness_and_metrics_answer() {
     let metrics = app.raw(TestRequest::get().uri("/metrics")).await;
     assert_eq!(metrics.status, StatusCode::OK);
 }
+
+#[actix_web::test]
+async fn patient_registration_takes_only_a_self_signed_patient_registration() {
+    let mut app = start().await;
+    let doctor = app.signed_up(Role::Doctor).await;
+    let statement = app.sign(&doctor.key, Action::RegisterIdentity(doctor.registration()));
+    let r = app
+        .post("/v1/patients", None, json!({ "statement": statement }))
+        .await;
+    problem(&r, StatusCode::FORBIDDEN, "forbidden");
+    let patient = app.new_patient_keys(0);
+    let admin_key =
+        carechain_core::identity::SigningKey::from_bytes(app.admin.key.to_bytes().as_slice())
+            .unwrap();
+    let statement = app.sign(&admin_key, Action::RegisterIdentity(patient.registration()));
+    let r = app
+        .post("/v1/patients", None, json!({ "statement": statement }))
+        .await;
+    problem(&r, StatusCode::FORBIDDEN, "forbidden");
+    let r = app
+        .post("/v1/patients", None, json!({ "statement": "x.y.z" }))
+        .await;
+    problem(&r, StatusCode::BAD_REQUEST, "bad_request");
+}

@@ -2,6 +2,7 @@
 //! and hostile input. One binary, so Paillier keys are made once.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod cli;
 mod database;
 mod errors;
 mod flow;
