@@ -50,7 +50,7 @@ async fn party_claim(state: &AppState, caller: &Caller, id: &str) -> Result<Clai
 }
 
 /// The caller's claims: a patient's own, or those against an insurer.
-#[utoipa::path(tag = "claims", security(("bearer" = [])), params(PageQuery),
+#[utoipa::path(operation_id = "claims_list", tag = "claims", security(("bearer" = [])), params(PageQuery),
     responses((status = 200, body = LedgerPage), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
 #[get("/v1/claims")]
 pub async fn list(
@@ -70,7 +70,7 @@ pub async fn list(
 }
 
 /// One claim and its decision, for its patient or its insurer.
-#[utoipa::path(tag = "claims", security(("bearer" = [])), params(("id" = String, Path)),
+#[utoipa::path(operation_id = "claims_get_one", tag = "claims", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = Object), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
 #[get("/v1/claims/{id}")]
 pub async fn get_one(

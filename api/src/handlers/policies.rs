@@ -86,7 +86,7 @@ pub async fn issue(
 }
 
 /// The caller's policies: a patient's own, or those of an insurer's products.
-#[utoipa::path(tag = "policies", security(("bearer" = [])), params(PageQuery),
+#[utoipa::path(operation_id = "policies_list", tag = "policies", security(("bearer" = [])), params(PageQuery),
     responses((status = 200, body = LedgerPage), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
 #[get("/v1/policies")]
 pub async fn list(
@@ -106,7 +106,7 @@ pub async fn list(
 }
 
 /// One policy, for its patient or its insurer.
-#[utoipa::path(tag = "policies", security(("bearer" = [])), params(("id" = String, Path)),
+#[utoipa::path(operation_id = "policies_get_one", tag = "policies", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = Object), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
 #[get("/v1/policies/{id}")]
 pub async fn get_one(

@@ -37,7 +37,7 @@ pub async fn publish(
 }
 
 /// Every product.
-#[utoipa::path(tag = "products", security(("bearer" = [])), params(PageQuery),
+#[utoipa::path(operation_id = "products_list", tag = "products", security(("bearer" = [])), params(PageQuery),
     responses((status = 200, body = LedgerPage), (status = 401, body = crate::error::Problem)))]
 #[get("/v1/products")]
 pub async fn list(
@@ -51,7 +51,7 @@ pub async fn list(
 }
 
 /// One product.
-#[utoipa::path(tag = "products", security(("bearer" = [])), params(("id" = String, Path)),
+#[utoipa::path(operation_id = "products_get_one", tag = "products", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = Object), (status = 401, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
 #[get("/v1/products/{id}")]
 pub async fn get_one(

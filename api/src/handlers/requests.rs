@@ -39,7 +39,7 @@ pub async fn create(
 }
 
 /// The caller's requests: a patient's (asked of them) or a doctor's (made by them).
-#[utoipa::path(tag = "requests", security(("bearer" = [])), params(PageQuery),
+#[utoipa::path(operation_id = "requests_list", tag = "requests", security(("bearer" = [])), params(PageQuery),
     responses((status = 200, body = LedgerPage), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
 #[get("/v1/requests")]
 pub async fn list(
@@ -102,7 +102,7 @@ async fn party_request(
 }
 
 /// One request, for its patient or its doctor.
-#[utoipa::path(tag = "requests", security(("bearer" = [])), params(("id" = String, Path)),
+#[utoipa::path(operation_id = "requests_get_one", tag = "requests", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = Object), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
 #[get("/v1/requests/{id}")]
 pub async fn get_one(

@@ -347,10 +347,16 @@ async fn the_matrix_covers_exactly_the_openapi_routes() {
         Some(true)
     );
     let mut documented = BTreeSet::new();
+    let mut operation_ids = BTreeSet::new();
     for (path, item) in doc.body["paths"].as_object().unwrap() {
-        for method in item.as_object().unwrap().keys() {
+        for (method, operation) in item.as_object().unwrap() {
             if ["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
                 documented.insert(format!("{method} {path}"));
+                let id = operation["operationId"].as_str().unwrap().to_owned();
+                assert!(
+                    operation_ids.insert(id.clone()),
+                    "duplicate operationId {id}"
+                );
             }
         }
     }
