@@ -84,6 +84,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
     .service(patients::my_records)
     .service(patients::access_log)
     .service(patients::readers)
+    .service(patients::records_of)
     .service(admin::list_accounts)
     .service(admin::approve)
     .service(admin::suspend)

@@ -35,7 +35,7 @@ impl Modify for Bearer {
     paths(
         health::healthz, health::readyz,
         auth::signup, auth::login, auth::refresh, auth::challenge, auth::patient_login, auth::me,
-        patients::register, patients::my_records, patients::access_log, patients::readers,
+        patients::register, patients::my_records, patients::access_log, patients::readers, patients::records_of,
         admin::list_accounts, admin::approve, admin::suspend, admin::audit,
         requests::create, requests::list, requests::get_one, requests::grant, requests::deny, requests::revoke,
         records::write, records::get_own, records::read,

@@ -2,7 +2,7 @@
 //! the readers a doctor with a write grant must wrap a new record's key for.
 
 use actix_web::{HttpResponse, get, http::StatusCode, post, web};
-use carechain_chaincode::model::{AccessRequestState, Identity};
+use carechain_chaincode::model::{AccessRequestState, Identity, RecordState, RequestStatus};
 use carechain_core::ids::B64;
 use carechain_core::statement::{AccessAction, Action, RecordCategory, Role};
 
@@ -150,6 +150,29 @@ pub async fn access_log(
     Ok(HttpResponse::Ok().json(page))
 }
 
+/// The doctor's granted requests from `patient` (scanning the doctor's requests).
+pub(crate) async fn grants_from(
+    state: &AppState,
+    doctor: &str,
+    patient: &str,
+) -> Result<Vec<AccessRequestState>, ApiError> {
+    let mut after = String::new();
+    let mut grants = Vec::new();
+    loop {
+        let page: forward_page::Page<AccessRequestState> =
+            forward::query(state, "requests_by_doctor", &[doctor, &after, "100"]).await?;
+        grants.extend(
+            page.items
+                .into_iter()
+                .filter(|r| r.patient.as_str() == patient && r.status == RequestStatus::Granted),
+        );
+        match page.next {
+            Some(next) => after = next,
+            None => return Ok(grants),
+        }
+    }
+}
+
 /// Whether the doctor holds a current write grant from `patient` covering `category`.
 pub(crate) async fn has_write_grant(
     state: &AppState,
@@ -158,22 +181,51 @@ pub(crate) async fn has_write_grant(
     category: RecordCategory,
 ) -> Result<bool, ApiError> {
     let now = db::now();
-    let mut after = String::new();
-    loop {
-        let page: forward_page::Page<AccessRequestState> =
-            forward::query(state, "requests_by_doctor", &[doctor, &after, "100"]).await?;
-        if page
-            .items
-            .iter()
-            .any(|r| r.patient.as_str() == patient && r.allows(AccessAction::Write, category, now))
-        {
-            return Ok(true);
-        }
-        match page.next {
-            Some(next) => after = next,
-            None => return Ok(false),
-        }
+    Ok(grants_from(state, doctor, patient)
+        .await?
+        .iter()
+        .any(|r| r.allows(AccessAction::Write, category, now)))
+}
+
+/// The records of patient `id` that a doctor's current read grants cover
+/// (reading one is still the logged `POST /v1/records/{id}/read`).
+#[utoipa::path(tag = "patients", security(("bearer" = [])), params(("id" = String, Path, description = "patient actor id"), PageQuery),
+    responses((status = 200, body = LedgerPage), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
+#[get("/v1/patients/{id}/records")]
+pub async fn records_of(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(&[AccountRole::Doctor])?;
+    let patient = path_id(&path)?;
+    let (after, limit) = page_args(&query)?;
+    let now = db::now();
+    let grants: Vec<AccessRequestState> = grants_from(&state, caller.actor()?, patient)
+        .await?
+        .into_iter()
+        .filter(|g| g.grant.as_ref().is_some_and(|t| now < t.expires_at))
+        .collect();
+    if grants.is_empty() {
+        return Err(ApiError::NotFound);
     }
+    let page: forward_page::Page<RecordState> =
+        forward::query(&state, "records_for_patient", &[patient, &after, &limit]).await?;
+    let items = page
+        .items
+        .into_iter()
+        .filter(|r| {
+            grants
+                .iter()
+                .any(|g| g.allows(AccessAction::Read, r.category, now))
+        })
+        .map(|r| serde_json::to_value(r).unwrap_or_default())
+        .collect();
+    Ok(HttpResponse::Ok().json(LedgerPage {
+        items,
+        next: page.next,
+    }))
 }
 
 /// A typed page, for the relay's own authorization checks.

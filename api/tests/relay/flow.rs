@@ -48,6 +48,10 @@ async fn the_whole_story_through_http() {
     ok(&read, StatusCode::OK);
     assert!(read.body["tx_id"].is_string());
     assert!(read.body["key"]["ciphertext"].is_string());
+    let theirs = format!("/v1/patients/{}/records", s.patient.id());
+    let listed = app.get(&theirs, &s.doctor.token).await;
+    ok(&listed, StatusCode::OK);
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
     let log = app
         .get("/v1/patients/me/access-log", &s.patient.token)
         .await;
@@ -120,6 +124,8 @@ async fn the_whole_story_through_http() {
         )
         .await;
     assert_eq!(readers.status, StatusCode::NOT_FOUND);
+    let listed = app.get(&theirs, &s.doctor.token).await;
+    assert_eq!(listed.status, StatusCode::NOT_FOUND);
 
     // Audit: metadata only.
     let audit = app.get("/v1/admin/audit", &app.admin.token.clone()).await;

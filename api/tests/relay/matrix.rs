@@ -74,6 +74,7 @@ const MATRIX: &[(&str, &str, [Expect; 5])] = &[
         [Refused, NotListed, Refused, Refused, Refused],
     ),
     ("get", "/v1/patients/{id}/readers", [Refused; 5]),
+    ("get", "/v1/patients/{id}/records", [Refused; 5]),
     (
         "get",
         "/v1/admin/accounts",
