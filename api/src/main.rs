@@ -23,14 +23,15 @@ struct Cli {
     /// A TOML configuration file (environment variables override it).
     #[arg(long, global = true, env = "CARECHAIN_CONFIG")]
     config: Option<PathBuf>,
+    /// What to do; without one, `serve`.
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the HTTP API (default 127.0.0.1:8080, data in ./data).
-    Serve,
+    /// Run the HTTP API (default 127.0.0.1:8080, data in ./data); the default.
+    Serve(ServeArgs),
     /// Initialise the ledger with the first admin and create its account.
     Init(AdminArgs),
     /// Admin accounts.
@@ -46,6 +47,14 @@ enum Command {
 enum AdminCommand {
     /// Create the first admin (same as `init`).
     Create(AdminArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// On an empty ledger, first create the admin with this login email
+    /// (as `init` does), then serve.
+    #[arg(long = "admin-email", env = "CARECHAIN_ADMIN_EMAIL")]
+    admin_email: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -113,7 +122,21 @@ fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<(), ApiError> {
         .map_err(|e| ApiError::internal(format!("cannot write {}: {e}", path.display())))
 }
 
-async fn serve(config: Config) -> Result<(), ApiError> {
+async fn serve(config: Config, args: ServeArgs) -> Result<(), ApiError> {
+    if let Some(email) = args.admin_email {
+        let empty = {
+            let state = AppState::open(config.clone())?;
+            !setup::ledger_initialised(&state).await?
+        };
+        if empty {
+            let init_args = AdminArgs {
+                admin_email: email,
+                name: "Administrator".into(),
+                keystore: None,
+            };
+            init(config.clone(), init_args).await?;
+        }
+    }
     let listen = config.listen;
     let workers = config.workers;
     // The embedded ledger has one writer process: while the ledger is empty,
@@ -166,12 +189,22 @@ async fn main() -> std::process::ExitCode {
     let outcome = match Config::load(cli.config.as_deref()) {
         Err(e) => Err(ApiError::bad_request(e.to_string())),
         Ok(config) => match cli.command {
-            Command::Serve => serve(config).await,
-            Command::Init(args)
-            | Command::Admin {
-                command: AdminCommand::Create(args),
-            } => init(config, args).await,
-            Command::VerifyLedger => verify(&config),
+            None => {
+                let args = ServeArgs {
+                    admin_email: std::env::var("CARECHAIN_ADMIN_EMAIL")
+                        .ok()
+                        .filter(|email| !email.trim().is_empty()),
+                };
+                serve(config, args).await
+            }
+            Some(Command::Serve(args)) => serve(config, args).await,
+            Some(
+                Command::Init(args)
+                | Command::Admin {
+                    command: AdminCommand::Create(args),
+                },
+            ) => init(config, args).await,
+            Some(Command::VerifyLedger) => verify(&config),
         },
     };
     match outcome {

@@ -1,5 +1,5 @@
 //! The `carechain-relay` binary: `init`, `verify-ledger`, `serve` and its
-//! graceful shutdown on SIGTERM.
+//! graceful shutdown on SIGTERM, and the README's one-command first start.
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
@@ -116,4 +116,49 @@ fn init_verify_serve_and_shut_down_gracefully() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert!(status.success(), "{status:?}");
+}
+
+/// The README's run command: no subcommand, an admin email in the
+/// environment, an empty data dir → genesis, then serving; a restart reuses it.
+#[test]
+fn first_start_without_subcommand_initialises_then_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    for round in 0..2 {
+        let mut server = relay(dir.path())
+            .env("CARECHAIN_ADMIN_EMAIL", "admin@example.org")
+            .env("CARECHAIN_LISTEN", format!("127.0.0.1:{port}"))
+            .env("CARECHAIN_WORKERS", "1")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        let ready = loop {
+            if let Some(reply) = get(port, "/readyz") {
+                break reply;
+            }
+            if let Some(status) = server.try_wait().unwrap() {
+                panic!("round {round}: the relay exited early: {status:?}");
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "round {round}: the relay did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        assert!(ready.starts_with("HTTP/1.1 200"), "round {round}: {ready}");
+        let sealed = std::fs::read(dir.path().join("data/admin.keystore")).unwrap();
+        assert!(AdminKeys::open(&sealed, "keystore-passphrase").is_ok());
+        Command::new("kill")
+            .args(["-TERM", &server.id().to_string()])
+            .status()
+            .unwrap();
+        let status = server.wait().unwrap();
+        assert!(status.success(), "round {round}: {status:?}");
+    }
+    let verify = relay(dir.path()).arg("verify-ledger").output().unwrap();
+    assert!(verify.status.success());
 }
