@@ -10,36 +10,8 @@ mod support;
 
 use carechain_core::ids::{B64, ClaimId, PolicyId, RecordId};
 use carechain_core::statement::*;
+use support::insurance::*;
 use support::*;
-
-/// A world with a patient whose records a doctor may write, and an insurer.
-struct Setup {
-    w: World,
-    patient: Actor,
-    doctor: Actor,
-    insurer: Actor,
-}
-
-fn setup() -> Setup {
-    let mut w = World::new();
-    let patient = w.patient(0);
-    let doctor = w.registered(Role::Doctor);
-    let insurer = w.registered(Role::Insurer);
-    w.consent(&doctor, &patient);
-    Setup {
-        w,
-        patient,
-        doctor,
-        insurer,
-    }
-}
-
-fn state(w: &World) -> Vec<(String, Vec<u8>)> {
-    w.state
-        .entries()
-        .map(|(k, v)| (k.to_owned(), v.to_vec()))
-        .collect()
-}
 
 #[test]
 fn approved_when_the_code_equals_a_covered_full_code() {

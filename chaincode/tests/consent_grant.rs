@@ -13,56 +13,7 @@ use serde_json::Value;
 use support::*;
 
 use AccessAction::{Read, Write};
-
-struct Setup {
-    w: World,
-    patient: Actor,
-    doctor: Actor,
-}
-
-fn setup() -> Setup {
-    let mut w = World::new();
-    let patient = w.patient(0);
-    let doctor = w.registered(Role::Doctor);
-    Setup { w, patient, doctor }
-}
-
-fn ask(
-    w: &mut World,
-    patient: &Actor,
-    actions: Vec<AccessAction>,
-    scope: Scope,
-    duration_secs: i64,
-) -> AccessRequest {
-    AccessRequest {
-        request: RequestId::random(&mut w.rng),
-        patient: patient.id(),
-        actions,
-        scope,
-        purpose: PurposeOfUse::Treat,
-        duration_secs,
-    }
-}
-
-fn request_state(w: &mut World, request: RequestId) -> Value {
-    w.query("request", &[&request.to_string()]).unwrap()
-}
-
-/// A world where another doctor with a write grant has written a general and
-/// a laboratory record for the patient; returns their ids.
-fn with_records(w: &mut World, patient: &Actor) -> (RecordId, RecordId) {
-    let writer = w.registered(Role::Doctor);
-    let request = w.request(&writer, patient, vec![Write], Scope::All);
-    let body = w.grant_body(patient, &writer, request, vec![Write], Scope::All, 7, &[]);
-    w.submit(patient, Action::Grant(body)).unwrap();
-    let general = w.write(&writer, patient, "I10");
-    let body = w.record_body(patient, "R73.09", RecordCategory::Laboratory);
-    let lab = body.record;
-    w.submit(&writer, Action::WriteRecord(body)).unwrap();
-    (general, lab)
-}
-
-// ---- access requests ----
+use support::consent::*;
 
 #[test]
 fn a_doctor_requests_access() {

@@ -11,37 +11,10 @@ mod support;
 use carechain_core::ids::{B64, ClaimId, PolicyId, ProductId};
 use carechain_core::statement::*;
 use serde_json::Value;
+use support::insurance::*;
 use support::*;
 
-/// A world with a patient whose records a doctor may write, and an insurer.
-struct Setup {
-    w: World,
-    patient: Actor,
-    doctor: Actor,
-    insurer: Actor,
-}
-
-fn setup() -> Setup {
-    let mut w = World::new();
-    let patient = w.patient(0);
-    let doctor = w.registered(Role::Doctor);
-    let insurer = w.registered(Role::Insurer);
-    w.consent(&doctor, &patient);
-    Setup {
-        w,
-        patient,
-        doctor,
-        insurer,
-    }
-}
-
-fn state(w: &World) -> Vec<(String, Vec<u8>)> {
-    w.state
-        .entries()
-        .map(|(k, v)| (k.to_owned(), v.to_vec()))
-        .collect()
-}
-
+/// A claim filed and approved: product, policy, record, proof.
 fn approved_claim(s: &mut Setup) -> (ClaimId, Value) {
     let product = s.w.product(&s.insurer, &[("E11", 50_000)]);
     let policy = s.w.policy(&s.insurer, &s.patient, product);

@@ -2,6 +2,11 @@
 //! reference state, a settable clock, and actors holding real keys.
 #![allow(dead_code)]
 
+pub mod consent;
+pub mod genesis;
+pub mod insurance;
+pub mod records;
+
 use std::sync::OnceLock;
 
 use rand_chacha::ChaCha20Rng;
