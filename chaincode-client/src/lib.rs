@@ -23,8 +23,8 @@ mod error;
 
 pub use carechain_chaincode::{Chaincode, ChaincodeError, Timestamp};
 pub use embedded::{
-    Block, BlockHeader, Clock, EmbeddedLedger, EmbeddedOptions, FixedClock, SystemClock,
-    Transaction, VerifyReport, Write, verify,
+    Block, BlockHeader, Clock, EmbeddedLedger, EmbeddedOptions, ExecutionStats, FixedClock,
+    SystemClock, Transaction, VerifyReport, Write, verify,
 };
 pub use error::LedgerError;
 

@@ -106,14 +106,7 @@ impl Readers {
         let idle = self.idle.lock().map(|mut v| v.pop()).unwrap_or(None);
         let mut conn = match idle {
             Some(conn) => conn,
-            None => {
-                let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-                let conn = Connection::open_with_flags(&self.path, flags)
-                    .map_err(storage("opening a read connection"))?;
-                conn.busy_timeout(Duration::from_secs(10))
-                    .map_err(storage("configuring a read connection"))?;
-                conn
-            }
+            None => open_reader(&self.path)?,
         };
         let out = f(&mut conn);
         if let Ok(mut idle) = self.idle.lock() {
@@ -121,6 +114,16 @@ impl Readers {
         }
         out
     }
+}
+
+/// Opens a read-only connection to the database at `path`.
+pub(crate) fn open_reader(path: &Path) -> Result<Connection, LedgerError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn =
+        Connection::open_with_flags(path, flags).map_err(storage("opening a read connection"))?;
+    conn.busy_timeout(Duration::from_secs(10))
+        .map_err(storage("configuring a read connection"))?;
+    Ok(conn)
 }
 
 /// The value at `key`.

@@ -1,14 +1,25 @@
-//! The single writer thread: group commit.
+//! The single writer thread: group commit, with parallel execution.
 //!
 //! It blocks for one submission, then drains every submission already queued
-//! (up to `max_batch`), executes them in order inside one SQLite transaction —
-//! each transaction's writes are applied before the next executes, so each
-//! sees its predecessors (serial execution) — appends one block for the batch,
-//! commits (the WAL is fsync'd), and only then answers the submitters. While
-//! it waits on fsync new submissions queue up and form the next block, so
-//! blocks grow with load and an idle ledger answers a lone submission at once.
+//! (up to `max_batch`): that is the batch. It assigns every submission its id
+//! and timestamp in batch order, before anything runs (both are contract
+//! inputs). A batch of several runs on the execution pool (module
+//! `parallel`) against the state committed before the batch, each run
+//! recording its read set. Then, inside one SQLite transaction, it commits
+//! in batch order: a transaction whose reads (keys, key histories, ranges)
+//! include a key written by an earlier transaction of this batch is
+//! re-executed serially against the in-progress state, which sees its
+//! predecessors; any other keeps its recorded result, which is what a serial
+//! run would produce since the contract depends only on what it reads and on
+//! its id and timestamp. The outcome is exactly serial execution in batch
+//! order, which `verify` replays. It appends one block, commits (the WAL is
+//! fsync'd), and only then answers the submitters. While it waits on fsync
+//! new submissions queue up and form the next block, so blocks grow with
+//! load and an idle ledger answers a lone submission at once.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Receiver;
 
 use carechain_chaincode::Chaincode;
@@ -17,6 +28,7 @@ use tokio::sync::{oneshot, watch};
 
 use super::Clock;
 use super::block::{BlockHeader, Hash, Transaction, data_hash, tx_id};
+use super::parallel::{Job, Pool};
 use super::store;
 use super::stub::execute;
 use crate::{Committed, LedgerError, Proposal};
@@ -37,6 +49,19 @@ pub(crate) struct Writer {
     pub(crate) head: Hash,
     pub(crate) max_batch: usize,
     pub(crate) height: watch::Sender<u64>,
+    pub(crate) pool: Pool,
+    pub(crate) stats: Arc<Counters>,
+}
+
+/// How the writer's transactions were executed, since the ledger opened.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    /// Results taken from a parallel run.
+    pub(crate) parallel: AtomicU64,
+    /// Transactions run serially: conflicting, lone, or not answered by the pool.
+    pub(crate) serial: AtomicU64,
+    /// Of those, the ones re-executed because of a conflict within the batch.
+    pub(crate) conflicts: AtomicU64,
 }
 
 impl Writer {
@@ -96,22 +121,66 @@ impl Writer {
         committed: &mut Vec<(oneshot::Sender<Result<Committed, LedgerError>>, Transaction)>,
     ) -> Result<Option<BlockHeader>, LedgerError> {
         let during = format!("writing block {number}");
+        let mut replies = Vec::with_capacity(batch.len());
+        let mut jobs = Vec::with_capacity(batch.len());
+        for (seq, Request { proposal, reply }) in batch.into_iter().enumerate() {
+            // `max_batch` is capped far below u32::MAX.
+            let seq = u32::try_from(seq).unwrap_or(u32::MAX);
+            let Proposal { function, args } = proposal;
+            jobs.push(Job {
+                tx_id: tx_id(&self.genesis, number, seq, &function, &args),
+                timestamp: self.clock.now(),
+                function,
+                args,
+            });
+            replies.push((seq, reply));
+        }
+        let jobs = Arc::new(jobs);
+        let mut speculative = if jobs.len() > 1 && self.pool.size() > 0 {
+            self.pool.run_all(&jobs)
+        } else {
+            Vec::new()
+        };
         let sql = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| LedgerError::storage(&during, e))?;
-        for Request { proposal, reply } in batch {
+        // Keys written by the transactions committed so far in this batch.
+        let mut written = BTreeSet::new();
+        for ((seq, reply), job) in replies.into_iter().zip(jobs.iter()) {
             let index = u32::try_from(committed.len()).unwrap_or(u32::MAX);
-            let Proposal { function, args } = proposal;
-            let id = tx_id(&self.genesis, number, index, &function, &args);
-            let timestamp = self.clock.now();
-            match execute(&sql, &*self.chaincode, &id, timestamp, &function, &args) {
+            let recorded = speculative.get_mut(seq as usize).and_then(Option::take);
+            let result = match recorded {
+                Some(run)
+                    if !matches!(run.result, Err(LedgerError::Storage { .. }))
+                        && !run.reads.conflicts(&written) =>
+                {
+                    self.stats.parallel.fetch_add(1, Ordering::Relaxed);
+                    run.result
+                }
+                recorded => {
+                    if recorded.is_some_and(|run| run.reads.conflicts(&written)) {
+                        self.stats.conflicts.fetch_add(1, Ordering::Relaxed);
+                    }
+                    self.stats.serial.fetch_add(1, Ordering::Relaxed);
+                    execute(
+                        &sql,
+                        &*self.chaincode,
+                        &job.tx_id,
+                        job.timestamp,
+                        &job.function,
+                        &job.args,
+                    )
+                }
+            };
+            match result {
                 Ok(done) => {
                     let tx = Transaction {
-                        tx_id: id,
-                        timestamp,
-                        function,
-                        args,
+                        tx_id: job.tx_id.clone(),
+                        seq,
+                        timestamp: job.timestamp,
+                        function: job.function.clone(),
+                        args: job.args.clone(),
                         status: 200,
                         payload: done.payload,
                         writes: done.writes,
@@ -119,6 +188,7 @@ impl Writer {
                     };
                     store::apply_tx(&sql, number, index, &tx)
                         .map_err(|e| LedgerError::storage(&during, e))?;
+                    written.extend(tx.writes.iter().map(|w| w.key.clone()));
                     committed.push((reply, tx));
                 }
                 Err(e) => {
