@@ -140,9 +140,17 @@ pub(crate) fn range(
     end: &str,
 ) -> rusqlite::Result<Vec<(String, Vec<u8>)>> {
     // TEXT compares with memcmp (BINARY collation): UTF-8 byte order, as Fabric.
-    let mut stmt = conn.prepare_cached(
-        "SELECT key, value FROM state WHERE key >= ?1 AND (?2 = '' OR key < ?2) ORDER BY key",
-    )?;
+    // Two statements, not `(?2 = '' OR key < ?2)`: with the OR the planner
+    // cannot use the upper bound and scans from `start` to the end of the
+    // table (a grant's scan of the patient's records read every request).
+    if end.is_empty() {
+        let mut stmt =
+            conn.prepare_cached("SELECT key, value FROM state WHERE key >= ?1 ORDER BY key")?;
+        let rows = stmt.query_map([start], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        return rows.collect();
+    }
+    let mut stmt = conn
+        .prepare_cached("SELECT key, value FROM state WHERE key >= ?1 AND key < ?2 ORDER BY key")?;
     let rows = stmt.query_map([start, end], |r| Ok((r.get(0)?, r.get(1)?)))?;
     rows.collect()
 }
