@@ -16,7 +16,8 @@
 //!
 //! Run: `cargo bench -p carechain-ledger --bench contract`; `BENCH_SECS`
 //! (default 4) bounds each grant level and each limit measurement, `BENCH_DIR`
-//! is where ledgers live.
+//! is where ledgers live, `BENCH_WORKERS` overrides the execution pool size
+//! and `BENCH_ONLY=grant` skips the claims.
 #![allow(clippy::unwrap_used, clippy::print_stdout, missing_docs)]
 
 #[path = "../tests/care/mod.rs"]
@@ -126,7 +127,14 @@ fn split<T>(items: Vec<T>, n: usize) -> Vec<Vec<T>> {
 }
 
 fn open(rt: &tokio::runtime::Runtime, dir: &std::path::Path) -> (Arc<EmbeddedLedger>, Care) {
-    let ledger = EmbeddedLedger::open(dir, Arc::new(CareChain), EmbeddedOptions::default());
+    let mut options = EmbeddedOptions::default();
+    if let Some(n) = std::env::var("BENCH_WORKERS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        options.workers = n;
+    }
+    let ledger = EmbeddedLedger::open(dir, Arc::new(CareChain), options);
     let ledger = Arc::new(ledger.unwrap());
     let care = Care::new(
         ledger.clone(),
@@ -329,7 +337,12 @@ fn main() {
 
     let dir = tempfile::tempdir_in(&base).unwrap();
     let (grants, samples) = grant_levels(&rt, &keys, secs, &dir.path().join("grant"));
-    let claims = claim_levels(&rt, &keys, &dir.path().join("claim"));
+    // `BENCH_ONLY=grant` skips the claims (for profiling).
+    let claims = if std::env::var("BENCH_ONLY").is_ok_and(|s| s == "grant") {
+        Vec::new()
+    } else {
+        claim_levels(&rt, &keys, &dir.path().join("claim"))
+    };
 
     let sig = signature_limit(&samples, secs);
     let zero = zero_limit(&keys, secs);
