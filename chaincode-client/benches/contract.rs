@@ -256,8 +256,8 @@ fn claim_levels(
 fn report_stats(name: &str, ledger: &EmbeddedLedger) {
     let s = ledger.execution_stats();
     println!(
-        "{name}: {} txs executed in parallel, {} serially ({} re-executed after a conflict)",
-        s.parallel, s.serial, s.conflicts
+        "{name}: {} txs executed in parallel, {} serially ({} re-executed after a conflict), {} batches ran ahead",
+        s.parallel, s.serial, s.conflicts, s.ran_ahead
     );
 }
 

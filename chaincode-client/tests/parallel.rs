@@ -129,7 +129,7 @@ fn random_proposal(rng: &mut ChaCha8Rng, i: usize) -> Proposal {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_mixes_match_a_serial_run_of_the_reference() {
-    let mut totals = (0, 0);
+    let mut totals = (0, 0, 0);
     for seed in 0..12u64 {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let dir = tempfile::tempdir().unwrap();
@@ -173,8 +173,12 @@ async fn random_mixes_match_a_serial_run_of_the_reference() {
         let stats = ledger.execution_stats();
         totals.0 += stats.parallel;
         totals.1 += stats.conflicts;
+        totals.2 += stats.ran_ahead;
         drop(ledger);
         verify(dir.path(), &KvContract).unwrap();
     }
-    assert!(totals.0 > 0 && totals.1 > 0, "parallel {totals:?}");
+    assert!(
+        totals.0 > 0 && totals.1 > 0 && totals.2 > 0,
+        "parallel, conflicts, ran ahead: {totals:?}"
+    );
 }

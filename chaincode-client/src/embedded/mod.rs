@@ -163,8 +163,11 @@ pub struct ExecutionStats {
     /// conflicting, or with a failed parallel run).
     pub serial: u64,
     /// Of the serial ones, those re-executed because an earlier transaction
-    /// of the same batch wrote something they read.
+    /// of the same batch (or the block committed while they ran) wrote
+    /// something they read.
     pub conflicts: u64,
+    /// Batches started on the pool while the previous block was committing.
+    pub ran_ahead: u64,
 }
 
 /// What the writer and the readers share.
@@ -276,6 +279,7 @@ impl EmbeddedLedger {
             parallel: load(&self.shared.stats.parallel),
             serial: load(&self.shared.stats.serial),
             conflicts: load(&self.shared.stats.conflicts),
+            ran_ahead: load(&self.shared.stats.ran_ahead),
         }
     }
 

@@ -75,27 +75,41 @@ impl Pool {
         self.threads.len()
     }
 
-    /// Runs every job; entry `i` is job `i`'s outcome, or `None` if no worker
-    /// answered for it (the writer then runs it serially).
-    pub(crate) fn run_all(&self, jobs: &Arc<Vec<Job>>) -> Vec<Option<Outcome>> {
-        let mut out: Vec<Option<Outcome>> = (0..jobs.len()).map(|_| None).collect();
-        let Some(tasks) = &self.tasks else {
-            return out;
-        };
+    /// Starts running every job and returns at once; see [`Running::wait`].
+    pub(crate) fn dispatch(&self, jobs: &Arc<Vec<Job>>) -> Running {
         let (done, answers) = mpsc::channel();
-        for index in 0..jobs.len() {
-            let task = Task {
-                jobs: jobs.clone(),
-                index,
-                done: done.clone(),
-            };
-            if tasks.send(task).is_err() {
-                break;
+        if let Some(tasks) = &self.tasks {
+            for index in 0..jobs.len() {
+                let task = Task {
+                    jobs: jobs.clone(),
+                    index,
+                    done: done.clone(),
+                };
+                if tasks.send(task).is_err() {
+                    break;
+                }
             }
         }
-        drop(done);
+        Running {
+            answers,
+            len: jobs.len(),
+        }
+    }
+}
+
+/// Jobs handed to the pool, not yet collected.
+pub(crate) struct Running {
+    answers: Receiver<(usize, Outcome)>,
+    len: usize,
+}
+
+impl Running {
+    /// Entry `i` is job `i`'s outcome, or `None` if no worker answered for it
+    /// (the writer then runs it serially).
+    pub(crate) fn wait(self) -> Vec<Option<Outcome>> {
+        let mut out: Vec<Option<Outcome>> = (0..self.len).map(|_| None).collect();
         // Ends when every task has answered or been dropped by a dead worker.
-        for (index, outcome) in answers {
+        for (index, outcome) in self.answers {
             if let Some(slot) = out.get_mut(index) {
                 *slot = Some(outcome);
             }

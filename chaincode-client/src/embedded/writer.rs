@@ -16,6 +16,14 @@
 //! fsync'd), and only then answers the submitters. While it waits on fsync
 //! new submissions queue up and form the next block, so blocks grow with
 //! load and an idle ledger answers a lone submission at once.
+//!
+//! Run-ahead: just before committing block `n`, the submissions queued so
+//! far become batch `n + 1`, numbered and started on the pool, so they
+//! execute during the fsync. Their runs may see the state before or after
+//! block `n` (a run's reads all come from one snapshot, either one), so
+//! their validation counts block `n`'s writes as written before them: a
+//! transaction that read none of those keys read the same values either
+//! way. If block `n` fails to commit, batch `n + 1` is started afresh.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -28,7 +36,7 @@ use tokio::sync::{oneshot, watch};
 
 use super::Clock;
 use super::block::{BlockHeader, Hash, Transaction, data_hash, tx_id};
-use super::parallel::{Job, Pool};
+use super::parallel::{Job, Pool, Running};
 use super::store;
 use super::stub::execute;
 use crate::{Committed, LedgerError, Proposal};
@@ -62,27 +70,115 @@ pub(crate) struct Counters {
     pub(crate) serial: AtomicU64,
     /// Of those, the ones re-executed because of a conflict within the batch.
     pub(crate) conflicts: AtomicU64,
+    /// Batches started while the previous block was being committed.
+    pub(crate) ran_ahead: AtomicU64,
+}
+
+type Reply = oneshot::Sender<Result<Committed, LedgerError>>;
+
+/// A batch with ids and timestamps assigned, possibly already running on the pool.
+struct Prepared {
+    number: u64,
+    replies: Vec<(u32, Reply)>,
+    jobs: Arc<Vec<Job>>,
+    running: Option<Running>,
+    /// Keys written since the snapshot the runs may have read: the block
+    /// committed while this batch ran ahead.
+    written_before: BTreeSet<String>,
+}
+
+impl Prepared {
+    /// Back to plain requests, dropping ids, timestamps and any runs.
+    fn into_requests(self) -> Vec<Request> {
+        let jobs = &self.jobs;
+        self.replies
+            .into_iter()
+            .zip(jobs.iter())
+            .map(|((_, reply), job)| Request {
+                proposal: Proposal {
+                    function: job.function.clone(),
+                    args: job.args.clone(),
+                },
+                reply,
+            })
+            .collect()
+    }
+}
+
+/// Takes up to `max_batch` requests already queued after `first` (if any).
+fn drain(first: Option<Request>, queue: &Receiver<Request>, max_batch: usize) -> Vec<Request> {
+    let mut batch: Vec<Request> = first.into_iter().collect();
+    while batch.len() < max_batch {
+        match queue.try_recv() {
+            Ok(next) => batch.push(next),
+            Err(_) => break,
+        }
+    }
+    batch
+}
+
+/// Assigns ids and timestamps in batch order; runs the batch on the pool
+/// when it has several transactions or when `ahead` (always worth it then:
+/// it overlaps the previous block's fsync).
+fn prepare(
+    batch: Vec<Request>,
+    number: u64,
+    genesis: &Hash,
+    clock: &dyn Clock,
+    pool: &Pool,
+    ahead: bool,
+) -> Prepared {
+    let mut replies = Vec::with_capacity(batch.len());
+    let mut jobs = Vec::with_capacity(batch.len());
+    for (seq, Request { proposal, reply }) in batch.into_iter().enumerate() {
+        // `max_batch` is capped far below u32::MAX.
+        let seq = u32::try_from(seq).unwrap_or(u32::MAX);
+        let Proposal { function, args } = proposal;
+        jobs.push(Job {
+            tx_id: tx_id(genesis, number, seq, &function, &args),
+            timestamp: clock.now(),
+            function,
+            args,
+        });
+        replies.push((seq, reply));
+    }
+    let jobs = Arc::new(jobs);
+    let parallel = pool.size() > 0 && (jobs.len() > 1 || ahead);
+    let running = parallel.then(|| pool.dispatch(&jobs));
+    Prepared {
+        number,
+        replies,
+        jobs,
+        running,
+        written_before: BTreeSet::new(),
+    }
 }
 
 impl Writer {
     /// Serves submissions until every sender is dropped.
     pub(crate) fn run(mut self, queue: Receiver<Request>) {
-        while let Ok(first) = queue.recv() {
-            let mut batch = vec![first];
-            while batch.len() < self.max_batch {
-                match queue.try_recv() {
-                    Ok(next) => batch.push(next),
-                    Err(_) => break,
+        let mut ahead: Option<Prepared> = None;
+        loop {
+            let prepared = match ahead.take() {
+                Some(prepared) => prepared,
+                None => {
+                    let Ok(first) = queue.recv() else { return };
+                    let batch = drain(Some(first), &queue, self.max_batch);
+                    let (number, clock) = (self.next_block, self.clock.clone());
+                    prepare(batch, number, &self.genesis, &*clock, &self.pool, false)
                 }
-            }
-            self.commit_batch(batch);
+            };
+            ahead = self.commit_batch(prepared, &queue);
         }
     }
 
-    fn commit_batch(&mut self, batch: Vec<Request>) {
-        let number = self.next_block;
-        let mut committed = Vec::with_capacity(batch.len());
-        let result = self.execute_batch(number, batch, &mut committed);
+    /// Commits one batch and answers its submitters; returns the next batch
+    /// if one was started while this one was being made durable.
+    fn commit_batch(&mut self, prepared: Prepared, queue: &Receiver<Request>) -> Option<Prepared> {
+        let number = prepared.number;
+        let mut committed = Vec::with_capacity(prepared.jobs.len());
+        let mut ahead = None;
+        let result = self.execute_batch(prepared, &mut committed, queue, &mut ahead);
         match result {
             Ok(Some(header)) => {
                 self.next_block = number + 1;
@@ -96,8 +192,9 @@ impl Writer {
                         payload: tx.payload,
                     }));
                 }
+                ahead
             }
-            Ok(None) => {}
+            Ok(None) => ahead,
             Err(e) => {
                 let message = e.to_string();
                 for (reply, _) in committed {
@@ -106,47 +203,51 @@ impl Writer {
                         std::io::Error::other(message.clone()),
                     )));
                 }
+                // The batch that ran ahead was numbered for a block that did
+                // not happen: start it again from scratch.
+                let batch = ahead.map(Prepared::into_requests)?;
+                let clock = self.clock.clone();
+                Some(prepare(
+                    batch,
+                    number,
+                    &self.genesis,
+                    &*clock,
+                    &self.pool,
+                    false,
+                ))
             }
         }
     }
 
-    /// Executes and stores the batch; returns the new block's header, or
+    /// Validates and stores the batch; returns the new block's header, or
     /// `None` when every transaction was refused (no empty blocks).
     /// Refused submitters are answered here; committed ones are pushed to
     /// `committed` for the caller to answer after the outcome is known.
+    /// Just before the commit (fsync), the requests queued meanwhile are
+    /// started on the pool as the next batch, returned in `ahead`.
     fn execute_batch(
         &mut self,
-        number: u64,
-        batch: Vec<Request>,
-        committed: &mut Vec<(oneshot::Sender<Result<Committed, LedgerError>>, Transaction)>,
+        prepared: Prepared,
+        committed: &mut Vec<(Reply, Transaction)>,
+        queue: &Receiver<Request>,
+        ahead: &mut Option<Prepared>,
     ) -> Result<Option<BlockHeader>, LedgerError> {
+        let Prepared {
+            number,
+            replies,
+            jobs,
+            running,
+            written_before,
+        } = prepared;
         let during = format!("writing block {number}");
-        let mut replies = Vec::with_capacity(batch.len());
-        let mut jobs = Vec::with_capacity(batch.len());
-        for (seq, Request { proposal, reply }) in batch.into_iter().enumerate() {
-            // `max_batch` is capped far below u32::MAX.
-            let seq = u32::try_from(seq).unwrap_or(u32::MAX);
-            let Proposal { function, args } = proposal;
-            jobs.push(Job {
-                tx_id: tx_id(&self.genesis, number, seq, &function, &args),
-                timestamp: self.clock.now(),
-                function,
-                args,
-            });
-            replies.push((seq, reply));
-        }
-        let jobs = Arc::new(jobs);
-        let mut speculative = if jobs.len() > 1 && self.pool.size() > 0 {
-            self.pool.run_all(&jobs)
-        } else {
-            Vec::new()
-        };
+        let mut speculative = running.map(Running::wait).unwrap_or_default();
         let sql = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| LedgerError::storage(&during, e))?;
-        // Keys written by the transactions committed so far in this batch.
-        let mut written = BTreeSet::new();
+        // Keys written since the runs' snapshot: by the block committed while
+        // they ran, then by the transactions committed so far in this batch.
+        let mut written = written_before;
         for ((seq, reply), job) in replies.into_iter().zip(jobs.iter()) {
             let index = u32::try_from(committed.len()).unwrap_or(u32::MAX);
             let recorded = speculative.get_mut(seq as usize).and_then(Option::take);
@@ -207,6 +308,16 @@ impl Writer {
             timestamp: self.clock.now(),
         };
         store::insert_block(&sql, &header, &txs).map_err(|e| LedgerError::storage(&during, e))?;
+        // Run ahead: whatever reads the next batch makes (before or after
+        // this commit), validating it against `written` keeps it serial.
+        let next = drain(None, queue, self.max_batch);
+        if !next.is_empty() {
+            let (genesis, clock) = (&self.genesis, &*self.clock);
+            let mut next = prepare(next, number + 1, genesis, clock, &self.pool, true);
+            next.written_before = written;
+            self.stats.ran_ahead.fetch_add(1, Ordering::Relaxed);
+            *ahead = Some(next);
+        }
         sql.commit()
             .map_err(|e| LedgerError::storage(format!("committing block {number}"), e))?;
         Ok(Some(header))
