@@ -45,9 +45,10 @@ async fn submit_in_order(
     out
 }
 
-fn open_with(dir: &std::path::Path, workers: usize) -> EmbeddedLedger {
+fn open_with(dir: &std::path::Path, workers: usize, max_batch: usize) -> EmbeddedLedger {
     let options = EmbeddedOptions {
         workers,
+        max_batch,
         ..options()
     };
     EmbeddedLedger::open(dir, Arc::new(KvContract), options).unwrap()
@@ -56,7 +57,7 @@ fn open_with(dir: &std::path::Path, workers: usize) -> EmbeddedLedger {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conflicting_increments_in_one_batch_give_the_serial_result() {
     let dir = tempfile::tempdir().unwrap();
-    let ledger = open_with(dir.path(), 2);
+    let ledger = open_with(dir.path(), 2, 1024);
     // Two submitters' worth of increments of one counter, interleaved with
     // independent writes, all queued at once so they share batches.
     let mut proposals = Vec::new();
@@ -82,7 +83,7 @@ async fn conflicting_increments_in_one_batch_give_the_serial_result() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refusal_does_not_shift_the_ids_of_later_transactions() {
     let dir = tempfile::tempdir().unwrap();
-    let ledger = open_with(dir.path(), 2);
+    let ledger = open_with(dir.path(), 2, 1024);
     let proposals = [
         p("refuse", &["x"]),
         p("now", &[]),
@@ -133,7 +134,9 @@ async fn random_mixes_match_a_serial_run_of_the_reference() {
     for seed in 0..12u64 {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let dir = tempfile::tempdir().unwrap();
-        let ledger = open_with(dir.path(), 1 + seed as usize % 3);
+        // Small batches: 40 queued submissions always leave some queued when
+        // a block commits, so batches run ahead.
+        let ledger = open_with(dir.path(), 1 + seed as usize % 3, 4 + seed as usize % 8);
         let mut reference = MemoryState::new();
         for round in 0..3 {
             let proposals: Vec<Proposal> = (0..40)
