@@ -75,7 +75,7 @@ impl Pool {
         self.threads.len()
     }
 
-    /// Starts running every job and returns at once; see [`Running::wait`].
+    /// Starts running every job and returns at once; see [`Running::take`].
     pub(crate) fn dispatch(&self, jobs: &Arc<Vec<Job>>) -> Running {
         let (done, answers) = mpsc::channel();
         if let Some(tasks) = &self.tasks {
@@ -92,29 +92,35 @@ impl Pool {
         }
         Running {
             answers,
-            len: jobs.len(),
+            arrived: (0..jobs.len()).map(|_| None).collect(),
+            closed: false,
         }
     }
 }
 
-/// Jobs handed to the pool, not yet collected.
+/// Jobs handed to the pool, collected in job order as they finish.
 pub(crate) struct Running {
     answers: Receiver<(usize, Outcome)>,
-    len: usize,
+    arrived: Vec<Option<Outcome>>,
+    closed: bool,
 }
 
 impl Running {
-    /// Entry `i` is job `i`'s outcome, or `None` if no worker answered for it
-    /// (the writer then runs it serially).
-    pub(crate) fn wait(self) -> Vec<Option<Outcome>> {
-        let mut out: Vec<Option<Outcome>> = (0..self.len).map(|_| None).collect();
-        // Ends when every task has answered or been dropped by a dead worker.
-        for (index, outcome) in self.answers {
-            if let Some(slot) = out.get_mut(index) {
-                *slot = Some(outcome);
+    /// Job `index`'s outcome, waiting for it if needed; `None` if no worker
+    /// will answer for it (the writer then runs it serially).
+    pub(crate) fn take(&mut self, index: usize) -> Option<Outcome> {
+        while !self.closed && self.arrived.get(index).is_some_and(Option::is_none) {
+            match self.answers.recv() {
+                Ok((i, outcome)) => {
+                    if let Some(slot) = self.arrived.get_mut(i) {
+                        *slot = Some(outcome);
+                    }
+                }
+                // Every task has answered or been dropped by a dead worker.
+                Err(_) => self.closed = true,
             }
         }
-        out
+        self.arrived.get_mut(index).and_then(Option::take)
     }
 }
 

@@ -240,7 +240,10 @@ impl Writer {
             written_before,
         } = prepared;
         let during = format!("writing block {number}");
-        let mut speculative = running.map(Running::wait).unwrap_or_default();
+        // Results are taken in batch order as they arrive, so committing
+        // overlaps execution. The write transaction does not disturb the
+        // runs: WAL readers see only committed state.
+        let mut speculative = running;
         let sql = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -250,7 +253,7 @@ impl Writer {
         let mut written = written_before;
         for ((seq, reply), job) in replies.into_iter().zip(jobs.iter()) {
             let index = u32::try_from(committed.len()).unwrap_or(u32::MAX);
-            let recorded = speculative.get_mut(seq as usize).and_then(Option::take);
+            let recorded = speculative.as_mut().and_then(|r| r.take(seq as usize));
             let result = match recorded {
                 Some(run)
                     if !matches!(run.result, Err(LedgerError::Storage { .. }))
