@@ -2,9 +2,8 @@
 //! concurrent submitters.
 //!
 //! Generic over the contract and a closure that makes each submitter's next
-//! proposal: to measure the CareChain contract (grants, claims), replace
-//! `workloads()` with entries that open the real contract and produce signed
-//! grant or claim proposals (after a `setup` that registers the parties).
+//! proposal; these are stand-in workloads (no crypto) that show the ledger's
+//! own costs. The real contract (grants, claims) is in `benches/contract.rs`.
 //!
 //! Run: `cargo bench -p carechain-ledger --bench submit`; `BENCH_SECS` sets
 //! the seconds per measurement (default 5), `BENCH_DIR` where ledgers live.

@@ -11,7 +11,8 @@
 //! The [`embedded`] backend (the default, one machine) runs the contract
 //! in-process against a SQLite store: hash-chained blocks, world state with
 //! versions, key history and events, with concurrent submissions batched into
-//! one block per fsync (group commit), and a [`verify`](embedded::verify())
+//! one block per fsync (group commit), a batch's transactions executed in
+//! parallel and validated serially, and a [`verify`](embedded::verify())
 //! that replays the chain through the contract. See the module docs for the
 //! block format, the hash scheme and why SQLite rather than redb.
 
