@@ -239,6 +239,7 @@ impl EmbeddedLedger {
             height: height_tx,
             pool,
             stats: shared.stats.clone(),
+            contended: 0,
         };
         let (queue, rx) = mpsc::channel();
         let writer = std::thread::Builder::new()

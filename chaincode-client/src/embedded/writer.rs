@@ -24,6 +24,11 @@
 //! their validation counts block `n`'s writes as written before them: a
 //! transaction that read none of those keys read the same values either
 //! way. If block `n` fails to commit, batch `n + 1` is started afresh.
+//!
+//! Contention: when more than half of a parallel batch had to be
+//! re-executed (e.g. every submitter bumps one counter), the next 16 batches
+//! execute serially, without running each transaction twice; then a parallel
+//! batch probes again. Serial or parallel, the results are the same.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -59,7 +64,14 @@ pub(crate) struct Writer {
     pub(crate) height: watch::Sender<u64>,
     pub(crate) pool: Pool,
     pub(crate) stats: Arc<Counters>,
+    /// Batches still to execute serially because most of a recent batch's
+    /// transactions conflicted (each would have run twice).
+    pub(crate) contended: u32,
 }
+
+/// How many batches run serially after a mostly conflicting one; the next
+/// parallel batch probes whether the contention is over.
+const CONTENDED_BATCHES: u32 = 16;
 
 /// How the writer's transactions were executed, since the ledger opened.
 #[derive(Debug, Default)]
@@ -118,14 +130,14 @@ fn drain(first: Option<Request>, queue: &Receiver<Request>, max_batch: usize) ->
 }
 
 /// Assigns ids and timestamps in batch order; runs the batch on the pool
-/// when it has several transactions or when `ahead` (always worth it then:
-/// it overlaps the previous block's fsync).
+/// (if given) when it has several transactions or when `ahead` (always worth
+/// it then: it overlaps the previous block's fsync).
 fn prepare(
     batch: Vec<Request>,
     number: u64,
     genesis: &Hash,
     clock: &dyn Clock,
-    pool: &Pool,
+    pool: Option<&Pool>,
     ahead: bool,
 ) -> Prepared {
     let mut replies = Vec::with_capacity(batch.len());
@@ -143,8 +155,9 @@ fn prepare(
         replies.push((seq, reply));
     }
     let jobs = Arc::new(jobs);
-    let parallel = pool.size() > 0 && (jobs.len() > 1 || ahead);
-    let running = parallel.then(|| pool.dispatch(&jobs));
+    let running = pool
+        .filter(|pool| pool.size() > 0 && (jobs.len() > 1 || ahead))
+        .map(|pool| pool.dispatch(&jobs));
     Prepared {
         number,
         replies,
@@ -155,6 +168,15 @@ fn prepare(
 }
 
 impl Writer {
+    /// Whether the next batch may use the pool: not if recent batches mostly conflicted.
+    fn pool_for_next(&mut self) -> bool {
+        if self.contended > 0 {
+            self.contended -= 1;
+            return false;
+        }
+        true
+    }
+
     /// Serves submissions until every sender is dropped.
     pub(crate) fn run(mut self, queue: Receiver<Request>) {
         let mut ahead: Option<Prepared> = None;
@@ -165,7 +187,8 @@ impl Writer {
                     let Ok(first) = queue.recv() else { return };
                     let batch = drain(Some(first), &queue, self.max_batch);
                     let (number, clock) = (self.next_block, self.clock.clone());
-                    prepare(batch, number, &self.genesis, &*clock, &self.pool, false)
+                    let pool = self.pool_for_next().then_some(&self.pool);
+                    prepare(batch, number, &self.genesis, &*clock, pool, false)
                 }
             };
             ahead = self.commit_batch(prepared, &queue);
@@ -207,14 +230,8 @@ impl Writer {
                 // not happen: start it again from scratch.
                 let batch = ahead.map(Prepared::into_requests)?;
                 let clock = self.clock.clone();
-                Some(prepare(
-                    batch,
-                    number,
-                    &self.genesis,
-                    &*clock,
-                    &self.pool,
-                    false,
-                ))
+                let pool = self.pool_for_next().then_some(&self.pool);
+                Some(prepare(batch, number, &self.genesis, &*clock, pool, false))
             }
         }
     }
@@ -251,6 +268,8 @@ impl Writer {
         // Keys written since the runs' snapshot: by the block committed while
         // they ran, then by the transactions committed so far in this batch.
         let mut written = written_before;
+        let (ran_parallel, size) = (speculative.is_some(), jobs.len());
+        let mut conflicted = 0;
         for ((seq, reply), job) in replies.into_iter().zip(jobs.iter()) {
             let index = u32::try_from(committed.len()).unwrap_or(u32::MAX);
             let recorded = speculative.as_mut().and_then(|r| r.take(seq as usize));
@@ -265,6 +284,7 @@ impl Writer {
                 recorded => {
                     if recorded.is_some_and(|run| run.reads.conflicts(&written)) {
                         self.stats.conflicts.fetch_add(1, Ordering::Relaxed);
+                        conflicted += 1;
                     }
                     self.stats.serial.fetch_add(1, Ordering::Relaxed);
                     execute(
@@ -300,6 +320,9 @@ impl Writer {
                 }
             }
         }
+        if ran_parallel && size > 1 && conflicted * 2 > size {
+            self.contended = CONTENDED_BATCHES;
+        }
         if committed.is_empty() {
             return Ok(None);
         }
@@ -313,10 +336,15 @@ impl Writer {
         store::insert_block(&sql, &header, &txs).map_err(|e| LedgerError::storage(&during, e))?;
         // Run ahead: whatever reads the next batch makes (before or after
         // this commit), validating it against `written` keeps it serial.
-        let next = drain(None, queue, self.max_batch);
+        // (Not while contended: the next batch would only run serially.)
+        let next = if self.contended == 0 {
+            drain(None, queue, self.max_batch)
+        } else {
+            Vec::new()
+        };
         if !next.is_empty() {
             let (genesis, clock) = (&self.genesis, &*self.clock);
-            let mut next = prepare(next, number + 1, genesis, clock, &self.pool, true);
+            let mut next = prepare(next, number + 1, genesis, clock, Some(&self.pool), true);
             next.written_before = written;
             self.stats.ran_ahead.fetch_add(1, Ordering::Relaxed);
             *ahead = Some(next);
