@@ -2,12 +2,13 @@
 //! concurrent submitters.
 //!
 //! Generic over the contract and a closure that makes each submitter's next
-//! proposal: to measure the CareChain contract (grants, claims), replace
-//! `workloads()` with entries that open the real contract and produce signed
-//! grant or claim proposals (after a `setup` that registers the parties).
+//! proposal; these are stand-in workloads (no crypto) that show the ledger's
+//! own costs. The real contract (grants, claims) is in `benches/contract.rs`.
 //!
 //! Run: `cargo bench -p carechain-ledger --bench submit`; `BENCH_SECS` sets
-//! the seconds per measurement (default 5), `BENCH_DIR` where ledgers live.
+//! the seconds per measurement (default 5), `BENCH_DIR` where ledgers live,
+//! `BENCH_WORKERS` the execution pool size (0: every transaction executes
+//! serially on the writer, as before parallel execution).
 #![allow(clippy::unwrap_used, clippy::print_stdout, missing_docs)]
 
 use std::sync::Arc;
@@ -94,8 +95,14 @@ struct Run {
 async fn measure(w: &Workload, submitters: usize, secs: f64) -> Run {
     let base = std::env::var_os("BENCH_DIR").unwrap_or_else(|| ".".into());
     let dir = tempfile::tempdir_in(base).unwrap();
-    let ledger =
-        EmbeddedLedger::open(dir.path(), w.chaincode.clone(), EmbeddedOptions::default()).unwrap();
+    let mut options = EmbeddedOptions::default();
+    if let Some(n) = std::env::var("BENCH_WORKERS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        options.workers = n;
+    }
+    let ledger = EmbeddedLedger::open(dir.path(), w.chaincode.clone(), options).unwrap();
     for p in &w.setup {
         ledger.submit(p.clone()).await.unwrap();
     }

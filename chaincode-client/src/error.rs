@@ -27,7 +27,8 @@ pub enum LedgerError {
     Unavailable(String),
     /// The endorsed transaction was not committed by ordering/validation
     /// (Fabric's `MVCC_READ_CONFLICT` and friends); never returned by the
-    /// embedded backend, which executes serially.
+    /// embedded backend, which re-executes a conflicting transaction
+    /// instead of invalidating it.
     #[error("transaction {tx_id} not committed: validation code {validation_code}")]
     NotCommitted {
         /// The transaction's id.

@@ -11,7 +11,8 @@
 //! The [`embedded`] backend (the default, one machine) runs the contract
 //! in-process against a SQLite store: hash-chained blocks, world state with
 //! versions, key history and events, with concurrent submissions batched into
-//! one block per fsync (group commit), and a [`verify`](embedded::verify())
+//! one block per fsync (group commit), a batch's transactions executed in
+//! parallel and validated serially, and a [`verify`](embedded::verify())
 //! that replays the chain through the contract. See the module docs for the
 //! block format, the hash scheme and why SQLite rather than redb.
 
@@ -23,8 +24,8 @@ mod error;
 
 pub use carechain_chaincode::{Chaincode, ChaincodeError, Timestamp};
 pub use embedded::{
-    Block, BlockHeader, Clock, EmbeddedLedger, EmbeddedOptions, FixedClock, SystemClock,
-    Transaction, VerifyReport, Write, verify,
+    Block, BlockHeader, Clock, EmbeddedLedger, EmbeddedOptions, ExecutionStats, FixedClock,
+    SystemClock, Transaction, VerifyReport, Write, verify,
 };
 pub use error::LedgerError;
 

@@ -7,12 +7,20 @@
 //! body accepts exactly what was hashed.
 //!
 //! Hashes (SHA-256, each domain-separated):
-//! - transaction: `H("carechain-ledger/tx/v1" ‖ encode(tx))`;
+//! - transaction: `H("carechain-ledger/tx/v2" ‖ encode(tx))`;
 //! - data hash: `H("carechain-ledger/data/v1" ‖ tx_hash_0 ‖ … ‖ tx_hash_n)`;
 //! - block hash: `H("carechain-ledger/block/v1" ‖ number ‖ previous_hash ‖
 //!   data_hash ‖ timestamp)`; block 0 (genesis) has an all-zero previous hash;
-//! - transaction id: hex of `H("carechain-ledger/txid/v1" ‖ genesis_hash ‖
-//!   block ‖ index ‖ function ‖ args)`, unique per ledger and recomputable.
+//! - transaction id: hex of `H("carechain-ledger/txid/v2" ‖ genesis_hash ‖
+//!   block ‖ seq ‖ function ‖ args)`, unique per ledger and recomputable.
+//!
+//! `seq` is the submission's position in the batch the block was cut from,
+//! refused submissions included, and is stored in the transaction. Ids are
+//! assigned before any transaction of the batch runs (the contract sees its
+//! id, so transactions executing in parallel need theirs up front); deriving
+//! them from the position among *committed* transactions would let a refusal
+//! shift the ids of the transactions after it. `verify` recomputes each id
+//! from the stored `seq` and checks that `seq` strictly increases in a block.
 
 use carechain_chaincode::Timestamp;
 use sha2::{Digest, Sha256};
@@ -47,6 +55,8 @@ pub struct BlockHeader {
 pub struct Transaction {
     /// The id the ledger assigned (see the module docs).
     pub tx_id: String,
+    /// The submission's position in its batch, refused ones counted; seeds the id.
+    pub seq: u32,
     /// The timestamp the ledger assigned; the contract saw it as `tx_timestamp`.
     pub timestamp: Timestamp,
     /// The contract function.
@@ -92,7 +102,7 @@ impl Transaction {
         let mut enc = Encoder::default();
         enc.tx(self);
         let mut h = Sha256::new();
-        h.update(b"carechain-ledger/tx/v1");
+        h.update(b"carechain-ledger/tx/v2");
         h.update(&enc.0);
         h.finalize().into()
     }
@@ -108,16 +118,16 @@ pub fn data_hash(transactions: &[Transaction]) -> Hash {
     h.finalize().into()
 }
 
-/// The deterministic id of the transaction at `index` in block `block`.
-pub fn tx_id(genesis: &Hash, block: u64, index: u32, function: &str, args: &[Vec<u8>]) -> String {
+/// The deterministic id of the submission at position `seq` of block `block`'s batch.
+pub fn tx_id(genesis: &Hash, block: u64, seq: u32, function: &str, args: &[Vec<u8>]) -> String {
     let mut enc = Encoder::default();
     enc.bytes(genesis);
     enc.u64(block);
-    enc.u32(index);
+    enc.u32(seq);
     enc.str(function);
     enc.list(args, |e, a| e.bytes(a));
     let mut h = Sha256::new();
-    h.update(b"carechain-ledger/txid/v1");
+    h.update(b"carechain-ledger/txid/v2");
     h.update(&enc.0);
     hex::encode(h.finalize())
 }
@@ -188,6 +198,7 @@ impl Encoder {
     }
     fn tx(&mut self, tx: &Transaction) {
         self.str(&tx.tx_id);
+        self.u32(tx.seq);
         self.timestamp(tx.timestamp);
         self.str(&tx.function);
         self.list(&tx.args, |e, a| e.bytes(a));
@@ -277,6 +288,7 @@ impl Decoder<'_> {
     fn tx(&mut self) -> Result<Transaction, String> {
         Ok(Transaction {
             tx_id: self.str()?,
+            seq: self.u32()?,
             timestamp: self.timestamp()?,
             function: self.str()?,
             args: self.list(Self::bytes)?,
@@ -300,6 +312,7 @@ mod tests {
     fn sample() -> Transaction {
         Transaction {
             tx_id: "ab".into(),
+            seq: 3,
             timestamp: Timestamp {
                 seconds: 5,
                 nanos: 7,
@@ -350,6 +363,9 @@ mod tests {
         assert_ne!(t.hash(), base);
         let mut t = sample();
         t.event = None;
+        assert_ne!(t.hash(), base);
+        let mut t = sample();
+        t.seq += 1;
         assert_ne!(t.hash(), base);
     }
 }

@@ -35,12 +35,22 @@
 //! # Transactions
 //!
 //! Submissions go to one writer thread (module `writer`) that groups queued
-//! submissions into one block per fsync. A refused transaction (the contract
-//! returned `Err` or panicked) writes nothing and is not in any block; a block
-//! holds only committed transactions, numbered from 0 within it.
+//! submissions into one block per fsync. The transactions of a batch execute
+//! concurrently on a pool of [`EmbeddedOptions::workers`] threads against the
+//! state committed before the batch, recording what they read; the writer
+//! then commits them in batch order and re-executes serially any whose reads
+//! overlap an earlier transaction's writes in the same batch, so the result
+//! is exactly serial execution (Fabric's execute–order–validate, except that
+//! a conflict costs a re-execution rather than an invalid transaction). A
+//! refused transaction (the contract returned `Err` or panicked) writes
+//! nothing and is not in any block; a block holds only committed
+//! transactions, numbered from 0 within it (the version of what they wrote).
+//! Each transaction's id derives from its position in the batch (`seq`,
+//! refused ones counted), stored in the block: see [`block`].
 
 pub mod block;
 mod events;
+mod parallel;
 mod store;
 mod stub;
 mod verify;
@@ -127,6 +137,8 @@ pub struct EmbeddedOptions {
     pub clock: Arc<dyn Clock>,
     /// The most transactions in one block.
     pub max_batch: usize,
+    /// Threads executing a batch's transactions in parallel (0: serial only).
+    pub workers: usize,
 }
 
 impl Default for EmbeddedOptions {
@@ -134,8 +146,28 @@ impl Default for EmbeddedOptions {
         Self {
             clock: Arc::new(SystemClock),
             max_batch: 1024,
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
     }
+}
+
+/// The largest batch: positions in a batch are `u32`, and `u32::MAX` is reserved.
+const MAX_BATCH: usize = 1 << 20;
+
+/// How the ledger executed the transactions it committed or refused since it opened.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExecutionStats {
+    /// Results computed on the pool and committed as they were.
+    pub parallel: u64,
+    /// Transactions executed serially by the writer (lone in their batch,
+    /// conflicting, or with a failed parallel run).
+    pub serial: u64,
+    /// Of the serial ones, those re-executed because an earlier transaction
+    /// of the same batch (or the block committed while they ran) wrote
+    /// something they read.
+    pub conflicts: u64,
+    /// Batches started on the pool while the previous block was committing.
+    pub ran_ahead: u64,
 }
 
 /// What the writer and the readers share.
@@ -144,6 +176,7 @@ pub(crate) struct Shared {
     pub(crate) chaincode: Arc<dyn Chaincode>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) genesis: Hash,
+    pub(crate) stats: Arc<writer::Counters>,
 }
 
 /// A ledger on one machine: the contract in-process, blocks in SQLite.
@@ -191,7 +224,9 @@ impl EmbeddedLedger {
             chaincode: chaincode.clone(),
             clock: options.clock.clone(),
             genesis: genesis.header.hash(),
+            stats: Arc::default(),
         });
+        let pool = parallel::Pool::start(dir, chaincode.clone(), options.workers)?;
         let (height_tx, height) = watch::channel(last + 1);
         let writer = writer::Writer {
             conn,
@@ -200,8 +235,11 @@ impl EmbeddedLedger {
             genesis: shared.genesis,
             next_block: last + 1,
             head: head.header.hash(),
-            max_batch: options.max_batch.max(1),
+            max_batch: options.max_batch.clamp(1, MAX_BATCH),
             height: height_tx,
+            pool,
+            stats: shared.stats.clone(),
+            contended: 0,
         };
         let (queue, rx) = mpsc::channel();
         let writer = std::thread::Builder::new()
@@ -233,6 +271,17 @@ impl EmbeddedLedger {
     /// Replays the ledger in `dir` through `chaincode`; see [`verify()`].
     pub fn verify(dir: &Path, chaincode: &dyn Chaincode) -> Result<VerifyReport, LedgerError> {
         verify(dir, chaincode)
+    }
+
+    /// How transactions were executed since the ledger opened.
+    pub fn execution_stats(&self) -> ExecutionStats {
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        ExecutionStats {
+            parallel: load(&self.shared.stats.parallel),
+            serial: load(&self.shared.stats.serial),
+            conflicts: load(&self.shared.stats.conflicts),
+            ran_ahead: load(&self.shared.stats.ran_ahead),
+        }
     }
 
     /// The hash of the genesis block, which identifies this ledger.

@@ -106,14 +106,7 @@ impl Readers {
         let idle = self.idle.lock().map(|mut v| v.pop()).unwrap_or(None);
         let mut conn = match idle {
             Some(conn) => conn,
-            None => {
-                let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-                let conn = Connection::open_with_flags(&self.path, flags)
-                    .map_err(storage("opening a read connection"))?;
-                conn.busy_timeout(Duration::from_secs(10))
-                    .map_err(storage("configuring a read connection"))?;
-                conn
-            }
+            None => open_reader(&self.path)?,
         };
         let out = f(&mut conn);
         if let Ok(mut idle) = self.idle.lock() {
@@ -121,6 +114,16 @@ impl Readers {
         }
         out
     }
+}
+
+/// Opens a read-only connection to the database at `path`.
+pub(crate) fn open_reader(path: &Path) -> Result<Connection, LedgerError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn =
+        Connection::open_with_flags(path, flags).map_err(storage("opening a read connection"))?;
+    conn.busy_timeout(Duration::from_secs(10))
+        .map_err(storage("configuring a read connection"))?;
+    Ok(conn)
 }
 
 /// The value at `key`.
@@ -137,9 +140,17 @@ pub(crate) fn range(
     end: &str,
 ) -> rusqlite::Result<Vec<(String, Vec<u8>)>> {
     // TEXT compares with memcmp (BINARY collation): UTF-8 byte order, as Fabric.
-    let mut stmt = conn.prepare_cached(
-        "SELECT key, value FROM state WHERE key >= ?1 AND (?2 = '' OR key < ?2) ORDER BY key",
-    )?;
+    // Two statements, not `(?2 = '' OR key < ?2)`: with the OR the planner
+    // cannot use the upper bound and scans from `start` to the end of the
+    // table (a grant's scan of the patient's records read every request).
+    if end.is_empty() {
+        let mut stmt =
+            conn.prepare_cached("SELECT key, value FROM state WHERE key >= ?1 ORDER BY key")?;
+        let rows = stmt.query_map([start], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        return rows.collect();
+    }
+    let mut stmt = conn
+        .prepare_cached("SELECT key, value FROM state WHERE key >= ?1 AND key < ?2 ORDER BY key")?;
     let rows = stmt.query_map([start, end], |r| Ok((r.get(0)?, r.get(1)?)))?;
     rows.collect()
 }

@@ -1,9 +1,12 @@
 //! The [`Stub`] the contract runs against, over a SQLite connection, with the
 //! semantics of `carechain_chaincode::memory`: reads see the state as of the
 //! start of the transaction, writes are buffered and returned to the caller
-//! only if the contract succeeds, one event per transaction.
+//! only if the contract succeeds, one event per transaction. It also records
+//! the transaction's read set, which the parallel executor checks for
+//! conflicts with the writes committed before it in the same batch.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use carechain_chaincode::{Chaincode, KeyModification, Stub, StubError, Timestamp};
@@ -12,6 +15,49 @@ use rusqlite::Connection;
 use super::block::Write;
 use super::store;
 use crate::LedgerError;
+
+/// What a transaction read: the keys (point reads and key histories) and the
+/// key ranges `[start, end)` (`end` empty: unbounded above).
+#[derive(Debug, Default)]
+pub(crate) struct ReadSet {
+    keys: BTreeSet<String>,
+    ranges: Vec<(String, String)>,
+}
+
+impl ReadSet {
+    /// Whether any key in `written` was read, or falls in a range that was read.
+    pub(crate) fn conflicts(&self, written: &BTreeSet<String>) -> bool {
+        if written.is_empty() {
+            return false;
+        }
+        let point = if self.keys.len() <= written.len() {
+            self.keys.iter().any(|k| written.contains(k))
+        } else {
+            written.iter().any(|k| self.keys.contains(k))
+        };
+        point
+            || self.ranges.iter().any(|(start, end)| {
+                let upper = if end.is_empty() {
+                    Bound::Unbounded
+                } else if start.as_str() < end.as_str() {
+                    Bound::Excluded(end.as_str())
+                } else {
+                    return false;
+                };
+                written
+                    .range::<str, _>((Bound::Included(start.as_str()), upper))
+                    .next()
+                    .is_some()
+            })
+    }
+}
+
+/// A run's result together with what it read (kept for refusals too: a
+/// refusal depends on the reads as much as a success does).
+pub(crate) struct Outcome {
+    pub(crate) reads: ReadSet,
+    pub(crate) result: Result<Executed, LedgerError>,
+}
 
 /// What a successful execution produced (not yet applied to the state).
 pub(crate) struct Executed {
@@ -33,6 +79,18 @@ pub(crate) fn execute(
     function: &str,
     args: &[Vec<u8>],
 ) -> Result<Executed, LedgerError> {
+    execute_recorded(conn, chaincode, tx_id, timestamp, function, args).result
+}
+
+/// As [`execute`], also returning the transaction's read set.
+pub(crate) fn execute_recorded(
+    conn: &Connection,
+    chaincode: &dyn Chaincode,
+    tx_id: &str,
+    timestamp: Timestamp,
+    function: &str,
+    args: &[Vec<u8>],
+) -> Outcome {
     let mut stub = SqlStub {
         conn,
         tx_id,
@@ -40,11 +98,24 @@ pub(crate) fn execute(
         writes: BTreeMap::new(),
         event: None,
         failure: None,
+        reads: ReadSet::default(),
     };
-    let result = catch_unwind(AssertUnwindSafe(|| {
-        chaincode.invoke(&mut stub, function, args)
-    }));
-    if let Some(e) = stub.failure {
+    let result = run(&mut stub, chaincode, function, args);
+    Outcome {
+        reads: stub.reads,
+        result,
+    }
+}
+
+fn run(
+    stub: &mut SqlStub<'_>,
+    chaincode: &dyn Chaincode,
+    function: &str,
+    args: &[Vec<u8>],
+) -> Result<Executed, LedgerError> {
+    let tx_id = stub.tx_id;
+    let result = catch_unwind(AssertUnwindSafe(|| chaincode.invoke(stub, function, args)));
+    if let Some(e) = stub.failure.take() {
         return Err(LedgerError::storage(
             format!("running transaction {tx_id}"),
             e,
@@ -68,12 +139,11 @@ pub(crate) fn execute(
     };
     Ok(Executed {
         payload,
-        writes: stub
-            .writes
+        writes: std::mem::take(&mut stub.writes)
             .into_iter()
             .map(|(key, value)| Write { key, value })
             .collect(),
-        event: stub.event,
+        event: stub.event.take(),
     })
 }
 
@@ -86,6 +156,7 @@ struct SqlStub<'a> {
     /// The first storage failure; it fails the transaction even if the
     /// contract swallowed the `StubError`.
     failure: Option<rusqlite::Error>,
+    reads: ReadSet,
 }
 
 impl SqlStub<'_> {
@@ -110,6 +181,7 @@ fn check_key(key: &str) -> Result<(), StubError> {
 impl Stub for SqlStub<'_> {
     fn get_state(&mut self, key: &str) -> Result<Option<Vec<u8>>, StubError> {
         check_key(key)?;
+        self.reads.keys.insert(key.to_owned());
         let r = store::get(self.conn, key);
         self.check(r)
     }
@@ -131,12 +203,15 @@ impl Stub for SqlStub<'_> {
         start: &str,
         end: &str,
     ) -> Result<Vec<(String, Vec<u8>)>, StubError> {
+        self.reads.ranges.push((start.to_owned(), end.to_owned()));
         let r = store::range(self.conn, start, end);
         self.check(r)
     }
 
     fn get_history_for_key(&mut self, key: &str) -> Result<Vec<KeyModification>, StubError> {
         check_key(key)?;
+        // A key's history changes exactly when the key is written.
+        self.reads.keys.insert(key.to_owned());
         let r = store::history(self.conn, key);
         self.check(r)
     }

@@ -2,7 +2,8 @@
 //!
 //! For every block, in order: its number, its link to the previous block's
 //! hash, its stored hash against the header, its data hash against the body,
-//! each transaction's id against the deterministic id, and each
+//! each transaction's id against the deterministic id (from its stored batch
+//! position, which must strictly increase within the block), and each
 //! transaction's stored result (status, payload, write set, event) against
 //! what the contract produces when it is re-run, with the stored id and
 //! timestamp, against a fresh in-memory state. Then the stored `state`,
@@ -115,10 +116,19 @@ fn replay_blocks(
             }
             genesis = block.header.hash();
         }
+        let mut last_seq: Option<u32> = None;
         for (i, tx) in block.transactions.iter().enumerate() {
             let index = u32::try_from(i).unwrap_or(u32::MAX);
             let bad = |what: String| corrupt(format!("transaction {i} ({}): {what}", tx.tx_id));
-            let id = tx_id(&genesis, n, index, &tx.function, &tx.args);
+            if last_seq.is_some_and(|last| tx.seq <= last) {
+                return Err(bad(format!(
+                    "expected a batch position after {}, found {}",
+                    last_seq.unwrap_or_default(),
+                    tx.seq
+                )));
+            }
+            last_seq = Some(tx.seq);
+            let id = tx_id(&genesis, n, tx.seq, &tx.function, &tx.args);
             if tx.tx_id != id {
                 return Err(bad(format!("expected tx id {id}, found {}", tx.tx_id)));
             }
