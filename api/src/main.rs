@@ -128,6 +128,7 @@ async fn serve(config: Config) -> Result<(), ApiError> {
         actix_web::rt::time::sleep(Duration::from_secs(5)).await;
     };
     let metrics = app::metrics()?;
+    carechain_api::push::spawn_producer(state.clone());
     tracing::info!(%listen, "relay listening");
     let mut server =
         HttpServer::new(move || app::app(state.clone(), metrics.clone())).shutdown_timeout(30);
