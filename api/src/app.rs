@@ -151,5 +151,6 @@ pub fn app(
         .app_data(state)
         .wrap(from_fn(log_request))
         .wrap(metrics)
+        .configure(crate::push::routes)
         .configure(|cfg| routes(cfg, limit))
 }

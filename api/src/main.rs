@@ -151,6 +151,7 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), ApiError> {
         actix_web::rt::time::sleep(Duration::from_secs(5)).await;
     };
     let metrics = app::metrics()?;
+    carechain_api::push::spawn_producer(state.clone());
     tracing::info!(%listen, "relay listening");
     let mut server =
         HttpServer::new(move || app::app(state.clone(), metrics.clone())).shutdown_timeout(30);

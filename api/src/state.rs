@@ -25,6 +25,8 @@ pub struct AppState {
     pub jwt: JwtKeys,
     /// Login rate limits.
     pub limiter: LoginLimiter,
+    /// Push delivery (outbox producer, sockets, Web Push).
+    pub push: crate::push::Push,
 }
 
 impl AppState {
@@ -41,7 +43,14 @@ impl AppState {
             .jwt_secret()
             .map_err(|e| ApiError::internal(e.to_string()))?;
         let pool = db::connect(&config.database_url(), config.pool_size)?;
-        Ok(AppState::new(config, pool, ledger, &secret))
+        let push = crate::push::Push::open(&config.data_dir)?;
+        Ok(AppState::new(config, pool, ledger, &secret).with_push(push))
+    }
+
+    /// Replaces the push delivery settings (VAPID key, endpoints policy).
+    pub fn with_push(mut self, push: crate::push::Push) -> AppState {
+        self.push = push;
+        self
     }
 
     /// Assembles a state from its parts.
@@ -60,6 +69,7 @@ impl AppState {
             blocks: Some(ledger),
             jwt,
             limiter,
+            push: crate::push::Push::default(),
         }
     }
 }

@@ -71,6 +71,8 @@ diesel::table! {
         kind -> Text,
         payload -> Text,
         created_at -> BigInt,
+        ledger_block -> Nullable<BigInt>,
+        tx_id -> Nullable<Text>,
     }
 }
 
@@ -78,6 +80,27 @@ diesel::table! {
     ledger_cursor (id) {
         id -> Integer,
         next_block -> BigInt,
+    }
+}
+
+diesel::table! {
+    push_acks (actor_id, device) {
+        actor_id -> Text,
+        device -> Text,
+        acked_id -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    push_subscriptions (id) {
+        id -> Text,
+        account_id -> Text,
+        actor_id -> Text,
+        endpoint -> Text,
+        p256dh -> Text,
+        auth -> Text,
+        created_at -> BigInt,
     }
 }
 
@@ -92,4 +115,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     outbox,
     ledger_cursor,
+    push_acks,
+    push_subscriptions,
 );

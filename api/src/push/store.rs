@@ -1,0 +1,193 @@
+//! Repository functions for push delivery: outbox rows from ledger events
+//! (exactly once per block, transaction and recipient), acknowledgement
+//! cursors per actor and device, and Web Push subscriptions.
+
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::schema::{outbox, push_acks, push_subscriptions};
+use crate::error::ApiError;
+
+/// A row to enqueue for a ledger event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRow {
+    /// The recipient's actor id.
+    pub recipient: String,
+    /// The event kind (the contract's event name).
+    pub kind: String,
+    /// The JSON payload: ids only.
+    pub payload: String,
+    /// The ledger block of the event.
+    pub block: i64,
+    /// The ledger transaction of the event.
+    pub tx_id: String,
+}
+
+/// Inserts `rows` unless already present and moves the ledger cursor to
+/// `next_block`, in one transaction; returns `(recipient, id)` of new rows.
+pub fn enqueue(
+    conn: &mut DbConnection,
+    rows: &[NewRow],
+    next_block: i64,
+    now: i64,
+) -> Result<Vec<(String, i64)>, ApiError> {
+    conn.transaction::<_, ApiError, _>(|conn| {
+        let mut fresh = Vec::new();
+        for row in rows {
+            let existing: i64 = outbox::table
+                .filter(outbox::ledger_block.eq(row.block))
+                .filter(outbox::tx_id.eq(&row.tx_id))
+                .filter(outbox::recipient.eq(&row.recipient))
+                .count()
+                .get_result(conn)?;
+            if existing > 0 {
+                continue;
+            }
+            diesel::insert_into(outbox::table)
+                .values((
+                    outbox::recipient.eq(&row.recipient),
+                    outbox::kind.eq(&row.kind),
+                    outbox::payload.eq(&row.payload),
+                    outbox::created_at.eq(now),
+                    outbox::ledger_block.eq(row.block),
+                    outbox::tx_id.eq(&row.tx_id),
+                ))
+                .execute(conn)?;
+            let id: i64 = outbox::table
+                .filter(outbox::ledger_block.eq(row.block))
+                .filter(outbox::tx_id.eq(&row.tx_id))
+                .filter(outbox::recipient.eq(&row.recipient))
+                .select(outbox::id)
+                .first(conn)?;
+            fresh.push((row.recipient.clone(), id));
+        }
+        crate::db::outbox::set_cursor(conn, next_block)?;
+        Ok(fresh)
+    })
+}
+
+/// The acknowledged id of `actor`'s `device` (0 if none).
+pub fn acked(conn: &mut DbConnection, actor: &str, device: &str) -> Result<i64, ApiError> {
+    Ok(push_acks::table
+        .find((actor, device))
+        .select(push_acks::acked_id)
+        .first(conn)
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// Moves `actor`'s `device` cursor forward to `id` (never back).
+pub fn ack(
+    conn: &mut DbConnection,
+    actor: &str,
+    device: &str,
+    id: i64,
+    now: i64,
+) -> Result<(), ApiError> {
+    conn.transaction::<_, ApiError, _>(|conn| {
+        let current = acked(conn, actor, device)?;
+        if id <= current {
+            return Ok(());
+        }
+        let updated = diesel::update(push_acks::table.find((actor, device)))
+            .set((push_acks::acked_id.eq(id), push_acks::updated_at.eq(now)))
+            .execute(conn)?;
+        if updated == 0 {
+            diesel::insert_into(push_acks::table)
+                .values((
+                    push_acks::actor_id.eq(actor),
+                    push_acks::device.eq(device),
+                    push_acks::acked_id.eq(id),
+                    push_acks::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+        }
+        Ok(())
+    })
+}
+
+/// A Web Push subscription.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = push_subscriptions)]
+pub struct SubscriptionRow {
+    /// Its id.
+    pub id: String,
+    /// The owning account.
+    pub account_id: String,
+    /// The owning actor.
+    pub actor_id: String,
+    /// The push service URL.
+    pub endpoint: String,
+    /// The user agent's public key, base64url (65-byte uncompressed P-256).
+    pub p256dh: String,
+    /// The 16-byte auth secret, base64url.
+    pub auth: String,
+    /// When created.
+    pub created_at: i64,
+}
+
+/// Stores a subscription, replacing one with the same endpoint; returns its id.
+pub fn subscribe(conn: &mut DbConnection, row: &SubscriptionRow) -> Result<String, ApiError> {
+    conn.transaction::<_, ApiError, _>(|conn| {
+        let existing: Option<SubscriptionRow> = push_subscriptions::table
+            .filter(push_subscriptions::endpoint.eq(&row.endpoint))
+            .select(SubscriptionRow::as_select())
+            .first(conn)
+            .optional()?;
+        if let Some(old) = existing {
+            if old.account_id != row.account_id {
+                return Err(ApiError::Conflict(
+                    "this endpoint belongs to another account".into(),
+                ));
+            }
+            diesel::update(push_subscriptions::table.find(&old.id))
+                .set((
+                    push_subscriptions::p256dh.eq(&row.p256dh),
+                    push_subscriptions::auth.eq(&row.auth),
+                ))
+                .execute(conn)?;
+            return Ok(old.id);
+        }
+        diesel::insert_into(push_subscriptions::table)
+            .values((
+                push_subscriptions::id.eq(&row.id),
+                push_subscriptions::account_id.eq(&row.account_id),
+                push_subscriptions::actor_id.eq(&row.actor_id),
+                push_subscriptions::endpoint.eq(&row.endpoint),
+                push_subscriptions::p256dh.eq(&row.p256dh),
+                push_subscriptions::auth.eq(&row.auth),
+                push_subscriptions::created_at.eq(row.created_at),
+            ))
+            .execute(conn)?;
+        Ok(row.id.clone())
+    })
+}
+
+/// Removes `account`'s subscription `id`; false if there is none.
+pub fn unsubscribe(conn: &mut DbConnection, account: &str, id: &str) -> Result<bool, ApiError> {
+    let n = diesel::delete(
+        push_subscriptions::table
+            .filter(push_subscriptions::id.eq(id))
+            .filter(push_subscriptions::account_id.eq(account)),
+    )
+    .execute(conn)?;
+    Ok(n > 0)
+}
+
+/// Removes a subscription the push service reported gone.
+pub fn remove(conn: &mut DbConnection, id: &str) -> Result<(), ApiError> {
+    diesel::delete(push_subscriptions::table.find(id)).execute(conn)?;
+    Ok(())
+}
+
+/// The subscriptions of `actor`.
+pub fn subscriptions(
+    conn: &mut DbConnection,
+    actor: &str,
+) -> Result<Vec<SubscriptionRow>, ApiError> {
+    Ok(push_subscriptions::table
+        .filter(push_subscriptions::actor_id.eq(actor))
+        .order(push_subscriptions::created_at.asc())
+        .select(SubscriptionRow::as_select())
+        .load(conn)?)
+}

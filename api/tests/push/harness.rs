@@ -1,0 +1,107 @@
+//! A relay for push tests: a `TestApp` over a state with chosen push
+//! settings, the same state served on a loopback port for WebSockets, the
+//! outbox producer running, and WebSocket client helpers.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use actix_web::{HttpServer, web};
+use futures::{SinkExt as _, StreamExt as _};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+use carechain_api::db;
+use carechain_api::push::{OutboxEvent, Push};
+use carechain_api::state::{AppState, open_ledger};
+use carechain_api::{app, setup};
+use carechain_core::statement::Role;
+
+use crate::support::{ADMIN_PASSWORD, Actor, test_config};
+
+/// A client socket.
+pub type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A fresh state (temp SQLite, fresh ledger, initialised) with `push`.
+pub async fn state_with(push: Push) -> (web::Data<AppState>, Actor, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = test_config(dir.path());
+    let pool = db::connect(&config.database_url(), config.pool_size).unwrap();
+    let ledger = open_ledger(&config).unwrap();
+    let state = web::Data::new(AppState::new(config, pool, ledger, &[7u8; 32]).with_push(push));
+    let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(99);
+    let keys = carechain_api::keystore::AdminKeys::generate(&mut rng);
+    let account = setup::init_admin(&state, &keys, "admin@example.org", ADMIN_PASSWORD, "Admin")
+        .await
+        .unwrap();
+    let admin = Actor {
+        key: keys.signing,
+        hpke: keys.hpke,
+        paillier: None,
+        role: Role::Admin,
+        account: account.id,
+        token: String::new(),
+        refresh: String::new(),
+        email: "admin@example.org".into(),
+    };
+    (state, admin, dir)
+}
+
+/// Serves `state` on a loopback port (for WebSockets) and starts the producer.
+pub fn serve(state: &web::Data<AppState>) -> SocketAddr {
+    let metrics = app::metrics().unwrap();
+    let shared = state.clone();
+    let server = HttpServer::new(move || app::app(shared.clone(), metrics.clone()))
+        .workers(1)
+        .disable_signals()
+        .bind(("127.0.0.1", 0))
+        .unwrap();
+    let addr = server.addrs()[0];
+    actix_web::rt::spawn(server.run());
+    carechain_api::push::spawn_producer(state.clone());
+    addr
+}
+
+/// Opens `/v1/events?{query}` with the token in the query.
+pub async fn connect(addr: SocketAddr, token: &str, query: &str) -> Ws {
+    let url = format!("ws://{addr}/v1/events?access_token={token}&{query}");
+    tokio_tungstenite::connect_async(url).await.unwrap().0
+}
+
+/// The next event frame (10 s at most), skipping control frames.
+pub async fn next_event(ws: &mut Ws) -> Value {
+    try_next_event(ws, Duration::from_secs(10)).await.expect("an event")
+}
+
+/// The next event frame within `wait`, if any.
+pub async fn try_next_event(ws: &mut Ws, wait: Duration) -> Option<Value> {
+    let deadline = actix_web::rt::time::Instant::now() + wait;
+    loop {
+        let left = deadline.saturating_duration_since(actix_web::rt::time::Instant::now());
+        let frame = actix_web::rt::time::timeout(left, ws.next()).await.ok()??;
+        match frame.ok()? {
+            Message::Text(text) => return serde_json::from_str(text.as_str()).ok(),
+            Message::Close(_) => return None,
+            _ => {}
+        }
+    }
+}
+
+/// Acknowledges `id`.
+pub async fn ack(ws: &mut Ws, id: i64) {
+    ws.send(Message::text(json!({ "ack": id }).to_string())).await.unwrap();
+}
+
+/// Waits (up to 10 s) until `actor` has at least `n` outbox rows after `after`.
+pub async fn wait_rows(state: &web::Data<AppState>, actor: &str, after: i64, n: usize) -> Vec<OutboxEvent> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let who = actor.to_owned();
+        let rows = db::run(&state.pool, move |c| db::outbox::after(c, &who, after, 1000))
+            .await
+            .unwrap();
+        if rows.len() >= n || std::time::Instant::now() > deadline {
+            return rows;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
+}
