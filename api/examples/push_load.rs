@@ -62,7 +62,12 @@ async fn main() {
     for i in 0..sockets {
         let token = state
             .jwt
-            .issue(&format!("acct{i}"), AccountRole::Patient, Some(format!("actor{i}")), db::now())
+            .issue(
+                &format!("acct{i}"),
+                AccountRole::Patient,
+                Some(format!("actor{i}")),
+                db::now(),
+            )
             .unwrap();
         let url = format!("ws://{addr}/v1/events?access_token={token}&after=0");
         clients.push(tokio_tungstenite::connect_async(url).await.unwrap().0);
@@ -88,9 +93,11 @@ async fn main() {
         };
         let start = Instant::now();
         let block = row.block;
-        let fresh = db::run(&state.pool, move |c| store::enqueue(c, &[row], block, db::now()))
-            .await
-            .unwrap();
+        let fresh = db::run(&state.pool, move |c| {
+            store::enqueue(c, &[row], block, db::now())
+        })
+        .await
+        .unwrap();
         for (actor, id) in fresh {
             state.push.delivered(&state.pool, &actor, id);
         }

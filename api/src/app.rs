@@ -9,14 +9,12 @@ use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpRequest, HttpResponse, web};
 use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
-use utoipa::OpenApi as _;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::ApiError;
 use crate::handlers::{
     admin, auth, claims, health, patients, policies, products, records, requests,
 };
-use crate::openapi::ApiDoc;
 use crate::state::AppState;
 
 /// Prometheus metrics (request counts and latency by route pattern and status) at `/metrics`.
@@ -110,7 +108,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
     .service(claims::get_one)
     .service(claims::paid)
     .route("/docs", web::get().to(docs_redirect))
-    .service(SwaggerUi::new("/docs/{_:.*}").url("/v1/openapi.json", ApiDoc::openapi()))
+    .service(SwaggerUi::new("/docs/{_:.*}").url("/v1/openapi.json", crate::openapi::document()))
     .default_service(web::to(not_found));
 }
 

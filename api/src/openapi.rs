@@ -51,3 +51,10 @@ impl Modify for Bearer {
     modifiers(&Bearer),
 )]
 pub struct ApiDoc;
+
+/// The whole API description: the relay's routes and the push routes.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(crate::push::PushDoc::openapi());
+    doc
+}

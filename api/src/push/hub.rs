@@ -64,7 +64,10 @@ impl Hub {
 
     /// The number of actors with an open socket.
     pub fn online_actors(&self) -> usize {
-        self.map().values().filter(|tx| tx.receiver_count() > 0).count()
+        self.map()
+            .values()
+            .filter(|tx| tx.receiver_count() > 0)
+            .count()
     }
 }
 

@@ -64,7 +64,10 @@ impl PushConfig {
         if let Ok(subject) = std::env::var("CARECHAIN_VAPID_SUBJECT") {
             config.subject = subject;
         }
-        if let Some(ttl) = std::env::var("CARECHAIN_PUSH_TTL_SECS").ok().and_then(|v| v.parse().ok()) {
+        if let Some(ttl) = std::env::var("CARECHAIN_PUSH_TTL_SECS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
             config.ttl_secs = ttl;
         }
         config.allow_loopback_http = std::env::var("CARECHAIN_PUSH_ALLOW_LOOPBACK_HTTP")
@@ -155,15 +158,23 @@ impl WebPushJob {
         let plaintext = serde_json::json!({ "id": self.id }).to_string();
         for sub in subs {
             let prepared = (|| {
-                let origin = webpush::endpoint_origin(&sub.endpoint, self.config.allow_loopback_http)?;
+                let origin =
+                    webpush::endpoint_origin(&sub.endpoint, self.config.allow_loopback_http)?;
                 let ua = webpush::parse_p256dh(&webpush::b64(&sub.p256dh)?)?;
-                let body = webpush::encrypt_fresh(plaintext.as_bytes(), &ua, &webpush::b64(&sub.auth)?)?;
-                let auth = self.vapid.authorization(&origin, &self.config.subject, db::now(), 12 * 3600)?;
+                let body =
+                    webpush::encrypt_fresh(plaintext.as_bytes(), &ua, &webpush::b64(&sub.auth)?)?;
+                let auth = self.vapid.authorization(
+                    &origin,
+                    &self.config.subject,
+                    db::now(),
+                    12 * 3600,
+                )?;
                 Ok::<_, PushError>((body, auth))
             })();
             let outcome = match prepared {
                 Ok((body, auth)) => {
-                    webpush::send(&self.http, &sub.endpoint, &auth, body, self.config.ttl_secs).await
+                    webpush::send(&self.http, &sub.endpoint, &auth, body, self.config.ttl_secs)
+                        .await
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, subscription = %sub.id, "cannot prepare a push");
@@ -192,7 +203,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[derive(OpenApi)]
 #[openapi(
     paths(ws::events, subscriptions::create, subscriptions::remove),
-    components(schemas(subscriptions::NewSubscription, subscriptions::SubscriptionKeys, subscriptions::SubscriptionCreated)),
+    components(schemas(
+        subscriptions::NewSubscription,
+        subscriptions::SubscriptionKeys,
+        subscriptions::SubscriptionCreated
+    ))
 )]
 pub struct PushDoc;
 

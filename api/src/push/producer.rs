@@ -31,9 +31,7 @@ pub fn rows_for(event: &ChaincodeEvent) -> Vec<NewRow> {
             &[("doctor", &["request", "patient"])]
         }
         "record_written" => &[("patient", &["record", "actor"])],
-        "record_read" if field("actor") != field("patient") => {
-            &[("patient", &["record", "actor"])]
-        }
+        "record_read" if field("actor") != field("patient") => &[("patient", &["record", "actor"])],
         "policy_purchased" => &[("insurer", &["policy", "product", "patient"])],
         "policy_issued" => &[("patient", &["policy", "product", "insurer"])],
         "claim_decided" => &[
@@ -101,8 +99,10 @@ async fn follow(state: &web::Data<AppState>) -> Result<(), crate::error::ApiErro
         for group in events.chunk_by(|a, b| a.block == b.block) {
             let block = i64::try_from(group[0].block).unwrap_or(i64::MAX);
             let rows: Vec<NewRow> = group.iter().flat_map(rows_for).collect();
-            let fresh =
-                db::run(&state.pool, move |c| store::enqueue(c, &rows, block, db::now())).await?;
+            let fresh = db::run(&state.pool, move |c| {
+                store::enqueue(c, &rows, block, db::now())
+            })
+            .await?;
             for (actor, id) in fresh {
                 state.push.delivered(&state.pool, &actor, id);
             }
@@ -136,7 +136,10 @@ mod tests {
         ));
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].recipient, "P");
-        assert_eq!(rows[0].payload, json!({"request": "r1", "doctor": "D"}).to_string());
+        assert_eq!(
+            rows[0].payload,
+            json!({"request": "r1", "doctor": "D"}).to_string()
+        );
         let rows = rows_for(&ev(
             "claim_decided",
             json!({"claim": "c", "policy": "p", "patient": "P", "insurer": "I", "decision": {"status": "approved"}}),
@@ -144,9 +147,28 @@ mod tests {
         let to: Vec<_> = rows.iter().map(|r| r.recipient.as_str()).collect();
         assert_eq!(to, ["P", "I"]);
         assert!(rows.iter().all(|r| !r.payload.contains("decision")));
-        assert_eq!(rows_for(&ev("access_granted", json!({"request": "r", "patient": "P", "doctor": "D"})))[0].recipient, "D");
-        assert!(rows_for(&ev("record_read", json!({"record": "x", "patient": "P", "actor": "P"}))).is_empty());
-        assert!(rows_for(&ev("product_published", json!({"product": "x", "insurer": "I"}))).is_empty());
+        assert_eq!(
+            rows_for(&ev(
+                "access_granted",
+                json!({"request": "r", "patient": "P", "doctor": "D"})
+            ))[0]
+                .recipient,
+            "D"
+        );
+        assert!(
+            rows_for(&ev(
+                "record_read",
+                json!({"record": "x", "patient": "P", "actor": "P"})
+            ))
+            .is_empty()
+        );
+        assert!(
+            rows_for(&ev(
+                "product_published",
+                json!({"product": "x", "insurer": "I"})
+            ))
+            .is_empty()
+        );
         assert!(rows_for(&ev("access_requested", json!("not an object"))).is_empty());
     }
 }

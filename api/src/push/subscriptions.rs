@@ -42,7 +42,7 @@ pub struct SubscriptionCreated {
 }
 
 /// Registers (or refreshes, by endpoint) a Web Push subscription of the caller.
-#[utoipa::path(tag = "push", security(("bearer" = [])), request_body = NewSubscription,
+#[utoipa::path(operation_id = "push_subscribe", tag = "push", security(("bearer" = [])), request_body = NewSubscription,
     responses((status = 201, body = SubscriptionCreated), (status = 400, body = crate::error::Problem),
         (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 #[post("/v1/push/subscriptions")]
@@ -72,7 +72,7 @@ pub async fn create(
 }
 
 /// Removes one of the caller's subscriptions.
-#[utoipa::path(tag = "push", security(("bearer" = [])), params(("id" = String, Path)),
+#[utoipa::path(operation_id = "push_unsubscribe", tag = "push", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 204), (status = 401, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
 #[delete("/v1/push/subscriptions/{id}")]
 pub async fn remove(

@@ -58,14 +58,17 @@ pub fn b64(s: &str) -> Result<Vec<u8>, PushError> {
 /// Parses a 65-byte uncompressed P-256 point.
 pub fn parse_p256dh(bytes: &[u8]) -> Result<PublicKey, PushError> {
     if bytes.len() != 65 || bytes[0] != 4 {
-        return Err(PushError::Invalid("p256dh must be a 65-byte uncompressed P-256 point"));
+        return Err(PushError::Invalid(
+            "p256dh must be a 65-byte uncompressed P-256 point",
+        ));
     }
     PublicKey::from_sec1_bytes(bytes).map_err(|_| PushError::Invalid("p256dh is not on P-256"))
 }
 
 fn expand<const N: usize>(hk: &Hkdf<Sha256>, info: &[u8]) -> Result<Zeroizing<[u8; N]>, PushError> {
     let mut out = Zeroizing::new([0u8; N]);
-    hk.expand(info, out.as_mut()).map_err(|_| PushError::Crypto)?;
+    hk.expand(info, out.as_mut())
+        .map_err(|_| PushError::Crypto)?;
     Ok(out)
 }
 
@@ -92,8 +95,10 @@ pub fn encrypt(
     key_info.extend_from_slice(b"WebPush: info\0");
     key_info.extend_from_slice(ua_bytes.as_bytes());
     key_info.extend_from_slice(as_bytes.as_bytes());
-    let ikm: Zeroizing<[u8; 32]> =
-        expand(&Hkdf::<Sha256>::new(Some(auth), shared.raw_secret_bytes()), &key_info)?;
+    let ikm: Zeroizing<[u8; 32]> = expand(
+        &Hkdf::<Sha256>::new(Some(auth), shared.raw_secret_bytes()),
+        &key_info,
+    )?;
     let hk = Hkdf::<Sha256>::new(Some(salt), ikm.as_ref());
     let cek: Zeroizing<[u8; 16]> = expand(&hk, b"Content-Encoding: aes128gcm\0")?;
     let nonce: Zeroizing<[u8; 12]> = expand(&hk, b"Content-Encoding: nonce\0")?;
@@ -114,7 +119,11 @@ pub fn encrypt(
 }
 
 /// Encrypts with a fresh ephemeral key and salt.
-pub fn encrypt_fresh(plaintext: &[u8], ua_public: &PublicKey, auth: &[u8]) -> Result<Vec<u8>, PushError> {
+pub fn encrypt_fresh(
+    plaintext: &[u8],
+    ua_public: &PublicKey,
+    auth: &[u8],
+) -> Result<Vec<u8>, PushError> {
     let as_secret = SecretKey::random(&mut OsRng);
     let mut salt = [0u8; 16];
     OsRng.fill_bytes(&mut salt);
@@ -129,7 +138,9 @@ pub struct Vapid {
 
 impl std::fmt::Debug for Vapid {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Vapid").field("public", &self.public_b64()).finish()
+        f.debug_struct("Vapid")
+            .field("public", &self.public_b64())
+            .finish()
     }
 }
 
@@ -141,7 +152,8 @@ impl Vapid {
 
     /// A key from a base64url scalar (e.g. `CARECHAIN_VAPID_PRIVATE_KEY`).
     pub fn from_b64(s: &str) -> Result<Vapid, PushError> {
-        let bytes = Zeroizing::new(b64(s.trim()).map_err(|_| PushError::Key("is not base64url".into()))?);
+        let bytes =
+            Zeroizing::new(b64(s.trim()).map_err(|_| PushError::Key("is not base64url".into()))?);
         SecretKey::from_slice(&bytes)
             .map(Vapid::new)
             .map_err(|_| PushError::Key("is not a P-256 scalar".into()))
@@ -175,7 +187,13 @@ impl Vapid {
     }
 
     /// The `Authorization` header value for a push to `origin`, valid `ttl` seconds.
-    pub fn authorization(&self, origin: &str, subject: &str, now: i64, ttl: i64) -> Result<String, PushError> {
+    pub fn authorization(
+        &self,
+        origin: &str,
+        subject: &str,
+        now: i64,
+        ttl: i64,
+    ) -> Result<String, PushError> {
         let der = self.key.to_pkcs8_der().map_err(|_| PushError::Crypto)?;
         let key = jsonwebtoken::EncodingKey::from_ec_der(der.as_bytes());
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
@@ -192,7 +210,8 @@ impl Vapid {
 
 /// Checks an endpoint: `https`, or `http` to a loopback host when allowed; returns its origin.
 pub fn endpoint_origin(endpoint: &str, allow_loopback_http: bool) -> Result<String, PushError> {
-    let url = reqwest::Url::parse(endpoint).map_err(|_| PushError::Invalid("endpoint is not a URL"))?;
+    let url =
+        reqwest::Url::parse(endpoint).map_err(|_| PushError::Invalid("endpoint is not a URL"))?;
     let loopback = match url.host() {
         Some(url::Host::Domain(d)) => d == "localhost",
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -205,7 +224,9 @@ pub fn endpoint_origin(endpoint: &str, allow_loopback_http: bool) -> Result<Stri
         _ => return Err(PushError::Invalid("endpoint must be https")),
     }
     if endpoint.len() > 2048 || !url.username().is_empty() || url.password().is_some() {
-        return Err(PushError::Invalid("endpoint is too long or has credentials"));
+        return Err(PushError::Invalid(
+            "endpoint is too long or has credentials",
+        ));
     }
     Ok(url.origin().ascii_serialization())
 }
@@ -249,13 +270,22 @@ pub async fn send(
             Ok(res) if res.status().is_success() => return Outcome::Delivered,
             Ok(res) if matches!(res.status().as_u16(), 404 | 410) => return Outcome::Gone,
             Ok(res) if res.status().as_u16() == 429 || res.status().is_server_error() => {
-                tracing::debug!(status = res.status().as_u16(), attempt, "push service busy; retrying");
+                tracing::debug!(
+                    status = res.status().as_u16(),
+                    attempt,
+                    "push service busy; retrying"
+                );
             }
             Ok(res) => {
-                tracing::warn!(status = res.status().as_u16(), "push service refused the message");
+                tracing::warn!(
+                    status = res.status().as_u16(),
+                    "push service refused the message"
+                );
                 return Outcome::Failed;
             }
-            Err(e) => tracing::debug!(error = %e.without_url(), attempt, "push transport error; retrying"),
+            Err(e) => {
+                tracing::debug!(error = %e.without_url(), attempt, "push transport error; retrying")
+            }
         }
     }
     Outcome::Failed
@@ -272,10 +302,18 @@ mod tests {
     /// RFC 8291, Appendix A.
     #[test]
     fn rfc8291_appendix_a() {
-        let as_secret = SecretKey::from_slice(&d("yfWPiYE-n46HLnH0KqZOF1fJJU3MYrct3AELtAQ-oRw")).expect("key");
+        let as_secret =
+            SecretKey::from_slice(&d("yfWPiYE-n46HLnH0KqZOF1fJJU3MYrct3AELtAQ-oRw")).expect("key");
         let ua = parse_p256dh(&d("BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4")).expect("ua");
         let salt: [u8; 16] = d("DGv6ra1nlYgDCS1FRnbzlw").try_into().expect("salt");
-        let body = encrypt(b"When I grow up, I want to be a watermelon", &ua, &d("BTBZMqHH6r4Tts7J_aSIgg"), &as_secret, &salt).expect("encrypt");
+        let body = encrypt(
+            b"When I grow up, I want to be a watermelon",
+            &ua,
+            &d("BTBZMqHH6r4Tts7J_aSIgg"),
+            &as_secret,
+            &salt,
+        )
+        .expect("encrypt");
         assert_eq!(
             URL_SAFE_NO_PAD.encode(body),
             "DGv6ra1nlYgDCS1FRnbzlwAAEABBBP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A_yl95bQpu6cVPTpK4Mqgkf1CXztLVBSt2Ks3oZwbuwXPXLWyouBWLVWGNWQexSgSxsj_Qulcy4a-fN"
@@ -284,10 +322,20 @@ mod tests {
 
     #[test]
     fn endpoints() {
-        assert_eq!(endpoint_origin("https://push.example/a/b", false).ok().as_deref(), Some("https://push.example"));
+        assert_eq!(
+            endpoint_origin("https://push.example/a/b", false)
+                .ok()
+                .as_deref(),
+            Some("https://push.example")
+        );
         assert!(endpoint_origin("http://push.example/a", true).is_err());
         assert!(endpoint_origin("http://127.0.0.1:9/a", false).is_err());
-        assert_eq!(endpoint_origin("http://127.0.0.1:9/a", true).ok().as_deref(), Some("http://127.0.0.1:9"));
+        assert_eq!(
+            endpoint_origin("http://127.0.0.1:9/a", true)
+                .ok()
+                .as_deref(),
+            Some("http://127.0.0.1:9")
+        );
         assert!(endpoint_origin("ftp://x/", true).is_err());
         assert!(parse_p256dh(&[4u8; 65]).is_err());
         assert!(parse_p256dh(&[4u8; 33]).is_err());

@@ -51,7 +51,7 @@ struct Ack {
 }
 
 /// Opens the event socket.
-#[utoipa::path(tag = "push", security(("bearer" = [])), params(EventsQuery),
+#[utoipa::path(operation_id = "events_socket", tag = "push", security(("bearer" = [])), params(EventsQuery),
     responses((status = 101, description = "WebSocket of {id, kind, data} frames"),
         (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
 #[get("/v1/events")]
@@ -76,8 +76,14 @@ pub async fn events(
         .act
         .ok_or_else(|| ApiError::forbidden("this account has no ledger identity yet"))?;
     let device = query.device.unwrap_or_default();
-    if device.len() > 64 || !device.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-        return Err(ApiError::bad_request("device must be ≤ 64 of [A-Za-z0-9_-]"));
+    if device.len() > 64
+        || !device
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(ApiError::bad_request(
+            "device must be ≤ 64 of [A-Za-z0-9_-]",
+        ));
     }
     let start = match query.after {
         Some(after) if after >= 0 => after,
@@ -178,7 +184,11 @@ impl Conn {
             return true;
         }
         let (actor, device) = (self.actor.clone(), self.device.clone());
-        match db::run(&self.state.pool, move |c| store::ack(c, &actor, &device, ack, db::now())).await {
+        match db::run(&self.state.pool, move |c| {
+            store::ack(c, &actor, &device, ack, db::now())
+        })
+        .await
+        {
             Ok(()) => true,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot store an ack; closing the socket");

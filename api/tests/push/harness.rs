@@ -19,7 +19,8 @@ use carechain_core::statement::Role;
 use crate::support::{ADMIN_PASSWORD, Actor, test_config};
 
 /// A client socket.
-pub type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A fresh state (temp SQLite, fresh ledger, initialised) with `push`.
 pub async fn state_with(push: Push) -> (web::Data<AppState>, Actor, tempfile::TempDir) {
@@ -69,7 +70,9 @@ pub async fn connect(addr: SocketAddr, token: &str, query: &str) -> Ws {
 
 /// The next event frame (10 s at most), skipping control frames.
 pub async fn next_event(ws: &mut Ws) -> Value {
-    try_next_event(ws, Duration::from_secs(10)).await.expect("an event")
+    try_next_event(ws, Duration::from_secs(10))
+        .await
+        .expect("an event")
 }
 
 /// The next event frame within `wait`, if any.
@@ -88,17 +91,26 @@ pub async fn try_next_event(ws: &mut Ws, wait: Duration) -> Option<Value> {
 
 /// Acknowledges `id`.
 pub async fn ack(ws: &mut Ws, id: i64) {
-    ws.send(Message::text(json!({ "ack": id }).to_string())).await.unwrap();
+    ws.send(Message::text(json!({ "ack": id }).to_string()))
+        .await
+        .unwrap();
 }
 
 /// Waits (up to 10 s) until `actor` has at least `n` outbox rows after `after`.
-pub async fn wait_rows(state: &web::Data<AppState>, actor: &str, after: i64, n: usize) -> Vec<OutboxEvent> {
+pub async fn wait_rows(
+    state: &web::Data<AppState>,
+    actor: &str,
+    after: i64,
+    n: usize,
+) -> Vec<OutboxEvent> {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
         let who = actor.to_owned();
-        let rows = db::run(&state.pool, move |c| db::outbox::after(c, &who, after, 1000))
-            .await
-            .unwrap();
+        let rows = db::run(&state.pool, move |c| {
+            db::outbox::after(c, &who, after, 1000)
+        })
+        .await
+        .unwrap();
         if rows.len() >= n || std::time::Instant::now() > deadline {
             return rows;
         }

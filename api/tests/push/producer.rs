@@ -22,7 +22,10 @@ async fn a_request_and_its_grant_reach_patient_and_doctor_once() {
     assert_eq!(rows[0].kind, "access_requested");
     let data: Value = serde_json::from_str(&rows[0].payload).unwrap();
     assert_eq!(data["request"].as_str(), Some(request.to_string().as_str()));
-    assert_eq!(data["doctor"].as_str(), Some(doctor.id().to_string().as_str()));
+    assert_eq!(
+        data["doctor"].as_str(),
+        Some(doctor.id().to_string().as_str())
+    );
 
     // A second producer (as after a restart) re-reads from the cursor but
     // adds nothing twice.
@@ -43,9 +46,13 @@ async fn enqueue_is_exactly_once_per_block_tx_and_recipient() {
     };
     let rows = vec![row("a"), row("b")];
     let again = rows.clone();
-    let first = db::run(&app.state.pool, move |c| store::enqueue(c, &rows, 7, 1)).await.unwrap();
+    let first = db::run(&app.state.pool, move |c| store::enqueue(c, &rows, 7, 1))
+        .await
+        .unwrap();
     assert_eq!(first.len(), 2);
-    let second = db::run(&app.state.pool, move |c| store::enqueue(c, &again, 7, 2)).await.unwrap();
+    let second = db::run(&app.state.pool, move |c| store::enqueue(c, &again, 7, 2))
+        .await
+        .unwrap();
     assert!(second.is_empty());
     let cursor = db::run(&app.state.pool, db::outbox::cursor).await.unwrap();
     assert_eq!(cursor, 7);

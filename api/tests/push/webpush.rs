@@ -35,7 +35,13 @@ struct Seen {
 type Log = Arc<Mutex<Vec<Seen>>>;
 
 async fn receive(req: HttpRequest, body: web::Bytes, log: web::Data<Log>) -> HttpResponse {
-    let header = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let header = |n: &str| {
+        req.headers()
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
     log.lock().unwrap().push(Seen {
         path: req.path().to_owned(),
         authorization: header("authorization"),
@@ -53,11 +59,15 @@ async fn receive(req: HttpRequest, body: web::Bytes, log: web::Data<Log>) -> Htt
 fn receiver() -> (String, Log) {
     let log: Log = Arc::default();
     let data = web::Data::new(log.clone());
-    let server = HttpServer::new(move || App::new().app_data(data.clone()).default_service(web::to(receive)))
-        .workers(1)
-        .disable_signals()
-        .bind(("127.0.0.1", 0))
-        .unwrap();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .default_service(web::to(receive))
+    })
+    .workers(1)
+    .disable_signals()
+    .bind(("127.0.0.1", 0))
+    .unwrap();
     let origin = format!("http://{}", server.addrs()[0]);
     actix_web::rt::spawn(server.run());
     (origin, log)
@@ -86,7 +96,9 @@ fn check_vapid(header: &str, origin: &str) {
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
     validation.set_audience(&[origin]);
     validation.set_required_spec_claims(&["exp", "aud", "sub"]);
-    let claims = jsonwebtoken::decode::<Value>(&t.unwrap(), &key, &validation).unwrap().claims;
+    let claims = jsonwebtoken::decode::<Value>(&t.unwrap(), &key, &validation)
+        .unwrap()
+        .claims;
     let exp = claims["exp"].as_i64().unwrap();
     assert!(exp > db::now() && exp <= db::now() + 86_400);
     assert!(claims["sub"].as_str().unwrap().starts_with("mailto:"));
@@ -106,12 +118,16 @@ fn decrypt(body: &[u8], ua: &p256::SecretKey, auth: &[u8]) -> Vec<u8> {
     info.extend_from_slice(ua.public_key().to_encoded_point(false).as_bytes());
     info.extend_from_slice(&body[21..21 + idlen]);
     let mut ikm = [0u8; 32];
-    Hkdf::<Sha256>::new(Some(auth), ecdh.raw_secret_bytes()).expand(&info, &mut ikm).unwrap();
+    Hkdf::<Sha256>::new(Some(auth), ecdh.raw_secret_bytes())
+        .expand(&info, &mut ikm)
+        .unwrap();
     let prk = Hkdf::<Sha256>::new(Some(salt), &ikm);
     let mut cek = [0u8; 16];
     let mut nonce = [0u8; 12];
-    prk.expand(b"Content-Encoding: aes128gcm\0", &mut cek).unwrap();
-    prk.expand(b"Content-Encoding: nonce\0", &mut nonce).unwrap();
+    prk.expand(b"Content-Encoding: aes128gcm\0", &mut cek)
+        .unwrap();
+    prk.expand(b"Content-Encoding: nonce\0", &mut nonce)
+        .unwrap();
     let mut plain = aes_gcm::Aes128Gcm::new_from_slice(&cek)
         .unwrap()
         .decrypt(aes_gcm::Nonce::from_slice(&nonce), ciphertext)
@@ -125,7 +141,10 @@ fn decrypt(body: &[u8], ua: &p256::SecretKey, auth: &[u8]) -> Vec<u8> {
 
 #[actix_web::test]
 async fn an_offline_patient_gets_a_web_push_with_only_the_event_id() {
-    let config = PushConfig { allow_loopback_http: true, ..PushConfig::default() };
+    let config = PushConfig {
+        allow_loopback_http: true,
+        ..PushConfig::default()
+    };
     let vapid = Vapid::new(p256::SecretKey::random(&mut rand_core::OsRng));
     let (state, admin, dir) = state_with(Push::new(config, Some(vapid))).await;
     serve(&state);
@@ -146,9 +165,21 @@ async fn an_offline_patient_gets_a_web_push_with_only_the_event_id() {
             }
         })
     };
-    let reply = app.post("/v1/push/subscriptions", Some(&patient.token.clone()), subscribe(format!("{origin}/push/1"))).await;
+    let reply = app
+        .post(
+            "/v1/push/subscriptions",
+            Some(&patient.token.clone()),
+            subscribe(format!("{origin}/push/1")),
+        )
+        .await;
     assert_eq!(reply.status.as_u16(), 201, "{reply:?}");
-    let gone = app.post("/v1/push/subscriptions", Some(&patient.token.clone()), subscribe(format!("{origin}/push/gone"))).await;
+    let gone = app
+        .post(
+            "/v1/push/subscriptions",
+            Some(&patient.token.clone()),
+            subscribe(format!("{origin}/push/gone")),
+        )
+        .await;
     assert_eq!(gone.status.as_u16(), 201, "{gone:?}");
     // Validation: not https, bad point, bad auth, no token.
     for bad in [
@@ -156,10 +187,18 @@ async fn an_offline_patient_gets_a_web_push_with_only_the_event_id() {
         json!({"endpoint": format!("{origin}/x"), "keys": {"p256dh": URL_SAFE_NO_PAD.encode([4u8; 65]), "auth": URL_SAFE_NO_PAD.encode(auth)}}),
         json!({"endpoint": format!("{origin}/x"), "keys": {"p256dh": URL_SAFE_NO_PAD.encode(ua.public_key().to_encoded_point(false).as_bytes()), "auth": "AAAA"}}),
     ] {
-        let reply = app.post("/v1/push/subscriptions", Some(&patient.token.clone()), bad).await;
+        let reply = app
+            .post("/v1/push/subscriptions", Some(&patient.token.clone()), bad)
+            .await;
         assert_eq!(reply.status.as_u16(), 400, "{reply:?}");
     }
-    let anon = app.post("/v1/push/subscriptions", None, subscribe(format!("{origin}/push/2"))).await;
+    let anon = app
+        .post(
+            "/v1/push/subscriptions",
+            None,
+            subscribe(format!("{origin}/push/2")),
+        )
+        .await;
     assert_eq!(anon.status.as_u16(), 401);
 
     app.ask(&doctor, &patient).await;
@@ -175,15 +214,41 @@ async fn an_offline_patient_gets_a_web_push_with_only_the_event_id() {
     assert!(push.ttl.parse::<u32>().unwrap() > 0);
     check_vapid(&push.authorization, &origin);
     let plain = decrypt(&push.body, &ua, &auth);
-    assert_eq!(serde_json::from_slice::<Value>(&plain).unwrap(), json!({ "id": id }));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&plain).unwrap(),
+        json!({ "id": id })
+    );
 
     // 410 removed the gone subscription; the other one can be deleted once.
     actix_web::rt::time::sleep(Duration::from_millis(200)).await;
-    let subs = db::run(&app.state.pool, move |c| carechain_api::push::store::subscriptions(c, &p)).await.unwrap();
+    let subs = db::run(&app.state.pool, move |c| {
+        carechain_api::push::store::subscriptions(c, &p)
+    })
+    .await
+    .unwrap();
     assert_eq!(subs.len(), 1);
-    let path = format!("/v1/push/subscriptions/{}", reply.body["id"].as_str().unwrap());
-    let del = app.send(actix_web::http::Method::DELETE, &path, Some(&patient.token), None, None).await;
+    let path = format!(
+        "/v1/push/subscriptions/{}",
+        reply.body["id"].as_str().unwrap()
+    );
+    let del = app
+        .send(
+            actix_web::http::Method::DELETE,
+            &path,
+            Some(&patient.token),
+            None,
+            None,
+        )
+        .await;
     assert_eq!(del.status.as_u16(), 204);
-    let del = app.send(actix_web::http::Method::DELETE, &path, Some(&patient.token), None, None).await;
+    let del = app
+        .send(
+            actix_web::http::Method::DELETE,
+            &path,
+            Some(&patient.token),
+            None,
+            None,
+        )
+        .await;
     assert_eq!(del.status.as_u16(), 404);
 }

@@ -24,11 +24,21 @@ async fn a_request_reaches_every_open_socket_of_the_patient() {
     for ws in [&mut phone, &mut tablet] {
         let event = next_event(ws).await;
         assert_eq!(event["kind"], "access_requested");
-        assert_eq!(event["data"]["request"].as_str(), Some(request.to_string().as_str()));
-        assert_eq!(event["data"]["doctor"].as_str(), Some(doctor.id().to_string().as_str()));
+        assert_eq!(
+            event["data"]["request"].as_str(),
+            Some(request.to_string().as_str())
+        );
+        assert_eq!(
+            event["data"]["doctor"].as_str(),
+            Some(doctor.id().to_string().as_str())
+        );
         assert!(event["id"].as_i64().unwrap() > 0);
     }
-    assert!(try_next_event(&mut stranger, Duration::from_millis(300)).await.is_none());
+    assert!(
+        try_next_event(&mut stranger, Duration::from_millis(300))
+            .await
+            .is_none()
+    );
 }
 
 #[actix_web::test]
@@ -65,7 +75,11 @@ async fn an_offline_patient_gets_exactly_the_missed_events_in_order() {
         got.push(event["data"]["request"].as_str().unwrap().to_owned());
     }
     assert_eq!(got, missed);
-    assert!(try_next_event(&mut ws, Duration::from_millis(300)).await.is_none());
+    assert!(
+        try_next_event(&mut ws, Duration::from_millis(300))
+            .await
+            .is_none()
+    );
     ack(&mut ws, last).await;
     actix_web::rt::time::sleep(Duration::from_millis(200)).await;
     drop(ws);
@@ -79,7 +93,11 @@ async fn an_offline_patient_gets_exactly_the_missed_events_in_order() {
     .unwrap();
     assert_eq!(acked, last);
     let mut ws = connect(addr, &patient.token, "device=phone").await;
-    assert!(try_next_event(&mut ws, Duration::from_millis(300)).await.is_none());
+    assert!(
+        try_next_event(&mut ws, Duration::from_millis(300))
+            .await
+            .is_none()
+    );
     // Another device without acks gets everything.
     let mut other = connect(addr, &patient.token, "device=laptop").await;
     for _ in 0..4 {

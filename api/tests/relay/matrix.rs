@@ -147,6 +147,18 @@ const MATRIX: &[(&str, &str, [Expect; 5])] = &[
     ),
     ("get", "/v1/claims/{id}", [Refused; 5]),
     ("post", "/v1/claims/{id}/paid", [Refused; 5]),
+    // Push: each caller's own events and subscriptions only.
+    (
+        "get",
+        "/v1/events",
+        [Refused, Allowed, Allowed, Allowed, Allowed],
+    ),
+    (
+        "post",
+        "/v1/push/subscriptions",
+        [Refused, Allowed, Allowed, Allowed, Allowed],
+    ),
+    ("delete", "/v1/push/subscriptions/{id}", [Refused; 5]),
 ];
 
 fn caller<'a, S>(app: &'a TestApp<S>, s: &'a Scenario, who: Who) -> Option<&'a Actor> {
@@ -286,6 +298,14 @@ where
         return app
             .send(Method::GET, &url, token.as_deref(), None, None)
             .await;
+    }
+    if method == "delete" {
+        return app
+            .send(Method::DELETE, &url, token.as_deref(), None, None)
+            .await;
+    }
+    if path.starts_with("/v1/push/") {
+        return app.post(&url, token.as_deref(), json!({})).await;
     }
     let act = action(app, path, s);
     let signer =
