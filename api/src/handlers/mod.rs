@@ -29,6 +29,25 @@ pub(crate) fn page_args(query: &PageQuery) -> Result<(String, String), ApiError>
     Ok((after, limit.to_string()))
 }
 
+/// A page of the caller's own objects from a patient- or insurer-keyed ledger
+/// list query, for routes open to both roles (policies, claims).
+pub(crate) async fn own_page(
+    state: &crate::state::AppState,
+    caller: &crate::auth::Caller,
+    query: &PageQuery,
+    for_patient: &str,
+    for_insurer: &str,
+) -> Result<crate::types::LedgerPage, ApiError> {
+    use crate::types::AccountRole;
+    caller.require(&[AccountRole::Patient, AccountRole::Insurer])?;
+    let function = match caller.role {
+        AccountRole::Patient => for_patient,
+        _ => for_insurer,
+    };
+    let (after, limit) = page_args(query)?;
+    crate::forward::query(state, function, &[caller.actor()?, &after, &limit]).await
+}
+
 /// Checks an id taken from the path is a single plausible segment (else 404).
 pub(crate) fn path_id(id: &str) -> Result<&str, ApiError> {
     if id.is_empty() || id.len() > 64 || id.contains('/') {

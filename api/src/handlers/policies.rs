@@ -7,7 +7,7 @@ use carechain_core::statement::Action;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::forward;
-use crate::handlers::{Expect, page_args, path_id, submit_signed};
+use crate::handlers::{Expect, own_page, path_id, submit_signed};
 use crate::idempotency::IdempotencyKey;
 use crate::state::AppState;
 use crate::types::{AccountRole, LedgerPage, PageQuery, StatementRequest, Submitted};
@@ -94,14 +94,14 @@ pub async fn list(
     caller: Caller,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(&[AccountRole::Patient, AccountRole::Insurer])?;
-    let function = match caller.role {
-        AccountRole::Patient => "policies_for_patient",
-        _ => "policies_for_insurer",
-    };
-    let (after, limit) = page_args(&query)?;
-    let page: LedgerPage =
-        forward::query(&state, function, &[caller.actor()?, &after, &limit]).await?;
+    let page = own_page(
+        &state,
+        &caller,
+        &query,
+        "policies_for_patient",
+        "policies_for_insurer",
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
