@@ -310,35 +310,60 @@ pub(crate) fn grant(
     })
 }
 
-/// `deny`: the patient refuses a pending request.
-pub(crate) fn deny(
+/// Moves the signing patient's request from `from` to `to` (deny, revoke),
+/// records when, and tells the doctor with `event`.
+fn close(
     tx: &mut Tx<'_>,
     verified: &Verified,
-    body: &Deny,
+    request: RequestId,
+    (from, to): (RequestStatus, RequestStatus),
+    action: &'static str,
+    event: &str,
 ) -> Result<Vec<u8>, ContractError> {
-    let mut state = own_request(tx, verified, body.request, "deny access")?;
-    if state.status != RequestStatus::Pending {
+    let mut state = own_request(tx, verified, request, action)?;
+    if state.status != from {
         return Err(ContractError::Conflict(format!(
-            "request {} is {:?}, expected pending",
-            body.request, state.status
+            "request {request} is {:?}, expected {}",
+            state.status,
+            match from {
+                RequestStatus::Pending => "pending",
+                _ => "granted",
+            }
         )));
     }
-    state.status = RequestStatus::Denied;
+    state.status = to;
     state.closed_at = Some(tx.now());
-    tx.put(&keys::request(body.request), &state)?;
+    tx.put(&keys::request(request), &state)?;
     tx.emit(
-        "access_denied",
+        event,
         &ConsentEvent {
-            request: body.request,
+            request,
             patient: &state.patient,
             doctor: &state.doctor,
             expires_at: None,
         },
     )?;
     respond(&ConsentResult {
-        request: body.request,
-        status: RequestStatus::Denied,
+        request,
+        status: to,
     })
+}
+
+/// `deny`: the patient refuses a pending request.
+pub(crate) fn deny(
+    tx: &mut Tx<'_>,
+    verified: &Verified,
+    body: &Deny,
+) -> Result<Vec<u8>, ContractError> {
+    let transition = (RequestStatus::Pending, RequestStatus::Denied);
+    close(
+        tx,
+        verified,
+        body.request,
+        transition,
+        "deny access",
+        "access_denied",
+    )
 }
 
 /// `revoke`: the patient withdraws a grant, effective at once.
@@ -347,27 +372,13 @@ pub(crate) fn revoke(
     verified: &Verified,
     body: &Revoke,
 ) -> Result<Vec<u8>, ContractError> {
-    let mut state = own_request(tx, verified, body.request, "revoke access")?;
-    if state.status != RequestStatus::Granted {
-        return Err(ContractError::Conflict(format!(
-            "request {} is {:?}, expected granted",
-            body.request, state.status
-        )));
-    }
-    state.status = RequestStatus::Revoked;
-    state.closed_at = Some(tx.now());
-    tx.put(&keys::request(body.request), &state)?;
-    tx.emit(
+    let transition = (RequestStatus::Granted, RequestStatus::Revoked);
+    close(
+        tx,
+        verified,
+        body.request,
+        transition,
+        "revoke access",
         "access_revoked",
-        &ConsentEvent {
-            request: body.request,
-            patient: &state.patient,
-            doctor: &state.doctor,
-            expires_at: None,
-        },
-    )?;
-    respond(&ConsentResult {
-        request: body.request,
-        status: RequestStatus::Revoked,
-    })
+    )
 }
