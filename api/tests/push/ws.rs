@@ -84,13 +84,22 @@ async fn an_offline_patient_gets_exactly_the_missed_events_in_order() {
     actix_web::rt::time::sleep(Duration::from_millis(200)).await;
     drop(ws);
 
-    // The ack persisted: without `after`, the device resumes after it.
-    let acked = db::run(&app.state.pool, {
-        let p = p.clone();
-        move |c| store::acked(c, &p, "phone")
-    })
-    .await
-    .unwrap();
+    // The ack persisted: without `after`, the device resumes after it. The
+    // server stores it asynchronously, so wait for it (bounded) instead of
+    // trusting a fixed sleep on a loaded machine.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let acked = loop {
+        let acked = db::run(&app.state.pool, {
+            let p = p.clone();
+            move |c| store::acked(c, &p, "phone")
+        })
+        .await
+        .unwrap();
+        if acked == last || std::time::Instant::now() > deadline {
+            break acked;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(acked, last);
     let mut ws = connect(addr, &patient.token, "device=phone").await;
     assert!(
