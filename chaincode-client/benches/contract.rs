@@ -48,12 +48,74 @@ struct Run {
     txs: usize,
     blocks: u64,
     elapsed: Duration,
+    /// CPU time of the whole process (ledger, contract and submitters) during the run.
+    cpu: Duration,
+    /// Bytes written to files (WAL, checkpoints) during the run.
+    written: u64,
+    /// Of which the ledger's writer thread (ordering, validation, storage).
+    writer_cpu: Duration,
+    /// Of which the ledger's execution threads (the contract, signature checks included).
+    exec_cpu: Duration,
     latencies: Vec<Duration>,
+}
+
+/// CPU time (user + system) in a `/proc/.../stat` file, in clock ticks of
+/// 10 ms (the runs last seconds).
+fn stat_cpu(path: &std::path::Path) -> Duration {
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let ticks: u64 = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|f| f.parse::<u64>().ok())
+        .sum();
+    Duration::from_millis(ticks * 10)
+}
+
+/// Bytes this process has passed to `write`-like calls so far (`wchar` in `/proc/self/io`).
+fn written_bytes() -> u64 {
+    let io = std::fs::read_to_string("/proc/self/io").unwrap_or_default();
+    io.lines()
+        .find_map(|l| l.strip_prefix("wchar: "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// CPU time this process has used so far.
+fn process_cpu() -> Duration {
+    stat_cpu("/proc/self/stat".as_ref())
+}
+
+/// CPU time used so far by the ledger's writer thread and by its execution threads.
+fn ledger_cpu() -> (Duration, Duration) {
+    let (mut writer, mut exec) = (Duration::ZERO, Duration::ZERO);
+    for task in std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        let cpu = stat_cpu(&task.path().join("stat"));
+        if comm.starts_with("ledger-writer") {
+            writer += cpu;
+        } else if comm.starts_with("ledger-exec-") {
+            exec += cpu;
+        }
+    }
+    (writer, exec)
 }
 
 impl Run {
     fn rate(&self) -> f64 {
         self.txs as f64 / self.elapsed.as_secs_f64()
+    }
+    fn cpu_us_per_tx(&self) -> f64 {
+        self.per_tx(self.cpu)
+    }
+    fn per_tx(&self, cpu: Duration) -> f64 {
+        cpu.as_secs_f64() * 1e6 / self.txs.max(1) as f64
     }
     fn ms(&self, q: f64) -> f64 {
         let i = ((self.txs - 1) as f64 * q).round() as usize;
@@ -72,6 +134,9 @@ fn run_level(
 ) -> Run {
     rt.block_on(async {
         let start_height = ledger.height().await.unwrap();
+        let cpu_before = process_cpu();
+        let (writer_before, exec_before) = ledger_cpu();
+        let written_before = written_bytes();
         let started = Instant::now();
         let tasks: Vec<_> = streams
             .into_iter()
@@ -97,11 +162,17 @@ fn run_level(
             latencies.extend(t.await.unwrap());
         }
         let elapsed = started.elapsed();
+        let cpu = process_cpu().saturating_sub(cpu_before);
+        let (writer_after, exec_after) = ledger_cpu();
         latencies.sort();
         Run {
             txs: latencies.len(),
             blocks: ledger.height().await.unwrap() - start_height,
             elapsed,
+            cpu,
+            written: written_bytes().saturating_sub(written_before),
+            writer_cpu: writer_after.saturating_sub(writer_before),
+            exec_cpu: exec_after.saturating_sub(exec_before),
             latencies,
         }
     })
@@ -165,14 +236,17 @@ fn grant_levels(
     keys: &[Arc<SecretKey>],
     secs: f64,
     dir: &std::path::Path,
-) -> (Vec<Run>, Samples, f64) {
+) -> (Vec<Run>, Samples, Limit) {
     let (ledger, mut care) = open(rt, dir);
     let doctor = care.registered(Role::Doctor);
     let patients = patients(rt, &ledger, &mut care, keys, 64);
     let all = vec![AccessAction::Read, AccessAction::Write];
     let mut runs = Vec::new();
     let mut samples = Vec::new();
-    let mut sig_before = 0.0;
+    let mut sig_before = Limit {
+        rate: 0.0,
+        cpu_us: 0.0,
+    };
     for (level, &submitters) in LEVELS.iter().enumerate() {
         let mut requests = Vec::new();
         let mut grants: Vec<Vec<Proposal>> = (0..submitters).map(|_| Vec::new()).collect();
@@ -265,9 +339,17 @@ fn report_stats(name: &str, ledger: &EmbeddedLedger) {
     );
 }
 
-/// `f` called in a loop on 2 threads for `secs`; returns calls per second.
-fn on_two_threads(secs: f64, f: impl Fn(usize) + Sync) -> f64 {
+/// A crypto-only limit: calls per second on 2 threads, and CPU µs per call.
+#[derive(Clone, Copy)]
+struct Limit {
+    rate: f64,
+    cpu_us: f64,
+}
+
+/// `f` called in a loop on 2 threads for `secs`.
+fn on_two_threads(secs: f64, f: impl Fn(usize) + Sync) -> Limit {
     let count = AtomicU64::new(0);
+    let cpu_before = process_cpu();
     let started = Instant::now();
     std::thread::scope(|scope| {
         for t in 0..2 {
@@ -282,13 +364,17 @@ fn on_two_threads(secs: f64, f: impl Fn(usize) + Sync) -> f64 {
             });
         }
     });
-    count.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+    let calls = count.load(Ordering::Relaxed) as f64;
+    Limit {
+        rate: calls / started.elapsed().as_secs_f64(),
+        cpu_us: process_cpu().saturating_sub(cpu_before).as_secs_f64() * 1e6 / calls.max(1.0),
+    }
 }
 
 /// Grant statements and their signers' keys.
 type Samples = Vec<(String, VerifyingKey)>;
 
-fn signature_limit(samples: &Samples, secs: f64) -> f64 {
+fn signature_limit(samples: &Samples, secs: f64) -> Limit {
     let now = carechain_ledger::Clock::now(&SystemClock).seconds;
     let policy = VerifyPolicy {
         audience: AUD,
@@ -302,7 +388,7 @@ fn signature_limit(samples: &Samples, secs: f64) -> f64 {
     })
 }
 
-fn zero_limit(keys: &[Arc<SecretKey>], secs: f64) -> f64 {
+fn zero_limit(keys: &[Arc<SecretKey>], secs: f64) -> Limit {
     let mut rng = ChaCha20Rng::seed_from_u64(9);
     let cases: Vec<_> = keys
         .iter()
@@ -353,32 +439,41 @@ fn main() {
     };
 
     let zero_after = zero_limit(&keys, secs);
-    let sig = (sig_before + sig_after) / 2.0;
-    let zero = (zero_before + zero_after) / 2.0;
+    let sig = (sig_before.rate + sig_after.rate) / 2.0;
+    let zero = (zero_before.rate + zero_after.rate) / 2.0;
+    let sig_cpu = (sig_before.cpu_us + sig_after.cpu_us) / 2.0;
+    let zero_cpu = (zero_before.cpu_us + zero_after.cpu_us) / 2.0;
 
     println!();
     println!(
         "crypto-only limits, 2 threads: {sig:.0} ECDSA P-256 statement verifications/s \
-         (before/after the grants: {sig_before:.0}/{sig_after:.0}), {zero:.1} zero-proof \
-         verifications/s at 3072 bits (before/after the claims: {zero_before:.1}/{zero_after:.1})"
+         (before/after the grants: {:.0}/{:.0}; {sig_cpu:.0} µs CPU each), {zero:.1} zero-proof \
+         verifications/s at 3072 bits (before/after the claims: {:.1}/{:.1}; {zero_cpu:.0} µs CPU each)",
+        sig_before.rate, sig_after.rate, zero_before.rate, zero_after.rate
     );
     println!();
     println!(
-        "| workload | submitters | tx/s | p50 ms | p99 ms | txs/block | tx/s ÷ limit | target |"
+        "| workload | submitters | tx/s | p50 ms | p99 ms | txs/block | CPU µs/tx (writer + exec + rest) | KiB written/tx | tx/s ÷ limit | limit CPU ÷ tx CPU | target |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
-    for (name, runs, limit, target) in [
-        ("grant", &grants, sig, "≥ 50%"),
-        ("claim", &claims, zero, "≥ 70%"),
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for (name, runs, limit, limit_cpu, target) in [
+        ("grant", &grants, sig, sig_cpu, "≥ 50%"),
+        ("claim", &claims, zero, zero_cpu, "≥ 70%"),
     ] {
         for (run, submitters) in runs.iter().zip(LEVELS) {
             println!(
-                "| {name} | {submitters} | {:.1} | {:.2} | {:.2} | {:.1} | {:.0}% | {target} |",
+                "| {name} | {submitters} | {:.1} | {:.2} | {:.2} | {:.1} | {:.0} ({:.0} + {:.0} + {:.0}) | {:.1} | {:.0}% | {:.0}% | {target} |",
                 run.rate(),
                 run.ms(0.5),
                 run.ms(0.99),
                 run.txs as f64 / run.blocks.max(1) as f64,
+                run.cpu_us_per_tx(),
+                run.per_tx(run.writer_cpu),
+                run.per_tx(run.exec_cpu),
+                run.per_tx(run.cpu.saturating_sub(run.writer_cpu + run.exec_cpu)),
+                run.written as f64 / 1024.0 / run.txs.max(1) as f64,
                 100.0 * run.rate() / limit,
+                100.0 * limit_cpu / run.cpu_us_per_tx(),
             );
         }
     }

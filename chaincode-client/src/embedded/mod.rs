@@ -243,7 +243,7 @@ impl EmbeddedLedger {
         };
         let (queue, rx) = mpsc::channel();
         let writer = std::thread::Builder::new()
-            .name("carechain-ledger-writer".into())
+            .name("ledger-writer".into())
             .spawn(move || writer.run(rx))
             .map_err(|e| {
                 LedgerError::Unavailable(format!("cannot start the writer thread: {e}"))

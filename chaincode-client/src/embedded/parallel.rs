@@ -60,7 +60,7 @@ impl Pool {
         for i in 0..workers {
             let (queue, chaincode, path) = (queue.clone(), chaincode.clone(), path.clone());
             let thread = std::thread::Builder::new()
-                .name(format!("carechain-ledger-exec-{i}"))
+                .name(format!("ledger-exec-{i}"))
                 .spawn(move || work(&path, &*chaincode, &queue))
                 .map_err(|e| {
                     LedgerError::Unavailable(format!("cannot start an execution thread: {e}"))
