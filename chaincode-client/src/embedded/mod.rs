@@ -29,8 +29,10 @@
 //! scheme) and what is derived from it: `state` (value and version =
 //! block, tx index), `history` and `events`. Block 0 is an empty genesis block
 //! cut when the directory is first opened; its hash seeds every tx id.
-//! One process at a time may write a directory: a second writer's blocks
-//! collide on the block number and its commits fail (nothing forks).
+//! One ledger at a time may open a directory: [`EmbeddedLedger::open`] takes
+//! an exclusive lock on `dir/LOCK` (module `lock`) and a second open, in this
+//! process or another, fails at once with [`LedgerError::Locked`]; the lock
+//! is released when the ledger is dropped or its process dies.
 //!
 //! # Transactions
 //!
@@ -50,6 +52,7 @@
 
 pub mod block;
 mod events;
+mod lock;
 mod parallel;
 mod store;
 mod stub;
@@ -190,15 +193,21 @@ pub struct EmbeddedLedger {
     queue: Option<mpsc::Sender<writer::Request>>,
     writer: Option<JoinHandle<()>>,
     height: watch::Receiver<u64>,
+    // Last field: released only after `Drop` has stopped the writer.
+    _lock: lock::DirLock,
 }
 
 impl EmbeddedLedger {
     /// Opens the ledger in `dir`, creating it (with its genesis block) if empty.
+    ///
+    /// Fails at once with [`LedgerError::Locked`] while another ledger (in
+    /// this process or another) has `dir` open.
     pub fn open(
         dir: &Path,
         chaincode: Arc<dyn Chaincode>,
         options: EmbeddedOptions,
     ) -> Result<Self, LedgerError> {
+        let lock = lock::DirLock::acquire(dir)?;
         let conn = store::open_writer(dir)?;
         if store::last_block(&conn)?.is_none() {
             let genesis = BlockHeader {
@@ -253,6 +262,7 @@ impl EmbeddedLedger {
             queue: Some(queue),
             writer: Some(writer),
             height,
+            _lock: lock,
         })
     }
 
