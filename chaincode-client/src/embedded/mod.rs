@@ -50,6 +50,7 @@
 //! Each transaction's id derives from its position in the batch (`seq`,
 //! refused ones counted), stored in the block: see [`block`].
 
+mod audit;
 pub mod block;
 mod events;
 mod lock;
@@ -73,7 +74,7 @@ use tokio::sync::{oneshot, watch};
 pub use block::{Block, BlockHeader, Hash, Transaction, Write};
 pub use verify::{VerifyReport, verify};
 
-use crate::{ChaincodeEvent, Committed, Ledger, LedgerError, Proposal};
+use crate::{ChaincodeEvent, Committed, Ledger, LedgerError, Proposal, TxMeta};
 
 /// Where transaction and block timestamps come from.
 pub trait Clock: Send + Sync {
@@ -369,5 +370,17 @@ impl Ledger for EmbeddedLedger {
 
     async fn height(&self) -> Result<u64, LedgerError> {
         Ok(*self.height.borrow())
+    }
+
+    async fn transactions(
+        &self,
+        from_block: u64,
+        max_blocks: u64,
+    ) -> Result<Vec<TxMeta>, LedgerError> {
+        let shared = self.shared.clone();
+        let to = (*self.height.borrow()).min(from_block.saturating_add(max_blocks));
+        tokio::task::spawn_blocking(move || audit::transactions(&shared, from_block, to))
+            .await
+            .map_err(|e| LedgerError::Unavailable(format!("audit read task failed: {e}")))?
     }
 }
