@@ -40,6 +40,14 @@ pub enum ApiError {
     /// No such object, or not one the caller may see.
     #[error("not found")]
     NotFound,
+    /// The path is known but not served with this method.
+    #[error("{method} is not allowed here; expected one of: {}", allow.join(", "))]
+    MethodNotAllowed {
+        /// The request's method.
+        method: String,
+        /// The methods the path is served with, in `Allow` order.
+        allow: Vec<String>,
+    },
     /// The object exists or is in a state that forbids the request.
     #[error("{0}")]
     Conflict(String),
@@ -101,6 +109,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound => "not_found",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
             ApiError::IdempotencyKeyRequired => "idempotency_key_required",
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
@@ -135,6 +144,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -153,9 +163,12 @@ impl ResponseError for ApiError {
             tracing::error!(code = self.code(), error = %self, "request failed");
         }
         let body = serde_json::to_string(&self.problem()).unwrap_or_default();
-        HttpResponse::build(status)
-            .insert_header(ContentType(problem_mime()))
-            .body(body)
+        let mut response = HttpResponse::build(status);
+        response.insert_header(ContentType(problem_mime()));
+        if let ApiError::MethodNotAllowed { allow, .. } = self {
+            response.insert_header((actix_web::http::header::ALLOW, allow.join(", ")));
+        }
+        response.body(body)
     }
 }
 

@@ -8,6 +8,7 @@ mod errors;
 mod flow;
 mod lists;
 mod matrix;
+mod methods;
 mod recovery;
 mod support;
 mod world;
