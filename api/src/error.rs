@@ -61,8 +61,11 @@ pub enum ApiError {
     #[error("{0}")]
     PayloadTooLarge(String),
     /// Too many attempts.
-    #[error("too many attempts; try again later")]
-    RateLimited,
+    #[error("too many attempts; try again in {retry_after_secs} s")]
+    RateLimited {
+        /// Seconds until an attempt would be allowed (the `Retry-After` header).
+        retry_after_secs: u64,
+    },
     /// The contract refused the transaction.
     #[error("{message}")]
     Ledger {
@@ -114,7 +117,7 @@ impl ApiError {
             ApiError::IdempotencyKeyRequired => "idempotency_key_required",
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
-            ApiError::RateLimited => "rate_limited",
+            ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Ledger { code, .. } => code,
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
@@ -148,7 +151,7 @@ impl ResponseError for ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Ledger { status, .. } => {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
             }
@@ -165,8 +168,17 @@ impl ResponseError for ApiError {
         let body = serde_json::to_string(&self.problem()).unwrap_or_default();
         let mut response = HttpResponse::build(status);
         response.insert_header(ContentType(problem_mime()));
-        if let ApiError::MethodNotAllowed { allow, .. } = self {
-            response.insert_header((actix_web::http::header::ALLOW, allow.join(", ")));
+        match self {
+            ApiError::MethodNotAllowed { allow, .. } => {
+                response.insert_header((actix_web::http::header::ALLOW, allow.join(", ")));
+            }
+            ApiError::RateLimited { retry_after_secs } => {
+                response.insert_header((
+                    actix_web::http::header::RETRY_AFTER,
+                    retry_after_secs.to_string(),
+                ));
+            }
+            _ => {}
         }
         response.body(body)
     }

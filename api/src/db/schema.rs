@@ -104,6 +104,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    login_limits (limit_key) {
+        limit_key -> Text,
+        tat_ms -> BigInt,
+    }
+}
+
 diesel::joinable!(devices -> accounts (account_id));
 diesel::joinable!(refresh_tokens -> accounts (account_id));
 
@@ -117,4 +124,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     ledger_cursor,
     push_acks,
     push_subscriptions,
+    login_limits,
 );

@@ -6,6 +6,7 @@ mod cli;
 mod database;
 mod errors;
 mod flow;
+mod limits;
 mod lists;
 mod matrix;
 mod methods;
