@@ -1,13 +1,14 @@
 //! The application: routes, extractor configuration (size limits, problem
 //! responses for malformed input), middleware, OpenAPI and Swagger UI.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::middleware::from_fn;
-use actix_web::{App, HttpRequest, HttpResponse, web};
+use actix_web::{App, HttpRequest, HttpResponse, guard, web};
 use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -15,6 +16,7 @@ use crate::error::ApiError;
 use crate::handlers::{
     admin, auth, claims, health, patients, policies, products, records, requests,
 };
+use crate::methods::MethodTable;
 use crate::state::AppState;
 
 /// Prometheus metrics (request counts and latency by route pattern and status) at `/metrics`.
@@ -50,8 +52,17 @@ fn path_error(_: PathError, _: &HttpRequest) -> actix_web::Error {
     ApiError::NotFound.into()
 }
 
-async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound)
+/// What no route served: 405 with `Allow` for a known path asked with
+/// another method, 404 for an unknown path.
+fn unrouted(table: &MethodTable, req: &HttpRequest) -> ApiError {
+    let allowed = table.allowed(req.path());
+    if allowed.is_empty() || allowed.contains(req.method()) {
+        return ApiError::NotFound;
+    }
+    ApiError::MethodNotAllowed {
+        method: req.method().to_string(),
+        allow: allowed.iter().map(ToString::to_string).collect(),
+    }
 }
 
 async fn docs_redirect() -> HttpResponse {
@@ -62,6 +73,8 @@ async fn docs_redirect() -> HttpResponse {
 
 /// Registers every route and the extractor configuration.
 pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
+    let document = crate::openapi::document();
+    let table = Arc::new(MethodTable::from_openapi(&document));
     cfg.app_data(
         web::JsonConfig::default()
             .limit(json_limit)
@@ -107,9 +120,14 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
     .service(claims::list)
     .service(claims::get_one)
     .service(claims::paid)
-    .route("/docs", web::get().to(docs_redirect))
-    .service(SwaggerUi::new("/docs/{_:.*}").url("/v1/openapi.json", crate::openapi::document()))
-    .default_service(web::to(not_found));
+    // A guard on the resource (not only on its route) so that other methods
+    // fall through to the default service and get a 405 problem.
+    .service(web::resource("/docs").guard(guard::Get()).to(docs_redirect))
+    .service(SwaggerUi::new("/docs/{_:.*}").url("/v1/openapi.json", document))
+    .default_service(web::to(move |req: HttpRequest| {
+        let error = unrouted(&table, &req);
+        async move { Err::<HttpResponse, ApiError>(error) }
+    }));
 }
 
 /// Logs one line per request: method, route pattern (never the raw query), status, latency.

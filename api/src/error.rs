@@ -40,6 +40,14 @@ pub enum ApiError {
     /// No such object, or not one the caller may see.
     #[error("not found")]
     NotFound,
+    /// The path is known but not served with this method.
+    #[error("{method} is not allowed here; expected one of: {}", allow.join(", "))]
+    MethodNotAllowed {
+        /// The request's method.
+        method: String,
+        /// The methods the path is served with, in `Allow` order.
+        allow: Vec<String>,
+    },
     /// The object exists or is in a state that forbids the request.
     #[error("{0}")]
     Conflict(String),
@@ -53,8 +61,11 @@ pub enum ApiError {
     #[error("{0}")]
     PayloadTooLarge(String),
     /// Too many attempts.
-    #[error("too many attempts; try again later")]
-    RateLimited,
+    #[error("too many attempts; try again in {retry_after_secs} s")]
+    RateLimited {
+        /// Seconds until an attempt would be allowed (the `Retry-After` header).
+        retry_after_secs: u64,
+    },
     /// The contract refused the transaction.
     #[error("{message}")]
     Ledger {
@@ -101,11 +112,12 @@ impl ApiError {
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound => "not_found",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
             ApiError::IdempotencyKeyRequired => "idempotency_key_required",
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
-            ApiError::RateLimited => "rate_limited",
+            ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Ledger { code, .. } => code,
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
@@ -135,10 +147,11 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Ledger { status, .. } => {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
             }
@@ -153,9 +166,21 @@ impl ResponseError for ApiError {
             tracing::error!(code = self.code(), error = %self, "request failed");
         }
         let body = serde_json::to_string(&self.problem()).unwrap_or_default();
-        HttpResponse::build(status)
-            .insert_header(ContentType(problem_mime()))
-            .body(body)
+        let mut response = HttpResponse::build(status);
+        response.insert_header(ContentType(problem_mime()));
+        match self {
+            ApiError::MethodNotAllowed { allow, .. } => {
+                response.insert_header((actix_web::http::header::ALLOW, allow.join(", ")));
+            }
+            ApiError::RateLimited { retry_after_secs } => {
+                response.insert_header((
+                    actix_web::http::header::RETRY_AFTER,
+                    retry_after_secs.to_string(),
+                ));
+            }
+            _ => {}
+        }
+        response.body(body)
     }
 }
 

@@ -152,6 +152,8 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), ApiError> {
     };
     let metrics = app::metrics()?;
     carechain_api::push::spawn_producer(state.clone());
+    // Resumes the Web Push deliveries left pending by an earlier run.
+    let _worker = carechain_api::push::spawn_worker(state.clone());
     tracing::info!(%listen, "relay listening");
     let mut server =
         HttpServer::new(move || app::app(state.clone(), metrics.clone())).shutdown_timeout(30);

@@ -19,8 +19,6 @@ pub struct AppState {
     pub pool: DbPool,
     /// The ledger.
     pub ledger: Arc<dyn Ledger>,
-    /// The same ledger as an embedded one, for block-level reads (audit).
-    pub blocks: Option<Arc<EmbeddedLedger>>,
     /// Access token keys.
     pub jwt: JwtKeys,
     /// Login rate limits.
@@ -65,8 +63,7 @@ impl AppState {
         AppState {
             config,
             pool,
-            ledger: ledger.clone(),
-            blocks: Some(ledger),
+            ledger,
             jwt,
             limiter,
             push: crate::push::Push::default(),

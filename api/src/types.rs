@@ -260,6 +260,10 @@ pub struct AuditEntry {
     pub action: String,
     /// The signer's actor id.
     pub signer: Option<String>,
+    /// Whether the transaction took effect (always, on the embedded ledger).
+    pub valid: bool,
+    /// The ledger's validation code when it did not.
+    pub error_code: Option<String>,
 }
 
 /// One page of the audit trail.

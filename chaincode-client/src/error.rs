@@ -6,7 +6,7 @@ use carechain_chaincode::ChaincodeError;
 ///
 /// Callers branch on the variant: `Refused` is the contract's answer and goes
 /// back to the client as is; `Unavailable` and `NotCommitted` may be retried;
-/// `Storage` and `Corrupt*` need an operator.
+/// `Storage`, `Locked` and `Corrupt*` need an operator.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LedgerError {
@@ -65,6 +65,15 @@ pub enum LedgerError {
         key: String,
         /// What was expected and what was found.
         what: String,
+    },
+    /// Another open ledger (in this process or another) holds the directory's lock.
+    #[error(
+        "the ledger directory {} is in use: expected no other open ledger on it, found its lock held (by this or another process)",
+        dir.display()
+    )]
+    Locked {
+        /// The directory whose lock is held.
+        dir: std::path::PathBuf,
     },
     /// A block past the chain head was asked for.
     #[error("no block {requested}: the chain has {height} blocks")]

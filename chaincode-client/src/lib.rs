@@ -6,7 +6,8 @@
 //! `Evaluate`; [`Ledger::submit`] is `Endorse` → `Submit` → `CommitStatus`
 //! and returns only once the transaction is durable; [`Ledger::events`] is
 //! `ChaincodeEvents` with a start block, so a subscriber resumes from the
-//! last block it processed.
+//! last block it processed; [`Ledger::transactions`] is QSCC
+//! `GetBlockByNumber` reduced to audit metadata.
 //!
 //! The [`embedded`] backend (the default, one machine) runs the contract
 //! in-process against a SQLite store: hash-chained blocks, world state with
@@ -21,6 +22,7 @@ use futures::stream::BoxStream;
 
 pub mod embedded;
 mod error;
+mod meta;
 
 pub use carechain_chaincode::{Chaincode, ChaincodeError, Timestamp};
 pub use embedded::{
@@ -28,6 +30,7 @@ pub use embedded::{
     SystemClock, Transaction, VerifyReport, Write, verify,
 };
 pub use error::LedgerError;
+pub use meta::TxMeta;
 
 /// A transaction proposal, Fabric style: the function name and its byte arguments.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,4 +90,13 @@ pub trait Ledger: Send + Sync {
     fn events(&self, from_block: u64) -> BoxStream<'static, Result<ChaincodeEvent, LedgerError>>;
     /// The number of committed blocks (the next block's number).
     async fn height(&self) -> Result<u64, LedgerError>;
+    /// The audit metadata ([`TxMeta`]) of every transaction in blocks
+    /// `from_block .. from_block + max_blocks` below the height, in commit
+    /// order; never payloads or record data. Fabric: QSCC `GetBlockByNumber`
+    /// per block.
+    async fn transactions(
+        &self,
+        from_block: u64,
+        max_blocks: u64,
+    ) -> Result<Vec<TxMeta>, LedgerError>;
 }

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod idempotency;
+pub mod limits;
 pub mod models;
 pub mod outbox;
 pub mod schema;
@@ -105,6 +106,14 @@ where
         f(&mut conn)
     })
     .await?
+}
+
+/// The current time in Unix milliseconds.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
 }
 
 /// The current time in Unix seconds.

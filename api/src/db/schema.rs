@@ -104,8 +104,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    login_limits (limit_key) {
+        limit_key -> Text,
+        tat_ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    push_deliveries (outbox_id, subscription_id) {
+        outbox_id -> BigInt,
+        subscription_id -> Text,
+        actor_id -> Text,
+        attempts -> Integer,
+        next_attempt_ms -> BigInt,
+        last_status -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(devices -> accounts (account_id));
 diesel::joinable!(refresh_tokens -> accounts (account_id));
+diesel::joinable!(push_deliveries -> push_subscriptions (subscription_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -117,4 +137,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     ledger_cursor,
     push_acks,
     push_subscriptions,
+    login_limits,
+    push_deliveries,
 );

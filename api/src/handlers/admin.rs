@@ -190,47 +190,25 @@ pub async fn audit(
             .saturating_add(1),
     };
     let limit: u64 = limit.parse().unwrap_or(100);
-    let blocks = state
-        .blocks
-        .clone()
-        .ok_or_else(|| ApiError::unavailable("this ledger backend has no block access"))?;
     let height = state.ledger.height().await?;
-    let page = web::block(move || -> Result<AuditPage, ApiError> {
-        let end = height.min(first.saturating_add(limit));
-        let mut items = Vec::new();
-        for n in first..end {
-            let block = blocks.block(n)?;
-            for tx in block.transactions {
-                let (action, signer) = describe(&tx.function, &tx.args);
-                items.push(AuditEntry {
-                    block: n,
-                    tx_id: tx.tx_id,
-                    time: tx.timestamp.seconds,
-                    action,
-                    signer,
-                });
-            }
-        }
-        let next = (end < height && end > first).then(|| (end - 1).to_string());
-        Ok(AuditPage { items, next })
-    })
-    .await??;
-    Ok(HttpResponse::Ok().json(page))
-}
-
-/// The action kind and signer of a transaction, from its statement's claims only.
-fn describe(function: &str, args: &[Vec<u8>]) -> (String, Option<String>) {
-    let token = match function {
-        "submit" => args.first(),
-        "init" => args.get(1),
-        other => return (other.to_owned(), None),
-    };
-    let claims = token
-        .and_then(|t| std::str::from_utf8(t).ok())
-        .and_then(|t| Statement::peek(t).ok());
-    match claims {
-        Some(s) if function == "init" => ("init".into(), Some(s.iss.to_string())),
-        Some(s) => (s.act.kind().to_owned(), Some(s.iss.to_string())),
-        None => (function.to_owned(), None),
-    }
+    // Blocks [first, end) of the height read now: a block committed meanwhile
+    // goes to the next page, not this one.
+    let end = height.min(first.saturating_add(limit));
+    let items = state
+        .ledger
+        .transactions(first, end.saturating_sub(first))
+        .await?
+        .into_iter()
+        .map(|tx| AuditEntry {
+            block: tx.block,
+            tx_id: tx.tx_id,
+            time: tx.timestamp.seconds,
+            action: tx.action,
+            signer: tx.creator,
+            valid: tx.valid,
+            error_code: tx.error_code,
+        })
+        .collect();
+    let next = (end < height && end > first).then(|| (end - 1).to_string());
+    Ok(HttpResponse::Ok().json(AuditPage { items, next }))
 }

@@ -147,7 +147,11 @@ pub async fn login(
     let email = body.email.trim().to_lowercase();
     state
         .limiter
-        .check(&[format!("email:{email}"), format!("ip:{}", client_ip(&req))])?;
+        .check(
+            &state.pool,
+            &[format!("email:{email}"), format!("ip:{}", client_ip(&req))],
+        )
+        .await?;
     if body.password.len() > password::MAX_LEN * 4 {
         return Err(ApiError::Unauthorized("wrong email or password".into()));
     }
@@ -221,7 +225,8 @@ pub async fn challenge(
         .map_err(|_| ApiError::bad_request("actor: expected an actor id"))?;
     state
         .limiter
-        .check(&[format!("challenge-ip:{}", client_ip(&req))])?;
+        .check(&state.pool, &[format!("challenge-ip:{}", client_ip(&req))])
+        .await?;
     let now = db::now();
     let row = models::LoginChallenge {
         nonce: tokens::new_nonce(),
@@ -251,10 +256,16 @@ pub async fn patient_login(
     body: web::Json<PatientLoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let unauthorized = || ApiError::Unauthorized("the login signature is invalid".into());
-    state.limiter.check(&[
-        format!("patient:{}", body.actor),
-        format!("ip:{}", client_ip(&req)),
-    ])?;
+    state
+        .limiter
+        .check(
+            &state.pool,
+            &[
+                format!("patient:{}", body.actor),
+                format!("ip:{}", client_ip(&req)),
+            ],
+        )
+        .await?;
     let actor: carechain_core::ids::ActorId = body.actor.parse().map_err(|_| unauthorized())?;
     let identity: Identity = forward::query(&state, "identity", &[actor.as_str()])
         .await

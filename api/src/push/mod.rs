@@ -9,31 +9,39 @@
 //! - [`ws`] serves `/v1/events`; [`subscriptions`] the Web Push subscriptions.
 //! - [`webpush`] encrypts (RFC 8291) and sends (RFC 8030, VAPID RFC 8292)
 //!   a notification carrying only `{"id": <outbox id>}`.
+//! - [`deliveries`] holds the durable Web Push deliveries, written with
+//!   their outbox row; [`worker`] sends them with retries and backoff, and
+//!   a restarted relay resumes the pending ones.
 //! - [`store`] holds the repository functions (outbox, acks, subscriptions).
 //!
 //! Configuration (environment): `CARECHAIN_VAPID_PRIVATE_KEY` (base64url
 //! P-256 scalar; otherwise `vapid.key`, mode 0600, in the data directory,
 //! created at first start), `CARECHAIN_VAPID_SUBJECT` (a `mailto:` URI),
-//! `CARECHAIN_PUSH_TTL_SECS`, and `CARECHAIN_PUSH_ALLOW_LOOPBACK_HTTP=1`
+//! `CARECHAIN_PUSH_TTL_SECS`, `CARECHAIN_PUSH_MAX_ATTEMPTS`,
+//! `CARECHAIN_PUSH_RETRY_BASE_MS`, and `CARECHAIN_PUSH_ALLOW_LOOPBACK_HTTP=1`
 //! (tests only: accept `http://` endpoints on loopback).
 
+pub mod deliveries;
 pub mod hub;
 pub mod producer;
 pub mod store;
 pub mod subscriptions;
 pub mod webpush;
+pub mod worker;
 pub mod ws;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web;
+use tokio::sync::Notify;
 use utoipa::OpenApi;
 
+use crate::db::DbPool;
 pub use crate::db::outbox::OutboxEvent;
-use crate::db::{self, DbPool};
 use crate::state::AppState;
-use webpush::{Outcome, PushError, Vapid};
+use webpush::{PushError, Vapid};
 
 /// Push settings.
 #[derive(Debug, Clone)]
@@ -44,6 +52,14 @@ pub struct PushConfig {
     pub ttl_secs: u32,
     /// Accept `http://` subscription endpoints on loopback hosts (tests).
     pub allow_loopback_http: bool,
+    /// The first retry's delay; each further one doubles it (with jitter).
+    pub retry_base: Duration,
+    /// The longest backoff between retries.
+    pub retry_max: Duration,
+    /// The longest `Retry-After` honoured (a longer one is cut to this).
+    pub retry_after_max: Duration,
+    /// Attempts per delivery before it is given up.
+    pub max_attempts: u32,
 }
 
 impl Default for PushConfig {
@@ -52,13 +68,18 @@ impl Default for PushConfig {
             subject: "mailto:admin@localhost".into(),
             ttl_secs: 86_400,
             allow_loopback_http: false,
+            retry_base: Duration::from_secs(2),
+            retry_max: Duration::from_secs(3600),
+            retry_after_max: Duration::from_secs(6 * 3600),
+            max_attempts: 12,
         }
     }
 }
 
 impl PushConfig {
-    /// Defaults overridden by `CARECHAIN_VAPID_SUBJECT`, `CARECHAIN_PUSH_TTL_SECS`
-    /// and `CARECHAIN_PUSH_ALLOW_LOOPBACK_HTTP`.
+    /// Defaults overridden by `CARECHAIN_VAPID_SUBJECT`, `CARECHAIN_PUSH_TTL_SECS`,
+    /// `CARECHAIN_PUSH_MAX_ATTEMPTS`, `CARECHAIN_PUSH_RETRY_BASE_MS` and
+    /// `CARECHAIN_PUSH_ALLOW_LOOPBACK_HTTP`.
     pub fn from_env() -> PushConfig {
         let mut config = PushConfig::default();
         if let Ok(subject) = std::env::var("CARECHAIN_VAPID_SUBJECT") {
@@ -70,13 +91,25 @@ impl PushConfig {
         {
             config.ttl_secs = ttl;
         }
+        if let Some(n) = std::env::var("CARECHAIN_PUSH_MAX_ATTEMPTS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            config.max_attempts = n;
+        }
+        if let Some(ms) = std::env::var("CARECHAIN_PUSH_RETRY_BASE_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            config.retry_base = Duration::from_millis(ms);
+        }
         config.allow_loopback_http = std::env::var("CARECHAIN_PUSH_ALLOW_LOOPBACK_HTTP")
             .is_ok_and(|v| v == "1" || v == "true");
         config
     }
 }
 
-/// Push delivery shared by the producer and the handlers.
+/// Push delivery shared by the producer, the Web Push worker and the handlers.
 #[derive(Debug, Default)]
 pub struct Push {
     /// Open sockets per actor.
@@ -85,7 +118,9 @@ pub struct Push {
     pub config: PushConfig,
     /// The VAPID key; Web Push is off without one.
     pub vapid: Option<Vapid>,
-    http: reqwest::Client,
+    /// Wakes the Web Push worker when deliveries were enqueued.
+    pub wake: Arc<Notify>,
+    pub(crate) http: reqwest::Client,
 }
 
 impl Push {
@@ -100,6 +135,7 @@ impl Push {
             hub: hub::Hub::default(),
             config,
             vapid,
+            wake: Arc::default(),
             http,
         }
     }
@@ -114,81 +150,12 @@ impl Push {
         Ok(Push::new(PushConfig::from_env(), Some(vapid)))
     }
 
-    /// Called by the producer after outbox row `id` for `actor` is committed:
-    /// wakes the actor's sockets, or sends a Web Push when it has none.
-    pub fn delivered(&self, pool: &DbPool, actor: &str, id: i64) {
-        if self.hub.notify(actor, id) {
-            return;
-        }
-        let Some(vapid) = self.vapid.clone() else {
-            return;
-        };
-        let job = WebPushJob {
-            pool: pool.clone(),
-            http: self.http.clone(),
-            vapid,
-            config: self.config.clone(),
-            actor: actor.to_owned(),
-            id,
-        };
-        actix_web::rt::spawn(job.run());
-    }
-}
-
-/// One notification to every subscription of an actor.
-struct WebPushJob {
-    pool: DbPool,
-    http: reqwest::Client,
-    vapid: Vapid,
-    config: PushConfig,
-    actor: String,
-    id: i64,
-}
-
-impl WebPushJob {
-    async fn run(self) {
-        let actor = self.actor.clone();
-        let subs = match db::run(&self.pool, move |c| store::subscriptions(c, &actor)).await {
-            Ok(subs) => subs,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot load push subscriptions");
-                return;
-            }
-        };
-        let plaintext = serde_json::json!({ "id": self.id }).to_string();
-        for sub in subs {
-            let prepared = (|| {
-                let origin =
-                    webpush::endpoint_origin(&sub.endpoint, self.config.allow_loopback_http)?;
-                let ua = webpush::parse_p256dh(&webpush::b64(&sub.p256dh)?)?;
-                let body =
-                    webpush::encrypt_fresh(plaintext.as_bytes(), &ua, &webpush::b64(&sub.auth)?)?;
-                let auth = self.vapid.authorization(
-                    &origin,
-                    &self.config.subject,
-                    db::now(),
-                    12 * 3600,
-                )?;
-                Ok::<_, PushError>((body, auth))
-            })();
-            let outcome = match prepared {
-                Ok((body, auth)) => {
-                    webpush::send(&self.http, &sub.endpoint, &auth, body, self.config.ttl_secs)
-                        .await
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, subscription = %sub.id, "cannot prepare a push");
-                    Outcome::Failed
-                }
-            };
-            tracing::debug!(subscription = %sub.id, ?outcome, "web push");
-            if outcome == Outcome::Gone {
-                let id = sub.id.clone();
-                if let Err(e) = db::run(&self.pool, move |c| store::remove(c, &id)).await {
-                    tracing::warn!(error = %e, "cannot remove a gone subscription");
-                }
-            }
-        }
+    /// Called by the producer after outbox row `id` for `actor` is committed
+    /// (with its Web Push deliveries): wakes the actor's sockets and the Web
+    /// Push worker, which skips actors with an open socket.
+    pub fn delivered(&self, _pool: &DbPool, actor: &str, id: i64) {
+        self.hub.notify(actor, id);
+        self.wake.notify_one();
     }
 }
 
@@ -214,4 +181,9 @@ pub struct PushDoc;
 /// Starts the outbox producer on the current runtime.
 pub fn spawn_producer(state: web::Data<AppState>) {
     actix_web::rt::spawn(producer::run(state));
+}
+
+/// Starts the Web Push worker on the current runtime (it ends at once without a VAPID key).
+pub fn spawn_worker(state: web::Data<AppState>) -> actix_web::rt::task::JoinHandle<()> {
+    actix_web::rt::spawn(worker::run(state))
 }

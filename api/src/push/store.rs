@@ -5,7 +5,7 @@
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
-use crate::db::schema::{outbox, push_acks, push_subscriptions};
+use crate::db::schema::{outbox, push_acks, push_deliveries, push_subscriptions};
 use crate::error::ApiError;
 
 /// A row to enqueue for a ledger event.
@@ -23,7 +23,8 @@ pub struct NewRow {
     pub tx_id: String,
 }
 
-/// Inserts `rows` unless already present and moves the ledger cursor to
+/// Inserts `rows` unless already present, with a pending Web Push delivery
+/// per subscription of each recipient, and moves the ledger cursor to
 /// `next_block`, in one transaction; returns `(recipient, id)` of new rows.
 pub fn enqueue(
     conn: &mut DbConnection,
@@ -59,6 +60,9 @@ pub fn enqueue(
                 .filter(outbox::recipient.eq(&row.recipient))
                 .select(outbox::id)
                 .first(conn)?;
+            // The Web Push deliveries become visible with the row, so a
+            // restart between the two cannot lose one.
+            crate::push::deliveries::enqueue(conn, id, &row.recipient, crate::db::now_ms(), now)?;
             fresh.push((row.recipient.clone(), id));
         }
         crate::db::outbox::set_cursor(conn, next_block)?;
@@ -165,19 +169,29 @@ pub fn subscribe(conn: &mut DbConnection, row: &SubscriptionRow) -> Result<Strin
 
 /// Removes `account`'s subscription `id`; false if there is none.
 pub fn unsubscribe(conn: &mut DbConnection, account: &str, id: &str) -> Result<bool, ApiError> {
-    let n = diesel::delete(
-        push_subscriptions::table
+    conn.transaction::<_, ApiError, _>(|conn| {
+        let owned: i64 = push_subscriptions::table
             .filter(push_subscriptions::id.eq(id))
-            .filter(push_subscriptions::account_id.eq(account)),
-    )
-    .execute(conn)?;
-    Ok(n > 0)
+            .filter(push_subscriptions::account_id.eq(account))
+            .count()
+            .get_result(conn)?;
+        if owned == 0 {
+            return Ok(false);
+        }
+        remove(conn, id)?;
+        Ok(true)
+    })
 }
 
-/// Removes a subscription the push service reported gone.
+/// Removes a subscription (e.g. one the push service reported gone) and its
+/// pending deliveries.
 pub fn remove(conn: &mut DbConnection, id: &str) -> Result<(), ApiError> {
-    diesel::delete(push_subscriptions::table.find(id)).execute(conn)?;
-    Ok(())
+    conn.transaction::<_, ApiError, _>(|conn| {
+        diesel::delete(push_deliveries::table.filter(push_deliveries::subscription_id.eq(id)))
+            .execute(conn)?;
+        diesel::delete(push_subscriptions::table.find(id)).execute(conn)?;
+        Ok(())
+    })
 }
 
 /// The subscriptions of `actor`.

@@ -231,64 +231,85 @@ pub fn endpoint_origin(endpoint: &str, allow_loopback_http: bool) -> Result<Stri
     Ok(url.origin().ascii_serialization())
 }
 
-/// The outcome of one push.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The outcome of one attempt to hand a push to the push service.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// The push service accepted it.
+    /// The push service accepted it (2xx).
     Delivered,
     /// The subscription is gone (404/410): remove it.
     Gone,
-    /// It failed after retries (or was refused).
-    Failed,
+    /// Worth trying again later (429, 5xx, a transport error): the status
+    /// (`network` for no response) and the service's `Retry-After`, if any.
+    Retry {
+        /// The HTTP status, or `network`.
+        status: String,
+        /// How long the service asked to wait.
+        retry_after: Option<Duration>,
+    },
+    /// Refused for good (another 4xx: a bad request, a VAPID mismatch, too large).
+    Refused {
+        /// The HTTP status.
+        status: u16,
+    },
 }
 
-/// Sends one encrypted push, retrying on 429/5xx and transport errors.
-pub async fn send(
+/// Parses `Retry-After`: delay seconds or an HTTP date (RFC 9110 §10.2.3).
+pub fn retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let date: std::time::SystemTime = value
+        .parse::<actix_web::http::header::HttpDate>()
+        .ok()?
+        .into();
+    Some(date.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// Sends one encrypted push once; the caller decides about retries.
+pub async fn send_once(
     http: &reqwest::Client,
     endpoint: &str,
     authorization: &str,
     body: Vec<u8>,
     ttl: u32,
 ) -> Outcome {
-    let mut delay = Duration::from_millis(200);
-    for attempt in 0..4 {
-        if attempt > 0 {
-            actix_web::rt::time::sleep(delay).await;
-            delay *= 2;
+    let sent = http
+        .post(endpoint)
+        .header("Authorization", authorization)
+        .header("Content-Encoding", "aes128gcm")
+        .header("Content-Type", "application/octet-stream")
+        .header("TTL", ttl.to_string())
+        .header("Urgency", "high")
+        .body(body)
+        .send()
+        .await;
+    match sent {
+        Ok(res) if res.status().is_success() => Outcome::Delivered,
+        Ok(res) if matches!(res.status().as_u16(), 404 | 410) => Outcome::Gone,
+        Ok(res) if res.status().as_u16() == 429 || res.status().is_server_error() => {
+            let wait = res
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| retry_after(v, std::time::SystemTime::now()));
+            Outcome::Retry {
+                status: res.status().as_u16().to_string(),
+                retry_after: wait,
+            }
         }
-        let sent = http
-            .post(endpoint)
-            .header("Authorization", authorization)
-            .header("Content-Encoding", "aes128gcm")
-            .header("Content-Type", "application/octet-stream")
-            .header("TTL", ttl.to_string())
-            .header("Urgency", "high")
-            .body(body.clone())
-            .send()
-            .await;
-        match sent {
-            Ok(res) if res.status().is_success() => return Outcome::Delivered,
-            Ok(res) if matches!(res.status().as_u16(), 404 | 410) => return Outcome::Gone,
-            Ok(res) if res.status().as_u16() == 429 || res.status().is_server_error() => {
-                tracing::debug!(
-                    status = res.status().as_u16(),
-                    attempt,
-                    "push service busy; retrying"
-                );
-            }
-            Ok(res) => {
-                tracing::warn!(
-                    status = res.status().as_u16(),
-                    "push service refused the message"
-                );
-                return Outcome::Failed;
-            }
-            Err(e) => {
-                tracing::debug!(error = %e.without_url(), attempt, "push transport error; retrying")
+        Ok(res) => Outcome::Refused {
+            status: res.status().as_u16(),
+        },
+        Err(e) => {
+            // Never log the URL: an endpoint is a bearer capability.
+            tracing::debug!(error = %e.without_url(), "push transport error");
+            Outcome::Retry {
+                status: "network".into(),
+                retry_after: None,
             }
         }
     }
-    Outcome::Failed
 }
 
 #[cfg(test)]
@@ -318,6 +339,21 @@ mod tests {
             URL_SAFE_NO_PAD.encode(body),
             "DGv6ra1nlYgDCS1FRnbzlwAAEABBBP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A_yl95bQpu6cVPTpK4Mqgkf1CXztLVBSt2Ks3oZwbuwXPXLWyouBWLVWGNWQexSgSxsj_Qulcy4a-fN"
         );
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_or_a_date() {
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
+        assert_eq!(retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(
+            retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_after("soon", now), None);
     }
 
     #[test]

@@ -47,7 +47,8 @@ pub async fn state_with(push: Push) -> (web::Data<AppState>, Actor, tempfile::Te
     (state, admin, dir)
 }
 
-/// Serves `state` on a loopback port (for WebSockets) and starts the producer.
+/// Serves `state` on a loopback port (for WebSockets) and starts the
+/// producer and the Web Push worker.
 pub fn serve(state: &web::Data<AppState>) -> SocketAddr {
     let metrics = app::metrics().unwrap();
     let shared = state.clone();
@@ -59,6 +60,7 @@ pub fn serve(state: &web::Data<AppState>) -> SocketAddr {
     let addr = server.addrs()[0];
     actix_web::rt::spawn(server.run());
     carechain_api::push::spawn_producer(state.clone());
+    carechain_api::push::spawn_worker(state.clone());
     addr
 }
 

@@ -8,6 +8,7 @@ mod support;
 #[path = "../relay/world.rs"]
 mod world;
 
+mod durable;
 mod harness;
 mod producer;
 mod webpush;

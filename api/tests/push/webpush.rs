@@ -2,6 +2,7 @@
 //! the VAPID header and decrypts the RFC 8291 payload on its own (the user
 //! agent's side, written here from the RFC, not with the relay's code).
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,19 +23,30 @@ use carechain_core::statement::Role;
 use crate::harness::{serve, state_with, wait_rows};
 use crate::support::start_with;
 
-/// What the receiver saw: path, headers of interest, body.
+/// What the receiver saw: path, headers of interest, body, and its answer.
 #[derive(Debug, Clone)]
-struct Seen {
-    path: String,
-    authorization: String,
-    encoding: String,
-    ttl: String,
-    body: Vec<u8>,
+pub struct Seen {
+    pub path: String,
+    pub authorization: String,
+    pub encoding: String,
+    pub ttl: String,
+    pub body: Vec<u8>,
+    pub status: u16,
+    pub at: std::time::Instant,
 }
 
-type Log = Arc<Mutex<Vec<Seen>>>;
+pub type Log = Arc<Mutex<Vec<Seen>>>;
 
-async fn receive(req: HttpRequest, body: web::Bytes, log: web::Data<Log>) -> HttpResponse {
+/// Scripted answers per path: each request takes the next `(status,
+/// Retry-After)`; when none is left it gets 201 (410 under `/gone`).
+pub type Script = Arc<Mutex<HashMap<String, VecDeque<(u16, Option<&'static str>)>>>>;
+
+async fn receive(
+    req: HttpRequest,
+    body: web::Bytes,
+    log: web::Data<Log>,
+    script: web::Data<Script>,
+) -> HttpResponse {
     let header = |n: &str| {
         req.headers()
             .get(n)
@@ -42,26 +54,47 @@ async fn receive(req: HttpRequest, body: web::Bytes, log: web::Data<Log>) -> Htt
             .unwrap_or("")
             .to_owned()
     };
+    let scripted = script
+        .lock()
+        .unwrap()
+        .get_mut(req.path())
+        .and_then(VecDeque::pop_front);
+    let (status, retry_after) = match scripted {
+        Some(answer) => answer,
+        None if req.path().ends_with("/gone") => (410, None),
+        None => (201, None),
+    };
     log.lock().unwrap().push(Seen {
         path: req.path().to_owned(),
         authorization: header("authorization"),
         encoding: header("content-encoding"),
         ttl: header("ttl"),
         body: body.to_vec(),
+        status,
+        at: std::time::Instant::now(),
     });
-    if req.path().ends_with("/gone") {
-        HttpResponse::Gone().finish()
-    } else {
-        HttpResponse::Created().finish()
+    let mut res = HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap());
+    if let Some(wait) = retry_after {
+        res.insert_header(("Retry-After", wait));
     }
+    res.finish()
 }
 
 fn receiver() -> (String, Log) {
+    let (origin, log, _) = scripted_receiver();
+    (origin, log)
+}
+
+/// A receiver on a loopback port: its origin, what it saw, and its script.
+pub fn scripted_receiver() -> (String, Log, Script) {
     let log: Log = Arc::default();
+    let script: Script = Arc::default();
     let data = web::Data::new(log.clone());
+    let answers = web::Data::new(script.clone());
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .app_data(answers.clone())
             .default_service(web::to(receive))
     })
     .workers(1)
@@ -70,11 +103,11 @@ fn receiver() -> (String, Log) {
     .unwrap();
     let origin = format!("http://{}", server.addrs()[0]);
     actix_web::rt::spawn(server.run());
-    (origin, log)
+    (origin, log, script)
 }
 
 /// Checks `vapid t=<jwt>, k=<key>`: ES256 under k, aud, exp ≤ 24 h, mailto sub.
-fn check_vapid(header: &str, origin: &str) {
+pub fn check_vapid(header: &str, origin: &str) {
     let rest = header.strip_prefix("vapid ").expect("vapid scheme");
     let mut t = None;
     let mut k = None;
@@ -105,7 +138,7 @@ fn check_vapid(header: &str, origin: &str) {
 }
 
 /// The user agent's side of RFC 8291 / RFC 8188 (one record).
-fn decrypt(body: &[u8], ua: &p256::SecretKey, auth: &[u8]) -> Vec<u8> {
+pub fn decrypt(body: &[u8], ua: &p256::SecretKey, auth: &[u8]) -> Vec<u8> {
     let salt = &body[..16];
     let rs = u32::from_be_bytes(body[16..20].try_into().unwrap());
     assert_eq!(rs, 4096);

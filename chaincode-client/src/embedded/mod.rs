@@ -29,8 +29,10 @@
 //! scheme) and what is derived from it: `state` (value and version =
 //! block, tx index), `history` and `events`. Block 0 is an empty genesis block
 //! cut when the directory is first opened; its hash seeds every tx id.
-//! One process at a time may write a directory: a second writer's blocks
-//! collide on the block number and its commits fail (nothing forks).
+//! One ledger at a time may open a directory: [`EmbeddedLedger::open`] takes
+//! an exclusive lock on `dir/LOCK` (module `lock`) and a second open, in this
+//! process or another, fails at once with [`LedgerError::Locked`]; the lock
+//! is released when the ledger is dropped or its process dies.
 //!
 //! # Transactions
 //!
@@ -48,8 +50,10 @@
 //! Each transaction's id derives from its position in the batch (`seq`,
 //! refused ones counted), stored in the block: see [`block`].
 
+mod audit;
 pub mod block;
 mod events;
+mod lock;
 mod parallel;
 mod store;
 mod stub;
@@ -70,7 +74,7 @@ use tokio::sync::{oneshot, watch};
 pub use block::{Block, BlockHeader, Hash, Transaction, Write};
 pub use verify::{VerifyReport, verify};
 
-use crate::{ChaincodeEvent, Committed, Ledger, LedgerError, Proposal};
+use crate::{ChaincodeEvent, Committed, Ledger, LedgerError, Proposal, TxMeta};
 
 /// Where transaction and block timestamps come from.
 pub trait Clock: Send + Sync {
@@ -190,15 +194,21 @@ pub struct EmbeddedLedger {
     queue: Option<mpsc::Sender<writer::Request>>,
     writer: Option<JoinHandle<()>>,
     height: watch::Receiver<u64>,
+    // Last field: released only after `Drop` has stopped the writer.
+    _lock: lock::DirLock,
 }
 
 impl EmbeddedLedger {
     /// Opens the ledger in `dir`, creating it (with its genesis block) if empty.
+    ///
+    /// Fails at once with [`LedgerError::Locked`] while another ledger (in
+    /// this process or another) has `dir` open.
     pub fn open(
         dir: &Path,
         chaincode: Arc<dyn Chaincode>,
         options: EmbeddedOptions,
     ) -> Result<Self, LedgerError> {
+        let lock = lock::DirLock::acquire(dir)?;
         let conn = store::open_writer(dir)?;
         if store::last_block(&conn)?.is_none() {
             let genesis = BlockHeader {
@@ -253,6 +263,7 @@ impl EmbeddedLedger {
             queue: Some(queue),
             writer: Some(writer),
             height,
+            _lock: lock,
         })
     }
 
@@ -359,5 +370,17 @@ impl Ledger for EmbeddedLedger {
 
     async fn height(&self) -> Result<u64, LedgerError> {
         Ok(*self.height.borrow())
+    }
+
+    async fn transactions(
+        &self,
+        from_block: u64,
+        max_blocks: u64,
+    ) -> Result<Vec<TxMeta>, LedgerError> {
+        let shared = self.shared.clone();
+        let to = (*self.height.borrow()).min(from_block.saturating_add(max_blocks));
+        tokio::task::spawn_blocking(move || audit::transactions(&shared, from_block, to))
+            .await
+            .map_err(|e| LedgerError::Unavailable(format!("audit read task failed: {e}")))?
     }
 }

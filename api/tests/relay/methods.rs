@@ -1,0 +1,150 @@
+//! 405 vs 404: every route of the OpenAPI document, asked with a method it
+//! does not serve, answers 405 Method Not Allowed with the right `Allow`
+//! header and a problem body; an unknown path stays a 404 problem.
+
+use std::collections::BTreeSet;
+
+use actix_web::http::{Method, StatusCode};
+use actix_web::test::TestRequest;
+use serde_json::Value;
+
+use crate::support::start;
+
+const METHODS: [Method; 6] = [
+    Method::GET,
+    Method::POST,
+    Method::PUT,
+    Method::PATCH,
+    Method::DELETE,
+    Method::HEAD,
+];
+
+/// The methods the document declares for `item`.
+fn declared(item: &utoipa::openapi::PathItem) -> BTreeSet<String> {
+    [
+        ("GET", item.get.is_some()),
+        ("POST", item.post.is_some()),
+        ("PUT", item.put.is_some()),
+        ("PATCH", item.patch.is_some()),
+        ("DELETE", item.delete.is_some()),
+        ("HEAD", item.head.is_some()),
+    ]
+    .into_iter()
+    .filter(|(_, on)| *on)
+    .map(|(m, _)| m.to_owned())
+    .collect()
+}
+
+/// A concrete path for a template: each `{param}` becomes `x1`.
+fn concrete(template: &str) -> String {
+    template
+        .split('/')
+        .map(|s| if s.starts_with('{') { "x1" } else { s })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[actix_web::test]
+async fn every_route_answers_405_with_allow_for_a_method_it_does_not_serve() {
+    let app = start().await;
+    let doc = carechain_api::openapi::document();
+    let mut checked = 0;
+    for (template, item) in &doc.paths.paths {
+        let allowed = declared(item);
+        assert!(!allowed.is_empty(), "{template} declares no method");
+        let path = concrete(template);
+        for method in METHODS {
+            if allowed.contains(method.as_str()) {
+                continue;
+            }
+            let req = TestRequest::default()
+                .method(method.clone())
+                .uri(&path)
+                .to_request();
+            let res = actix_web::test::call_service(&app.app, req).await;
+            assert_eq!(
+                res.status(),
+                StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {path}"
+            );
+            let allow: BTreeSet<String> = res
+                .headers()
+                .get("allow")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_else(|| panic!("{method} {path}: no Allow header"))
+                .split(',')
+                .map(|m| m.trim().to_owned())
+                .collect();
+            assert_eq!(allow, allowed, "{method} {path}: Allow");
+            let content_type = res
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned();
+            assert_eq!(content_type, "application/problem+json", "{method} {path}");
+            if method != Method::HEAD {
+                let body: Value =
+                    serde_json::from_slice(&actix_web::test::read_body(res).await).unwrap();
+                assert_eq!(
+                    body["type"], "https://carechain.dev/problems/method_not_allowed",
+                    "{method} {path}: {body}"
+                );
+                assert_eq!(body["status"], 405);
+                assert!(
+                    body["detail"].as_str().unwrap().contains(method.as_str()),
+                    "{body}"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= doc.paths.paths.len() * 3,
+        "only {checked} checks"
+    );
+}
+
+#[actix_web::test]
+async fn unknown_paths_stay_404_and_served_methods_are_not_405() {
+    let app = start().await;
+    for (method, path) in [
+        (Method::GET, "/v1/nothing-here"),
+        (Method::POST, "/v1/nothing-here"),
+        (Method::DELETE, "/v1/requests/x1/grant/extra"),
+        (Method::GET, "/v1/requests//grant"),
+        (Method::PUT, "/v2/healthz"),
+    ] {
+        let req = TestRequest::default()
+            .method(method.clone())
+            .uri(path)
+            .to_request();
+        let res = actix_web::test::call_service(&app.app, req).await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{method} {path}");
+        assert!(res.headers().get("allow").is_none(), "{method} {path}");
+        let body: Value = serde_json::from_slice(&actix_web::test::read_body(res).await).unwrap();
+        assert_eq!(body["type"], "https://carechain.dev/problems/not_found");
+    }
+    // Served methods still reach their handlers.
+    let healthz = app.get("/healthz", "").await;
+    assert_eq!(healthz.status, StatusCode::OK, "{healthz:?}");
+    let docs = app
+        .send(Method::GET, "/docs", None, None, None)
+        .await
+        .status;
+    assert_eq!(docs, StatusCode::PERMANENT_REDIRECT);
+    // Routes outside the document: Swagger UI and the metrics endpoint.
+    for path in ["/docs", "/docs/index.html", "/v1/openapi.json", "/metrics"] {
+        let req = TestRequest::default()
+            .method(Method::POST)
+            .uri(path)
+            .to_request();
+        let res = actix_web::test::call_service(&app.app, req).await;
+        assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED, "POST {path}");
+        assert_eq!(
+            res.headers().get("allow").and_then(|v| v.to_str().ok()),
+            Some("GET"),
+            "POST {path}"
+        );
+    }
+}

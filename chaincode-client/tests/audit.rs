@@ -1,0 +1,100 @@
+//! `Ledger::transactions` through the trait object the relay holds: the
+//! audit metadata of every committed transaction of a block range, in commit
+//! order, with the signer and action read from the statement's claims, and
+//! nothing of the statement's payload; refused submissions are not there.
+#![allow(clippy::unwrap_used)]
+
+mod care;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
+
+use care::{Care, SettableClock};
+use carechain_chaincode::CareChain;
+use carechain_core::statement::{Action, Role};
+use carechain_ledger::{EmbeddedLedger, EmbeddedOptions, Ledger, TxMeta};
+
+const T0: i64 = 1_800_000_000;
+
+#[test]
+fn transactions_gives_metadata_of_committed_transactions_by_block_range() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(SettableClock(AtomicI64::new(T0)));
+    let options = EmbeddedOptions {
+        clock: clock.clone(),
+        ..EmbeddedOptions::default()
+    };
+    let embedded =
+        Arc::new(EmbeddedLedger::open(dir.path(), Arc::new(CareChain), options).unwrap());
+    let mut c = Care::new(embedded.clone(), rt.handle().clone(), clock, None);
+    let insurer = c.registered(Role::Insurer);
+    c.product(&insurer, &[("I10", 10_000)]);
+    // A refused submission (a replayed statement) is in no block.
+    let token = c.token_as_admin(Action::RegisterIdentity(insurer.registration(None)));
+    assert!(c.submit_token(&token).is_err());
+    assert!(c.submit_token(&token).is_err());
+
+    let ledger: Arc<dyn Ledger> = embedded.clone();
+    let height = rt.block_on(ledger.height()).unwrap();
+    assert_eq!(height, 4, "genesis, init, registration, product");
+    let all = rt.block_on(ledger.transactions(0, 100)).unwrap();
+    let admin = c.admin.id().to_string();
+    let insurer_id = insurer.id().to_string();
+    let summary: Vec<(u64, &str, Option<&str>)> = all
+        .iter()
+        .map(|t| (t.block, t.action.as_str(), t.creator.as_deref()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (1, "init", Some(admin.as_str())),
+            (2, "register_identity", Some(admin.as_str())),
+            (3, "publish_product", Some(insurer_id.as_str())),
+        ]
+    );
+    // Ids and times are the stored transactions'; all valid on this backend.
+    for meta in &all {
+        let block = embedded.block(meta.block).unwrap();
+        let tx = &block.transactions[0];
+        assert_eq!((&meta.tx_id, meta.timestamp), (&tx.tx_id, tx.timestamp));
+        assert!(meta.valid && meta.error_code.is_none(), "{meta:?}");
+        // Metadata only: no statement, argument or result bytes.
+        let debug = format!("{meta:?}");
+        let arg = String::from_utf8_lossy(&tx.args[tx.args.len() - 1]).into_owned();
+        assert!(!debug.contains(&arg), "{debug}");
+        assert!(!debug.contains("Test cover"), "{debug}");
+    }
+
+    // Ranges: clamped to the height, empty past it or when zero blocks are asked.
+    let window = rt.block_on(ledger.transactions(2, 1)).unwrap();
+    assert_eq!(window, all[1..2].to_vec());
+    let tail = rt.block_on(ledger.transactions(2, u64::MAX)).unwrap();
+    assert_eq!(tail, all[1..].to_vec());
+    assert!(
+        rt.block_on(ledger.transactions(height, 10))
+            .unwrap()
+            .is_empty()
+    );
+    assert!(rt.block_on(ledger.transactions(1, 0)).unwrap().is_empty());
+    assert!(
+        rt.block_on(ledger.transactions(0, 1)).unwrap().is_empty(),
+        "genesis is empty"
+    );
+}
+
+#[test]
+fn describe_reads_only_the_claims_and_falls_back_to_the_function() {
+    assert_eq!(
+        TxMeta::describe("put", &[b"k".to_vec(), b"v".to_vec()]),
+        ("put".to_owned(), None)
+    );
+    assert_eq!(
+        TxMeta::describe("submit", &[b"not a statement".to_vec()]),
+        ("submit".to_owned(), None)
+    );
+    assert_eq!(TxMeta::describe("submit", &[]), ("submit".to_owned(), None));
+}
