@@ -184,8 +184,16 @@ async fn run() {
     let ledger_patients = ledger.patients(&claim_keys, 16).await;
     let mut claim_pair = Pair::default();
     for round in 0..rounds {
-        let ls = workload::claims(&mut ledger, &ledger_patients, claims, CONNECTIONS).await;
-        let rs = workload::claims(&mut relay, &relay_patients, claims, CONNECTIONS).await;
+        let ls = workload::claims(
+            &mut ledger,
+            &ledger_patients,
+            claims,
+            CONNECTIONS,
+            round == 0,
+        )
+        .await;
+        let rs =
+            workload::claims(&mut relay, &relay_patients, claims, CONNECTIONS, round == 0).await;
         let (lt, rt) = (ledger.target.clone(), relay.target.clone());
         let approved = Some("\"decision\":\"approved\"");
         measure_pair(
