@@ -33,6 +33,10 @@ pub fn enqueue(
     now: i64,
 ) -> Result<Vec<(String, i64)>, ApiError> {
     conn.transaction::<_, ApiError, _>(|conn| {
+        // Write first: on SQLite a deferred transaction that reads and then
+        // writes fails with SQLITE_BUSY (no busy wait) when another writer
+        // committed in between; a first write waits for the lock instead.
+        crate::db::outbox::set_cursor(conn, next_block)?;
         let mut fresh = Vec::new();
         for row in rows {
             let existing: i64 = outbox::table
@@ -65,7 +69,6 @@ pub fn enqueue(
             crate::push::deliveries::enqueue(conn, id, &row.recipient, crate::db::now_ms(), now)?;
             fresh.push((row.recipient.clone(), id));
         }
-        crate::db::outbox::set_cursor(conn, next_block)?;
         Ok(fresh)
     })
 }
