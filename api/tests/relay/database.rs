@@ -213,6 +213,37 @@ fn schema_rs_matches_the_postgres_migrations() {
 }
 
 /// Every repository function once, on `pool`.
+#[derive(QueryableByName)]
+struct SqliteSynchronous {
+    #[diesel(sql_type = Integer)]
+    synchronous: i32,
+}
+
+#[derive(QueryableByName)]
+struct PgSynchronousCommit {
+    #[diesel(sql_type = Text)]
+    synchronous_commit: String,
+}
+
+/// Whether a commit on `conn` waits for the disk (SQLite `synchronous = FULL`,
+/// PostgreSQL `synchronous_commit = on`).
+fn commits_are_synced(conn: &mut db::DbConnection) -> bool {
+    match conn {
+        db::DbConnection::Sqlite(c) => {
+            let row: SqliteSynchronous = diesel::sql_query("PRAGMA synchronous")
+                .get_result(c)
+                .unwrap();
+            row.synchronous == 2
+        }
+        db::DbConnection::Pg(c) => {
+            let row: PgSynchronousCommit = diesel::sql_query("SHOW synchronous_commit")
+                .get_result(c)
+                .unwrap();
+            row.synchronous_commit == "on"
+        }
+    }
+}
+
 fn exercise_repository(pool: &DbPool) {
     let mut conn = pool.get().unwrap();
     let conn = &mut *conn;
@@ -301,6 +332,9 @@ fn exercise_repository(pool: &DbPool) {
     };
     assert!(idempotency::claim(conn, &record).unwrap());
     assert!(!idempotency::claim(conn, &record).unwrap());
+    // The claim commits without waiting for the disk, but must leave the
+    // pooled connection's later commits durable again.
+    assert!(commits_are_synced(conn), "claim left commits unsynced");
     idempotency::complete(conn, "a1", "k", 201, "{}").unwrap();
     assert_eq!(
         idempotency::get(conn, "a1", "k")
