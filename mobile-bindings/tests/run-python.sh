@@ -19,8 +19,9 @@ if [ -z "${CARECHAIN_RELAY_BIN:-}" ]; then
     cargo build --profile "$profile" -p carechain-api --bin carechain-relay
     CARECHAIN_RELAY_BIN="$profile_dir/carechain-relay"
 fi
-cargo build --profile "$profile" -p carechain-mobile --features testkit --lib
-cargo build --profile "$profile" -p carechain-mobile --features bindgen --bin uniffi-bindgen
+# One build for both: the bindgen binary also builds the library, and a
+# second build with other features would overwrite the cdylib.
+cargo build --profile "$profile" -p carechain-mobile --features testkit,bindgen --lib --bin uniffi-bindgen
 
 lib="$profile_dir/libcarechain_mobile.so"
 [ -f "$lib" ] || lib="$profile_dir/libcarechain_mobile.dylib"
