@@ -90,7 +90,9 @@ def test_wallet_keygen_seal_keystore_and_backup():
         progress = Progress()
         wallet = await cm.create_wallet(progress)
         actor = wallet.actor_id()
-        assert len(actor) == 40
+        # "cc" and the hex of 20 bytes of SHA-256 over the compressed P-256 key.
+        assert len(actor) == 42 and actor.startswith("cc")
+        int(actor[2:], 16)
         # Keys were generated off the caller's thread, reporting progress.
         assert progress.calls, "no progress reported"
         assert progress.calls[-1][1] == 2
@@ -191,8 +193,11 @@ def test_the_whole_story_approved_and_uncovered_rejected(relay):
             [policy] = await phone.policies()
             assert policy.issued and policy.check == cm.PolicyCheck.VERIFIED()
 
-            # The claim, proven on the phone, is APPROVED by the contract.
-            claim = await phone.file_claim(policy_id, record_id, False)
+            # The claim is for a diagnosis made during the policy's term (the
+            # first record may predate the term's start by a second): proven on
+            # the phone, it is APPROVED by the contract.
+            diagnosed = await doctor.write_condition(me, paillier, "E11.9", None)
+            claim = await phone.file_claim(policy_id, diagnosed, False)
             assert claim.decision == cm.ClaimDecision.APPROVED(payout=50_000, currency="EUR")
             decided = await events.next_of("claim_decided")
             assert json.loads(decided.data_json)["claim"] == claim.claim_id
