@@ -14,7 +14,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::ApiError;
 use crate::handlers::{
-    admin, auth, claims, health, patients, policies, products, records, requests,
+    admin, auth, claims, health, identities, patients, policies, products, records, requests,
 };
 use crate::methods::MethodTable;
 use crate::state::AppState;
@@ -112,6 +112,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
     .service(products::publish)
     .service(products::list)
     .service(products::get_one)
+    .service(identities::get_one)
     .service(policies::purchase)
     .service(policies::issue)
     .service(policies::list)

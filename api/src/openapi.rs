@@ -5,7 +5,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::Problem;
 use crate::handlers::{
-    admin, auth, claims, health, patients, policies, products, records, requests,
+    admin, auth, claims, health, identities, patients, policies, products, records, requests,
 };
 use crate::types::*;
 
@@ -42,11 +42,13 @@ impl Modify for Bearer {
         products::publish, products::list, products::get_one,
         policies::purchase, policies::issue, policies::list, policies::get_one,
         claims::file, claims::list, claims::get_one, claims::paid,
+        identities::get_one,
     ),
     components(schemas(
         Problem, AccountRole, SignupRequest, AccountView, LoginRequest, TokenResponse,
         RefreshRequest, StatementRequest, PatientRegistered, ChallengeRequest, ChallengeResponse,
         PatientLoginRequest, Submitted, LedgerPage, AccountPage, RecordRead, AuditEntry, AuditPage, Health,
+        IdentityKeys, PaillierKeyView,
     )),
     modifiers(&Bearer),
 )]

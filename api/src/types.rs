@@ -51,6 +51,17 @@ impl AccountRole {
             AccountRole::Admin => Role::Admin,
         }
     }
+
+    /// The account role of the same name as a ledger role.
+    pub fn from_ledger_role(role: carechain_core::statement::Role) -> Self {
+        use carechain_core::statement::Role;
+        match role {
+            Role::Patient => AccountRole::Patient,
+            Role::Doctor => AccountRole::Doctor,
+            Role::Insurer => AccountRole::Insurer,
+            Role::Admin => AccountRole::Admin,
+        }
+    }
 }
 
 /// Account status names.
@@ -280,4 +291,30 @@ pub struct AuditPage {
 pub struct Health {
     /// `ok` or what is down.
     pub status: String,
+}
+
+/// A patient's Paillier public key and the proof that it is well formed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PaillierKeyView {
+    /// The modulus n, big-endian, unpadded base64url.
+    pub public_key: String,
+    /// The proof that gcd(n, φ(n)) = 1, unpadded base64url.
+    pub key_proof: String,
+}
+
+/// The public keys of a registered identity, as the ledger holds them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct IdentityKeys {
+    /// The actor id (`cc` and 40 hex digits).
+    pub actor: String,
+    /// Its role on the ledger.
+    pub role: AccountRole,
+    /// False once an admin suspended it.
+    pub active: bool,
+    /// The ES256 verifying key: compressed SEC1 point, unpadded base64url.
+    pub signing_key: String,
+    /// The HPKE public key data keys are wrapped to: SEC1 point, unpadded base64url.
+    pub hpke_key: String,
+    /// Patients only: the Paillier key that diagnosis codes and covered items are encrypted under.
+    pub paillier: Option<PaillierKeyView>,
 }

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod auth;
 pub mod claims;
 pub mod health;
+pub mod identities;
 pub mod patients;
 pub mod policies;
 pub mod products;

@@ -6,6 +6,7 @@ mod cli;
 mod database;
 mod errors;
 mod flow;
+mod identities;
 mod limits;
 mod lists;
 mod matrix;

@@ -147,6 +147,12 @@ const MATRIX: &[(&str, &str, [Expect; 5])] = &[
     ),
     ("get", "/v1/claims/{id}", [Refused; 5]),
     ("post", "/v1/claims/{id}/paid", [Refused; 5]),
+    // Public keys: any authenticated caller.
+    (
+        "get",
+        "/v1/identities/{actor}",
+        [Refused, Allowed, Allowed, Allowed, Allowed],
+    ),
     // Push: each caller's own events and subscriptions only.
     (
         "get",
@@ -173,7 +179,7 @@ fn caller<'a, S>(app: &'a TestApp<S>, s: &'a Scenario, who: Who) -> Option<&'a A
 
 /// The concrete path for A's object.
 fn concrete(path: &str, s: &Scenario) -> String {
-    let id = if path.starts_with("/v1/patients/") {
+    let id = if path.starts_with("/v1/patients/") || path.starts_with("/v1/identities/") {
         s.patient.id().to_string()
     } else if path.starts_with("/v1/admin/accounts/") {
         s.doctor.account.clone()
@@ -188,7 +194,7 @@ fn concrete(path: &str, s: &Scenario) -> String {
     } else {
         s.claim.to_string()
     };
-    let path = path.replace("{id}", &id);
+    let path = path.replace("{id}", &id).replace("{actor}", &id);
     if path.ends_with("/readers") {
         format!("{path}?category=general")
     } else {
