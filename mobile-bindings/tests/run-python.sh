@@ -4,30 +4,12 @@
 # relay. Ends with pytest's "N passed, N failed" line; exits non-zero on failure.
 set -euo pipefail
 
-root="$(cd "$(dirname "$0")/../.." && pwd)"
+source "$(dirname "$0")/build-lib.sh"
 cd "$root"
-target="${CARGO_TARGET_DIR:-$root/target}"
-# The dev profile optimises core and every dependency (opt-level 2, see the
-# workspace Cargo.toml), so Paillier key generation and argon2 run at full
-# speed in it; CARECHAIN_PROFILE=release builds everything in release.
-profile="${CARECHAIN_PROFILE:-dev}"
-if [ "$profile" = dev ]; then profile_dir="$target/debug"; else profile_dir="$target/$profile"; fi
-out="$target/bindings"
-
-# A relay binary already built (e.g. by CI) may be passed in CARECHAIN_RELAY_BIN.
-if [ -z "${CARECHAIN_RELAY_BIN:-}" ]; then
-    cargo build --profile "$profile" -p carechain-api --bin carechain-relay
-    CARECHAIN_RELAY_BIN="$profile_dir/carechain-relay"
-fi
-# One build for both: the bindgen binary also builds the library, and a
-# second build with other features would overwrite the cdylib.
-cargo build --profile "$profile" -p carechain-mobile --features testkit,bindgen --lib --bin uniffi-bindgen
-
-lib="$profile_dir/libcarechain_mobile.so"
-[ -f "$lib" ] || lib="$profile_dir/libcarechain_mobile.dylib"
+out="$bindings_out"
 rm -rf "$out/python"
-"$profile_dir/uniffi-bindgen" generate "$lib" --language python --out-dir "$out/python"
-cp "$lib" "$out/python/"
+"$bindgen" generate "$mobile_lib" --language python --out-dir "$out/python"
+cp "$mobile_lib" "$out/python/"
 
 venv="$target/python-venv"
 if [ ! -x "$venv/bin/python" ]; then
