@@ -1,10 +1,11 @@
 //! Consent and records: access requests, grants, the patient's records
 //! decrypted and checked on the phone, and the access log.
 
-use carechain_core::envelope::{self, SealedPayload, WrappedKey};
+use carechain_core::OsRng;
+use carechain_core::envelope::{self, HpkePublicKey, SealedPayload, WrappedKey};
 use carechain_core::icd10::{Icd10Category, Icd10Code};
 use carechain_core::ids::{ActorId, RecordId, RequestId};
-use carechain_core::statement::{Action, Deny, Grant, Revoke, Scope};
+use carechain_core::statement::{Action, Deny, Grant, RecordKey, Revoke, Scope};
 use carechain_core::wallet::Wallet as CoreWallet;
 use serde_json::Value;
 
@@ -73,17 +74,23 @@ impl RelayClient {
             }
             Some(list) => Scope::Categories(list.into_iter().map(Into::into).collect()),
         };
-        let action = Action::Grant(Grant {
-            request,
-            actions: actions.into_iter().map(Into::into).collect(),
-            scope,
-            expires_at,
-            // Existing records would need their data keys re-wrapped for the
-            // doctor, whose HPKE key the relay does not publish to patients yet.
-            keys: vec![],
-        });
         let inner = self.inner.clone();
         runtime::spawn(async move {
+            // A read grant carries the data key of every record in scope,
+            // re-wrapped on the phone for the doctor; the contract refuses a
+            // grant that misses one.
+            let keys = if actions.contains(&AccessKind::Read) {
+                inner.rewrapped_keys(&request_id, &scope).await?
+            } else {
+                Vec::new()
+            };
+            let action = Action::Grant(Grant {
+                request,
+                actions: actions.into_iter().map(Into::into).collect(),
+                scope,
+                expires_at,
+                keys,
+            });
             inner
                 .submit(&format!("v1/requests/{request_id}/grant"), action)
                 .await
@@ -171,6 +178,62 @@ impl Inner {
         };
         let states: Vec<wire::AccessRequestState> = self.list_all(&path).await?;
         states.into_iter().map(request_view).collect()
+    }
+
+    /// The data keys of the patient's records in `scope`, unwrapped with the
+    /// patient's HPKE key and wrapped again for the doctor of `request_id`,
+    /// whose HPKE key the ledger publishes.
+    async fn rewrapped_keys(
+        &self,
+        request_id: &str,
+        scope: &Scope,
+    ) -> Result<Vec<RecordKey>, MobileError> {
+        let request: wire::AccessRequestState =
+            self.get(&format!("v1/requests/{request_id}")).await?;
+        let doctor: wire::IdentityKeys =
+            self.get(&format!("v1/identities/{}", request.doctor)).await?;
+        let doctor_key = HpkePublicKey::from_bytes(doctor.hpke_key.as_bytes()).map_err(|e| {
+            integrity(format!(
+                "doctor {}: published HPKE key: {e}",
+                request.doctor
+            ))
+        })?;
+        let listed: Vec<wire::RecordState> = self.list_all("v1/patients/me/records").await?;
+        let mut held = Vec::new();
+        for record in listed.into_iter().filter(|r| scope.covers(r.category)) {
+            let read: wire::RecordRead = self.get(&format!("v1/records/{}", record.record)).await?;
+            held.push((record.record, read.key));
+        }
+        let wallet = self.wallet.clone();
+        runtime::blocking(move || {
+            let wallet = wallet.lock()?;
+            let patient = wallet.actor_id();
+            held.into_iter()
+                .map(|(id, key)| {
+                    let record: RecordId = id
+                        .parse()
+                        .map_err(|e| integrity(format!("record id {id:?}: {e}")))?;
+                    let wrapped = WrappedKey {
+                        enc: key.enc,
+                        ciphertext: key.ciphertext,
+                    }
+                    .rewrap_for(
+                        wallet.hpke_key(),
+                        &doctor_key,
+                        &patient,
+                        &record,
+                        &mut OsRng,
+                    )
+                    .map_err(|e| integrity(format!("record {record:?}: data key: {e}")))?;
+                    Ok(RecordKey {
+                        record,
+                        enc: wrapped.enc,
+                        ciphertext: wrapped.ciphertext,
+                    })
+                })
+                .collect()
+        })
+        .await
     }
 
     /// Fetches, decrypts and checks one record.

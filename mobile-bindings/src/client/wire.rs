@@ -43,6 +43,13 @@ pub(crate) struct Challenge {
     pub audience: String,
 }
 
+/// An identity's published public keys (`GET /v1/identities/{actor}`).
+#[derive(Debug, Deserialize)]
+pub(crate) struct IdentityKeys {
+    /// The HPKE public key data keys are wrapped to.
+    pub hpke_key: B64,
+}
+
 /// What the patient granted.
 #[derive(Debug, Deserialize)]
 pub(crate) struct GrantTerms {
