@@ -172,7 +172,6 @@ impl Patient {
 #[derive(Default)]
 pub struct Inbox {
     events: Mutex<Vec<RelayEvent>>,
-    connected: Mutex<bool>,
 }
 
 impl EventListener for Inbox {
@@ -182,11 +181,7 @@ impl EventListener for Inbox {
         }
     }
 
-    fn on_connection_changed(&self, connected: bool) {
-        if let Ok(mut state) = self.connected.lock() {
-            *state = connected;
-        }
-    }
+    fn on_connection_changed(&self, _connected: bool) {}
 }
 
 impl Inbox {
@@ -217,10 +212,5 @@ impl Inbox {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-    }
-
-    /// Whether the socket is currently connected.
-    pub fn connected(&self) -> bool {
-        *self.connected.lock().expect("the inbox")
     }
 }

@@ -164,15 +164,6 @@ impl Relay {
     pub fn admin_keystore(&self) -> Vec<u8> {
         std::fs::read(self.data_dir.join("admin.keystore")).expect("data/admin.keystore")
     }
-
-    /// Which backend this relay runs on.
-    pub fn backend(&self) -> Backend {
-        if self.pg.is_some() {
-            Backend::Postgres
-        } else {
-            Backend::Sqlite
-        }
-    }
 }
 
 impl Drop for Relay {
