@@ -1,0 +1,176 @@
+//! Claims the contract refuses: a replayed statement, a second claim on the
+//! same record and policy, a record from before the term, a forged proof.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand_core::RngCore as _;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use carechain_core::OsRng;
+use carechain_core::ids::{B64, ClaimId};
+use carechain_core::statement::{Action, FileClaim};
+use carechain_mobile::ClaimDecision;
+
+use crate::http::{items, sign};
+use crate::relay::Relay;
+use crate::world::Cast;
+
+/// Asserts the phone filed a claim that was approved; returns its id.
+#[track_caller]
+fn approved(claim: &carechain_mobile::Claim) -> String {
+    assert_eq!(
+        claim.decision,
+        ClaimDecision::Approved {
+            payout: 120_000,
+            currency: "EUR".into()
+        }
+    );
+    claim.claim_id.clone()
+}
+
+/// Asserts the phone's claim was rejected for `reason`.
+#[track_caller]
+fn rejected(claim: &carechain_mobile::Claim, reason: &str) {
+    assert_eq!(
+        claim.decision,
+        ClaimDecision::Rejected {
+            reason: reason.into()
+        },
+        "{claim:?}"
+    );
+}
+
+/// The same signed claim sent again (same `jti`) is refused as a replay.
+pub async fn replayed_claim_refused(relay: Arc<Relay>) {
+    let cast = Cast::new(&relay, "replay").await;
+    let (policy, record) = cast.insured_record().await;
+    let phone = &cast.patient;
+    let claim = phone
+        .client
+        .file_claim(policy.to_string(), record.to_string(), false)
+        .await
+        .expect("the claim is filed");
+    approved(&claim);
+    let signed = phone
+        .wallet
+        .statement_log()
+        .expect("the statement log")
+        .into_iter()
+        .rfind(|s| s.kind == "file_claim")
+        .expect("the wallet logged the claim");
+
+    // Whoever captured it resends it with a fresh idempotency key.
+    let token = phone.token().await;
+    let replay = phone
+        .http()
+        .post_statement("/v1/claims", &token, &signed.token)
+        .await;
+    replay.refused(StatusCode::FORBIDDEN, "replayed_nonce");
+    let claims = phone.client.claims().await.expect("claims");
+    assert_eq!(claims.len(), 1, "{claims:?}");
+}
+
+/// A second claim for the same record under the same policy: already_claimed.
+pub async fn double_claim_rejected(relay: Arc<Relay>) {
+    let cast = Cast::new(&relay, "double").await;
+    let (policy, record) = cast.insured_record().await;
+    let client = &cast.patient.client;
+    let first = client
+        .file_claim(policy.to_string(), record.to_string(), false)
+        .await
+        .expect("the first claim is filed");
+    approved(&first);
+    let second = client
+        .file_claim(policy.to_string(), record.to_string(), false)
+        .await
+        .expect("the second claim is filed");
+    rejected(&second, "already_claimed");
+    assert_ne!(first.claim_id, second.claim_id);
+}
+
+/// A record written before the policy was issued: record_outside_term; a
+/// record with the same diagnosis written inside the term is approved.
+pub async fn out_of_term_record_rejected(relay: Arc<Relay>) {
+    let cast = Cast::new(&relay, "term").await;
+    cast.grant_doctor().await;
+    let (_, policy) = cast.buy("E11.9").await;
+    let before = cast.doctor.write_condition(&cast.patient.id, "E11.9").await;
+    // Ledger time has one-second resolution: the term must start later.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    cast.insurer.issue(policy).await;
+    let client = &cast.patient.client;
+    let claim = client
+        .file_claim(policy.to_string(), before.to_string(), false)
+        .await
+        .expect("the claim is filed");
+    rejected(&claim, "record_outside_term");
+
+    let during = cast.doctor.write_condition(&cast.patient.id, "E11.9").await;
+    let claim = client
+        .file_claim(policy.to_string(), during.to_string(), false)
+        .await
+        .expect("the claim is filed");
+    approved(&claim);
+}
+
+/// A claim with a random ρ instead of the zero proof: proof_failed, though
+/// the record does carry the covered diagnosis (the phone's proof then passes).
+pub async fn forged_proof_rejected(relay: Arc<Relay>) {
+    let cast = Cast::new(&relay, "forged").await;
+    let (policy, record) = cast.insured_record().await;
+    let phone = &cast.patient;
+
+    let width = phone.paillier_bits / 8;
+    let mut rho = vec![0u8; width];
+    OsRng.fill_bytes(&mut rho[1..]);
+    rho[width - 1] |= 1;
+    let claim = ClaimId::random(&mut OsRng);
+    let act = Action::FileClaim(FileClaim {
+        claim,
+        policy,
+        record,
+        item: 0,
+        proof: B64(rho),
+    });
+    let token = phone.token().await;
+    let jws = sign(phone.signing_key(), act);
+    let reply = phone
+        .http()
+        .post_statement("/v1/claims", &token, &jws)
+        .await
+        .ok(StatusCode::CREATED);
+    assert_eq!(
+        reply["result"]["decision"]["decision"], "rejected",
+        "{reply}"
+    );
+    assert_eq!(
+        reply["result"]["decision"]["reason"], "proof_failed",
+        "{reply}"
+    );
+    let seen = phone
+        .http()
+        .get(&format!("/v1/claims/{claim}"), &token)
+        .await
+        .ok(StatusCode::OK);
+    assert_eq!(seen["decision"]["reason"], "proof_failed", "{seen}");
+
+    // A rejection does not use the record up: the honest proof is approved.
+    let honest = phone
+        .client
+        .file_claim(policy.to_string(), record.to_string(), false)
+        .await
+        .expect("the claim is filed");
+    approved(&honest);
+    let listed = phone
+        .http()
+        .get("/v1/claims", &token)
+        .await
+        .ok(StatusCode::OK);
+    let decisions: Vec<&Value> = items(&listed)
+        .iter()
+        .map(|c| &c["decision"]["decision"])
+        .collect();
+    assert_eq!(decisions.len(), 2, "{listed}");
+}

@@ -1,0 +1,139 @@
+//! Consent is enforced: a revoked or expired grant refuses reads, and a
+//! doctor without a write grant cannot write.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+
+use carechain_core::statement::Role;
+use carechain_mobile::{AccessKind, RequestStatus};
+
+use crate::http::now;
+use crate::relay::Relay;
+use crate::staff::enrol;
+use crate::world::Cast;
+
+/// After the patient revokes, the doctor's reads and listings are refused.
+pub async fn revoked_grant_refuses_reads(relay: Arc<Relay>) {
+    let cast = Cast::new(&relay, "revoked").await;
+    let request = cast.grant_doctor().await;
+    let record = cast
+        .doctor
+        .write_condition(&cast.patient.id, "J45.909")
+        .await;
+    let fhir = cast.doctor.read_condition(record).await;
+    assert_eq!(fhir["code"]["coding"][0]["code"], "J45.909");
+
+    cast.patient
+        .client
+        .revoke(request.to_string())
+        .await
+        .expect("the patient revokes");
+    assert_eq!(cast.request_status(request).await, RequestStatus::Revoked);
+    assert!(
+        cast.patient
+            .client
+            .grants()
+            .await
+            .expect("grants")
+            .is_empty(),
+        "no grant is left"
+    );
+
+    cast.doctor
+        .try_read(record)
+        .await
+        .refused(StatusCode::FORBIDDEN, "forbidden");
+    cast.doctor
+        .get(&format!("/v1/patients/{}/records", cast.patient.id))
+        .await
+        .refused(StatusCode::NOT_FOUND, "not_found");
+    // One read, before the revocation.
+    let log = cast
+        .patient
+        .client
+        .access_log()
+        .await
+        .expect("the access log");
+    assert_eq!(log.len(), 1, "{log:?}");
+}
+
+/// A grant with a short end time: reads work until it ends, then are refused.
+pub async fn expired_grant_refuses_reads(relay: Arc<Relay>) {
+    let cast = Cast::new(&relay, "expired").await;
+    let until = now() + 12;
+    cast.grant(
+        &cast.doctor,
+        vec![AccessKind::Read, AccessKind::Write],
+        until,
+    )
+    .await;
+    let record = cast.doctor.write_condition(&cast.patient.id, "I10").await;
+    let fhir = cast.doctor.read_condition(record).await;
+    assert_eq!(fhir["code"]["coding"][0]["code"], "I10");
+
+    while now() <= until + 1 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    cast.doctor
+        .try_read(record)
+        .await
+        .refused(StatusCode::FORBIDDEN, "forbidden");
+    assert!(
+        cast.patient
+            .client
+            .grants()
+            .await
+            .expect("grants")
+            .is_empty(),
+        "an expired grant is not listed as current"
+    );
+    // The patient still reads the record.
+    assert_eq!(
+        cast.patient.client.records().await.expect("records").len(),
+        1
+    );
+}
+
+/// A doctor granted read only (and one with no grant) cannot write a record.
+pub async fn no_write_without_a_write_grant(relay: Arc<Relay>) {
+    let cast = Cast::new(&relay, "readonly").await;
+    cast.grant(&cast.doctor, vec![AccessKind::Read], now() + 86_400)
+        .await;
+    let patient = &cast.patient.id;
+
+    // The relay does not list readers to a doctor without a write grant...
+    cast.doctor
+        .try_readers(patient)
+        .await
+        .refused(StatusCode::NOT_FOUND, "not_found");
+    // ...and the contract refuses a record the doctor wraps for the patient alone.
+    let hpke = cast.doctor.patient_keys(patient).await.hpke;
+    let (_, act) = cast
+        .doctor
+        .record_act(patient, "E11.9", &[(patient.clone(), hpke.clone())])
+        .await;
+    cast.doctor
+        .post("/v1/records", act)
+        .await
+        .refused(StatusCode::FORBIDDEN, "forbidden");
+    // Nor can a doctor the patient never answered.
+    let stranger = enrol(&cast.admin, Role::Doctor, "stranger").await;
+    let (_, act) = stranger
+        .record_act(patient, "E11.9", &[(patient.clone(), hpke)])
+        .await;
+    stranger
+        .post("/v1/records", act)
+        .await
+        .refused(StatusCode::FORBIDDEN, "forbidden");
+    assert!(
+        cast.patient
+            .client
+            .records()
+            .await
+            .expect("records")
+            .is_empty(),
+        "nothing was written"
+    );
+}
