@@ -18,7 +18,8 @@ use carechain_core::statement::{
 use crate::contract::{Tx, Verified, respond};
 use crate::error::ContractError;
 use crate::model::{
-    AccessRequestState, GrantTerms, Identity, RecordState, RequestStatus, WrappedKeyState, keys,
+    AccessRequestState, GrantTerms, Identity, RecordState, RequestStatus, Signer, WrappedKeyState,
+    keys,
 };
 
 /// Longest access a doctor may ask for: one year.
@@ -114,7 +115,7 @@ pub(crate) fn current_readers(
         let request: AccessRequestState = tx.load(&keys::request(&id), "access request", &id)?;
         if request.allows(AccessAction::Read, category, now) {
             // A suspended doctor is no reader: new records are not wrapped for them.
-            let doctor: Identity = tx.load(
+            let doctor: Signer = tx.load(
                 &keys::identity(&request.doctor),
                 "identity",
                 &request.doctor,
@@ -214,7 +215,7 @@ pub(crate) fn grant(
             body.request, state.status
         )));
     }
-    let doctor: Identity = tx.load(&keys::identity(&state.doctor), "identity", &state.doctor)?;
+    let doctor: Signer = tx.load(&keys::identity(&state.doctor), "identity", &state.doctor)?;
     if !doctor.active {
         return Err(ContractError::Conflict(format!(
             "doctor {} is suspended and cannot be granted access",

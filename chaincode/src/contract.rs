@@ -29,7 +29,7 @@ use carechain_core::identity::VerifyingKey;
 use carechain_core::statement::{Action, Role, Statement, VerifyPolicy};
 
 use crate::error::ContractError;
-use crate::model::{Identity, LedgerConfig, keys};
+use crate::model::{LedgerConfig, Signer, keys};
 use crate::stub::{Chaincode, ChaincodeError, Stub};
 use crate::{consent, identities, insurance, queries, records};
 
@@ -63,20 +63,20 @@ impl Chaincode for CareChain {
 pub(crate) struct Verified {
     /// The claims.
     pub statement: Statement,
-    /// The signer's identity (for a self-registration, the one being registered).
-    pub signer: Option<Identity>,
+    /// The signer, registered before this statement (`None` for a self-registration).
+    pub signer: Option<Signer>,
 }
 
 impl Verified {
     /// The signer, who must be registered (everyone but a registering patient).
-    pub fn signer(&self) -> Result<&Identity, ContractError> {
+    pub fn signer(&self) -> Result<&Signer, ContractError> {
         self.signer
             .as_ref()
             .ok_or_else(|| ContractError::UnknownSigner(self.statement.iss.clone()))
     }
 
     /// The signer, who must have `role`.
-    pub fn signer_as(&self, role: Role, action: &'static str) -> Result<&Identity, ContractError> {
+    pub fn signer_as(&self, role: Role, action: &'static str) -> Result<&Signer, ContractError> {
         let signer = self.signer()?;
         if signer.role != role {
             return Err(ContractError::WrongRole {
@@ -134,7 +134,7 @@ pub(crate) fn verify(
     token: &str,
 ) -> Result<Verified, ContractError> {
     let claimed = Statement::peek(token)?;
-    let signer: Option<Identity> = tx.get(&keys::identity(&claimed.iss))?;
+    let signer: Option<Signer> = tx.get(&keys::identity(&claimed.iss))?;
     let key: VerifyingKey = match (&signer, &claimed.act) {
         (Some(identity), _) => {
             if !identity.active {

@@ -16,6 +16,7 @@ pub mod contract;
 pub mod error;
 mod identities;
 mod insurance;
+mod keycache;
 pub mod memory;
 pub mod model;
 pub mod queries;

@@ -32,6 +32,7 @@ pub struct Identity {
     /// Its role.
     pub role: Role,
     /// Its signing key.
+    #[serde(deserialize_with = "crate::keycache::deserialize")]
     pub signing_key: VerifyingKey,
     /// Its HPKE public key.
     pub hpke_key: B64,
@@ -47,6 +48,22 @@ pub struct Identity {
     pub registered_at: i64,
     /// Why it was suspended, if it was.
     pub suspension: Option<String>,
+}
+
+/// The part of a stored [`Identity`] that checking a signer needs, decoded
+/// from the same JSON without the HPKE and Paillier keys (a patient's
+/// identity is ~5 KB, nearly all of it the Paillier key and its proof).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct Signer {
+    /// Its id.
+    pub actor: ActorId,
+    /// Its role.
+    pub role: Role,
+    /// Its signing key.
+    #[serde(deserialize_with = "crate::keycache::deserialize")]
+    pub signing_key: VerifyingKey,
+    /// False once suspended.
+    pub active: bool,
 }
 
 /// The state of an access request.
