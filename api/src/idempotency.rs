@@ -2,6 +2,10 @@
 //! response is stored; the same key with the same request replays it; the same
 //! key with a different request is refused with 422. Failures worth retrying
 //! (5xx) release the key.
+//!
+//! The claim, the stored answer and the release go through the group commit
+//! of [`crate::db::group`]: each is durable (a synced commit) before the
+//! request goes on, but concurrent requests share one commit and one fsync.
 
 use std::future::{Future, Ready, ready};
 
@@ -84,14 +88,16 @@ impl IdempotencyKey {
             created_at: db::now(),
         };
         let (scope_owned, key_owned) = (scope.to_owned(), key.clone());
-        let existing = db::run(&state.pool, move |conn| {
-            if idempotency::claim(conn, &record)? {
-                Ok(None)
-            } else {
-                idempotency::get(conn, &scope_owned, &key_owned)
-            }
-        })
-        .await?;
+        let existing = state
+            .writes
+            .run(move |conn| {
+                if idempotency::claim(conn, &record)? {
+                    Ok(None)
+                } else {
+                    idempotency::get(conn, &scope_owned, &key_owned)
+                }
+            })
+            .await?;
         if let Some(stored) = existing {
             if stored.request_hash != request_hash {
                 return Err(ApiError::IdempotencyKeyReused);
@@ -124,10 +130,10 @@ impl IdempotencyKey {
                     .map_err(|e| ApiError::internal(format!("response: {e}")))?;
                 let stored = text.clone();
                 let code = i32::from(status.as_u16());
-                db::run(&state.pool, move |conn| {
-                    idempotency::complete(conn, &scope, &key, code, &stored)
-                })
-                .await?;
+                state
+                    .writes
+                    .run(move |conn| idempotency::complete(conn, &scope, &key, code, &stored))
+                    .await?;
                 Ok(HttpResponse::build(status)
                     .insert_header(ContentType::json())
                     .body(text))
@@ -135,17 +141,17 @@ impl IdempotencyKey {
             Err(err) if err.status_code().is_client_error() => {
                 let text = serde_json::to_string(&err.problem()).unwrap_or_default();
                 let code = i32::from(err.status_code().as_u16());
-                db::run(&state.pool, move |conn| {
-                    idempotency::complete(conn, &scope, &key, code, &text)
-                })
-                .await?;
+                state
+                    .writes
+                    .run(move |conn| idempotency::complete(conn, &scope, &key, code, &text))
+                    .await?;
                 Err(err)
             }
             Err(err) => {
-                db::run(&state.pool, move |conn| {
-                    idempotency::release(conn, &scope, &key)
-                })
-                .await?;
+                state
+                    .writes
+                    .run(move |conn| idempotency::release(conn, &scope, &key))
+                    .await?;
                 Err(err)
             }
         }

@@ -17,12 +17,16 @@ pub struct AppState {
     pub config: Config,
     /// The database pool.
     pub pool: DbPool,
+    /// Group commit of the small durable writes (idempotency records).
+    pub writes: db::group::GroupWriter,
     /// The ledger.
     pub ledger: Arc<dyn Ledger>,
     /// Access token keys.
     pub jwt: JwtKeys,
     /// Login rate limits.
     pub limiter: LoginLimiter,
+    /// Accounts recently seen active (the `Caller` extractor's memory).
+    pub active: crate::auth::active::ActiveCache,
     /// Push delivery (outbox producer, sockets, Web Push).
     pub push: crate::push::Push,
 }
@@ -62,10 +66,12 @@ impl AppState {
         let limiter = LoginLimiter::new(config.login_attempts_per_minute);
         AppState {
             config,
+            writes: db::group::GroupWriter::start(pool.clone()),
             pool,
             ledger,
             jwt,
             limiter,
+            active: crate::auth::active::ActiveCache::default(),
             push: crate::push::Push::default(),
         }
     }

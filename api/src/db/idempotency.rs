@@ -1,6 +1,5 @@
 //! Stored responses for `Idempotency-Key`.
 
-use diesel::connection::SimpleConnection as _;
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
@@ -28,37 +27,23 @@ pub fn get(
 
 /// Claims a key for a request; false if it is already taken.
 ///
-/// The claim is committed without waiting for the disk (SQLite
-/// `synchronous = NORMAL`, PostgreSQL `synchronous_commit = off`): the
-/// [`complete`] that follows is a durable commit and, the log being
-/// sequential, makes the claim durable with it. A power loss in between can
-/// lose only the in-progress marker of a request whose answer was never
-/// stored; its retry then runs again, and a ledger-bound retry is refused by
-/// the ledger's own replay check on the statement's `jti`. This halves the
-/// synced commits of every idempotent POST.
+/// The insert runs in its own savepoint, so a taken key leaves an enclosing
+/// transaction (the group commit of [`crate::db::group`]) usable on
+/// PostgreSQL too.
 pub fn claim(conn: &mut DbConnection, record: &IdempotencyRecord) -> Result<bool, ApiError> {
-    let insert = |conn: &mut DbConnection| match diesel::insert_into(idempotency_keys::table)
-        .values(record)
-        .execute(conn)
-    {
+    let inserted = conn.transaction(|conn| {
+        diesel::insert_into(idempotency_keys::table)
+            .values(record)
+            .execute(conn)
+    });
+    match inserted {
         Ok(_) => Ok(true),
         Err(diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
             _,
         )) => Ok(false),
-        Err(e) => Err(e),
-    };
-    // Per-connection settings, restored even when the insert failed: the
-    // pooled connection is reused.
-    let (relax, restore) = match conn {
-        DbConnection::Sqlite(_) => ("PRAGMA synchronous = NORMAL", "PRAGMA synchronous = FULL"),
-        DbConnection::Pg(_) => ("SET synchronous_commit TO OFF", "RESET synchronous_commit"),
-    };
-    conn.batch_execute(relax)?;
-    let claimed = insert(conn);
-    conn.batch_execute(restore)?;
-    let claimed = claimed?;
-    Ok(claimed)
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Stores the response of a claimed key.

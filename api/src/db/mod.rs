@@ -6,6 +6,7 @@
 //! through [`run`], which takes a pooled connection on the blocking pool.
 
 pub mod accounts;
+pub mod group;
 pub mod idempotency;
 pub mod limits;
 pub mod models;

@@ -165,6 +165,7 @@ pub async fn suspend(
             token_db::revoke_account(conn, &id, now)
         })
         .await?;
+        st.active.forget(&account.id);
         tracing::info!(account = %account.id, "account suspended");
         Ok((StatusCode::OK, submitted))
     })

@@ -227,7 +227,7 @@ struct PgSynchronousCommit {
 
 /// Whether a commit on `conn` waits for the disk (SQLite `synchronous = FULL`,
 /// PostgreSQL `synchronous_commit = on`).
-fn commits_are_synced(conn: &mut db::DbConnection) -> bool {
+pub(crate) fn commits_are_synced(conn: &mut db::DbConnection) -> bool {
     match conn {
         db::DbConnection::Sqlite(c) => {
             let row: SqliteSynchronous = diesel::sql_query("PRAGMA synchronous")

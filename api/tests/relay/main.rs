@@ -6,6 +6,7 @@ mod cli;
 mod database;
 mod errors;
 mod flow;
+mod group;
 mod identities;
 mod limits;
 mod lists;

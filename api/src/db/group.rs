@@ -1,0 +1,138 @@
+//! Group commit for the relay's small durable writes.
+//!
+//! One thread owns the write path: it takes every write queued since its last
+//! commit, runs each in its own savepoint inside one transaction, and commits
+//! that transaction once, with a synced commit (SQLite `synchronous = FULL`,
+//! PostgreSQL `synchronous_commit = on`). Each caller gets its answer only
+//! after that commit, so an answer the relay gives is on disk, as with one
+//! transaction per write; but many requests share one fsync and the SQLite
+//! write lock is taken once per batch, not once per request.
+//!
+//! A write that fails rolls back only its own savepoint; the others of the
+//! batch still commit. A failed commit fails every write of the batch.
+
+use std::sync::mpsc;
+use std::thread;
+
+use diesel::{Connection as _, RunQueryDsl as _};
+use tokio::sync::oneshot;
+
+use crate::db::{DbConnection, DbPool};
+use crate::error::ApiError;
+
+/// Most writes committed together.
+const MAX_BATCH: usize = 256;
+
+/// Delivers a write's result once the batch's commit outcome is known
+/// (`None`: committed; `Some(reason)`: the commit failed).
+type Deliver = Box<dyn FnOnce(Option<&str>) + Send>;
+/// A queued write: runs in its savepoint (or fails at once without a
+/// connection) and returns how to deliver its result.
+type Job = Box<dyn FnOnce(Result<&mut DbConnection, &str>) -> Deliver + Send>;
+
+/// The handle to the group-commit thread; cheap to clone.
+#[derive(Clone)]
+pub struct GroupWriter {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl std::fmt::Debug for GroupWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GroupWriter")
+    }
+}
+
+impl GroupWriter {
+    /// Starts the writer thread on `pool`; it ends when the last handle is dropped.
+    ///
+    /// Panics only if the OS cannot start a thread, as [`thread::spawn`] does.
+    pub fn start(pool: DbPool) -> GroupWriter {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let spawned = thread::Builder::new()
+            .name("relay-db-writer".into())
+            .spawn(move || writer(&pool, &queue));
+        if let Err(e) = spawned {
+            panic!("cannot start the database writer thread: {e}");
+        }
+        GroupWriter { jobs }
+    }
+
+    /// Runs `f` in the next batch; returns its result once that batch is durable.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel::<Result<T, ApiError>>();
+        let job: Job = Box::new(move |conn| {
+            let result = match conn {
+                Ok(conn) => conn.transaction(f),
+                Err(reason) => Err(ApiError::unavailable(format!("database: {reason}"))),
+            };
+            Box::new(move |commit_failed| {
+                let result = match commit_failed {
+                    None => result,
+                    Some(reason) => Err(ApiError::unavailable(format!("database: {reason}"))),
+                };
+                // The requester may have gone away; its write stands either way.
+                let _ = reply.send(result);
+            })
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| ApiError::unavailable("the database writer has stopped"))?;
+        answer
+            .await
+            .map_err(|_| ApiError::unavailable("the database writer has stopped"))?
+    }
+}
+
+/// The writer loop: one transaction per batch of queued jobs.
+fn writer(pool: &DbPool, queue: &mpsc::Receiver<Job>) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        commit(pool, batch);
+    }
+}
+
+/// Runs one batch in one transaction and delivers every result after the commit.
+fn commit(pool: &DbPool, batch: Vec<Job>) {
+    let mut pooled = match pool.get() {
+        Ok(pooled) => pooled,
+        Err(e) => {
+            let reason = e.to_string();
+            tracing::warn!(error = %reason, "the database writer has no connection");
+            for job in batch {
+                job(Err(&reason))(None);
+            }
+            return;
+        }
+    };
+    let conn: &mut DbConnection = &mut pooled;
+    let mut delivers: Vec<Deliver> = Vec::with_capacity(batch.len());
+    let outcome = conn.transaction::<_, diesel::result::Error, _>(|conn| {
+        if let DbConnection::Sqlite(_) = conn {
+            // Take SQLite's write lock first (waiting out `busy_timeout`), so
+            // a job that reads before it writes cannot meet SQLITE_BUSY on
+            // upgrading a stale read snapshot.
+            diesel::sql_query("DELETE FROM idempotency_keys WHERE 0").execute(conn)?;
+        }
+        for job in batch {
+            delivers.push(job(Ok(conn)));
+        }
+        Ok(())
+    });
+    let reason = outcome.err().map(|e| e.to_string());
+    if let Some(reason) = &reason {
+        tracing::warn!(error = %reason, writes = delivers.len(), "database batch failed");
+    }
+    for deliver in delivers {
+        deliver(reason.as_deref());
+    }
+}

@@ -1,0 +1,98 @@
+//! The group commit of the relay's idempotency records: many concurrent
+//! writes share batches, every answer comes after a synced commit, and a
+//! failing write sinks only itself — on SQLite and on PostgreSQL.
+
+use diesel::RunQueryDsl as _;
+
+use carechain_api::db::group::GroupWriter;
+use carechain_api::db::models::IdempotencyRecord;
+use carechain_api::db::{self, DbPool, idempotency};
+
+use crate::database::{PgDatabase, commits_are_synced};
+
+fn record(key: &str) -> IdempotencyRecord {
+    IdempotencyRecord {
+        account_id: "acct".into(),
+        idem_key: key.into(),
+        request_hash: format!("hash-{key}"),
+        status: idempotency::IN_PROGRESS.into(),
+        status_code: 0,
+        response_body: String::new(),
+        created_at: db::now(),
+    }
+}
+
+async fn exercise(pool: DbPool) {
+    let writer = GroupWriter::start(pool.clone());
+    // 100 distinct keys claimed, 20 of them twice, and 10 writes that fail, all at once.
+    let mut tasks = Vec::new();
+    for i in 0..120 {
+        let w = writer.clone();
+        let key = format!("k{}", i % 100);
+        tasks.push(tokio::spawn(async move {
+            w.run(move |conn| {
+                assert!(commits_are_synced(conn), "the batch commit must be synced");
+                idempotency::claim(conn, &record(&key))
+            })
+            .await
+        }));
+    }
+    let mut broken = Vec::new();
+    for _ in 0..10 {
+        let w = writer.clone();
+        broken.push(tokio::spawn(async move {
+            w.run(|conn| {
+                diesel::sql_query("INSERT INTO no_such_table VALUES (1)").execute(conn)?;
+                Ok(())
+            })
+            .await
+        }));
+    }
+    let mut claimed = 0;
+    for task in tasks {
+        if task.await.unwrap().unwrap() {
+            claimed += 1;
+        }
+    }
+    assert_eq!(claimed, 100, "each key is claimed exactly once");
+    for task in broken {
+        assert!(
+            task.await.unwrap().is_err(),
+            "a failing write reports its error"
+        );
+    }
+    // Completed answers are visible from another connection once returned.
+    for i in 0..100 {
+        let key = format!("k{i}");
+        writer
+            .run(move |conn| idempotency::complete(conn, "acct", &key, 201, "{\"ok\":1}"))
+            .await
+            .unwrap();
+    }
+    let mut conn = pool.get().unwrap();
+    for i in 0..100 {
+        let stored = idempotency::get(&mut conn, "acct", &format!("k{i}"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.status, idempotency::DONE);
+        assert_eq!(stored.status_code, 201);
+        assert_eq!(stored.request_hash, format!("hash-k{i}"));
+    }
+}
+
+#[actix_web::test]
+async fn group_commit_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = db::connect(dir.path().join("g.sqlite").to_str().unwrap(), 4).unwrap();
+    exercise(pool).await;
+}
+
+#[actix_web::test]
+async fn group_commit_on_postgres() {
+    let Some(database) = PgDatabase::create() else {
+        return;
+    };
+    let pool = db::connect(&database.url, 4).unwrap();
+    exercise(pool.clone()).await;
+    drop(pool);
+}
