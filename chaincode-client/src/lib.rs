@@ -22,6 +22,8 @@ use futures::stream::BoxStream;
 
 pub mod embedded;
 mod error;
+#[cfg(feature = "fabric")]
+pub mod fabric;
 mod meta;
 
 pub use carechain_chaincode::{Chaincode, ChaincodeError, Timestamp};

@@ -10,7 +10,12 @@
 //! - consent: access requests, grants, denials, revocations;
 //! - records: writes and logged reads;
 //! - insurance: products, policies, claims decided from a zero proof.
+//!
+//! With the `ccaas` feature, [`ccaas`] serves the contract to Fabric peers
+//! (chaincode as a service, binary `carechain-chaincode`).
 
+#[cfg(feature = "ccaas")]
+pub mod ccaas;
 mod consent;
 pub mod contract;
 pub mod error;

@@ -80,7 +80,25 @@ pub struct World {
     tx_counter: u64,
     pub admin: Actor,
     pub last_event: Option<(String, Value)>,
+    /// Every call made, in order, with its raw outcome (replayed elsewhere,
+    /// e.g. through the chaincode server, to compare answers).
+    pub log: Vec<Call>,
 }
+
+/// One call of the contract and what the reference state answered.
+#[derive(Clone, Debug)]
+pub struct Call {
+    pub function: String,
+    pub args: Vec<Vec<u8>>,
+    /// The transaction id, or `None` for a read-only query.
+    pub tx_id: Option<String>,
+    pub now: i64,
+    /// Payload and event, or the refusal.
+    pub result: Result<(Vec<u8>, Option<Event>), ChaincodeError>,
+}
+
+/// An event: name and payload.
+pub type Event = (String, Vec<u8>);
 
 impl World {
     /// A world initialised with a first admin at `T0`.
@@ -99,6 +117,7 @@ impl World {
             tx_counter: 0,
             admin,
             last_event: None,
+            log: Vec::new(),
         };
         let admin_key = world.admin_key();
         let registration = world.admin.registration();
@@ -138,7 +157,17 @@ impl World {
             },
             function,
             args,
-        )?;
+        );
+        self.log.push(Call {
+            function: function.to_owned(),
+            args: args.to_vec(),
+            tx_id: Some(tx_id),
+            now: self.now,
+            result: outcome
+                .clone()
+                .map(|o| (o.payload.clone(), o.event.clone())),
+        });
+        let outcome = outcome?;
         self.last_event = outcome
             .event
             .map(|(name, payload)| (name, serde_json::from_slice(&payload).expect("event JSON")));
@@ -158,17 +187,23 @@ impl World {
 
     pub fn query(&mut self, function: &str, args: &[&str]) -> Result<Value, ChaincodeError> {
         let args: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
-        self.state
-            .query(
-                &CareChain,
-                Timestamp {
-                    seconds: self.now,
-                    nanos: 0,
-                },
-                function,
-                &args,
-            )
-            .map(|bytes| serde_json::from_slice(&bytes).expect("query JSON"))
+        let result = self.state.query(
+            &CareChain,
+            Timestamp {
+                seconds: self.now,
+                nanos: 0,
+            },
+            function,
+            &args,
+        );
+        self.log.push(Call {
+            function: function.to_owned(),
+            args,
+            tx_id: None,
+            now: self.now,
+            result: result.clone().map(|payload| (payload, None)),
+        });
+        result.map(|bytes| serde_json::from_slice(&bytes).expect("query JSON"))
     }
 
     fn new_actor(&mut self, role: Role, paillier: Option<&'static SecretKey>) -> Actor {

@@ -1,0 +1,41 @@
+//! `carechain-chaincode`: the CareChain contract as a Fabric chaincode
+//! service. Configured by the environment (`CHAINCODE_SERVER_ADDRESS`,
+//! `CORE_CHAINCODE_ID_NAME`, optional `CHAINCODE_TLS_CERT`/`CHAINCODE_TLS_KEY`/
+//! `CHAINCODE_CLIENT_CA_CERT`); stops gracefully on Ctrl-C.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use carechain_chaincode::CareChain;
+use carechain_chaincode::ccaas::{ServerConfig, serve};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = match ServerConfig::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("carechain-chaincode: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    eprintln!(
+        "carechain-chaincode: serving {} on {} ({})",
+        config.chaincode_id,
+        config.address,
+        if config.tls.is_some() {
+            "TLS"
+        } else {
+            "plaintext"
+        }
+    );
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    match serve(&config, Arc::new(CareChain), shutdown).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("carechain-chaincode: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

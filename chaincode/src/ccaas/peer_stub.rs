@@ -1,0 +1,256 @@
+//! The [`Stub`] a transaction runs against on a Fabric peer: every state call
+//! becomes a chaincode message to the peer (`GET_STATE`, `PUT_STATE`,
+//! `DEL_STATE`, `GET_STATE_BY_RANGE` with `QUERY_STATE_NEXT`/`CLOSE` paging,
+//! `GET_HISTORY_FOR_KEY`) answered by `RESPONSE` or `ERROR`, as in the Go shim.
+//!
+//! Two Fabric facts are bridged here so the contract sees the semantics of
+//! [`crate::memory`]:
+//!
+//! - Fabric treats a write of an empty value as a delete (`KVWrite.is_delete`
+//!   is `len(value) == 0`), but the contract's index entries are empty values.
+//!   An empty value is therefore stored as [`EMPTY_VALUE`] (one NUL byte, which
+//!   no JSON value or transaction id can be) and read back as empty.
+//! - Fabric returns a key's history newest first; the stub returns it oldest first.
+
+use std::sync::mpsc;
+
+use carechain_fabric_protos::prost::Message;
+use carechain_fabric_protos::protos::chaincode_message::Type;
+use carechain_fabric_protos::protos::{
+    ChaincodeEvent, ChaincodeMessage, DelState, GetHistoryForKey, GetState, GetStateByRange,
+    PutState, QueryResponse, QueryStateClose, QueryStateNext,
+};
+use carechain_fabric_protos::queryresult::{KeyModification as FabricModification, Kv};
+
+use super::session::Outbox;
+use crate::stub::{KeyModification, Stub, StubError, Timestamp};
+
+/// How an empty value is stored on Fabric, where an empty write is a delete.
+pub const EMPTY_VALUE: &[u8] = &[0];
+
+/// The value the contract wrote, as stored on Fabric.
+pub(crate) fn to_fabric(value: Vec<u8>) -> Vec<u8> {
+    if value.is_empty() {
+        EMPTY_VALUE.to_vec()
+    } else {
+        value
+    }
+}
+
+/// A stored Fabric value as the contract wrote it.
+pub(crate) fn from_fabric(value: Vec<u8>) -> Vec<u8> {
+    if value == EMPTY_VALUE {
+        Vec::new()
+    } else {
+        value
+    }
+}
+
+/// One transaction's conversation with the peer.
+pub(crate) struct PeerStub {
+    pub(crate) channel_id: String,
+    pub(crate) tx_id: String,
+    pub(crate) timestamp: Timestamp,
+    pub(crate) out: Outbox,
+    pub(crate) replies: mpsc::Receiver<ChaincodeMessage>,
+    pub(crate) event: Option<ChaincodeEvent>,
+    /// The first failure of the peer; it fails the transaction even if the
+    /// contract swallowed the `StubError`.
+    pub(crate) failure: Option<StubError>,
+}
+
+impl PeerStub {
+    /// Sends one request and waits for the peer's answer to this transaction.
+    fn call(&mut self, kind: Type, payload: Vec<u8>) -> Result<Vec<u8>, StubError> {
+        let result = self.exchange(kind, payload);
+        if let Err(e) = &result {
+            self.failure.get_or_insert_with(|| e.clone());
+        }
+        result
+    }
+
+    fn exchange(&mut self, kind: Type, payload: Vec<u8>) -> Result<Vec<u8>, StubError> {
+        let request = ChaincodeMessage {
+            r#type: kind as i32,
+            payload,
+            txid: self.tx_id.clone(),
+            channel_id: self.channel_id.clone(),
+            ..Default::default()
+        };
+        if self.out.send(Ok(request)).is_err() {
+            return Err(StubError("the peer connection is closed".into()));
+        }
+        let reply = self
+            .replies
+            .recv()
+            .map_err(|_| StubError("the peer connection closed before answering".into()))?;
+        match Type::try_from(reply.r#type) {
+            Ok(Type::Response) => Ok(reply.payload),
+            Ok(Type::Error) => Err(StubError(format!(
+                "the peer refused {}: {}",
+                kind.as_str_name(),
+                String::from_utf8_lossy(&reply.payload)
+            ))),
+            _ => Err(StubError(format!(
+                "expected RESPONSE or ERROR to {}, found message type {}",
+                kind.as_str_name(),
+                reply.r#type
+            ))),
+        }
+    }
+
+    /// Every row of a paged query: the first page, `QUERY_STATE_NEXT` while
+    /// the peer has more, then `QUERY_STATE_CLOSE`.
+    fn drain(&mut self, kind: Type, payload: Vec<u8>) -> Result<Vec<Vec<u8>>, StubError> {
+        let mut page = self.query_page(kind, payload)?;
+        let mut rows: Vec<Vec<u8>> = Vec::new();
+        loop {
+            rows.extend(page.results.into_iter().map(|r| r.result_bytes));
+            if !page.has_more {
+                break;
+            }
+            let next = QueryStateNext {
+                id: page.id.clone(),
+            }
+            .encode_to_vec();
+            page = self.query_page(Type::QueryStateNext, next)?;
+        }
+        let close = QueryStateClose { id: page.id }.encode_to_vec();
+        self.call(Type::QueryStateClose, close)?;
+        Ok(rows)
+    }
+
+    fn query_page(&mut self, kind: Type, payload: Vec<u8>) -> Result<QueryResponse, StubError> {
+        let bytes = self.call(kind, payload)?;
+        QueryResponse::decode(bytes.as_slice()).map_err(|e| {
+            self.fail(format!(
+                "expected a QueryResponse to {}, found undecodable bytes: {e}",
+                kind.as_str_name()
+            ))
+        })
+    }
+
+    fn fail(&mut self, message: String) -> StubError {
+        let err = StubError(message);
+        self.failure.get_or_insert_with(|| err.clone());
+        err
+    }
+}
+
+fn check_key(key: &str) -> Result<(), StubError> {
+    if key.is_empty() || key.starts_with('\0') {
+        return Err(StubError(format!(
+            "expected a non-empty key not starting with NUL, found {key:?}"
+        )));
+    }
+    Ok(())
+}
+
+impl Stub for PeerStub {
+    fn get_state(&mut self, key: &str) -> Result<Option<Vec<u8>>, StubError> {
+        check_key(key)?;
+        let payload = GetState {
+            key: key.to_owned(),
+            collection: String::new(),
+        };
+        let value = self.call(Type::GetState, payload.encode_to_vec())?;
+        // Fabric answers a missing key with an empty value.
+        Ok((!value.is_empty()).then(|| from_fabric(value)))
+    }
+
+    fn put_state(&mut self, key: &str, value: Vec<u8>) -> Result<(), StubError> {
+        check_key(key)?;
+        let payload = PutState {
+            key: key.to_owned(),
+            value: to_fabric(value),
+            collection: String::new(),
+        };
+        self.call(Type::PutState, payload.encode_to_vec()).map(drop)
+    }
+
+    fn del_state(&mut self, key: &str) -> Result<(), StubError> {
+        check_key(key)?;
+        let payload = DelState {
+            key: key.to_owned(),
+            collection: String::new(),
+        };
+        self.call(Type::DelState, payload.encode_to_vec()).map(drop)
+    }
+
+    fn get_state_by_range(
+        &mut self,
+        start: &str,
+        end: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, StubError> {
+        // As the Go shim: an empty start key means "from the first simple key".
+        let start_key = if start.is_empty() { "\u{1}" } else { start };
+        let payload = GetStateByRange {
+            start_key: start_key.to_owned(),
+            end_key: end.to_owned(),
+            collection: String::new(),
+            metadata: Vec::new(),
+        };
+        let rows = self.drain(Type::GetStateByRange, payload.encode_to_vec())?;
+        rows.into_iter()
+            .map(|bytes| match Kv::decode(bytes.as_slice()) {
+                Ok(kv) => Ok((kv.key, from_fabric(kv.value))),
+                Err(e) => Err(self.fail(format!(
+                    "expected a range result (queryresult.KV), found undecodable bytes: {e}"
+                ))),
+            })
+            .collect()
+    }
+
+    fn get_history_for_key(&mut self, key: &str) -> Result<Vec<KeyModification>, StubError> {
+        check_key(key)?;
+        let payload = GetHistoryForKey {
+            key: key.to_owned(),
+        };
+        let rows = self.drain(Type::GetHistoryForKey, payload.encode_to_vec())?;
+        let mut history = rows
+            .into_iter()
+            .map(|bytes| match FabricModification::decode(bytes.as_slice()) {
+                Ok(m) => Ok(KeyModification {
+                    tx_id: m.tx_id,
+                    timestamp: m
+                        .timestamp
+                        .map(|t| Timestamp {
+                            seconds: t.seconds,
+                            nanos: t.nanos,
+                        })
+                        .unwrap_or_default(),
+                    value: from_fabric(m.value),
+                    is_delete: m.is_delete,
+                }),
+                Err(e) => Err(self.fail(format!(
+                    "expected a history entry (queryresult.KeyModification), found undecodable bytes: {e}"
+                ))),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        // Fabric answers newest first; the stub promises oldest first.
+        history.reverse();
+        Ok(history)
+    }
+
+    fn tx_id(&self) -> &str {
+        &self.tx_id
+    }
+
+    fn tx_timestamp(&self) -> Timestamp {
+        self.timestamp
+    }
+
+    fn set_event(&mut self, name: &str, payload: Vec<u8>) -> Result<(), StubError> {
+        if name.is_empty() {
+            return Err(StubError(
+                "expected a non-empty event name, found \"\"".into(),
+            ));
+        }
+        self.event = Some(ChaincodeEvent {
+            event_name: name.to_owned(),
+            payload,
+            ..Default::default()
+        });
+        Ok(())
+    }
+}
