@@ -4,12 +4,8 @@
 # relay. Ends with pytest's "N passed, N failed" line; exits non-zero on failure.
 set -euo pipefail
 
-source "$(dirname "$0")/build-lib.sh"
-cd "$root"
-out="$bindings_out"
-rm -rf "$out/python"
-"$bindgen" generate "$mobile_lib" --language python --out-dir "$out/python"
-cp "$mobile_lib" "$out/python/"
+source "$(dirname "$0")/common.sh"
+generate python
 
 venv="$target/python-venv"
 if [ ! -x "$venv/bin/python" ]; then
@@ -18,7 +14,6 @@ fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "pytest==8.4.2"
 
 export CARECHAIN_BINDINGS_DIR="$out/python"
-export CARECHAIN_RELAY_BIN
 set +e
 "$venv/bin/python" -m pytest -p no:cacheprovider -v "$root/mobile-bindings/tests/python" 2>&1 | tee "$target/python-tests.log"
 status=${PIPESTATUS[0]}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Compile check of carechain-mobile for the phones: the static library for
+# aarch64-linux-android and aarch64-apple-ios. Linking an app needs the NDK or
+# Xcode, which this machine lacks; the staticlib needs neither, except for the
+# C and assembly of `ring` (rustls' crypto), which the distribution's clang
+# builds for both targets with --target (no libc headers: ring needs only the
+# compiler's own freestanding headers).
+#
+# The check has its own profile (dev without optimisation, no debug info,
+# outputs in target/mobile-check/) so it neither slows down on opt-level 2
+# nor touches the host builds the tests use.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+targets=(aarch64-linux-android aarch64-apple-ios)
+installed="$(rustup target list --installed)"
+for t in "${targets[@]}"; do
+    grep -qx "$t" <<<"$installed" || rustup target add "$t"
+done
+if ! command -v clang >/dev/null || ! command -v llvm-ar >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang llvm
+fi
+
+# cc-rs would look for the NDK's aarch64-linux-android-clang and for Xcode's
+# SDK (xcrun); plain clang with the target triple is enough for ring.
+export CC_aarch64_linux_android=clang AR_aarch64_linux_android=llvm-ar
+export CC_aarch64_apple_ios=clang AR_aarch64_apple_ios=llvm-ar
+sdk="${TMPDIR:-/tmp}/carechain-no-sdk"
+mkdir -p "$sdk"
+export SDKROOT="$sdk"
+
+profile=(
+    --config 'profile.mobile-check.inherits="dev"'
+    --config 'profile.mobile-check.debug=0'
+    --config 'profile.mobile-check.package."*".opt-level=0'
+    --config 'profile.mobile-check.package.carechain-core.opt-level=0'
+)
+for t in "${targets[@]}"; do
+    # Only the staticlib: the cdylib would need the platform's linker.
+    cargo "${profile[@]}" rustc --profile mobile-check -p carechain-mobile --lib \
+        --crate-type staticlib --target "$t"
+    ls -l "target/$t/mobile-check/libcarechain_mobile.a"
+    echo "$t: staticlib built"
+done

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Builds the relay and the carechain-mobile cdylib (as run-python.sh does),
+# generates the Swift bindings, compiles them with tests/swift/ inside a Debian
+# 13 (trixie) chroot that has `swiftlang`, and runs the story there against a
+# real relay started on the host (the chroot shares the network namespace).
+# Ends with "swift: N passed, N failed"; exits non-zero on failure.
+#
+# Needs root (debootstrap, chroot, bind mounts). The chroot is made once with
+# debootstrap and kept in target/swift/chroot; delete that folder to remake it.
+set -euo pipefail
+
+source "$(dirname "$0")/common.sh"
+generate swift
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "run-swift.sh needs root for debootstrap, chroot and bind mounts" >&2
+    exit 1
+fi
+
+# The chroot: swiftlang, and the C library and C++ headers its linker needs.
+packages="swiftlang,libc6-dev,libstdc++-14-dev"
+chroot_dir="$target/swift/chroot"
+mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+if [ "$(cat "$chroot_dir/.carechain-packages" 2>/dev/null)" != "$packages" ]; then
+    command -v debootstrap >/dev/null ||
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap; }
+    fresh="$target/swift/chroot.partial"
+    # Never remove a tree with something mounted in it (a bind of the repository).
+    if grep -qs " $target/swift/" /proc/mounts; then
+        echo "something is still mounted under $target/swift; unmount it first" >&2
+        exit 1
+    fi
+    rm -rf "$fresh" "$chroot_dir"
+    debootstrap --variant=minbase --include="$packages" trixie "$fresh" "$mirror"
+    echo "$packages" >"$fresh/.carechain-packages"
+    mv "$fresh" "$chroot_dir"
+fi
+
+# The repository (and the target folder, wherever it is) at the same paths
+# inside the chroot, so the bindings, the library and the relay's data dir
+# are visible there; everything is unmounted on exit.
+mounted=()
+relay_pid=""
+cleanup() {
+    if [ -n "$relay_pid" ]; then
+        kill "$relay_pid" 2>/dev/null || true
+        wait "$relay_pid" 2>/dev/null || true
+    fi
+    for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
+        umount "${mounted[$i]}" || umount -l "${mounted[$i]}" || true
+    done
+}
+trap cleanup EXIT
+mount_in() { # mount_in SOURCE (bind) | mount_in proc
+    local dest
+    if [ "$1" = proc ]; then dest="$chroot_dir/proc"; else dest="$chroot_dir$1"; fi
+    mkdir -p "$dest"
+    if ! mountpoint -q "$dest"; then
+        if [ "$1" = proc ]; then mount -t proc proc "$dest"; else mount --bind "$1" "$dest"; fi
+        mounted+=("$dest")
+    fi
+}
+mount_in proc
+mount_in "$root"
+case "$target/" in "$root"/*) ;; *) mount_in "$target" ;; esac
+in_chroot() { chroot "$chroot_dir" env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/root "$@"; }
+
+# swiftc takes a minute on a busy machine: reuse the binary while the
+# bindings, the tests and the chroot's packages are unchanged.
+build="$target/swift-tests"
+mkdir -p "$build"
+sources=("$out/swift/carechain_mobile.swift" "$root"/mobile-bindings/tests/swift/*.swift)
+stamp="$( (echo "$packages"; cat "${sources[@]}" "$out"/swift/*.h "$out"/swift/*.modulemap) | sha256sum | cut -d' ' -f1)"
+if [ ! -x "$build/story" ] || [ "$(cat "$build/stamp" 2>/dev/null)" != "$stamp" ]; then
+    rm -f "$build/story" "$build/stamp"
+    in_chroot swiftc -swift-version 5 -module-name CareChainStory \
+        -Xcc -fmodule-map-file="$out/swift/carechain_mobileFFI.modulemap" -I "$out/swift" \
+        -L "$out/swift" -lcarechain_mobile -Xlinker -rpath -Xlinker "$out/swift" \
+        "${sources[@]}" -o "$build/story"
+    echo "$stamp" >"$build/stamp"
+fi
+
+# The relay, on the host, as tests/python/conftest.py starts it.
+workdir="$(mktemp -d "$build/relay.XXXXXX")"
+port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+(
+    cd "$workdir"
+    exec env -u DATABASE_URL -u CARECHAIN_DATABASE_URL \
+        CARECHAIN_ADMIN_PASSPHRASE=keystore-passphrase CARECHAIN_ADMIN_PASSWORD=admin-password-1 \
+        CARECHAIN_LISTEN="127.0.0.1:$port" CARECHAIN_DATA_DIR="$workdir/data" \
+        CARECHAIN_LEDGER_AUDIENCE=carechain CARECHAIN_LOGIN_ATTEMPTS_PER_MINUTE=1000 CARECHAIN_WORKERS=2 \
+        RUST_LOG="${RUST_LOG:-warn}" \
+        "$CARECHAIN_RELAY_BIN" serve --admin-email admin@example.org </dev/null >"$workdir/relay.log" 2>&1
+) &
+relay_pid=$!
+url="http://127.0.0.1:$port"
+for _ in $(seq 1 300); do
+    curl -fsS -o /dev/null "$url/readyz" 2>/dev/null && break
+    if ! kill -0 "$relay_pid" 2>/dev/null; then break; fi
+    sleep 0.2
+done
+if ! curl -fsS -o /dev/null "$url/readyz"; then
+    echo "the relay did not start:" >&2
+    cat "$workdir/relay.log" >&2
+    echo "swift: 0 passed, 1 failed"
+    exit 1
+fi
+
+set +e
+in_chroot env CARECHAIN_RELAY_URL="$url" CARECHAIN_RELAY_DATA_DIR="$workdir/data" "$build/story" 2>&1 |
+    tee "$target/swift-tests.log"
+status=${PIPESTATUS[0]}
+set -e
+tail -n 1 "$target/swift-tests.log" | grep -qE '^swift: [0-9]+ passed, [0-9]+ failed$' ||
+    echo "swift: 0 passed, 1 failed"
+[ "$status" -eq 0 ] && rm -rf "$workdir"
+exit "$status"
