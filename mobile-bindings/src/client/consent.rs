@@ -190,8 +190,9 @@ impl Inner {
     ) -> Result<Vec<RecordKey>, MobileError> {
         let request: wire::AccessRequestState =
             self.get(&format!("v1/requests/{request_id}")).await?;
-        let doctor: wire::IdentityKeys =
-            self.get(&format!("v1/identities/{}", request.doctor)).await?;
+        let doctor: wire::IdentityKeys = self
+            .get(&format!("v1/identities/{}", request.doctor))
+            .await?;
         let doctor_key = HpkePublicKey::from_bytes(doctor.hpke_key.as_bytes()).map_err(|e| {
             integrity(format!(
                 "doctor {}: published HPKE key: {e}",
