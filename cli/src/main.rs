@@ -305,12 +305,13 @@ async fn sandbox(args: &args::SandboxArgs) -> Result<(), CliError> {
         .seal(&passphrase, &mut carechain_core::OsRng)
         .map_err(|e| CliError::File(e.to_string()))?;
     keystore::write_private(&path, &sealed, false)?;
-    println!("relay listening on {}", relay.url);
     println!(
         "admin {} with keystore {}",
         args.admin_email,
         path.display()
     );
+    // Last, so a caller waiting for this line has everything before it.
+    println!("relay listening on {}", relay.url);
     let _ = tokio::signal::ctrl_c().await;
     relay.stop().await;
     Ok(())

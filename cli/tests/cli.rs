@@ -51,6 +51,9 @@ struct Sandbox {
     child: Child,
     url: String,
     dir: tempfile::TempDir,
+    /// The sandbox's stdout, kept open: closing it would make the
+    /// sandbox's next line fail with a broken pipe and end the relay.
+    _stdout: std::io::Lines<BufReader<std::process::ChildStdout>>,
 }
 
 impl Sandbox {
@@ -73,7 +76,12 @@ impl Sandbox {
                 break url.to_owned();
             }
         };
-        Sandbox { child, url, dir }
+        Sandbox {
+            child,
+            url,
+            dir,
+            _stdout: lines,
+        }
     }
 }
 

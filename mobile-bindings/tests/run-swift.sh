@@ -5,8 +5,8 @@
 # real relay started on the host (the chroot shares the network namespace).
 # Ends with "swift: N passed, N failed"; exits non-zero on failure.
 #
-# Needs root (debootstrap, chroot, bind mounts). The chroot is made once with
-# debootstrap and kept in target/swift/chroot; delete that folder to remake it.
+# Needs root (debootstrap, chroot, bind mounts). The chroot is made once by
+# swift-chroot.sh and kept in target/swift/chroot; delete that folder to remake it.
 set -euo pipefail
 
 source "$(dirname "$0")/common.sh"
@@ -17,24 +17,10 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 
-# The chroot: swiftlang, and the C library and C++ headers its linker needs.
-packages="swiftlang,libc6-dev,libstdc++-14-dev"
+# The chroot with swiftlang (made once, kept in target/swift/chroot).
+bash "$root/mobile-bindings/tests/swift-chroot.sh"
 chroot_dir="$target/swift/chroot"
-mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-if [ "$(cat "$chroot_dir/.carechain-packages" 2>/dev/null)" != "$packages" ]; then
-    command -v debootstrap >/dev/null ||
-        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap; }
-    fresh="$target/swift/chroot.partial"
-    # Never remove a tree with something mounted in it (a bind of the repository).
-    if grep -qs " $target/swift/" /proc/mounts; then
-        echo "something is still mounted under $target/swift; unmount it first" >&2
-        exit 1
-    fi
-    rm -rf "$fresh" "$chroot_dir"
-    debootstrap --variant=minbase --include="$packages" trixie "$fresh" "$mirror"
-    echo "$packages" >"$fresh/.carechain-packages"
-    mv "$fresh" "$chroot_dir"
-fi
+packages="$(cat "$chroot_dir/.carechain-packages")"
 
 # The repository (and the target folder, wherever it is) at the same paths
 # inside the chroot, so the bindings, the library and the relay's data dir

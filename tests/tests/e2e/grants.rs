@@ -96,6 +96,33 @@ pub async fn expired_grant_refuses_reads(relay: Arc<Relay>) {
     );
 }
 
+/// A doctor granted read access after records exist reads them: the phone
+/// re-wraps their data keys for that doctor when it approves; records outside
+/// the granted scope stay closed.
+pub async fn a_later_grant_opens_earlier_records(relay: Arc<Relay>) {
+    let cast = Cast::new(&relay, "later").await;
+    cast.grant_doctor().await;
+    let earlier = cast.doctor.write_condition(&cast.patient.id, "E11.9").await;
+
+    let second = enrol(&cast.admin, Role::Doctor, "second-opinion").await;
+    cast.grant(&second, vec![AccessKind::Read], now() + 86_400)
+        .await;
+    let fhir = second.read_condition(earlier).await;
+    assert_eq!(fhir["code"]["coding"][0]["code"], "E11.9");
+
+    let log = cast
+        .patient
+        .client
+        .access_log()
+        .await
+        .expect("the access log");
+    assert!(
+        log.iter()
+            .any(|e| e.reader_id == second.id().to_string() && e.record_id == earlier.to_string()),
+        "the second doctor's read is logged: {log:?}"
+    );
+}
+
 /// A doctor granted read only (and one with no grant) cannot write a record.
 pub async fn no_write_without_a_write_grant(relay: Arc<Relay>) {
     let cast = Cast::new(&relay, "readonly").await;

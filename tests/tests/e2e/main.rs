@@ -23,7 +23,7 @@ use relay::{Backend, Relay};
 type Scenario = fn(Arc<Relay>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// Every scenario, by name.
-const SCENARIOS: [(&str, Scenario); 9] = [
+const SCENARIOS: [(&str, Scenario); 10] = [
     ("whole_story", |r| Box::pin(story::whole_story(r))),
     ("insurer_never_sees_a_record", |r| {
         Box::pin(insurer::insurer_never_sees_a_record(r))
@@ -33,6 +33,9 @@ const SCENARIOS: [(&str, Scenario); 9] = [
     }),
     ("expired_grant_refuses_reads", |r| {
         Box::pin(grants::expired_grant_refuses_reads(r))
+    }),
+    ("a_later_grant_opens_earlier_records", |r| {
+        Box::pin(grants::a_later_grant_opens_earlier_records(r))
     }),
     ("no_write_without_a_write_grant", |r| {
         Box::pin(grants::no_write_without_a_write_grant(r))
