@@ -33,7 +33,53 @@ export CC_aarch64_apple_ios=clang AR_aarch64_apple_ios=llvm-ar
 # the platforms' own headers come with their SDKs.
 cross_include=/usr/aarch64-linux-gnu/include
 export CFLAGS_aarch64_linux_android="-isystem $cross_include"
-export CFLAGS_aarch64_apple_ios="-isystem $cross_include"
+# For iOS the SDK's headers are missing too, and glibc's do not parse for a
+# Darwin target. ring's C needs only a few declarations from them (its
+# memory functions, abort, assert) and TargetConditionals.h, which only says
+# which Apple platform is being compiled for: the stand-ins below declare
+# exactly those, as the SDK does, for an arm64 iOS device.
+apple_include="${TMPDIR:-/tmp}/carechain-ios-include"
+mkdir -p "$apple_include"
+cat >"$apple_include/TargetConditionals.h" <<'HEADER'
+/* Stand-in for the iOS SDK's TargetConditionals.h: an arm64 iOS device. */
+#ifndef TARGET_OS_MAC
+#define TARGET_OS_MAC 1
+#define TARGET_OS_OSX 0
+#define TARGET_OS_IPHONE 1
+#define TARGET_OS_IOS 1
+#define TARGET_OS_TV 0
+#define TARGET_OS_WATCH 0
+#define TARGET_OS_VISION 0
+#define TARGET_OS_SIMULATOR 0
+#define TARGET_OS_EMBEDDED 1
+#define TARGET_CPU_ARM64 1
+#endif
+HEADER
+cat >"$apple_include/string.h" <<'HEADER'
+/* Stand-in for the iOS SDK's string.h: the declarations ring uses. */
+#pragma once
+#include <stddef.h>
+void *memcpy(void *dst, const void *src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+HEADER
+cat >"$apple_include/stdlib.h" <<'HEADER'
+/* Stand-in for the iOS SDK's stdlib.h: the declarations ring uses. */
+#pragma once
+#include <stddef.h>
+void abort(void) __attribute__((noreturn));
+HEADER
+cat >"$apple_include/assert.h" <<'HEADER'
+/* Stand-in for the iOS SDK's assert.h. */
+#ifdef NDEBUG
+#define assert(e) ((void)0)
+#else
+#define assert(e) ((e) ? (void)0 : __builtin_trap())
+#endif
+HEADER
+export CFLAGS_aarch64_apple_ios="-isystem $apple_include"
 sdk="${TMPDIR:-/tmp}/carechain-no-sdk"
 mkdir -p "$sdk"
 export SDKROOT="$sdk"
