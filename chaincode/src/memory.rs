@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::stub::{Chaincode, ChaincodeError, KeyModification, Stub, StubError, Timestamp};
+use crate::stub::{
+    Chaincode, ChaincodeError, KeyModification, Stub, StubError, Timestamp, check_key,
+};
 
 /// World state and history held in memory.
 #[derive(Debug, Default, Clone)]
@@ -100,13 +102,6 @@ struct MemoryTx<'a> {
     timestamp: Timestamp,
     writes: BTreeMap<String, Option<Vec<u8>>>,
     event: Option<(String, Vec<u8>)>,
-}
-
-fn check_key(key: &str) -> Result<(), StubError> {
-    if key.is_empty() || key.starts_with('\0') {
-        return Err(StubError(format!("invalid key {key:?}")));
-    }
-    Ok(())
 }
 
 impl Stub for MemoryTx<'_> {

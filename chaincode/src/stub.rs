@@ -43,6 +43,17 @@ pub struct KeyModification {
 #[error("ledger state unavailable: {0}")]
 pub struct StubError(pub String);
 
+/// Checks `key` against the stub's key rule (non-empty, not starting with
+/// NUL, which Fabric reserves for composite keys); every stub applies it.
+pub fn check_key(key: &str) -> Result<(), StubError> {
+    if key.is_empty() || key.starts_with('\0') {
+        return Err(StubError(format!(
+            "expected a non-empty key not starting with NUL, found {key:?}"
+        )));
+    }
+    Ok(())
+}
+
 /// The contract's view of the ledger during one transaction.
 pub trait Stub {
     /// The value at `key` before this transaction, if any.

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use carechain_chaincode::stub::check_key;
 use carechain_chaincode::{Chaincode, KeyModification, Stub, StubError, Timestamp};
 use rusqlite::Connection;
 
@@ -167,15 +168,6 @@ impl SqlStub<'_> {
             err
         })
     }
-}
-
-fn check_key(key: &str) -> Result<(), StubError> {
-    if key.is_empty() || key.starts_with('\0') {
-        return Err(StubError(format!(
-            "expected a non-empty key not starting with NUL, found {key:?}"
-        )));
-    }
-    Ok(())
 }
 
 impl Stub for SqlStub<'_> {

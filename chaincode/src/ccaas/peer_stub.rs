@@ -23,7 +23,7 @@ use carechain_fabric_protos::protos::{
 use carechain_fabric_protos::queryresult::{KeyModification as FabricModification, Kv};
 
 use super::session::Outbox;
-use crate::stub::{KeyModification, Stub, StubError, Timestamp};
+use crate::stub::{KeyModification, Stub, StubError, Timestamp, check_key};
 
 /// How an empty value is stored on Fabric, where an empty write is a delete.
 pub const EMPTY_VALUE: &[u8] = &[0];
@@ -135,15 +135,6 @@ impl PeerStub {
         self.failure.get_or_insert_with(|| err.clone());
         err
     }
-}
-
-fn check_key(key: &str) -> Result<(), StubError> {
-    if key.is_empty() || key.starts_with('\0') {
-        return Err(StubError(format!(
-            "expected a non-empty key not starting with NUL, found {key:?}"
-        )));
-    }
-    Ok(())
 }
 
 impl Stub for PeerStub {
