@@ -4,7 +4,6 @@
 //! file: the JWT key comes from `CARECHAIN_JWT_SECRET` or a 0600 file in the
 //! data directory created at first start.
 
-use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -201,13 +200,8 @@ impl Config {
         if !path.exists() {
             let mut key = Zeroizing::new([0u8; 32]);
             OsRng.fill_bytes(key.as_mut());
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut file = options.open(&path).map_err(|e| fail(e.to_string()))?;
-            file.write_all(URL_SAFE_NO_PAD.encode(key.as_ref()).as_bytes())
-                .and_then(|()| file.sync_all())
+            let encoded = Zeroizing::new(URL_SAFE_NO_PAD.encode(key.as_ref()));
+            crate::keystore::write_private(&path, encoded.as_bytes(), false)
                 .map_err(|e| fail(e.to_string()))?;
         }
         let text = Zeroizing::new(std::fs::read_to_string(&path).map_err(|e| fail(e.to_string()))?);

@@ -5,6 +5,9 @@
 //! magic "CCADMKS1" (8) ‖ salt (16) ‖ nonce (24) ‖ ciphertext+tag
 //! ```
 //! The header is the AEAD's associated data.
+//!
+//! [`write_private`] is how every secret file of the relay and the CLI is
+//! written: owner-only, synced before it is trusted.
 
 use argon2::{Algorithm, Argon2, Params, Version};
 use chacha20poly1305::aead::{Aead as _, KeyInit as _, Payload};
@@ -12,6 +15,9 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use rand_core::CryptoRngCore;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
+
+use std::io::Write as _;
+use std::path::Path;
 
 use carechain_core::envelope::HpkeSecretKey;
 use carechain_core::identity::SigningKey;
@@ -131,6 +137,23 @@ impl AdminKeys {
             hpke: HpkeSecretKey::from_bytes(&hpke_bytes).map_err(|_| KeystoreError::Open)?,
         })
     }
+}
+
+/// Writes `bytes` to `path`, readable by its owner only (mode 0600 on Unix)
+/// and synced to disk; refuses an existing file unless `replace`.
+pub fn write_private(path: &Path, bytes: &[u8], replace: bool) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true);
+    if replace {
+        options.create(true).truncate(true);
+    } else {
+        options.create_new(true);
+    }
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 #[cfg(test)]

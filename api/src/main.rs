@@ -96,7 +96,8 @@ async fn init(config: Config, args: AdminArgs) -> Result<(), ApiError> {
     let sealed = keys
         .seal(&passphrase, &mut OsRng)
         .map_err(|e| ApiError::internal(e.to_string()))?;
-    write_private(&path, &sealed)?;
+    carechain_api::keystore::write_private(&path, &sealed, false)
+        .map_err(|e| ApiError::internal(format!("cannot create {}: {e}", path.display())))?;
     let account =
         setup::init_admin(&state, &keys, &args.admin_email, &password, &args.name).await?;
     tracing::info!(
@@ -106,20 +107,6 @@ async fn init(config: Config, args: AdminArgs) -> Result<(), ApiError> {
         "ledger initialised with the first admin"
     );
     Ok(())
-}
-
-fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<(), ApiError> {
-    use std::io::Write as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .map_err(|e| ApiError::internal(format!("cannot create {}: {e}", path.display())))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(|e| ApiError::internal(format!("cannot write {}: {e}", path.display())))
 }
 
 async fn serve(config: Config, args: ServeArgs) -> Result<(), ApiError> {

@@ -7,7 +7,6 @@
 //! protection. The session (relay URL, email and the rotating refresh token,
 //! never the password) sits beside it in `<keystore>.session`, mode 0600.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -106,21 +105,10 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
     }
 }
 
-/// Writes `bytes` to a new file `path` readable by its owner only.
+/// Writes `bytes` to `path` readable by its owner only (see
+/// [`carechain_api::keystore::write_private`]).
 pub fn write_private(path: &Path, bytes: &[u8], replace: bool) -> Result<(), StoreError> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true);
-    if replace {
-        options.create(true).truncate(true);
-    } else {
-        options.create_new(true);
-    }
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).map_err(io(path))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(io(path))
+    carechain_api::keystore::write_private(path, bytes, replace).map_err(io(path))
 }
 
 /// Generates fresh signing and HPKE keys and seals them into a new keystore at `path`.

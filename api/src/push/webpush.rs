@@ -164,16 +164,9 @@ impl Vapid {
         match std::fs::read_to_string(path) {
             Ok(text) => Vapid::from_b64(&Zeroizing::new(text)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                use std::io::Write as _;
                 let key = SecretKey::random(&mut OsRng);
                 let text = Zeroizing::new(URL_SAFE_NO_PAD.encode(key.to_bytes()));
-                let mut options = std::fs::OpenOptions::new();
-                options.write(true).create_new(true);
-                #[cfg(unix)]
-                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-                options
-                    .open(path)
-                    .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.sync_all()))
+                crate::keystore::write_private(path, text.as_bytes(), false)
                     .map_err(|e| PushError::Key(format!("{}: {e}", path.display())))?;
                 Ok(Vapid::new(key))
             }
