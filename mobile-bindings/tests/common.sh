@@ -47,3 +47,53 @@ generate() {
     "$profile_dir/uniffi-bindgen" generate "$lib" --language "$language" --out-dir "$out/$language" "$@"
     cp "$lib" "$out/$language/"
 }
+
+# start_relay: a real carechain-relay on a temporary data directory and a free
+# loopback port, for the tests of every language; exports
+# CARECHAIN_RELAY_URL and CARECHAIN_RELAY_DATA_DIR (the admin's keystore is
+# there, sealed with "keystore-passphrase"; the admin logs in as
+# admin@example.org / admin-password-1). Stopped by stop_relay, which the
+# caller's EXIT trap runs. The data directory is under target/, which the
+# Swift chroot sees too.
+relay_pid=""
+relay_dir=""
+start_relay() {
+    local workdir port url
+    mkdir -p "$target/relays"
+    workdir="$(mktemp -d "$target/relays/relay.XXXXXX")"
+    relay_dir="$workdir"
+    port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    (
+        cd "$workdir"
+        exec env -u DATABASE_URL -u CARECHAIN_DATABASE_URL \
+            CARECHAIN_ADMIN_PASSPHRASE=keystore-passphrase CARECHAIN_ADMIN_PASSWORD=admin-password-1 \
+            CARECHAIN_LISTEN="127.0.0.1:$port" CARECHAIN_DATA_DIR="$workdir/data" \
+            CARECHAIN_LEDGER_AUDIENCE=carechain CARECHAIN_LOGIN_ATTEMPTS_PER_MINUTE=1000 CARECHAIN_WORKERS=2 \
+            RUST_LOG="${RUST_LOG:-warn}" \
+            "$CARECHAIN_RELAY_BIN" serve --admin-email admin@example.org </dev/null >"$workdir/relay.log" 2>&1
+    ) &
+    relay_pid=$!
+    url="http://127.0.0.1:$port"
+    for _ in $(seq 1 300); do
+        curl -fsS -o /dev/null "$url/readyz" 2>/dev/null && break
+        kill -0 "$relay_pid" 2>/dev/null || break
+        sleep 0.2
+    done
+    if ! curl -fsS -o /dev/null "$url/readyz" 2>/dev/null; then
+        echo "the relay did not start:" >&2
+        cat "$workdir/relay.log" >&2
+        return 1
+    fi
+    export CARECHAIN_RELAY_URL="$url" CARECHAIN_RELAY_DATA_DIR="$workdir/data"
+}
+stop_relay() {
+    if [ -n "$relay_pid" ]; then
+        kill "$relay_pid" 2>/dev/null || true
+        wait "$relay_pid" 2>/dev/null || true
+        relay_pid=""
+    fi
+    if [ -n "$relay_dir" ]; then
+        rm -rf "$relay_dir"
+        relay_dir=""
+    fi
+}

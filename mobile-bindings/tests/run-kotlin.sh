@@ -44,6 +44,11 @@ if [ ! -f "$build/story.jar" ] || [ "$(cat "$build/stamp" 2>/dev/null)" != "$sta
     echo "$stamp" >"$build/stamp"
 fi
 
+trap stop_relay EXIT
+if ! start_relay; then
+    echo "kotlin: 0 passed, 1 failed"
+    exit 1
+fi
 set +e
 # Debian's JNA looks for its native part in the jni directory; the bindings'
 # library is found through jna.library.path.

@@ -14,6 +14,11 @@ fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "pytest==8.4.2"
 
 export CARECHAIN_BINDINGS_DIR="$out/python"
+trap stop_relay EXIT
+if ! start_relay; then
+    echo "python: 0 passed, 1 failed"
+    exit 1
+fi
 set +e
 "$venv/bin/python" -m pytest -p no:cacheprovider -v "$root/mobile-bindings/tests/python" 2>&1 | tee "$target/python-tests.log"
 status=${PIPESTATUS[0]}

@@ -26,12 +26,8 @@ packages="$(cat "$chroot_dir/.carechain-packages")"
 # inside the chroot, so the bindings, the library and the relay's data dir
 # are visible there; everything is unmounted on exit.
 mounted=()
-relay_pid=""
 cleanup() {
-    if [ -n "$relay_pid" ]; then
-        kill "$relay_pid" 2>/dev/null || true
-        wait "$relay_pid" 2>/dev/null || true
-    fi
+    stop_relay
     for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
         umount "${mounted[$i]}" || umount -l "${mounted[$i]}" || true
     done
@@ -66,38 +62,17 @@ if [ ! -x "$build/story" ] || [ "$(cat "$build/stamp" 2>/dev/null)" != "$stamp" 
     echo "$stamp" >"$build/stamp"
 fi
 
-# The relay, on the host, as tests/python/conftest.py starts it.
-workdir="$(mktemp -d "$build/relay.XXXXXX")"
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-(
-    cd "$workdir"
-    exec env -u DATABASE_URL -u CARECHAIN_DATABASE_URL \
-        CARECHAIN_ADMIN_PASSPHRASE=keystore-passphrase CARECHAIN_ADMIN_PASSWORD=admin-password-1 \
-        CARECHAIN_LISTEN="127.0.0.1:$port" CARECHAIN_DATA_DIR="$workdir/data" \
-        CARECHAIN_LEDGER_AUDIENCE=carechain CARECHAIN_LOGIN_ATTEMPTS_PER_MINUTE=1000 CARECHAIN_WORKERS=2 \
-        RUST_LOG="${RUST_LOG:-warn}" \
-        "$CARECHAIN_RELAY_BIN" serve --admin-email admin@example.org </dev/null >"$workdir/relay.log" 2>&1
-) &
-relay_pid=$!
-url="http://127.0.0.1:$port"
-for _ in $(seq 1 300); do
-    curl -fsS -o /dev/null "$url/readyz" 2>/dev/null && break
-    if ! kill -0 "$relay_pid" 2>/dev/null; then break; fi
-    sleep 0.2
-done
-if ! curl -fsS -o /dev/null "$url/readyz"; then
-    echo "the relay did not start:" >&2
-    cat "$workdir/relay.log" >&2
+# The relay, on the host (the chroot shares its network).
+if ! start_relay; then
     echo "swift: 0 passed, 1 failed"
     exit 1
 fi
 
 set +e
-in_chroot env CARECHAIN_RELAY_URL="$url" CARECHAIN_RELAY_DATA_DIR="$workdir/data" "$build/story" 2>&1 |
+in_chroot env CARECHAIN_RELAY_URL="$CARECHAIN_RELAY_URL" CARECHAIN_RELAY_DATA_DIR="$CARECHAIN_RELAY_DATA_DIR" "$build/story" 2>&1 |
     tee "$target/swift-tests.log"
 status=${PIPESTATUS[0]}
 set -e
 tail -n 1 "$target/swift-tests.log" | grep -qE '^swift: [0-9]+ passed, [0-9]+ failed$' ||
     echo "swift: 0 passed, 1 failed"
-[ "$status" -eq 0 ] && rm -rf "$workdir"
 exit "$status"

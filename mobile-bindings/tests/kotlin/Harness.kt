@@ -1,15 +1,10 @@
-// A real `carechain-relay` on a temporary data directory and a free loopback
-// port (as tests/python/conftest.py starts it), the assertions the story
-// uses, and a small runner: JUnit is not packaged for the JVM here.
+// The relay run-kotlin.sh started (tests/common.sh `start_relay`; its URL and
+// data directory come from the environment), the assertions the story uses,
+// and a small runner: JUnit is not packaged for the JVM here.
 
 package carechain.story
 
 import java.io.File
-import java.net.HttpURLConnection
-import java.net.ServerSocket
-import java.net.URL
-import java.nio.file.Files
-import java.util.concurrent.TimeUnit
 
 const val ADMIN_EMAIL = "admin@example.org"
 const val ADMIN_PASSWORD = "admin-password-1"
@@ -17,63 +12,19 @@ const val KEYSTORE_PASSPHRASE = "keystore-passphrase"
 const val LEDGER_AUDIENCE = "carechain"
 
 /** A running relay: its URL and what the admin needs to sign in. */
-class Relay private constructor(val url: String, private val dataDir: File, private val process: Process) :
-    AutoCloseable {
+class Relay(val url: String, private val dataDir: File) {
     val audience = LEDGER_AUDIENCE
 
     fun adminKeystore(): ByteArray = File(dataDir, "admin.keystore").readBytes()
 
-    override fun close() {
-        process.destroy()
-        if (!process.waitFor(20, TimeUnit.SECONDS)) process.destroyForcibly()
-    }
-
     companion object {
-        fun start(binary: String): Relay {
-            val workdir = Files.createTempDirectory("carechain-kt-").toFile()
-            val dataDir = File(workdir, "data")
-            val port = ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress()).use { it.localPort }
-            val log = File(workdir, "relay.log")
-            val builder = ProcessBuilder(binary, "serve", "--admin-email", ADMIN_EMAIL)
-                .directory(workdir)
-                .redirectErrorStream(true)
-                .redirectOutput(log)
-                .redirectInput(ProcessBuilder.Redirect.from(File("/dev/null")))
-            val env = builder.environment()
-            env.remove("DATABASE_URL")
-            env.remove("CARECHAIN_DATABASE_URL")
-            env["CARECHAIN_ADMIN_PASSPHRASE"] = KEYSTORE_PASSPHRASE
-            env["CARECHAIN_ADMIN_PASSWORD"] = ADMIN_PASSWORD
-            env["CARECHAIN_LISTEN"] = "127.0.0.1:$port"
-            env["CARECHAIN_DATA_DIR"] = dataDir.path
-            env["CARECHAIN_LEDGER_AUDIENCE"] = LEDGER_AUDIENCE
-            env["CARECHAIN_LOGIN_ATTEMPTS_PER_MINUTE"] = "1000"
-            env["CARECHAIN_WORKERS"] = "2"
-            env["RUST_LOG"] = System.getenv("RUST_LOG") ?: "warn"
-            val process = builder.start()
-            val url = "http://127.0.0.1:$port"
-            val deadline = System.currentTimeMillis() + 60_000
-            while (!ready(url)) {
-                if (!process.isAlive || System.currentTimeMillis() > deadline) {
-                    process.destroyForcibly()
-                    throw IllegalStateException("the relay did not start:\n" + log.readText())
-                }
-                Thread.sleep(200)
+        fun fromEnvironment(): Relay {
+            val url = System.getenv("CARECHAIN_RELAY_URL")
+            val dir = System.getenv("CARECHAIN_RELAY_DATA_DIR")
+            if (url == null || dir == null) {
+                throw IllegalStateException("set CARECHAIN_RELAY_URL and CARECHAIN_RELAY_DATA_DIR to a running relay")
             }
-            return Relay(url, dataDir, process)
-        }
-
-        private fun ready(url: String): Boolean = try {
-            val conn = URL("$url/readyz").openConnection() as HttpURLConnection
-            conn.connectTimeout = 2000
-            conn.readTimeout = 2000
-            try {
-                conn.responseCode == 200
-            } finally {
-                conn.disconnect()
-            }
-        } catch (e: java.io.IOException) {
-            false
+            return Relay(url, File(dir))
         }
     }
 }

@@ -280,17 +280,14 @@ fun eventsResumeAfterTheLastAcknowledgedOne(relay: Relay): Unit = runBlocking {
 }
 
 fun main() {
-    val binary = System.getenv("CARECHAIN_RELAY_BIN")
-        ?: throw IllegalStateException("set CARECHAIN_RELAY_BIN to the carechain-relay binary")
-    val status = Relay.start(binary).use { relay ->
-        runAll(
-            listOf(
-                "wallet_keygen_seal_keystore_and_backup" to { walletKeygenSealKeystoreAndBackup() },
-                "the_whole_story_approved_and_uncovered_rejected" to { theWholeStoryApprovedAndUncoveredRejected(relay) },
-                "a_record_whose_encrypted_code_differs_is_flagged" to { aRecordWhoseEncryptedCodeDiffersIsFlagged(relay) },
-                "events_resume_after_the_last_acknowledged_one" to { eventsResumeAfterTheLastAcknowledgedOne(relay) },
-            ),
-        )
-    }
+    val relay = Relay.fromEnvironment()
+    val status = runAll(
+        listOf(
+            "wallet_keygen_seal_keystore_and_backup" to { walletKeygenSealKeystoreAndBackup() },
+            "the_whole_story_approved_and_uncovered_rejected" to { theWholeStoryApprovedAndUncoveredRejected(relay) },
+            "a_record_whose_encrypted_code_differs_is_flagged" to { aRecordWhoseEncryptedCodeDiffersIsFlagged(relay) },
+            "events_resume_after_the_last_acknowledged_one" to { eventsResumeAfterTheLastAcknowledgedOne(relay) },
+        ),
+    )
     exitProcess(status)
 }
