@@ -36,6 +36,28 @@ pub enum LedgerError {
         /// The validation code the committing peer reported.
         validation_code: String,
     },
+    /// A call to the ledger passed its deadline. For a submission the outcome
+    /// is unknown: the transaction may still commit, so a retry must reuse its
+    /// signed statement (the contract refuses the replayed nonce if it did).
+    #[error("the ledger did not answer {during} in time{}", tx_id.as_ref().map(|t| format!(" (transaction {t} may still commit)")).unwrap_or_default())]
+    Timeout {
+        /// The call that timed out, e.g. `CommitStatus`.
+        during: String,
+        /// The transaction, when one was already sent.
+        tx_id: Option<String>,
+    },
+    /// The Fabric gateway refused a call for a reason the contract did not
+    /// give (malformed request, identity not allowed, unknown channel or
+    /// chaincode); retrying will not help, an operator must look.
+    #[error("the Fabric gateway refused {call} ({code}): {message}")]
+    Gateway {
+        /// The Gateway call, e.g. `Endorse`.
+        call: &'static str,
+        /// The gRPC status code.
+        code: String,
+        /// The gateway's message and error details.
+        message: String,
+    },
     /// The durable store failed (I/O error, disk full, locked database).
     #[error("storage failed while {during}: {source}")]
     Storage {
