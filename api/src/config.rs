@@ -78,6 +78,22 @@ pub struct Config {
     pub json_limit_bytes: usize,
     /// HTTP worker threads (0: one per core).
     pub workers: usize,
+    /// Which ledger the relay forwards to.
+    pub ledger: LedgerKind,
+    /// The Fabric peer, identity, channel and chaincode (`[fabric]`), used
+    /// when `ledger = "fabric"`.
+    pub fabric: Option<carechain_ledger::fabric::FabricConfig>,
+}
+
+/// Which ledger backend the relay uses.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LedgerKind {
+    /// The in-process, hash-chained ledger in `data_dir/ledger` (one machine).
+    #[default]
+    Embedded,
+    /// A Hyperledger Fabric peer's Gateway, configured in `[fabric]`.
+    Fabric,
 }
 
 impl Default for Config {
@@ -95,6 +111,8 @@ impl Default for Config {
             login_attempts_per_minute: 5,
             json_limit_bytes: 2 * 1024 * 1024,
             workers: 0,
+            ledger: LedgerKind::Embedded,
+            fabric: None,
         }
     }
 }
@@ -161,6 +179,17 @@ impl Config {
         }
         if let Some(v) = parse(var("CARECHAIN_WORKERS"), "CARECHAIN_WORKERS", "a number")? {
             self.workers = v;
+        }
+        match var("CARECHAIN_LEDGER").as_deref() {
+            None => {}
+            Some("embedded") => self.ledger = LedgerKind::Embedded,
+            Some("fabric") => self.ledger = LedgerKind::Fabric,
+            Some(_) => {
+                return Err(ConfigError::Env {
+                    name: "CARECHAIN_LEDGER",
+                    expected: "embedded or fabric",
+                });
+            }
         }
         Ok(())
     }

@@ -223,6 +223,11 @@ impl From<LedgerError> for ApiError {
                 message,
             },
             LedgerError::Unavailable(m) => ApiError::Unavailable(format!("ledger: {m}")),
+            // Nothing took effect, or the outcome is not known yet: the
+            // client may retry with the same statement and Idempotency-Key.
+            e @ (LedgerError::NotCommitted { .. } | LedgerError::Timeout { .. }) => {
+                ApiError::Unavailable(format!("ledger: {e}"))
+            }
             other => ApiError::Internal(format!("ledger: {other}")),
         }
     }

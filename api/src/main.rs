@@ -156,6 +156,11 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), ApiError> {
 }
 
 fn verify(config: &Config) -> Result<(), ApiError> {
+    if config.ledger == carechain_api::config::LedgerKind::Fabric {
+        return Err(ApiError::bad_request(
+            "verify-ledger replays the embedded ledger; with ledger = \"fabric\" the peers validate every block, so there is nothing local to verify",
+        ));
+    }
     let report = carechain_ledger::verify(&config.ledger_dir(), &carechain_chaincode::CareChain)?;
     tracing::info!(
         blocks = report.blocks,

@@ -3,11 +3,12 @@
 use std::sync::Arc;
 
 use carechain_chaincode::CareChain;
+use carechain_ledger::fabric::FabricLedger;
 use carechain_ledger::{EmbeddedLedger, EmbeddedOptions, Ledger};
 
 use crate::auth::LoginLimiter;
 use crate::auth::tokens::JwtKeys;
-use crate::config::Config;
+use crate::config::{Config, LedgerKind};
 use crate::db::{self, DbPool};
 use crate::error::ApiError;
 
@@ -32,7 +33,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Opens the database (running migrations) and the embedded ledger of `config`.
+    /// Opens the database (running migrations) and the ledger of `config`.
     pub fn open(config: Config) -> Result<AppState, ApiError> {
         std::fs::create_dir_all(&config.data_dir).map_err(|e| {
             ApiError::internal(format!(
@@ -59,7 +60,7 @@ impl AppState {
     pub fn new(
         config: Config,
         pool: DbPool,
-        ledger: Arc<EmbeddedLedger>,
+        ledger: Arc<dyn Ledger>,
         jwt_secret: &[u8],
     ) -> AppState {
         let jwt = JwtKeys::new(jwt_secret, &config.audience, config.access_token_ttl_secs);
@@ -77,8 +78,25 @@ impl AppState {
     }
 }
 
-/// Opens (creating if needed) the embedded ledger in the data directory.
-pub fn open_ledger(config: &Config) -> Result<Arc<EmbeddedLedger>, ApiError> {
+/// Opens the ledger `config` selects: the embedded one in the data
+/// directory (created if needed), or the Fabric peer of `[fabric]`.
+pub fn open_ledger(config: &Config) -> Result<Arc<dyn Ledger>, ApiError> {
+    if config.ledger == LedgerKind::Fabric {
+        let fabric = config.fabric.clone().ok_or_else(|| {
+            ApiError::bad_request(
+                "ledger = \"fabric\" needs a [fabric] table (peer_endpoint, msp_id, cert, key, channel, chaincode), found none",
+            )
+        })?;
+        let ledger = FabricLedger::connect(fabric)
+            .map_err(|e| ApiError::bad_request(format!("fabric ledger: {e}")))?;
+        tracing::info!(
+            peer = %ledger.config().peer_endpoint,
+            channel = %ledger.config().channel,
+            chaincode = %ledger.config().chaincode,
+            "forwarding to Fabric"
+        );
+        return Ok(Arc::new(ledger));
+    }
     let dir = config.ledger_dir();
     std::fs::create_dir_all(&dir)
         .map_err(|e| ApiError::internal(format!("cannot create {}: {e}", dir.display())))?;

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod cli;
+mod config;
 mod database;
 mod errors;
 mod flow;
