@@ -73,6 +73,38 @@ fn acl_denied(channel: &str, policy: &str) -> Status {
     ))
 }
 
+/// The caller's deadline from the `grpc-timeout` header, shortened a little
+/// so the gateway answers as Fabric's does (its context expires) before
+/// tonic's own timeout layer, which would answer `Cancelled`.
+fn deadline<T>(request: &Request<T>) -> Option<Duration> {
+    let value = request.metadata().get("grpc-timeout")?.to_str().ok()?;
+    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
+    let n: u64 = digits.parse().ok()?;
+    let timeout = match unit {
+        "H" => Duration::from_secs(n.saturating_mul(3600)),
+        "M" => Duration::from_secs(n.saturating_mul(60)),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    };
+    let margin = (timeout / 10).max(Duration::from_millis(10));
+    Some(timeout.saturating_sub(margin))
+}
+
+/// Runs `call` until the caller's deadline; `expired` is the status then.
+async fn until<T>(
+    deadline: Option<Duration>,
+    expired: Status,
+    call: impl Future<Output = Result<T, Status>>,
+) -> Result<T, Status> {
+    match deadline {
+        Some(d) => tokio::time::timeout(d, call).await.unwrap_or(Err(expired)),
+        None => call.await,
+    }
+}
+
 type EventStream = Pin<Box<dyn Stream<Item = Result<ChaincodeEventsResponse, Status>> + Send>>;
 
 impl GatewayService {
@@ -175,7 +207,65 @@ impl Gateway for GatewayService {
         &self,
         request: Request<EndorseRequest>,
     ) -> Result<Response<EndorseResponse>, Status> {
-        let request = request.into_inner();
+        let expired = Status::deadline_exceeded(
+            "endorsement timeout expired while collecting first endorsement",
+        );
+        until(
+            deadline(&request),
+            expired,
+            self.endorse_inner(request.into_inner()),
+        )
+        .await
+    }
+
+    async fn evaluate(
+        &self,
+        request: Request<EvaluateRequest>,
+    ) -> Result<Response<EvaluateResponse>, Status> {
+        let expired = Status::deadline_exceeded("evaluate timeout expired");
+        until(
+            deadline(&request),
+            expired,
+            self.evaluate_inner(request.into_inner()),
+        )
+        .await
+    }
+
+    async fn submit(
+        &self,
+        request: Request<SubmitRequest>,
+    ) -> Result<Response<SubmitResponse>, Status> {
+        self.submit_inner(request.into_inner())
+    }
+
+    async fn commit_status(
+        &self,
+        request: Request<SignedCommitStatusRequest>,
+    ) -> Result<Response<CommitStatusResponse>, Status> {
+        let expired = Status::deadline_exceeded("context deadline exceeded");
+        until(
+            deadline(&request),
+            expired,
+            self.commit_status_inner(request.into_inner()),
+        )
+        .await
+    }
+
+    type ChaincodeEventsStream = EventStream;
+
+    async fn chaincode_events(
+        &self,
+        request: Request<SignedChaincodeEventsRequest>,
+    ) -> Result<Response<Self::ChaincodeEventsStream>, Status> {
+        self.chaincode_events_inner(request.into_inner())
+    }
+}
+
+impl GatewayService {
+    async fn endorse_inner(
+        &self,
+        request: EndorseRequest,
+    ) -> Result<Response<EndorseResponse>, Status> {
         let Some(signed) = request
             .proposed_transaction
             .filter(|p| !p.proposal_bytes.is_empty())
@@ -223,11 +313,10 @@ impl Gateway for GatewayService {
         }))
     }
 
-    async fn evaluate(
+    async fn evaluate_inner(
         &self,
-        request: Request<EvaluateRequest>,
+        request: EvaluateRequest,
     ) -> Result<Response<EvaluateResponse>, Status> {
-        let request = request.into_inner();
         let signed = request.proposed_transaction;
         let target = target(signed.as_ref()).map_err(|e| {
             Status::invalid_argument(format!("failed to unpack transaction proposal: {e}"))
@@ -274,11 +363,7 @@ impl Gateway for GatewayService {
         }))
     }
 
-    async fn submit(
-        &self,
-        request: Request<SubmitRequest>,
-    ) -> Result<Response<SubmitResponse>, Status> {
-        let request = request.into_inner();
+    fn submit_inner(&self, request: SubmitRequest) -> Result<Response<SubmitResponse>, Status> {
         let Some(envelope) = request.prepared_transaction else {
             return Err(Status::invalid_argument(
                 "a prepared transaction is required",
@@ -321,11 +406,10 @@ impl Gateway for GatewayService {
         Ok(Response::new(SubmitResponse {}))
     }
 
-    async fn commit_status(
+    async fn commit_status_inner(
         &self,
-        request: Request<SignedCommitStatusRequest>,
+        signed: SignedCommitStatusRequest,
     ) -> Result<Response<CommitStatusResponse>, Status> {
-        let signed = request.into_inner();
         if signed.request.is_empty() {
             return Err(Status::invalid_argument(
                 "a commit status request is required",
@@ -359,13 +443,10 @@ impl Gateway for GatewayService {
         }
     }
 
-    type ChaincodeEventsStream = EventStream;
-
-    async fn chaincode_events(
+    fn chaincode_events_inner(
         &self,
-        request: Request<SignedChaincodeEventsRequest>,
-    ) -> Result<Response<Self::ChaincodeEventsStream>, Status> {
-        let signed = request.into_inner();
+        signed: SignedChaincodeEventsRequest,
+    ) -> Result<Response<EventStream>, Status> {
         if signed.request.is_empty() {
             return Err(Status::invalid_argument(
                 "a chaincode events request is required",

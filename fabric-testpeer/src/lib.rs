@@ -36,7 +36,15 @@
 //! | Endorse | any endorser failure | `Aborted` | `failed to endorse transaction, see attached details for more info` + detail |
 //! | Submit | no envelope / unsigned | `InvalidArgument` | `a prepared transaction is required` / `prepared transaction must be signed` |
 //! | Submit | not a writer's signature | `Aborted` | `received unsuccessful response from orderer: status=FORBIDDEN, info=…` |
+//! | Submit | other channel | `FailedPrecondition` | `channel CH not found` |
 //! | CommitStatus, ChaincodeEvents | bad request signature or identity | `PermissionDenied` | `failed evaluating policy on signed data …` |
+//! | Evaluate / Endorse / CommitStatus | caller's deadline passes | `DeadlineExceeded` | `evaluate timeout expired` / `endorsement timeout expired while collecting first endorsement` / `context deadline exceeded` |
+//!
+//! Commit-time validation codes (in `CommitStatus` and the block's
+//! `TRANSACTIONS_FILTER`): `VALID`, `MVCC_READ_CONFLICT`,
+//! `PHANTOM_READ_CONFLICT`, `DUPLICATE_TXID`, `ENDORSEMENT_POLICY_FAILURE`,
+//! `BAD_CREATOR_SIGNATURE`, `BAD_PROPOSAL_TXID`, `INVALID_ENDORSER_TRANSACTION`,
+//! `INVALID_CHAINCODE`, `BAD_RWSET`, `BAD_PAYLOAD`, `BAD_COMMON_HEADER`.
 //!
 //! Details are `gateway.ErrorDetail{address, msp_id, message}` packed in a
 //! `google.rpc.Status` (see [`status`]). Injected failures
@@ -55,5 +63,6 @@ mod proposal;
 mod validate;
 
 pub use chaincode::ConnectError;
+pub use ledger::{block_data_hash, block_header_hash};
 pub use network::{ClientIdentity, Failure, NetworkOptions, TestNetwork, TestPeerError};
 pub use proposal::compute_tx_id;
