@@ -6,6 +6,7 @@ mod cli;
 mod config;
 mod database;
 mod errors;
+mod fabric;
 mod flow;
 mod group;
 mod identities;

@@ -78,7 +78,9 @@ impl Actor {
 
 /// The contract behind a ledger, a clock, a seeded RNG and the first admin.
 pub struct Care {
-    pub ledger: Arc<EmbeddedLedger>,
+    pub ledger: Arc<dyn Ledger>,
+    /// The embedded ledger behind `ledger`, for the reference checks.
+    pub embedded: Option<Arc<EmbeddedLedger>>,
     pub rt: tokio::runtime::Handle,
     pub clock: Arc<dyn Clock>,
     pub rng: ChaCha20Rng,
@@ -96,9 +98,26 @@ pub struct Care {
 pub type Outcome = Result<Value, ChaincodeError>;
 
 impl Care {
-    /// Initialises the contract on `ledger` with a first admin.
+    /// Initialises the contract on the embedded `ledger` with a first admin.
     pub fn new(
         ledger: Arc<EmbeddedLedger>,
+        rt: tokio::runtime::Handle,
+        clock: Arc<dyn Clock>,
+        reference: Option<MemoryState>,
+    ) -> Self {
+        let embedded = Some(ledger.clone());
+        Self::init(ledger, embedded, rt, clock, reference)
+    }
+
+    /// Initialises the contract on any `ledger` whose transactions are
+    /// stamped by `clock`'s time (no reference checks).
+    pub fn on(ledger: Arc<dyn Ledger>, rt: tokio::runtime::Handle, clock: Arc<dyn Clock>) -> Self {
+        Self::init(ledger, None, rt, clock, None)
+    }
+
+    fn init(
+        ledger: Arc<dyn Ledger>,
+        embedded: Option<Arc<EmbeddedLedger>>,
         rt: tokio::runtime::Handle,
         clock: Arc<dyn Clock>,
         reference: Option<MemoryState>,
@@ -112,6 +131,7 @@ impl Care {
         };
         let mut care = Care {
             ledger,
+            embedded,
             rt,
             clock,
             rng,
@@ -152,8 +172,8 @@ impl Care {
         let got = self.rt.block_on(self.ledger.submit(proposal));
         match got {
             Ok(c) => {
-                if let Some(reference) = &mut self.reference {
-                    let block = self.ledger.block(c.block).unwrap();
+                if let (Some(reference), Some(embedded)) = (&mut self.reference, &self.embedded) {
+                    let block = embedded.block(c.block).unwrap();
                     let tx = block
                         .transactions
                         .iter()
@@ -227,7 +247,8 @@ impl Care {
         got.map(|bytes| serde_json::from_slice(&bytes).expect("query JSON"))
     }
 
-    fn new_actor(&mut self, role: Role, paillier: Option<Arc<SecretKey>>) -> Actor {
+    /// A new actor with fresh keys, not registered.
+    pub fn new_actor(&mut self, role: Role, paillier: Option<Arc<SecretKey>>) -> Actor {
         Actor {
             key: SigningKey::generate(&mut self.rng),
             hpke: HpkeSecretKey::generate(&mut self.rng),

@@ -1,0 +1,116 @@
+//! The relay with `ledger = "fabric"`: the whole story through HTTP against
+//! a test Fabric peer (TLS, server-name override, the relay's MSP identity
+//! from files), answering as it does on the embedded ledger, with the admin
+//! audit trail read from the peer's blocks through QSCC.
+
+use actix_web::http::{Method, StatusCode};
+use serde_json::json;
+
+use carechain_api::config::LedgerKind;
+use carechain_core::statement::{Action, ReadRecord};
+use carechain_fabric_testpeer::{NetworkOptions, TestNetwork};
+use carechain_ledger::fabric::{Deadlines, FabricConfig};
+
+use crate::support;
+use crate::world::ok;
+
+#[actix_web::test]
+async fn the_story_through_http_on_fabric() {
+    let network = TestNetwork::start(NetworkOptions {
+        tls: true,
+        ..NetworkOptions::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let identity = network.client_identity();
+    let mut config = support::test_config(dir.path());
+    config.ledger = LedgerKind::Fabric;
+    config.fabric = Some(FabricConfig {
+        peer_endpoint: network.endpoint(),
+        tls_root_cert: Some(write("tls-ca.pem", &network.tls_root_pem().unwrap())),
+        server_name_override: Some(network.server_name().to_owned()),
+        msp_id: network.msp_id().to_owned(),
+        cert: write("cert.pem", &identity.cert_pem),
+        key: write("key.pem", &identity.key_pem),
+        channel: "mychannel".into(),
+        chaincode: "carechain".into(),
+        deadlines: Deadlines::default(),
+        retries: 3,
+        conflict_retries: 3,
+    });
+    let (state, admin) = support::init_state(config, None).await;
+    let mut app = support::start_with(state, admin, Some(dir)).await;
+    // Consent, records, insurance, an approved claim (asserted inside).
+    let s = app.scenario().await;
+    let height_after_story = network.height();
+    assert!(height_after_story > 10, "the story went to the peer");
+
+    // A read through a logged transaction; a refused one.
+    let act = Action::ReadRecord(ReadRecord { record: s.record });
+    let read = app
+        .post_signed(
+            &format!("/v1/records/{}/read", s.record),
+            &s.doctor,
+            act.clone(),
+        )
+        .await;
+    ok(&read, StatusCode::OK);
+    let refused = app
+        .post_signed(
+            &format!("/v1/records/{}/read", s.record),
+            &s.other_doctor,
+            act,
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{refused:?}");
+    assert_eq!(refused.content_type, "application/problem+json");
+
+    // Queries go to the peer too: the patient sees the claim decided.
+    let claims = app.get("/v1/claims", &s.patient.token).await;
+    ok(&claims, StatusCode::OK);
+    assert!(claims.body.to_string().contains(&s.claim.to_string()));
+
+    // The audit trail comes from the peer's blocks, metadata only.
+    let audit = app.get("/v1/admin/audit", &app.admin.token.clone()).await;
+    ok(&audit, StatusCode::OK);
+    let kinds: Vec<String> = audit.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["action"].as_str().unwrap().to_owned())
+        .collect();
+    for kind in [
+        "init",
+        "register_identity",
+        "grant",
+        "write_record",
+        "read_record",
+        "file_claim",
+    ] {
+        assert!(
+            kinds.iter().any(|k| k == kind),
+            "{kind} missing from {kinds:?}"
+        );
+    }
+    assert!(!audit.body.to_string().contains("proof"));
+
+    // A malformed statement is the relay's 400, never forwarded.
+    let before = network.height();
+    let bad = app
+        .send(
+            Method::POST,
+            "/v1/claims",
+            Some(&s.patient.token.clone()),
+            Some(json!({ "statement": "not.a.jws" })),
+            Some("bad-statement"),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{bad:?}");
+    assert_eq!(network.height(), before);
+}
