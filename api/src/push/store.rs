@@ -84,6 +84,12 @@ pub fn acked(conn: &mut DbConnection, actor: &str, device: &str) -> Result<i64, 
 }
 
 /// Moves `actor`'s `device` cursor forward to `id` (never back).
+///
+/// Writes before it reads: on SQLite a transaction that reads first and then
+/// writes fails at once with `SQLITE_BUSY` when another connection commits
+/// in between (the busy timeout does not apply to that upgrade), which under
+/// push load lost acks and closed sockets. The conditional `UPDATE` takes
+/// the write lock (waiting for it) even when it matches nothing.
 pub fn ack(
     conn: &mut DbConnection,
     actor: &str,
@@ -91,26 +97,43 @@ pub fn ack(
     id: i64,
     now: i64,
 ) -> Result<(), ApiError> {
-    conn.transaction::<_, ApiError, _>(|conn| {
-        let current = acked(conn, actor, device)?;
-        if id <= current {
+    let inserted = conn.transaction::<_, ApiError, _>(|conn| {
+        let moved = diesel::update(
+            push_acks::table
+                .find((actor, device))
+                .filter(push_acks::acked_id.lt(id)),
+        )
+        .set((push_acks::acked_id.eq(id), push_acks::updated_at.eq(now)))
+        .execute(conn)?;
+        if moved > 0 || acked_row_exists(conn, actor, device)? {
             return Ok(());
         }
-        let updated = diesel::update(push_acks::table.find((actor, device)))
-            .set((push_acks::acked_id.eq(id), push_acks::updated_at.eq(now)))
+        diesel::insert_into(push_acks::table)
+            .values((
+                push_acks::actor_id.eq(actor),
+                push_acks::device.eq(device),
+                push_acks::acked_id.eq(id),
+                push_acks::updated_at.eq(now),
+            ))
             .execute(conn)?;
-        if updated == 0 {
-            diesel::insert_into(push_acks::table)
-                .values((
-                    push_acks::actor_id.eq(actor),
-                    push_acks::device.eq(device),
-                    push_acks::acked_id.eq(id),
-                    push_acks::updated_at.eq(now),
-                ))
-                .execute(conn)?;
-        }
         Ok(())
-    })
+    });
+    match inserted {
+        // PostgreSQL: another socket of the same device stored its first ack
+        // at the same moment; move forward from there.
+        Err(ApiError::Conflict(_)) => ack(conn, actor, device, id, now),
+        other => other,
+    }
+}
+
+/// Whether `actor`'s `device` has a stored cursor.
+fn acked_row_exists(conn: &mut DbConnection, actor: &str, device: &str) -> Result<bool, ApiError> {
+    Ok(push_acks::table
+        .find((actor, device))
+        .select(push_acks::acked_id)
+        .first::<i64>(conn)
+        .optional()?
+        .is_some())
 }
 
 /// A Web Push subscription.
@@ -134,26 +157,34 @@ pub struct SubscriptionRow {
 }
 
 /// Stores a subscription, replacing one with the same endpoint; returns its id.
+///
+/// Like [`ack`], the transaction writes first (the `UPDATE` of an existing
+/// row of this account), so on SQLite it waits for the write lock instead of
+/// failing when another connection commits between a read and a write.
 pub fn subscribe(conn: &mut DbConnection, row: &SubscriptionRow) -> Result<String, ApiError> {
     conn.transaction::<_, ApiError, _>(|conn| {
+        let mine = push_subscriptions::table
+            .filter(push_subscriptions::endpoint.eq(&row.endpoint))
+            .filter(push_subscriptions::account_id.eq(&row.account_id));
+        let replaced = diesel::update(mine)
+            .set((
+                push_subscriptions::p256dh.eq(&row.p256dh),
+                push_subscriptions::auth.eq(&row.auth),
+            ))
+            .execute(conn)?;
         let existing: Option<SubscriptionRow> = push_subscriptions::table
             .filter(push_subscriptions::endpoint.eq(&row.endpoint))
             .select(SubscriptionRow::as_select())
             .first(conn)
             .optional()?;
-        if let Some(old) = existing {
-            if old.account_id != row.account_id {
+        match existing {
+            Some(old) if replaced > 0 => return Ok(old.id),
+            Some(_) => {
                 return Err(ApiError::Conflict(
                     "this endpoint belongs to another account".into(),
                 ));
             }
-            diesel::update(push_subscriptions::table.find(&old.id))
-                .set((
-                    push_subscriptions::p256dh.eq(&row.p256dh),
-                    push_subscriptions::auth.eq(&row.auth),
-                ))
-                .execute(conn)?;
-            return Ok(old.id);
+            None => {}
         }
         diesel::insert_into(push_subscriptions::table)
             .values((
@@ -173,16 +204,23 @@ pub fn subscribe(conn: &mut DbConnection, row: &SubscriptionRow) -> Result<Strin
 /// Removes `account`'s subscription `id`; false if there is none.
 pub fn unsubscribe(conn: &mut DbConnection, account: &str, id: &str) -> Result<bool, ApiError> {
     conn.transaction::<_, ApiError, _>(|conn| {
-        let owned: i64 = push_subscriptions::table
+        // Writes first (see `subscribe`): the deliveries of the account's
+        // subscription, then the subscription itself.
+        let owned = push_subscriptions::table
             .filter(push_subscriptions::id.eq(id))
             .filter(push_subscriptions::account_id.eq(account))
-            .count()
-            .get_result(conn)?;
-        if owned == 0 {
-            return Ok(false);
-        }
-        remove(conn, id)?;
-        Ok(true)
+            .select(push_subscriptions::id);
+        diesel::delete(
+            push_deliveries::table.filter(push_deliveries::subscription_id.eq_any(owned)),
+        )
+        .execute(conn)?;
+        let removed = diesel::delete(
+            push_subscriptions::table
+                .filter(push_subscriptions::id.eq(id))
+                .filter(push_subscriptions::account_id.eq(account)),
+        )
+        .execute(conn)?;
+        Ok(removed > 0)
     })
 }
 

@@ -132,3 +132,42 @@ async fn the_socket_needs_a_valid_token() {
         }
     }
 }
+
+#[actix_web::test]
+async fn acks_are_stored_while_other_writers_commit() {
+    // Acks of two devices race each other and another writer on the same
+    // SQLite database; every ack must be stored (none refused with
+    // "database is locked"), and a cursor never moves back.
+    let (state, _admin, _dir) = state_with(Push::default()).await;
+    let pool = state.pool.clone();
+    let writer = {
+        let pool = pool.clone();
+        std::thread::spawn(move || {
+            let mut conn = pool.get().unwrap();
+            for block in 0..400 {
+                db::outbox::set_cursor(&mut conn, block).unwrap();
+            }
+        })
+    };
+    let ackers: Vec<_> = ["phone", "tablet"]
+        .into_iter()
+        .map(|device| {
+            let pool = pool.clone();
+            std::thread::spawn(move || {
+                let mut conn = pool.get().unwrap();
+                for id in 1..=200 {
+                    store::ack(&mut conn, "patient-1", device, id, id).unwrap();
+                }
+                store::ack(&mut conn, "patient-1", device, 50, 201).unwrap();
+            })
+        })
+        .collect();
+    writer.join().unwrap();
+    for acker in ackers {
+        acker.join().unwrap();
+    }
+    let mut conn = pool.get().unwrap();
+    for device in ["phone", "tablet"] {
+        assert_eq!(store::acked(&mut conn, "patient-1", device).unwrap(), 200);
+    }
+}
