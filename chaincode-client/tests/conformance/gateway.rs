@@ -23,6 +23,17 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// A runtime, a plain test network, and the contract initialised on it.
+fn started() -> (tokio::runtime::Runtime, TestNetwork, Care) {
+    let rt = runtime();
+    let network = rt
+        .block_on(TestNetwork::start(NetworkOptions::default()))
+        .unwrap();
+    let fabric = Arc::new(rt.block_on(async { ledger(&network, |_| {}) }));
+    let care = Care::on(fabric, rt.handle().clone(), Arc::new(SystemClock));
+    (rt, network, care)
+}
+
 fn policy_query() -> Proposal {
     Proposal::new("policy", [b"no-such-policy".to_vec()])
 }
@@ -77,15 +88,7 @@ fn tls_needs_the_peer_name_and_the_peer_needs_a_known_identity() {
 
 #[test]
 fn transient_failures_are_retried_and_deadlines_hold() {
-    let rt = runtime();
-    let network = rt
-        .block_on(TestNetwork::start(NetworkOptions::default()))
-        .unwrap();
-    let mut c = Care::on(
-        Arc::new(rt.block_on(async { ledger(&network, |_| {}) })),
-        rt.handle().clone(),
-        Arc::new(SystemClock),
-    );
+    let (rt, network, mut c) = started();
     let doctor = c.new_actor(Role::Doctor, None);
     let register = c.token_as_admin(Action::RegisterIdentity(doctor.registration(None)));
     rt.block_on(async {
@@ -126,15 +129,7 @@ fn transient_failures_are_retried_and_deadlines_hold() {
 
 #[test]
 fn a_read_conflict_is_reported_or_run_again_to_the_contract_answer() {
-    let rt = runtime();
-    let network = rt
-        .block_on(TestNetwork::start(NetworkOptions::default()))
-        .unwrap();
-    let mut c = Care::on(
-        Arc::new(rt.block_on(async { ledger(&network, |_| {}) })),
-        rt.handle().clone(),
-        Arc::new(SystemClock),
-    );
+    let (rt, network, mut c) = started();
     let strict = rt.block_on(async { ledger(&network, |c| c.conflict_retries = 0) });
     let patient = rt.block_on(async { ledger(&network, |_| {}) });
     fn submit<'a>(
