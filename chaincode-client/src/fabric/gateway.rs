@@ -169,6 +169,11 @@ impl FabricLedger {
         })
     }
 
+    /// What the event streams and QSCC queries share with it.
+    pub(super) fn inner(&self) -> &Inner {
+        &self.inner
+    }
+
     /// The settings it runs with.
     pub fn config(&self) -> &FabricConfig {
         &self.inner.config
@@ -177,11 +182,6 @@ impl FabricLedger {
     /// Ends every event stream of this backend (as dropping it does).
     pub fn close(&self) {
         self.shutdown.send_replace(true);
-    }
-
-    /// A signed proposal of `function(args)` on `chaincode`.
-    pub(super) fn prepare(&self, chaincode: &str, function: &str, args: &[Vec<u8>]) -> Prepared {
-        self.inner.prepare(chaincode, function, args)
     }
 
     /// `Evaluate` of a prepared proposal: the chaincode's result payload.
@@ -215,7 +215,7 @@ impl FabricLedger {
     ) -> Result<Result<Committed, (String, TxValidationCode)>, LedgerError> {
         let inner = &self.inner;
         let config = &inner.config;
-        let prepared = self.prepare(&config.chaincode, &proposal.function, &proposal.args);
+        let prepared = inner.prepare(&config.chaincode, &proposal.function, &proposal.args);
         let tx_id = prepared.tx_id.clone();
         let endorse = EndorseRequest {
             transaction_id: tx_id.clone(),
@@ -281,6 +281,7 @@ impl Drop for FabricLedger {
 }
 
 impl Inner {
+    /// A signed proposal of `function(args)` on `chaincode`.
     pub(super) fn prepare(&self, chaincode: &str, function: &str, args: &[Vec<u8>]) -> Prepared {
         proposal::proposal(
             &self.identity,
@@ -397,7 +398,9 @@ impl Ledger for FabricLedger {
 
     async fn evaluate(&self, proposal: Proposal) -> Result<Vec<u8>, LedgerError> {
         let chaincode = self.inner.config.chaincode.clone();
-        let prepared = self.prepare(&chaincode, &proposal.function, &proposal.args);
+        let prepared = self
+            .inner
+            .prepare(&chaincode, &proposal.function, &proposal.args);
         self.evaluate_prepared(prepared).await
     }
 

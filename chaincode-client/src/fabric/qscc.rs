@@ -26,8 +26,10 @@ const QSCC: &str = "qscc";
 
 /// The number of blocks on the channel.
 pub(super) async fn height(ledger: &FabricLedger) -> Result<u64, LedgerError> {
-    let channel = ledger_channel(ledger);
-    let prepared = ledger.prepare(QSCC, "GetChainInfo", &[channel.into_bytes()]);
+    let channel = ledger.config().channel.clone();
+    let prepared = ledger
+        .inner()
+        .prepare(QSCC, "GetChainInfo", &[channel.into_bytes()]);
     let bytes = ledger.evaluate_prepared(prepared).await?;
     let info = BlockchainInfo::decode(bytes.as_slice())
         .map_err(|_| malformed("Evaluate", "an undecodable BlockchainInfo from qscc"))?;
@@ -44,28 +46,24 @@ pub(super) async fn transactions(
     let to = height(ledger)
         .await?
         .min(from_block.saturating_add(max_blocks));
-    let channel = ledger_channel(ledger);
+    let channel = ledger.config().channel.clone();
     let mut metas = Vec::new();
     for number in from_block..to {
         let args = [
             channel.clone().into_bytes(),
             number.to_string().into_bytes(),
         ];
-        let prepared = ledger.prepare(QSCC, "GetBlockByNumber", &args);
+        let prepared = ledger.inner().prepare(QSCC, "GetBlockByNumber", &args);
         let bytes = ledger.evaluate_prepared(prepared).await?;
         let block = common::Block::decode(bytes.as_slice())
             .map_err(|_| malformed("Evaluate", "an undecodable Block from qscc"))?;
-        metas.extend(block_transactions(&block, number, chaincode(ledger)));
+        metas.extend(block_transactions(
+            &block,
+            number,
+            &ledger.config().chaincode,
+        ));
     }
     Ok(metas)
-}
-
-fn ledger_channel(ledger: &FabricLedger) -> String {
-    ledger.config().channel.clone()
-}
-
-fn chaincode(ledger: &FabricLedger) -> &str {
-    &ledger.config().chaincode
 }
 
 /// The audit facts of `chaincode`'s transactions in `block` (numbered `number`).
