@@ -3,11 +3,12 @@
 //!
 //! Each `{"id", "kind", "data"}` frame is handed to the listener, and only
 //! after the listener returns is it acknowledged with `{"ack": id}`, which
-//! moves the relay's stored cursor for this device. After a drop the socket
-//! reconnects (with backoff, logging in again if the token expired) and
-//! resumes after the last acknowledged id, so an event is delivered at least
-//! once and a duplicate id is never handed to the listener twice by one
-//! subscription.
+//! moves the relay's stored cursor for this device; the relay answers
+//! `{"acked": id}` once that cursor is on disk. After a drop the socket
+//! reconnects (with backoff, logging in again if the token expired), resumes
+//! after the last event handed to the listener and re-sends that ack if the
+//! relay had not confirmed it, so an event is delivered at least once and a
+//! duplicate id is never handed to the listener twice by one subscription.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -36,7 +37,16 @@ pub trait EventListener: Send + Sync {
 #[derive(uniffi::Object)]
 pub struct EventSubscription {
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
-    last_acked: Arc<AtomicI64>,
+    cursor: Arc<Cursor>,
+}
+
+/// How far a subscription got.
+#[derive(Debug)]
+struct Cursor {
+    /// The last event id handed to the listener (or resumed after); -1 before any.
+    delivered: AtomicI64,
+    /// The last ack the relay confirmed as stored; -1 before any.
+    confirmed: AtomicI64,
 }
 
 #[uniffi::export]
@@ -50,9 +60,11 @@ impl EventSubscription {
         }
     }
 
-    /// The last event id acknowledged (-1 before the first).
+    /// The last event id whose acknowledgement the relay confirmed as stored
+    /// (-1 before the first): a new subscription of this device without
+    /// `after` resumes after it.
     pub fn last_acknowledged(&self) -> i64 {
-        self.last_acked.load(Ordering::SeqCst)
+        self.cursor.confirmed.load(Ordering::SeqCst)
     }
 }
 
@@ -85,26 +97,31 @@ impl RelayClient {
         if after.is_some_and(|a| a < 0) {
             return Err(invalid("after: expected an event id ≥ 0"));
         }
-        let last_acked = Arc::new(AtomicI64::new(after.unwrap_or(-1)));
-        let task = runtime::spawn_detached(run(
-            self.inner.clone(),
-            listener,
-            device,
-            last_acked.clone(),
-        ));
+        let cursor = Arc::new(Cursor {
+            delivered: AtomicI64::new(after.unwrap_or(-1)),
+            confirmed: AtomicI64::new(-1),
+        });
+        let task =
+            runtime::spawn_detached(run(self.inner.clone(), listener, device, cursor.clone()));
         Ok(Arc::new(EventSubscription {
             task: Mutex::new(Some(task)),
-            last_acked,
+            cursor,
         }))
     }
 }
 
-/// A frame from the relay.
+/// A frame from the relay: an event, or the confirmation of a stored ack.
 #[derive(Deserialize)]
-struct Frame {
-    id: i64,
-    kind: String,
-    data: serde_json::Value,
+#[serde(untagged)]
+enum Frame {
+    /// An event.
+    Event {
+        id: i64,
+        kind: String,
+        data: serde_json::Value,
+    },
+    /// The relay stored the device's cursor at `acked`.
+    Acked { acked: i64 },
 }
 
 /// Connects, delivers, and reconnects until aborted.
@@ -112,11 +129,11 @@ async fn run(
     inner: Arc<Inner>,
     listener: Arc<dyn EventListener>,
     device: String,
-    last_acked: Arc<AtomicI64>,
+    cursor: Arc<Cursor>,
 ) {
     let mut backoff = Duration::from_millis(250);
     loop {
-        match session(&inner, listener.as_ref(), &device, &last_acked).await {
+        match session(&inner, listener.as_ref(), &device, &cursor).await {
             // A session that got as far as connecting resets the backoff.
             Ok(()) => backoff = Duration::from_millis(250),
             Err(SessionError::Unauthorized) => inner.forget_token(),
@@ -140,7 +157,7 @@ async fn session(
     inner: &Inner,
     listener: &dyn EventListener,
     device: &str,
-    last_acked: &AtomicI64,
+    cursor: &Cursor,
 ) -> Result<(), SessionError> {
     let token = inner
         .access_token()
@@ -152,9 +169,9 @@ async fn session(
     {
         let mut query = url.query_pairs_mut();
         query.append_pair("device", device);
-        let acked = last_acked.load(Ordering::SeqCst);
-        if acked >= 0 {
-            query.append_pair("after", &acked.to_string());
+        let delivered = cursor.delivered.load(Ordering::SeqCst);
+        if delivered >= 0 {
+            query.append_pair("after", &delivered.to_string());
         }
     }
     let mut request = url
@@ -173,27 +190,43 @@ async fn session(
         Err(_) => return Err(SessionError::Other),
     };
     listener.on_connection_changed(true);
+    // An ack the last socket sent but the relay never confirmed (or the
+    // `after` the app resumed from) is sent again, so the stored cursor
+    // catches up with what the listener has seen.
+    let delivered = cursor.delivered.load(Ordering::SeqCst);
+    if delivered > cursor.confirmed.load(Ordering::SeqCst) {
+        let ack = serde_json::json!({ "ack": delivered }).to_string();
+        if socket.send(Message::text(ack)).await.is_err() {
+            listener.on_connection_changed(false);
+            return Ok(());
+        }
+    }
     while let Some(message) = socket.next().await {
         let text = match message {
             Ok(Message::Text(text)) => text,
             Ok(Message::Close(_)) | Err(_) => break,
             Ok(_) => continue,
         };
-        let Ok(frame) = serde_json::from_str::<Frame>(&text) else {
-            continue;
+        let (id, kind, data) = match serde_json::from_str::<Frame>(&text) {
+            Ok(Frame::Event { id, kind, data }) => (id, kind, data),
+            Ok(Frame::Acked { acked }) => {
+                cursor.confirmed.fetch_max(acked, Ordering::SeqCst);
+                continue;
+            }
+            Err(_) => continue,
         };
-        if frame.id > last_acked.load(Ordering::SeqCst) {
+        if id > cursor.delivered.load(Ordering::SeqCst) {
             listener.on_event(RelayEvent {
-                id: frame.id,
-                kind: frame.kind,
-                data_json: frame.data.to_string(),
+                id,
+                kind,
+                data_json: data.to_string(),
             });
+            cursor.delivered.fetch_max(id, Ordering::SeqCst);
         }
-        let ack = serde_json::json!({ "ack": frame.id }).to_string();
+        let ack = serde_json::json!({ "ack": id }).to_string();
         if socket.send(Message::text(ack)).await.is_err() {
             break;
         }
-        last_acked.fetch_max(frame.id, Ordering::SeqCst);
     }
     listener.on_connection_changed(false);
     Ok(())

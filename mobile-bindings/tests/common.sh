@@ -69,7 +69,7 @@ start_relay() {
             CARECHAIN_ADMIN_PASSPHRASE=keystore-passphrase CARECHAIN_ADMIN_PASSWORD=admin-password-1 \
             CARECHAIN_LISTEN="127.0.0.1:$port" CARECHAIN_DATA_DIR="$workdir/data" \
             CARECHAIN_LEDGER_AUDIENCE=carechain CARECHAIN_LOGIN_ATTEMPTS_PER_MINUTE=1000 CARECHAIN_WORKERS=2 \
-            RUST_LOG="${RUST_LOG:-warn}" \
+            RUST_LOG="${RUST_LOG:-warn,carechain_api::push=debug}" \
             "$CARECHAIN_RELAY_BIN" serve --admin-email admin@example.org </dev/null >"$workdir/relay.log" 2>&1
     ) &
     relay_pid=$!
@@ -87,6 +87,13 @@ start_relay() {
     export CARECHAIN_RELAY_URL="$url" CARECHAIN_RELAY_DATA_DIR="$workdir/data"
 }
 stop_relay() {
+    # Called from the EXIT trap: on a failed step, show what the relay logged
+    # (warnings and errors by default) before its directory goes.
+    local status=$?
+    if [ "$status" -ne 0 ] && [ -n "$relay_dir" ] && [ -s "$relay_dir/relay.log" ]; then
+        echo "--- the relay's log (last 200 lines) ---" >&2
+        tail -n 200 "$relay_dir/relay.log" >&2
+    fi
     if [ -n "$relay_pid" ]; then
         kill "$relay_pid" 2>/dev/null || true
         wait "$relay_pid" 2>/dev/null || true

@@ -7,7 +7,9 @@
 //! row of the caller's actor with an id greater than `?after=` (or, if
 //! absent, the stored ack cursor of `?device=`, default ""), then live rows,
 //! each as `{"id", "kind", "data"}` text frames in id order. The client
-//! acknowledges with `{"ack": id}`, which moves the device's cursor. The
+//! acknowledges with `{"ack": id}`, which moves the device's cursor; once
+//! that cursor is durably stored the server answers `{"acked": id}`, so a
+//! client knows which of its acknowledgements will survive a reconnect. The
 //! server pings every 20 s and closes a socket silent for 60 s.
 
 use std::time::{Duration, Instant};
@@ -52,7 +54,7 @@ struct Ack {
 
 /// Opens the event socket.
 #[utoipa::path(operation_id = "events_socket", tag = "push", security(("bearer" = [])), params(EventsQuery),
-    responses((status = 101, description = "WebSocket of {id, kind, data} frames"),
+    responses((status = 101, description = "WebSocket of {id, kind, data} event frames and {acked} confirmations of stored acks"),
         (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
 #[get("/v1/events")]
 pub async fn events(
@@ -189,7 +191,11 @@ impl Conn {
         })
         .await
         {
-            Ok(()) => true,
+            Ok(()) => self
+                .session
+                .text(json!({ "acked": ack }).to_string())
+                .await
+                .is_ok(),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot store an ack; closing the socket");
                 false

@@ -84,18 +84,44 @@ pub async fn try_next_event(ws: &mut Ws, wait: Duration) -> Option<Value> {
         let left = deadline.saturating_duration_since(actix_web::rt::time::Instant::now());
         let frame = actix_web::rt::time::timeout(left, ws.next()).await.ok()??;
         match frame.ok()? {
-            Message::Text(text) => return serde_json::from_str(text.as_str()).ok(),
+            Message::Text(text) => {
+                let value: Value = serde_json::from_str(text.as_str()).ok()?;
+                // Ack confirmations are not events.
+                if value.get("acked").is_none() {
+                    return Some(value);
+                }
+            }
             Message::Close(_) => return None,
             _ => {}
         }
     }
 }
 
-/// Acknowledges `id`.
+/// Acknowledges `id` and waits (up to 10 s) for the relay's `{"acked": id}`,
+/// its word that the cursor is stored; an event arriving first is a failure.
 pub async fn ack(ws: &mut Ws, id: i64) {
     ws.send(Message::text(json!({ "ack": id }).to_string()))
         .await
         .unwrap();
+    let wait = actix_web::rt::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(text))) => {
+                    let value: Value = serde_json::from_str(text.as_str()).unwrap();
+                    assert!(
+                        value.get("kind").is_none(),
+                        "expected the confirmation of ack {id}, found event {value}"
+                    );
+                    if value["acked"].as_i64() == Some(id) {
+                        return;
+                    }
+                }
+                Some(Ok(_)) => {}
+                other => panic!("the socket ended before ack {id} was confirmed: {other:?}"),
+            }
+        }
+    });
+    wait.await.expect("the relay confirms an ack within 10 s");
 }
 
 /// Waits (up to 10 s) until `actor` has at least `n` outbox rows after `after`.

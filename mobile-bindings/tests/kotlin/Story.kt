@@ -243,7 +243,7 @@ fun eventsResumeAfterTheLastAcknowledgedOne(relay: Relay): Unit = runBlocking {
     val one = doctor.requestAccess(me)
     val got = first.nextOf("access_requested")
     expectEq(field(got.dataJson, "request"), one, "first pushed request")
-    // Wait until the ack is sent, then drop the socket.
+    // Wait until the relay confirms the ack stored, then drop the socket.
     val deadline = System.currentTimeMillis() + 10_000
     while (sub.lastAcknowledged() < got.id && System.currentTimeMillis() < deadline) Thread.sleep(50)
     val acked = sub.lastAcknowledged()

@@ -266,7 +266,7 @@ def test_events_resume_after_the_last_acknowledged_one(relay):
         one = await doctor.request_access(me)
         got = await first.next_of("access_requested")
         assert json.loads(got.data_json)["request"] == one
-        # Wait until the ack is sent, then drop the socket.
+        # Wait until the relay confirms the ack stored, then drop the socket.
         deadline = time.time() + 10
         while sub.last_acknowledged() < got.id and time.time() < deadline:
             await asyncio.sleep(0.05)

@@ -253,7 +253,7 @@ func eventsResumeAfterTheLastAcknowledgedOne(_ relay: Relay) async throws {
     let one = try await doctor.requestAccess(patientId: me)
     let got = try await first.next("access_requested")
     try expectEq(try field(got.dataJson, "request"), one, "first pushed request")
-    // Wait until the ack is sent, then drop the socket.
+    // Wait until the relay confirms the ack stored, then drop the socket.
     let deadline = Date().addingTimeInterval(10)
     while sub.lastAcknowledged() < got.id && Date() < deadline { try await Task.sleep(nanoseconds: 50_000_000) }
     let acked = sub.lastAcknowledged()
