@@ -20,6 +20,8 @@ pub struct AppState {
     pub pool: DbPool,
     /// Group commit of the small durable writes (idempotency records).
     pub writes: db::group::GroupWriter,
+    /// `Idempotency-Key`s whose ledger-bound request is running here.
+    pub inflight: crate::idempotency::InFlight,
     /// The ledger.
     pub ledger: Arc<dyn Ledger>,
     /// Access token keys.
@@ -68,6 +70,7 @@ impl AppState {
         AppState {
             config,
             writes: db::group::GroupWriter::start(pool.clone()),
+            inflight: crate::idempotency::InFlight::default(),
             pool,
             ledger,
             jwt,

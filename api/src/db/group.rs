@@ -63,6 +63,19 @@ impl GroupWriter {
         F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
+        self.queue(f)?.await
+    }
+
+    /// Queues `f` for the next batch now; the returned future resolves to
+    /// its result once that batch is durable.
+    pub fn queue<T, F>(
+        &self,
+        f: F,
+    ) -> Result<impl Future<Output = Result<T, ApiError>> + use<T, F>, ApiError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
         let (reply, answer) = oneshot::channel::<Result<T, ApiError>>();
         let job: Job = Box::new(move |conn| {
             let result = match conn {
@@ -81,9 +94,11 @@ impl GroupWriter {
         self.jobs
             .send(job)
             .map_err(|_| ApiError::unavailable("the database writer has stopped"))?;
-        answer
-            .await
-            .map_err(|_| ApiError::unavailable("the database writer has stopped"))?
+        Ok(async move {
+            answer
+                .await
+                .map_err(|_| ApiError::unavailable("the database writer has stopped"))?
+        })
     }
 }
 

@@ -88,7 +88,7 @@ pub(crate) async fn submit_signed(
     check(&statement.act)?;
     let st = state.clone();
     let token = body.statement.clone();
-    idem.once(state, &caller.account, true, &body, || async move {
+    idem.once_on_ledger(state, &caller.account, &body, || async move {
         let submitted = crate::forward::submit(&st, &token).await?;
         tracing::info!(kind = statement.act.kind(), tx = %submitted.tx_id, "statement forwarded");
         Ok((status, submitted))

@@ -86,7 +86,7 @@ pub async fn read(
     let actor = caller.actor()?.to_owned();
     let st = state.clone();
     let token = body.statement.clone();
-    idem.once(&state, &caller.account, true, &body, || async move {
+    idem.once_on_ledger(&state, &caller.account, &body, || async move {
         // The contract refuses a reader without a grant; its refusal is the answer.
         let submitted = forward::submit(&st, &token).await?;
         let record: serde_json::Value = forward::query(&st, "record", &[&id]).await?;

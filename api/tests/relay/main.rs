@@ -9,6 +9,7 @@ mod errors;
 mod fabric;
 mod flow;
 mod group;
+mod idempotency;
 mod identities;
 mod limits;
 mod lists;
