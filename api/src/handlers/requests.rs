@@ -115,6 +115,11 @@ pub async fn get_one(
 }
 
 /// Forwards a patient's answer (`grant`, `deny` or `revoke`) to request `id`.
+///
+/// The contract checks that the signer is the request's patient; only when
+/// it refuses does the relay look the request up, so that a refusal of a
+/// request the caller is no party to is the same 404 as reading it (no
+/// oracle for which ids exist) while an accepted answer costs no query.
 async fn answer(
     state: web::Data<AppState>,
     caller: Caller,
@@ -124,17 +129,27 @@ async fn answer(
     kind: &'static str,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[AccountRole::Patient])?;
-    party_request(&state, &caller, &id).await?;
-    let expect = Expect {
-        roles: &[AccountRole::Patient],
-        kind,
-        status: StatusCode::OK,
-    };
-    submit_signed(&state, &caller, idem, body, expect, |act| match act {
-        Action::Grant(g) => forward::same_id(&id, g.request),
-        Action::Deny(d) => forward::same_id(&id, d.request),
-        Action::Revoke(r) => forward::same_id(&id, r.request),
-        _ => Err(ApiError::forbidden("unexpected action")),
+    path_id(&id)?;
+    let statement = forward::check(&caller, &body.statement, kind)?;
+    match &statement.act {
+        Action::Grant(g) => forward::same_id(&id, g.request)?,
+        Action::Deny(d) => forward::same_id(&id, d.request)?,
+        Action::Revoke(r) => forward::same_id(&id, r.request)?,
+        _ => return Err(ApiError::forbidden("unexpected action")),
+    }
+    let (st, token, who) = (state.clone(), body.statement.clone(), caller.clone());
+    idem.once_on_ledger(&state, &caller.account, &body, || async move {
+        match forward::submit(&st, &token).await {
+            Ok(submitted) => {
+                tracing::info!(kind, tx = %submitted.tx_id, "statement forwarded");
+                Ok((StatusCode::OK, submitted))
+            }
+            Err(refused @ ApiError::Ledger { .. }) => {
+                party_request(&st, &who, &id).await?;
+                Err(refused)
+            }
+            Err(e) => Err(e),
+        }
     })
     .await
 }
