@@ -14,7 +14,7 @@
 use std::sync::mpsc;
 use std::thread;
 
-use diesel::{Connection as _, RunQueryDsl as _};
+use diesel::Connection as _;
 use tokio::sync::oneshot;
 
 use crate::db::{DbConnection, DbPool};
@@ -133,10 +133,8 @@ fn commit(pool: &DbPool, batch: Vec<Job>) {
     let mut delivers: Vec<Deliver> = Vec::with_capacity(batch.len());
     let outcome = conn.transaction::<_, diesel::result::Error, _>(|conn| {
         if let DbConnection::Sqlite(_) = conn {
-            // Take SQLite's write lock first (waiting out `busy_timeout`), so
-            // a job that reads before it writes cannot meet SQLITE_BUSY on
-            // upgrading a stale read snapshot.
-            diesel::sql_query("DELETE FROM idempotency_keys WHERE 0").execute(conn)?;
+            // A job may read before it writes; see `db::write`.
+            crate::db::take_write_lock(conn)?;
         }
         for job in batch {
             delivers.push(job(Ok(conn)));

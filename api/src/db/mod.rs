@@ -93,6 +93,36 @@ pub fn migrate(conn: &mut DbConnection) -> Result<(), ApiError> {
     result.map_err(|e| ApiError::internal(format!("migrations failed: {e}")))
 }
 
+/// Runs `f` in a transaction that holds the database's write lock from its
+/// first statement.
+///
+/// On SQLite a deferred transaction that reads and then writes fails at once
+/// with `SQLITE_BUSY` when another connection committed in between: a stale
+/// read snapshot cannot be upgraded, and the busy timeout does not apply.
+/// A transaction whose first statement writes waits out the busy timeout
+/// instead, so this one starts with a write that changes nothing (SQLite's
+/// `BEGIN IMMEDIATE`, through diesel's portable transaction API). PostgreSQL
+/// takes row locks as it goes and needs nothing.
+pub fn write<T, F>(conn: &mut DbConnection, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError>,
+{
+    diesel::Connection::transaction(conn, |conn| {
+        if let DbConnection::Sqlite(_) = conn {
+            take_write_lock(conn)?;
+        }
+        f(conn)
+    })
+}
+
+/// A write that changes nothing, to take SQLite's write lock (waiting out
+/// `busy_timeout`) at the start of a transaction.
+pub(crate) fn take_write_lock(conn: &mut DbConnection) -> diesel::QueryResult<()> {
+    use diesel::RunQueryDsl as _;
+    diesel::sql_query("UPDATE ledger_cursor SET next_block = next_block WHERE 0").execute(conn)?;
+    Ok(())
+}
+
 /// Runs `f` with a pooled connection on actix's blocking thread pool.
 pub async fn run<T, F>(pool: &DbPool, f: F) -> Result<T, ApiError>
 where

@@ -32,10 +32,7 @@ pub fn enqueue(
     next_block: i64,
     now: i64,
 ) -> Result<Vec<(String, i64)>, ApiError> {
-    conn.transaction::<_, ApiError, _>(|conn| {
-        // Write first: on SQLite a deferred transaction that reads and then
-        // writes fails with SQLITE_BUSY (no busy wait) when another writer
-        // committed in between; a first write waits for the lock instead.
+    crate::db::write(conn, |conn| {
         crate::db::outbox::set_cursor(conn, next_block)?;
         let mut fresh = Vec::new();
         for row in rows {
@@ -85,11 +82,8 @@ pub fn acked(conn: &mut DbConnection, actor: &str, device: &str) -> Result<i64, 
 
 /// Moves `actor`'s `device` cursor forward to `id` (never back).
 ///
-/// Writes before it reads: on SQLite a transaction that reads first and then
-/// writes fails at once with `SQLITE_BUSY` when another connection commits
-/// in between (the busy timeout does not apply to that upgrade), which under
-/// push load lost acks and closed sockets. The conditional `UPDATE` takes
-/// the write lock (waiting for it) even when it matches nothing.
+/// The conditional `UPDATE` keeps two sockets of one device from moving
+/// the cursor back on PostgreSQL, where their transactions may interleave.
 pub fn ack(
     conn: &mut DbConnection,
     actor: &str,
@@ -97,7 +91,7 @@ pub fn ack(
     id: i64,
     now: i64,
 ) -> Result<(), ApiError> {
-    let inserted = conn.transaction::<_, ApiError, _>(|conn| {
+    let stored = crate::db::write(conn, |conn| {
         let moved = diesel::update(
             push_acks::table
                 .find((actor, device))
@@ -105,35 +99,31 @@ pub fn ack(
         )
         .set((push_acks::acked_id.eq(id), push_acks::updated_at.eq(now)))
         .execute(conn)?;
-        if moved > 0 || acked_row_exists(conn, actor, device)? {
-            return Ok(());
+        let exists = moved > 0
+            || push_acks::table
+                .find((actor, device))
+                .select(push_acks::acked_id)
+                .first::<i64>(conn)
+                .optional()?
+                .is_some();
+        if !exists {
+            diesel::insert_into(push_acks::table)
+                .values((
+                    push_acks::actor_id.eq(actor),
+                    push_acks::device.eq(device),
+                    push_acks::acked_id.eq(id),
+                    push_acks::updated_at.eq(now),
+                ))
+                .execute(conn)?;
         }
-        diesel::insert_into(push_acks::table)
-            .values((
-                push_acks::actor_id.eq(actor),
-                push_acks::device.eq(device),
-                push_acks::acked_id.eq(id),
-                push_acks::updated_at.eq(now),
-            ))
-            .execute(conn)?;
         Ok(())
     });
-    match inserted {
+    match stored {
         // PostgreSQL: another socket of the same device stored its first ack
         // at the same moment; move forward from there.
         Err(ApiError::Conflict(_)) => ack(conn, actor, device, id, now),
         other => other,
     }
-}
-
-/// Whether `actor`'s `device` has a stored cursor.
-fn acked_row_exists(conn: &mut DbConnection, actor: &str, device: &str) -> Result<bool, ApiError> {
-    Ok(push_acks::table
-        .find((actor, device))
-        .select(push_acks::acked_id)
-        .first::<i64>(conn)
-        .optional()?
-        .is_some())
 }
 
 /// A Web Push subscription.
@@ -157,12 +147,8 @@ pub struct SubscriptionRow {
 }
 
 /// Stores a subscription, replacing one with the same endpoint; returns its id.
-///
-/// Like [`ack`], the transaction writes first (the `UPDATE` of an existing
-/// row of this account), so on SQLite it waits for the write lock instead of
-/// failing when another connection commits between a read and a write.
 pub fn subscribe(conn: &mut DbConnection, row: &SubscriptionRow) -> Result<String, ApiError> {
-    conn.transaction::<_, ApiError, _>(|conn| {
+    crate::db::write(conn, |conn| {
         let mine = push_subscriptions::table
             .filter(push_subscriptions::endpoint.eq(&row.endpoint))
             .filter(push_subscriptions::account_id.eq(&row.account_id));
@@ -203,9 +189,7 @@ pub fn subscribe(conn: &mut DbConnection, row: &SubscriptionRow) -> Result<Strin
 
 /// Removes `account`'s subscription `id`; false if there is none.
 pub fn unsubscribe(conn: &mut DbConnection, account: &str, id: &str) -> Result<bool, ApiError> {
-    conn.transaction::<_, ApiError, _>(|conn| {
-        // Writes first (see `subscribe`): the deliveries of the account's
-        // subscription, then the subscription itself.
+    crate::db::write(conn, |conn| {
         let owned = push_subscriptions::table
             .filter(push_subscriptions::id.eq(id))
             .filter(push_subscriptions::account_id.eq(account))
@@ -227,7 +211,7 @@ pub fn unsubscribe(conn: &mut DbConnection, account: &str, id: &str) -> Result<b
 /// Removes a subscription (e.g. one the push service reported gone) and its
 /// pending deliveries.
 pub fn remove(conn: &mut DbConnection, id: &str) -> Result<(), ApiError> {
-    conn.transaction::<_, ApiError, _>(|conn| {
+    crate::db::write(conn, |conn| {
         diesel::delete(push_deliveries::table.filter(push_deliveries::subscription_id.eq(id)))
             .execute(conn)?;
         diesel::delete(push_subscriptions::table.find(id)).execute(conn)?;

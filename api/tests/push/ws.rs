@@ -161,3 +161,33 @@ async fn acks_are_stored_while_other_writers_commit() {
         assert_eq!(store::acked(&mut conn, "patient-1", device).unwrap(), 200);
     }
 }
+
+#[actix_web::test]
+async fn a_write_transaction_that_reads_first_waits_for_the_lock() {
+    // `db::write` takes SQLite's write lock with its first statement, so a
+    // transaction that reads before it writes waits for a concurrent writer
+    // instead of failing with "database is locked" (a stale read snapshot
+    // cannot be upgraded). With plain deferred transactions this fails.
+    let (state, _admin, _dir) = state_with(Push::default()).await;
+    let workers: Vec<_> = (0..3)
+        .map(|_| {
+            let pool = state.pool.clone();
+            std::thread::spawn(move || {
+                let mut conn = pool.get().unwrap();
+                for _ in 0..150 {
+                    db::write(&mut conn, |c| {
+                        let next = db::outbox::cursor(c)?;
+                        db::outbox::set_cursor(c, next + 1)
+                    })
+                    .unwrap();
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    // Every increment read the latest value: none was lost.
+    let mut conn = state.pool.get().unwrap();
+    assert_eq!(db::outbox::cursor(&mut conn).unwrap(), 450);
+}
