@@ -143,8 +143,9 @@ fn in_progress() -> ApiError {
     ApiError::Conflict("a request with this Idempotency-Key is still in progress".into())
 }
 
-/// What a finished request stores and answers: `Ok((status, body text))` for
-/// an answer worth storing (success or 4xx), `Err` for one that is not (5xx).
+/// What a finished request stores and answers: `Ok((status, body text, the
+/// 4xx error to answer with))` for an answer worth storing (success or 4xx),
+/// `Err` for one that is not (5xx).
 type Outcome = Result<(StatusCode, String, Option<ApiError>), ApiError>;
 
 /// Serializes a request's result into what is stored and answered.

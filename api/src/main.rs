@@ -142,6 +142,7 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), ApiError> {
     // Resumes the Web Push deliveries left pending by an earlier run.
     let _worker = carechain_api::push::spawn_worker(state.clone());
     tracing::info!(%listen, "relay listening");
+    let writes = state.writes.clone();
     let mut server =
         HttpServer::new(move || app::app(state.clone(), metrics.clone())).shutdown_timeout(30);
     if workers > 0 {
@@ -152,7 +153,12 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), ApiError> {
         .map_err(|e| ApiError::internal(format!("cannot listen on {listen}: {e}")))?
         .run()
         .await
-        .map_err(|e| ApiError::internal(format!("server: {e}")))
+        .map_err(|e| ApiError::internal(format!("server: {e}")))?;
+    // Responses already answered may have queued their idempotency records
+    // (`IdempotencyKey::once_on_ledger`); store them before exiting.
+    writes.flush().await?;
+    tracing::info!("relay stopped");
+    Ok(())
 }
 
 fn verify(config: &Config) -> Result<(), ApiError> {

@@ -66,6 +66,12 @@ impl GroupWriter {
         self.queue(f)?.await
     }
 
+    /// Returns once every write queued before this call is durable (the
+    /// queue is first in, first out); for a clean shutdown.
+    pub async fn flush(&self) -> Result<(), ApiError> {
+        self.run(|_| Ok(())).await
+    }
+
     /// Queues `f` for the next batch now; the returned future resolves to
     /// its result once that batch is durable.
     pub fn queue<T, F>(

@@ -96,3 +96,29 @@ async fn group_commit_on_postgres() {
     exercise(pool.clone()).await;
     drop(pool);
 }
+
+#[actix_web::test]
+async fn flush_returns_once_every_queued_write_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = db::connect(dir.path().join("f.sqlite").to_str().unwrap(), 4).unwrap();
+    let writer = GroupWriter::start(pool.clone());
+    // Queued and never awaited, as `once_on_ledger` does after answering.
+    for i in 0..50 {
+        let key = format!("q{i}");
+        drop(
+            writer
+                .queue(move |conn| idempotency::claim(conn, &record(&key)))
+                .unwrap(),
+        );
+    }
+    writer.flush().await.unwrap();
+    let mut conn = pool.get().unwrap();
+    for i in 0..50 {
+        assert!(
+            idempotency::get(&mut conn, "acct", &format!("q{i}"))
+                .unwrap()
+                .is_some(),
+            "write q{i} was queued before the flush"
+        );
+    }
+}
