@@ -390,18 +390,7 @@ async fn patient_login_needs_a_fresh_challenge_signed_by_the_registered_key() {
 async fn idempotency_replays_refuses_reuse_and_is_required_on_ledger_posts() {
     let mut app = start().await;
     let insurer = app.approved(Role::Insurer).await;
-    let product = carechain_core::ids::ProductId::random(&mut app.rng);
-    let act = Action::PublishProduct(PublishProduct {
-        product,
-        name: "P".into(),
-        currency: "EUR".into(),
-        premium: 1,
-        term_days: 30,
-        items: vec![CoveredItem {
-            code: "E11".into(),
-            payout: 5,
-        }],
-    });
+    let (_, act) = app.product_act("P", "E11");
     let statement = app.sign(&insurer.key, act);
     let body = json!({"statement": statement});
     let token = insurer.token.clone();
@@ -440,18 +429,7 @@ async fn idempotency_replays_refuses_reuse_and_is_required_on_ledger_posts() {
         .await;
     ok(&replay, StatusCode::CREATED);
     assert_eq!(replay.body, first.body);
-    let product = carechain_core::ids::ProductId::random(&mut app.rng);
-    let act = Action::PublishProduct(PublishProduct {
-        product,
-        name: "Q".into(),
-        currency: "EUR".into(),
-        premium: 1,
-        term_days: 30,
-        items: vec![CoveredItem {
-            code: "E11".into(),
-            payout: 5,
-        }],
-    });
+    let (_, act) = app.product_act("Q", "E11");
     let other = json!({"statement": app.sign(&insurer.key, act)});
     let reused = app
         .send(

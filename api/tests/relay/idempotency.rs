@@ -16,18 +16,7 @@ use crate::world::ok;
 async fn one_key_sent_twice_at_once_forwards_the_statement_once_and_stores_its_answer() {
     let mut app = start().await;
     let insurer = app.approved(Role::Insurer).await;
-    let product = carechain_core::ids::ProductId::random(&mut app.rng);
-    let act = Action::PublishProduct(PublishProduct {
-        product,
-        name: "P".into(),
-        currency: "EUR".into(),
-        premium: 1,
-        term_days: 30,
-        items: vec![CoveredItem {
-            code: "E11".into(),
-            payout: 5,
-        }],
-    });
+    let (product, act) = app.product_act("P", "E11");
     let body = json!({"statement": app.sign(&insurer.key, act)});
     let send = || {
         app.send(

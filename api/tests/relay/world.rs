@@ -132,11 +132,12 @@ where
         record
     }
 
-    pub async fn publish(&mut self, insurer: &Actor, code: &str) -> ProductId {
+    /// A fresh product `name` covering `code`, and the action publishing it.
+    pub fn product_act(&mut self, name: &str, code: &str) -> (ProductId, Action) {
         let product = ProductId::random(&mut self.rng);
         let act = Action::PublishProduct(PublishProduct {
             product,
-            name: "Cover".into(),
+            name: name.into(),
             currency: "EUR".into(),
             premium: 1_000,
             term_days: 365,
@@ -145,6 +146,11 @@ where
                 payout: 50_000,
             }],
         });
+        (product, act)
+    }
+
+    pub async fn publish(&mut self, insurer: &Actor, code: &str) -> ProductId {
+        let (product, act) = self.product_act("Cover", code);
         ok(
             &self.post_signed("/v1/products", insurer, act).await,
             StatusCode::CREATED,
