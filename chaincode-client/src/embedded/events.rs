@@ -1,7 +1,7 @@
 //! Event subscriptions: stored events from a block number on, then live ones.
 //!
-//! The writer publishes the chain height on a `watch` channel after each
-//! commit; a subscription reads the `events` table up to the height it last
+//! The sync thread publishes the chain height on a `watch` channel once a
+//! block is on disk; a subscription reads the `events` table up to the height it last
 //! saw and then waits for the height to move. It never misses a block (it
 //! reads by block number, not from a lossy broadcast) and ends when the
 //! ledger closes.

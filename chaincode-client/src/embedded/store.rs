@@ -61,18 +61,20 @@ fn storage(during: &str) -> impl FnOnce(rusqlite::Error) -> LedgerError + '_ {
 }
 
 /// Opens (creating if needed) the ledger database for writing: WAL journal,
-/// `synchronous=FULL` so a commit returns only after the WAL is fsync'd.
+/// `synchronous=NORMAL`; the syncer (module `durable`) fsyncs the WAL
+/// before anyone is told a block committed.
 pub(crate) fn open_writer(dir: &Path) -> Result<Connection, LedgerError> {
     std::fs::create_dir_all(dir)
         .map_err(|e| LedgerError::storage("creating the ledger directory", e))?;
     let conn = Connection::open(dir.join(FILE)).map_err(storage("opening the ledger database"))?;
     conn.busy_timeout(Duration::from_secs(10))
         .map_err(storage("configuring the database"))?;
-    // A larger WAL between checkpoints coalesces rewrites of hot pages; it
-    // doubled blocks/s for 512-write blocks in `benches/store_choice.rs`.
-    conn.execute_batch(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=16384;",
-    )
+    // Checkpoints are the checkpointer's (module `checkpoint`); the writer's
+    // own is a backstop.
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint={};",
+        super::checkpoint::WRITER_AUTOCHECKPOINT
+    ))
     .map_err(storage("configuring the database"))?;
     init_schema(&conn)?;
     Ok(conn)

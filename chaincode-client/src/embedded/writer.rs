@@ -12,14 +12,15 @@
 //! predecessors; any other keeps its recorded result, which is what a serial
 //! run would produce since the contract depends only on what it reads and on
 //! its id and timestamp. The outcome is exactly serial execution in batch
-//! order, which `verify` replays. It appends one block, commits (the WAL is
-//! fsync'd), and only then answers the submitters. While it waits on fsync
-//! new submissions queue up and form the next block, so blocks grow with
-//! load and an idle ledger answers a lone submission at once.
+//! order, which `verify` replays. It appends one block, commits, and hands
+//! the block's answers to the syncer (module `durable`), which fsyncs the
+//! WAL and only then answers the submitters. While a block is being written
+//! and synced new submissions queue up and form the next block, so blocks
+//! grow with load and an idle ledger answers a lone submission at once.
 //!
 //! Run-ahead: just before committing block `n`, the submissions queued so
 //! far become batch `n + 1`, numbered and started on the pool, so they
-//! execute during the fsync. Their runs may see the state before or after
+//! execute while block `n` is written. Their runs may see the state before or after
 //! block `n` (a run's reads all come from one snapshot, either one), so
 //! their validation counts block `n`'s writes as written before them: a
 //! transaction that read none of those keys read the same values either
@@ -33,14 +34,15 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{Receiver, Sender};
 
 use carechain_chaincode::Chaincode;
 use rusqlite::{Connection, TransactionBehavior};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
 
 use super::Clock;
 use super::block::{BlockHeader, Hash, Transaction, data_hash, tx_id};
+use super::durable::{Failure, Pending, Reply, failed};
 use super::parallel::{Job, Pool, Running};
 use super::store;
 use super::stub::execute;
@@ -61,7 +63,10 @@ pub(crate) struct Writer {
     pub(crate) next_block: u64,
     pub(crate) head: Hash,
     pub(crate) max_batch: usize,
-    pub(crate) height: watch::Sender<u64>,
+    /// Committed blocks on their way to the syncer.
+    pub(crate) durable: Sender<Pending>,
+    /// Set once a sync failed: every later submission is refused.
+    pub(crate) failure: Failure,
     pub(crate) pool: Pool,
     pub(crate) stats: Arc<Counters>,
     /// Batches still to execute serially because most of a recent batch's
@@ -85,8 +90,6 @@ pub(crate) struct Counters {
     /// Batches started while the previous block was being committed.
     pub(crate) ran_ahead: AtomicU64,
 }
-
-type Reply = oneshot::Sender<Result<Committed, LedgerError>>;
 
 /// A batch with ids and timestamps assigned, possibly already running on the pool.
 struct Prepared {
@@ -191,6 +194,12 @@ impl Writer {
                     prepare(batch, number, &self.genesis, &*clock, pool, false)
                 }
             };
+            if let Some(reason) = self.failure.get() {
+                for (_, reply) in prepared.replies {
+                    let _ = reply.send(Err(failed(reason)));
+                }
+                continue;
+            }
             ahead = self.commit_batch(prepared, &queue);
         }
     }
@@ -206,14 +215,28 @@ impl Writer {
             Ok(Some(header)) => {
                 self.next_block = number + 1;
                 self.head = header.hash();
-                self.height.send_replace(self.next_block);
-                for (reply, tx) in committed {
-                    // A submitter that stopped waiting is no error of ours.
-                    let _ = reply.send(Ok(Committed {
-                        tx_id: tx.tx_id,
-                        block: number,
-                        payload: tx.payload,
-                    }));
+                let answers = committed
+                    .into_iter()
+                    .map(|(reply, tx)| {
+                        let answer = Committed {
+                            tx_id: tx.tx_id,
+                            block: number,
+                            payload: tx.payload,
+                        };
+                        (reply, answer)
+                    })
+                    .collect();
+                let pending = Pending {
+                    block: number,
+                    answers,
+                };
+                if let Err(lost) = self.durable.send(pending) {
+                    // Only if the syncer panicked: nobody can vouch for the block.
+                    let reason = "the ledger's sync thread has stopped".to_owned();
+                    let reason = self.failure.get_or_init(|| reason);
+                    for (reply, _) in lost.0.answers {
+                        let _ = reply.send(Err(failed(reason)));
+                    }
                 }
                 ahead
             }
