@@ -257,12 +257,7 @@ impl EmbeddedLedger {
         let failure = durable::Failure::default();
         let checkpointer = checkpoint::Checkpointer::open(&dir.join(store::FILE))?;
         let (checkpoints, ticks) = mpsc::sync_channel(1);
-        let checkpointer = std::thread::Builder::new()
-            .name("ledger-checkpoint".into())
-            .spawn(move || checkpointer.run(ticks))
-            .map_err(|e| {
-                LedgerError::Unavailable(format!("cannot start the checkpoint thread: {e}"))
-            })?;
+        let checkpointer = start("ledger-checkpoint", move || checkpointer.run(ticks))?;
         let syncer = durable::Syncer::open(
             &dir.join(store::FILE),
             height_tx,
@@ -270,10 +265,7 @@ impl EmbeddedLedger {
             checkpoints,
         )?;
         let (durable, pending) = mpsc::channel();
-        let syncer = std::thread::Builder::new()
-            .name("ledger-sync".into())
-            .spawn(move || syncer.run(pending))
-            .map_err(|e| LedgerError::Unavailable(format!("cannot start the sync thread: {e}")))?;
+        let syncer = start("ledger-sync", move || syncer.run(pending))?;
         let writer = writer::Writer {
             conn,
             chaincode,
@@ -289,12 +281,7 @@ impl EmbeddedLedger {
             contended: 0,
         };
         let (queue, rx) = mpsc::channel();
-        let writer = std::thread::Builder::new()
-            .name("ledger-writer".into())
-            .spawn(move || writer.run(rx))
-            .map_err(|e| {
-                LedgerError::Unavailable(format!("cannot start the writer thread: {e}"))
-            })?;
+        let writer = start("ledger-writer", move || writer.run(rx))?;
         Ok(Self {
             shared,
             queue: Some(queue),
@@ -364,6 +351,14 @@ impl Drop for EmbeddedLedger {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Starts one of the ledger's threads.
+fn start(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, LedgerError> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .map_err(|e| LedgerError::Unavailable(format!("cannot start the {name} thread: {e}")))
 }
 
 fn gone() -> LedgerError {
