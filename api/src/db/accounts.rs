@@ -31,7 +31,7 @@ pub fn by_id(conn: &mut DbConnection, id: &str) -> Result<Option<Account>, ApiEr
     Ok(accounts::table
         .find(id)
         .select(Account::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -40,7 +40,7 @@ pub fn by_email(conn: &mut DbConnection, email: &str) -> Result<Option<Account>,
     Ok(accounts::table
         .filter(accounts::email.eq(email))
         .select(Account::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -49,7 +49,7 @@ pub fn by_actor(conn: &mut DbConnection, actor: &str) -> Result<Option<Account>,
     Ok(accounts::table
         .filter(accounts::actor_id.eq(actor))
         .select(Account::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -87,6 +87,6 @@ pub fn device_of(conn: &mut DbConnection, account: &str) -> Result<Option<Device
     Ok(devices::table
         .filter(devices::account_id.eq(account))
         .select(Device::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }

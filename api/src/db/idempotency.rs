@@ -21,7 +21,7 @@ pub fn get(
     Ok(idempotency_keys::table
         .find((scope, key))
         .select(IdempotencyRecord::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

@@ -86,7 +86,7 @@ pub fn take(
     let tat: i64 = login_limits::table
         .find(key)
         .select(login_limits::tat_ms)
-        .first(conn)?;
+        .get_result(conn)?;
     Ok(Some(
         (tat.max(now_ms) + quota.interval_ms - period - now_ms).max(1),
     ))

@@ -4,6 +4,12 @@
 //!
 //! Handlers never build queries: they call the functions in the submodules,
 //! through [`run`], which takes a pooled connection on the blocking pool.
+//!
+//! Single-row reads use `get_result`, never `first`: `first` binds
+//! `LIMIT ?`, and SQLite (since 3.46; we bundle 3.50) plans with a bound
+//! LIMIT's value and so re-prepares the cached statement every time it is
+//! bound again, i.e. on every run. Every lookup here is by a primary or
+//! unique key (or an aggregate), so the LIMIT added nothing.
 
 pub mod accounts;
 pub mod group;

@@ -63,7 +63,7 @@ pub fn cursor(conn: &mut DbConnection) -> Result<i64, ApiError> {
     Ok(ledger_cursor::table
         .find(1)
         .select(ledger_cursor::next_block)
-        .first(conn)?)
+        .get_result(conn)?)
 }
 
 /// Moves the ledger cursor.

@@ -142,7 +142,7 @@ pub fn retry_at(
 pub fn next_due(conn: &mut DbConnection) -> Result<Option<i64>, ApiError> {
     Ok(push_deliveries::table
         .select(diesel::dsl::min(push_deliveries::next_attempt_ms))
-        .first(conn)?)
+        .get_result(conn)?)
 }
 
 /// Every pending delivery, oldest first (operators and tests).

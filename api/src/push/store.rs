@@ -60,7 +60,7 @@ pub fn enqueue(
                 .filter(outbox::tx_id.eq(&row.tx_id))
                 .filter(outbox::recipient.eq(&row.recipient))
                 .select(outbox::id)
-                .first(conn)?;
+                .get_result(conn)?;
             // The Web Push deliveries become visible with the row, so a
             // restart between the two cannot lose one.
             crate::push::deliveries::enqueue(conn, id, &row.recipient, crate::db::now_ms(), now)?;
@@ -75,7 +75,7 @@ pub fn acked(conn: &mut DbConnection, actor: &str, device: &str) -> Result<i64, 
     Ok(push_acks::table
         .find((actor, device))
         .select(push_acks::acked_id)
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .unwrap_or(0))
 }
@@ -161,7 +161,7 @@ pub fn subscribe(conn: &mut DbConnection, row: &SubscriptionRow) -> Result<Strin
         let existing: Option<SubscriptionRow> = push_subscriptions::table
             .filter(push_subscriptions::endpoint.eq(&row.endpoint))
             .select(SubscriptionRow::as_select())
-            .first(conn)
+            .get_result(conn)
             .optional()?;
         match existing {
             Some(old) if replaced > 0 => return Ok(old.id),
