@@ -34,23 +34,27 @@ use crate::{Committed, LedgerError};
 /// A submitter's answer channel.
 pub(crate) type Reply = oneshot::Sender<Result<Committed, LedgerError>>;
 
-/// A block committed (not yet synced) and the answers it owes.
-pub(crate) struct Pending {
-    /// The block's number.
-    pub(crate) block: u64,
-    /// Each committed transaction's submitter and answer.
-    pub(crate) answers: Vec<(Reply, Committed)>,
-}
+/// A block committed (not yet synced): each transaction's submitter and
+/// answer (every answer names the block).
+pub(crate) type Pending = Vec<(Reply, Committed)>;
 
 /// Why the ledger stopped accepting submissions, once a sync failed.
 pub(crate) type Failure = Arc<OnceLock<String>>;
 
 /// The storage error every submission gets after a failed sync.
-pub(crate) fn failed(reason: &str) -> LedgerError {
+fn failed(reason: &str) -> LedgerError {
     LedgerError::storage(
         "syncing the ledger's write-ahead log; reopen the ledger to recover",
         std::io::Error::other(reason.to_owned()),
     )
+}
+
+/// Answers every one of `replies` with the sync failure `reason`.
+pub(crate) fn refuse(replies: impl IntoIterator<Item = Reply>, reason: &str) {
+    for reply in replies {
+        // A submitter that stopped waiting is no error of ours.
+        let _ = reply.send(Err(failed(reason)));
+    }
 }
 
 /// The thread that syncs the WAL and answers submitters.
@@ -93,19 +97,20 @@ impl Syncer {
             let mut blocks = vec![first];
             blocks.extend(pending.try_iter());
             if let Some(reason) = self.failure.get() {
-                answer_failed(blocks, reason);
+                refuse(blocks.into_iter().flatten().map(|(r, _)| r), reason);
                 continue;
             }
             match self.wal.sync_data() {
                 Ok(()) => {
-                    let next = blocks.last().map_or(0, |b| b.block + 1);
-                    for block in blocks {
-                        for (reply, committed) in block.answers {
-                            // A submitter that stopped waiting is no error of ours.
-                            let _ = reply.send(Ok(committed));
-                        }
+                    let mut next = None;
+                    for (reply, committed) in blocks.into_iter().flatten() {
+                        next = Some(committed.block + 1);
+                        // A submitter that stopped waiting is no error of ours.
+                        let _ = reply.send(Ok(committed));
                     }
-                    self.height.send_replace(next);
+                    if let Some(next) = next {
+                        self.height.send_replace(next);
+                    }
                     // Full: a checkpoint is already due.
                     let _ = self.checkpoints.try_send(());
                 }
@@ -113,18 +118,9 @@ impl Syncer {
                     let reason = format!("fdatasync failed: {e}");
                     tracing::error!(error = %reason, "the ledger cannot make blocks durable");
                     let reason = self.failure.get_or_init(|| reason).clone();
-                    answer_failed(blocks, &reason);
+                    refuse(blocks.into_iter().flatten().map(|(r, _)| r), &reason);
                 }
             }
-        }
-    }
-}
-
-/// Fails every answer of `blocks` with the sync failure.
-fn answer_failed(blocks: Vec<Pending>, reason: &str) {
-    for block in blocks {
-        for (reply, _) in block.answers {
-            let _ = reply.send(Err(failed(reason)));
         }
     }
 }
@@ -155,11 +151,7 @@ mod tests {
             block,
             payload: b"ok".to_vec(),
         };
-        let pending = Pending {
-            block,
-            answers: vec![(reply, committed)],
-        };
-        (pending, answer)
+        (vec![(reply, committed)], answer)
     }
 
     #[test]

@@ -20,8 +20,8 @@
 //!
 //! Run-ahead: just before committing block `n`, the submissions queued so
 //! far become batch `n + 1`, numbered and started on the pool, so they
-//! execute while block `n` is written. Their runs may see the state before or after
-//! block `n` (a run's reads all come from one snapshot, either one), so
+//! execute while block `n` is written. Their runs may see the state before
+//! or after block `n` (a run's reads all come from one snapshot, either one), so
 //! their validation counts block `n`'s writes as written before them: a
 //! transaction that read none of those keys read the same values either
 //! way. If block `n` fails to commit, batch `n + 1` is started afresh.
@@ -42,7 +42,7 @@ use tokio::sync::oneshot;
 
 use super::Clock;
 use super::block::{BlockHeader, Hash, Transaction, data_hash, tx_id};
-use super::durable::{Failure, Pending, Reply, failed};
+use super::durable::{Failure, Pending, Reply, refuse};
 use super::parallel::{Job, Pool, Running};
 use super::store;
 use super::stub::execute;
@@ -195,9 +195,7 @@ impl Writer {
                 }
             };
             if let Some(reason) = self.failure.get() {
-                for (_, reply) in prepared.replies {
-                    let _ = reply.send(Err(failed(reason)));
-                }
+                refuse(prepared.replies.into_iter().map(|(_, r)| r), reason);
                 continue;
             }
             ahead = self.commit_batch(prepared, &queue);
@@ -215,7 +213,7 @@ impl Writer {
             Ok(Some(header)) => {
                 self.next_block = number + 1;
                 self.head = header.hash();
-                let answers = committed
+                let answers: Pending = committed
                     .into_iter()
                     .map(|(reply, tx)| {
                         let answer = Committed {
@@ -226,17 +224,11 @@ impl Writer {
                         (reply, answer)
                     })
                     .collect();
-                let pending = Pending {
-                    block: number,
-                    answers,
-                };
-                if let Err(lost) = self.durable.send(pending) {
+                if let Err(lost) = self.durable.send(answers) {
                     // Only if the syncer panicked: nobody can vouch for the block.
                     let reason = "the ledger's sync thread has stopped".to_owned();
                     let reason = self.failure.get_or_init(|| reason);
-                    for (reply, _) in lost.0.answers {
-                        let _ = reply.send(Err(failed(reason)));
-                    }
+                    refuse(lost.0.into_iter().map(|(r, _)| r), reason);
                 }
                 ahead
             }
