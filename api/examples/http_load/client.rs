@@ -155,6 +155,8 @@ pub struct Run {
     pub elapsed: Duration,
     /// Latencies, sorted.
     pub latencies: Vec<Duration>,
+    /// CPU time of the whole process (every thread) during the run.
+    pub cpu: Duration,
 }
 
 impl Run {
@@ -167,6 +169,28 @@ impl Run {
     pub fn ms(&self, q: f64) -> f64 {
         quantile_ms(&self.latencies, q)
     }
+
+    /// Process CPU time per completed request, in microseconds.
+    pub fn cpu_us(&self) -> f64 {
+        self.cpu.as_secs_f64() * 1e6 / self.count as f64
+    }
+}
+
+/// CPU time this process has used so far, all threads, user and system
+/// (`/proc/self/stat`, in clock ticks of 10 ms; zero where it is missing).
+pub fn process_cpu() -> Duration {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return Duration::ZERO;
+    };
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<u64> = after
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    Duration::from_millis(fields.iter().sum::<u64>() * 10)
 }
 
 /// The `q` quantile of sorted `latencies`, in milliseconds.
@@ -197,6 +221,7 @@ pub async fn drive(
     needle: Option<&'static str>,
 ) -> Run {
     let mut tasks = Vec::with_capacity(streams.len());
+    let cpu_start;
     let started = match target {
         Target::Http(addr) => {
             let mut prepared = Vec::with_capacity(streams.len());
@@ -223,6 +248,7 @@ pub async fn drive(
                     .collect();
                 prepared.push((conn, requests));
             }
+            cpu_start = process_cpu();
             let started = Instant::now();
             for (mut conn, requests) in prepared {
                 tasks.push(actix_web::rt::spawn(async move {
@@ -256,6 +282,7 @@ pub async fn drive(
                         .collect()
                 })
                 .collect();
+            cpu_start = process_cpu();
             let started = Instant::now();
             for proposals in prepared {
                 let ledger = ledger.clone();
@@ -284,11 +311,13 @@ pub async fn drive(
         latencies.extend(task.await.unwrap());
     }
     let elapsed = started.elapsed();
+    let cpu = process_cpu().saturating_sub(cpu_start);
     latencies.sort();
     Run {
         count: latencies.len(),
         elapsed,
         latencies,
+        cpu,
     }
 }
 

@@ -10,7 +10,8 @@
 //!    through HTTP on 64 keep-alive connections, and straight into
 //!    `EmbeddedLedger::submit` from 64 submitters; rounds alternate the
 //!    order (ledger first, then relay first) so drift hits both;
-//! 4. prints requests/s, p50 and p99 side by side with the relay overhead.
+//! 4. prints requests/s, p50, p99 and the process's CPU time per request
+//!    side by side with the relay overhead.
 //!
 //! `cargo run --release -p carechain-api --example http_load`
 //!
@@ -73,6 +74,7 @@ fn merge(runs: &[Run]) -> Run {
     Run {
         count: latencies.len(),
         elapsed: runs.iter().map(|r| r.elapsed).sum(),
+        cpu: runs.iter().map(|r| r.cpu).sum(),
         latencies,
     }
 }
@@ -222,38 +224,48 @@ async fn run() {
 
 fn report(grants: &Pair, claims: &Pair, push: &push::PushResult) {
     println!();
-    println!("Per round (req/s): ledger-only / relay over HTTP");
+    println!("Per round (req/s): ledger-only / relay over HTTP, with the process's CPU time");
     for (name, pair) in [("grant", grants), ("claim", claims)] {
         let rounds: Vec<String> = pair
             .ledger
             .iter()
             .zip(&pair.relay)
-            .map(|(l, r)| format!("{:.1} / {:.1}", l.rate(), r.rate()))
+            .map(|(l, r)| {
+                format!(
+                    "{:.1} / {:.1} ({:.0} / {:.0} µs CPU per request)",
+                    l.rate(),
+                    r.rate(),
+                    l.cpu_us(),
+                    r.cpu_us()
+                )
+            })
             .collect();
         println!("  {name}: {}", rounds.join(", "));
     }
     println!();
     println!(
-        "| workload | path | concurrency | requests | req/s | p50 ms | p99 ms | relay overhead (target ≤ 25%) |"
+        "| workload | path | concurrency | requests | req/s | p50 ms | p99 ms | CPU µs/req | relay overhead (target ≤ 25%) |"
     );
-    println!("|---|---|---|---:|---:|---:|---:|---:|");
+    println!("|---|---|---|---:|---:|---:|---:|---:|---:|");
     for (name, pair) in [("grant", grants), ("claim", claims)] {
         let l = merge(&pair.ledger);
         let r = merge(&pair.relay);
         let overhead = 100.0 * (1.0 - r.rate() / l.rate());
         println!(
-            "| {name} | ledger only (`EmbeddedLedger::submit`) | {CONNECTIONS} submitters | {} | {:.1} | {:.2} | {:.2} | |",
+            "| {name} | ledger only (`EmbeddedLedger::submit`) | {CONNECTIONS} submitters | {} | {:.1} | {:.2} | {:.2} | {:.0} | |",
             l.count,
             l.rate(),
             l.ms(0.5),
-            l.ms(0.99)
+            l.ms(0.99),
+            l.cpu_us()
         );
         println!(
-            "| {name} | relay over HTTP | {CONNECTIONS} connections | {} | {:.1} | {:.2} | {:.2} | {overhead:.1}% |",
+            "| {name} | relay over HTTP | {CONNECTIONS} connections | {} | {:.1} | {:.2} | {:.2} | {:.0} | {overhead:.1}% |",
             r.count,
             r.rate(),
             r.ms(0.5),
-            r.ms(0.99)
+            r.ms(0.99),
+            r.cpu_us()
         );
     }
     println!();
