@@ -28,6 +28,7 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError as _, dev:
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
+use crate::db::group::Durability;
 use crate::db::{self, idempotency, models::IdempotencyRecord};
 use crate::error::{ApiError, problem_mime};
 use crate::state::AppState;
@@ -223,7 +224,7 @@ impl IdempotencyKey {
         let (scope_owned, key_owned) = (scope.to_owned(), key.clone());
         let existing = state
             .writes
-            .run(move |conn| {
+            .run(Durability::Synced, move |conn| {
                 if idempotency::claim(conn, &record)? {
                     Ok(None)
                 } else {
@@ -241,14 +242,18 @@ impl IdempotencyKey {
                 let (stored, code) = (text.clone(), i32::from(status.as_u16()));
                 state
                     .writes
-                    .run(move |conn| idempotency::complete(conn, &scope, &key, code, &stored))
+                    .run(Durability::Synced, move |conn| {
+                        idempotency::complete(conn, &scope, &key, code, &stored)
+                    })
                     .await?;
                 respond(status, text, err)
             }
             Err(err) => {
                 state
                     .writes
-                    .run(move |conn| idempotency::release(conn, &scope, &key))
+                    .run(Durability::Synced, move |conn| {
+                        idempotency::release(conn, &scope, &key)
+                    })
                     .await?;
                 Err(err)
             }
@@ -300,10 +305,9 @@ impl IdempotencyKey {
         // Queued now, stored with the next group commit while the answer
         // goes out; until then a retry is answered from memory.
         held.finish(record.clone());
-        match state
-            .writes
-            .queue(move |conn| idempotency::claim(conn, &record))
-        {
+        match state.writes.queue(Durability::Rebuildable, move |conn| {
+            idempotency::claim(conn, &record)
+        }) {
             Ok(stored) => {
                 actix_web::rt::spawn(async move {
                     if let Err(e) = stored.await {

@@ -18,7 +18,7 @@ pub struct AppState {
     pub config: Config,
     /// The database pool.
     pub pool: DbPool,
-    /// Group commit of the small durable writes (idempotency records).
+    /// Group commit of the small durable writes (idempotency records, the outbox).
     pub writes: db::group::GroupWriter,
     /// `Idempotency-Key`s whose ledger-bound request is running here.
     pub inflight: crate::idempotency::InFlight,

@@ -10,11 +10,22 @@
 //!
 //! A write that fails rolls back only its own savepoint; the others of the
 //! batch still commit. A failed commit fails every write of the batch.
+//!
+//! Writes that the relay can rebuild after a crash ([`Durability::Rebuildable`]:
+//! outbox rows, which the producer derives again from the ledger, and the
+//! stored answers of ledger-bound requests, which the contract's nonce check
+//! covers) do not need a sync of their own: a batch of only those commits
+//! without one (SQLite `synchronous = NORMAL`, PostgreSQL
+//! `synchronous_commit = off`). Both databases stay consistent and lose at
+//! most a suffix of such commits in a power loss (a killed process loses
+//! nothing), and the next synced commit makes every earlier one durable,
+//! because both logs are written in order.
 
 use std::sync::mpsc;
 use std::thread;
 
 use diesel::Connection as _;
+use diesel::connection::SimpleConnection as _;
 use tokio::sync::oneshot;
 
 use crate::db::{DbConnection, DbPool};
@@ -30,10 +41,19 @@ type Deliver = Box<dyn FnOnce(Option<&str>) + Send>;
 /// connection) and returns how to deliver its result.
 type Job = Box<dyn FnOnce(Result<&mut DbConnection, &str>) -> Deliver + Send>;
 
+/// What a write needs of its batch's commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// On disk before the writer answers: the relay's own state.
+    Synced,
+    /// Rebuilt after a crash if lost; see the module docs.
+    Rebuildable,
+}
+
 /// The handle to the group-commit thread; cheap to clone.
 #[derive(Clone)]
 pub struct GroupWriter {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<(Durability, Job)>,
 }
 
 impl std::fmt::Debug for GroupWriter {
@@ -47,7 +67,7 @@ impl GroupWriter {
     ///
     /// Panics only if the OS cannot start a thread, as [`thread::spawn`] does.
     pub fn start(pool: DbPool) -> GroupWriter {
-        let (jobs, queue) = mpsc::channel::<Job>();
+        let (jobs, queue) = mpsc::channel::<(Durability, Job)>();
         let spawned = thread::Builder::new()
             .name("relay-db-writer".into())
             .spawn(move || writer(&pool, &queue));
@@ -57,25 +77,28 @@ impl GroupWriter {
         GroupWriter { jobs }
     }
 
-    /// Runs `f` in the next batch; returns its result once that batch is durable.
-    pub async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
+    /// Runs `f` in the next batch; returns its result once that batch is
+    /// committed, and synced unless `durability` allows otherwise.
+    pub async fn run<T, F>(&self, durability: Durability, f: F) -> Result<T, ApiError>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        self.queue(f)?.await
+        self.queue(durability, f)?.await
     }
 
     /// Returns once every write queued before this call is durable (the
-    /// queue is first in, first out); for a clean shutdown.
+    /// queue is first in, first out, and this one is synced); for a clean
+    /// shutdown.
     pub async fn flush(&self) -> Result<(), ApiError> {
-        self.run(|_| Ok(())).await
+        self.run(Durability::Synced, |_| Ok(())).await
     }
 
     /// Queues `f` for the next batch now; the returned future resolves to
-    /// its result once that batch is durable.
+    /// its result once that batch is committed as `durability` asks.
     pub fn queue<T, F>(
         &self,
+        durability: Durability,
         f: F,
     ) -> Result<impl Future<Output = Result<T, ApiError>> + use<T, F>, ApiError>
     where
@@ -98,7 +121,7 @@ impl GroupWriter {
             })
         });
         self.jobs
-            .send(job)
+            .send((durability, job))
             .map_err(|_| ApiError::unavailable("the database writer has stopped"))?;
         Ok(async move {
             answer
@@ -109,21 +132,26 @@ impl GroupWriter {
 }
 
 /// The writer loop: one transaction per batch of queued jobs.
-fn writer(pool: &DbPool, queue: &mpsc::Receiver<Job>) {
-    while let Ok(first) = queue.recv() {
+fn writer(pool: &DbPool, queue: &mpsc::Receiver<(Durability, Job)>) {
+    while let Ok((first_durability, first)) = queue.recv() {
         let mut batch = vec![first];
+        let mut synced = first_durability == Durability::Synced;
         while batch.len() < MAX_BATCH {
             match queue.try_recv() {
-                Ok(job) => batch.push(job),
+                Ok((durability, job)) => {
+                    synced |= durability == Durability::Synced;
+                    batch.push(job);
+                }
                 Err(_) => break,
             }
         }
-        commit(pool, batch);
+        commit(pool, batch, synced);
     }
 }
 
-/// Runs one batch in one transaction and delivers every result after the commit.
-fn commit(pool: &DbPool, batch: Vec<Job>) {
+/// Runs one batch in one transaction and delivers every result after the
+/// commit, which is synced if `synced`.
+fn commit(pool: &DbPool, batch: Vec<Job>, synced: bool) {
     let mut pooled = match pool.get() {
         Ok(pooled) => pooled,
         Err(e) => {
@@ -137,16 +165,37 @@ fn commit(pool: &DbPool, batch: Vec<Job>) {
     };
     let conn: &mut DbConnection = &mut pooled;
     let mut delivers: Vec<Deliver> = Vec::with_capacity(batch.len());
-    let outcome = conn.transaction::<_, diesel::result::Error, _>(|conn| {
-        if let DbConnection::Sqlite(_) = conn {
-            // A job may read before it writes; see `db::write`.
-            crate::db::take_write_lock(conn)?;
-        }
-        for job in batch {
-            delivers.push(job(Ok(conn)));
-        }
+    // SQLite's level is the connection's: lowered for this batch only, as
+    // the connection goes back to the pool after it.
+    let unsynced_sqlite = !synced && matches!(conn, DbConnection::Sqlite(_));
+    let mut outcome = if unsynced_sqlite {
+        conn.batch_execute("PRAGMA synchronous = NORMAL")
+    } else {
         Ok(())
-    });
+    };
+    if outcome.is_ok() {
+        outcome = conn.transaction::<_, diesel::result::Error, _>(|conn| {
+            match conn {
+                // A job may read before it writes; see `db::write`.
+                DbConnection::Sqlite(_) => crate::db::take_write_lock(conn)?,
+                DbConnection::Pg(c) if !synced => {
+                    c.batch_execute("SET LOCAL synchronous_commit = off")?;
+                }
+                DbConnection::Pg(_) => {}
+            }
+            for job in batch {
+                delivers.push(job(Ok(conn)));
+            }
+            Ok(())
+        });
+    }
+    if unsynced_sqlite && let Err(e) = conn.batch_execute("PRAGMA synchronous = FULL") {
+        // Setting the level only writes a field of the connection, so this
+        // does not happen; if it did, the connection must not serve others
+        // unsynced, and r2d2 has no way to discard one: it is leaked.
+        tracing::error!(error = %e, "cannot restore synchronous = FULL; the connection is retired");
+        std::mem::forget(pooled);
+    }
     let reason = outcome.err().map(|e| e.to_string());
     if let Some(reason) = &reason {
         tracing::warn!(error = %reason, writes = delivers.len(), "database batch failed");

@@ -15,6 +15,7 @@ use futures::StreamExt as _;
 use serde_json::{Map, Value};
 
 use crate::db;
+use crate::db::group::Durability;
 use crate::push::store::{self, NewRow};
 use crate::state::AppState;
 
@@ -94,15 +95,22 @@ async fn follow(state: &web::Data<AppState>) -> Result<(), crate::error::ApiErro
                 }
             }
         }
-        // One transaction per block; the cursor stays on the block itself, as
-        // more of its events may follow in the next chunk.
-        for group in events.chunk_by(|a, b| a.block == b.block) {
-            let block = i64::try_from(group[0].block).unwrap_or(i64::MAX);
-            let rows: Vec<NewRow> = group.iter().flat_map(rows_for).collect();
-            let fresh = db::run(&state.pool, move |c| {
-                store::enqueue(c, &rows, block, db::now())
-            })
-            .await?;
+        // The chunk's rows go into the outbox in one job of the relay's
+        // group commit (see `db::group`), atomically with the cursor, which
+        // stays on the last block itself: more of its events may follow in
+        // the next chunk. One job, not one per block, so that a failure
+        // cannot leave a later block's cursor over an earlier block's rows.
+        // Rebuildable: rows lost in a crash are derived again from the
+        // ledger, since the cursor is lost with them.
+        if let Some(last) = events.last() {
+            let block = i64::try_from(last.block).unwrap_or(i64::MAX);
+            let rows: Vec<NewRow> = events.iter().flat_map(rows_for).collect();
+            let fresh = state
+                .writes
+                .run(Durability::Rebuildable, move |c| {
+                    store::enqueue(c, &rows, block, db::now())
+                })
+                .await?;
             for (actor, id) in fresh {
                 state.push.delivered(&state.pool, &actor, id);
             }

@@ -1,10 +1,12 @@
-//! The group commit of the relay's idempotency records: many concurrent
-//! writes share batches, every answer comes after a synced commit, and a
-//! failing write sinks only itself — on SQLite and on PostgreSQL.
+//! The group commit of the relay's small writes: many concurrent writes
+//! share batches, every answer to a synced write comes after a synced
+//! commit, a batch of only rebuildable writes commits unsynced without
+//! leaving a connection unsynced, and a failing write sinks only itself —
+//! on SQLite and on PostgreSQL.
 
 use diesel::RunQueryDsl as _;
 
-use carechain_api::db::group::GroupWriter;
+use carechain_api::db::group::{Durability, GroupWriter};
 use carechain_api::db::models::IdempotencyRecord;
 use carechain_api::db::{self, DbPool, idempotency};
 
@@ -30,7 +32,7 @@ async fn exercise(pool: DbPool) {
         let w = writer.clone();
         let key = format!("k{}", i % 100);
         tasks.push(tokio::spawn(async move {
-            w.run(move |conn| {
+            w.run(Durability::Synced, move |conn| {
                 assert!(commits_are_synced(conn), "the batch commit must be synced");
                 idempotency::claim(conn, &record(&key))
             })
@@ -41,7 +43,7 @@ async fn exercise(pool: DbPool) {
     for _ in 0..10 {
         let w = writer.clone();
         broken.push(tokio::spawn(async move {
-            w.run(|conn| {
+            w.run(Durability::Synced, |conn| {
                 diesel::sql_query("INSERT INTO no_such_table VALUES (1)").execute(conn)?;
                 Ok(())
             })
@@ -65,7 +67,9 @@ async fn exercise(pool: DbPool) {
     for i in 0..100 {
         let key = format!("k{i}");
         writer
-            .run(move |conn| idempotency::complete(conn, "acct", &key, 201, "{\"ok\":1}"))
+            .run(Durability::Synced, move |conn| {
+                idempotency::complete(conn, "acct", &key, 201, "{\"ok\":1}")
+            })
             .await
             .unwrap();
     }
@@ -80,11 +84,91 @@ async fn exercise(pool: DbPool) {
     }
 }
 
+/// Rebuildable writes alone commit unsynced; with a synced write in the
+/// batch they commit synced; either way every pooled connection is synced
+/// afterwards.
+async fn rebuildable(pool: DbPool) {
+    let writer = GroupWriter::start(pool.clone());
+    let alone = writer
+        .run(Durability::Rebuildable, |conn| {
+            let synced = commits_are_synced(conn);
+            idempotency::claim(conn, &record("r1"))?;
+            Ok(synced)
+        })
+        .await
+        .unwrap();
+    assert!(
+        !alone,
+        "a batch of only rebuildable writes commits unsynced"
+    );
+
+    // Hold the writer in a batch of its own, so the next two share one.
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    let first = writer
+        .queue(Durability::Synced, move |_| {
+            held.recv().ok();
+            Ok(())
+        })
+        .unwrap();
+    let mixed = writer
+        .queue(Durability::Rebuildable, |conn| {
+            let synced = commits_are_synced(conn);
+            idempotency::claim(conn, &record("r2"))?;
+            Ok(synced)
+        })
+        .unwrap();
+    let other = writer
+        .queue(Durability::Synced, |conn| {
+            idempotency::claim(conn, &record("s1"))
+        })
+        .unwrap();
+    release.send(()).unwrap();
+    first.await.unwrap();
+    assert!(
+        mixed.await.unwrap(),
+        "a batch with a synced write commits synced"
+    );
+    assert!(other.await.unwrap());
+
+    let mut held: Vec<_> = (0..pool.max_size()).map(|_| pool.get().unwrap()).collect();
+    for conn in &mut held {
+        assert!(
+            commits_are_synced(conn),
+            "no connection goes back to the pool unsynced"
+        );
+    }
+    for key in ["r1", "r2", "s1"] {
+        assert!(
+            idempotency::get(&mut held[0], "acct", key)
+                .unwrap()
+                .is_some(),
+            "{key} is stored"
+        );
+    }
+}
+
 #[actix_web::test]
 async fn group_commit_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let pool = db::connect(dir.path().join("g.sqlite").to_str().unwrap(), 4).unwrap();
     exercise(pool).await;
+}
+
+#[actix_web::test]
+async fn rebuildable_writes_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = db::connect(dir.path().join("r.sqlite").to_str().unwrap(), 4).unwrap();
+    rebuildable(pool).await;
+}
+
+#[actix_web::test]
+async fn rebuildable_writes_on_postgres() {
+    let Some(database) = PgDatabase::create() else {
+        return;
+    };
+    let pool = db::connect(&database.url, 4).unwrap();
+    rebuildable(pool.clone()).await;
+    drop(pool);
 }
 
 #[actix_web::test]
@@ -107,7 +191,9 @@ async fn flush_returns_once_every_queued_write_is_stored() {
         let key = format!("q{i}");
         drop(
             writer
-                .queue(move |conn| idempotency::claim(conn, &record(&key)))
+                .queue(Durability::Rebuildable, move |conn| {
+                    idempotency::claim(conn, &record(&key))
+                })
                 .unwrap(),
         );
     }
