@@ -2,9 +2,9 @@
 
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
 use crate::db::models::IdempotencyRecord;
 use crate::db::schema::idempotency_keys;
+use crate::db::{DbConnection, on_backend};
 use crate::error::ApiError;
 
 /// Status of a claimed key whose request is still running.
@@ -18,11 +18,11 @@ pub fn get(
     scope: &str,
     key: &str,
 ) -> Result<Option<IdempotencyRecord>, ApiError> {
-    Ok(idempotency_keys::table
+    Ok(on_backend!(conn, |c| idempotency_keys::table
         .find((scope, key))
         .select(IdempotencyRecord::as_select())
-        .get_result(conn)
-        .optional()?)
+        .get_result(c)
+        .optional())?)
 }
 
 /// Claims a key for a request; false if it is already taken.
@@ -32,9 +32,9 @@ pub fn get(
 /// PostgreSQL too.
 pub fn claim(conn: &mut DbConnection, record: &IdempotencyRecord) -> Result<bool, ApiError> {
     let inserted = conn.transaction(|conn| {
-        diesel::insert_into(idempotency_keys::table)
+        on_backend!(conn, |c| diesel::insert_into(idempotency_keys::table)
             .values(record)
-            .execute(conn)
+            .execute(c))
     });
     match inserted {
         Ok(_) => Ok(true),

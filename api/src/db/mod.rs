@@ -10,6 +10,10 @@
 //! LIMIT's value and so re-prepares the cached statement every time it is
 //! bound again, i.e. on every run. Every lookup here is by a primary or
 //! unique key (or an aggregate), so the LIMIT added nothing.
+//!
+//! The queries every ledger-bound request runs go through [`on_backend!`]:
+//! through [`DbConnection`] (a diesel `MultiConnection`) a query is
+//! serialized to SQL text on every run, even when its statement is cached.
 
 pub mod accounts;
 pub mod group;
@@ -51,6 +55,19 @@ mod connection {
         Pg(PgConnection),
     }
 }
+
+/// Runs `$body` with `$c` bound to `$conn`'s own backend connection, so
+/// diesel caches the statement by the query's type and binds it without
+/// building its SQL text again (see the module docs).
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Sqlite($c) => $body,
+            $crate::db::DbConnection::Pg($c) => $body,
+        }
+    };
+}
+pub(crate) use on_backend;
 
 /// The connection pool.
 pub type DbPool = Pool<ConnectionManager<DbConnection>>;

@@ -3,8 +3,8 @@
 
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
 use crate::db::schema::{ledger_cursor, outbox};
+use crate::db::{DbConnection, on_backend};
 use crate::error::ApiError;
 
 /// An event waiting for delivery.
@@ -68,8 +68,8 @@ pub fn cursor(conn: &mut DbConnection) -> Result<i64, ApiError> {
 
 /// Moves the ledger cursor.
 pub fn set_cursor(conn: &mut DbConnection, next_block: i64) -> Result<(), ApiError> {
-    diesel::update(ledger_cursor::table.find(1))
+    on_backend!(conn, |c| diesel::update(ledger_cursor::table.find(1))
         .set(ledger_cursor::next_block.eq(next_block))
-        .execute(conn)?;
+        .execute(c))?;
     Ok(())
 }

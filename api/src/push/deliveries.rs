@@ -5,8 +5,8 @@
 
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
 use crate::db::schema::{push_acks, push_deliveries, push_subscriptions};
+use crate::db::{DbConnection, on_backend};
 use crate::error::ApiError;
 
 /// A pending delivery as stored.
@@ -51,12 +51,12 @@ pub fn enqueue(
     now_ms: i64,
     now: i64,
 ) -> Result<usize, ApiError> {
-    let subscriptions: Vec<String> = push_subscriptions::table
+    let subscriptions: Vec<String> = on_backend!(conn, |c| push_subscriptions::table
         .filter(push_subscriptions::actor_id.eq(actor))
         .select(push_subscriptions::id)
-        .load(conn)?;
+        .load(c))?;
     for id in &subscriptions {
-        diesel::insert_into(push_deliveries::table)
+        on_backend!(conn, |c| diesel::insert_into(push_deliveries::table)
             .values((
                 push_deliveries::outbox_id.eq(outbox_id),
                 push_deliveries::subscription_id.eq(id),
@@ -65,7 +65,7 @@ pub fn enqueue(
                 push_deliveries::next_attempt_ms.eq(now_ms),
                 push_deliveries::created_at.eq(now),
             ))
-            .execute(conn)?;
+            .execute(c))?;
     }
     Ok(subscriptions.len())
 }

@@ -4,8 +4,8 @@
 
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
 use crate::db::schema::{outbox, push_acks, push_deliveries, push_subscriptions};
+use crate::db::{DbConnection, on_backend};
 use crate::error::ApiError;
 
 /// A row to enqueue for a ledger event.
@@ -36,16 +36,8 @@ pub fn enqueue(
         crate::db::outbox::set_cursor(conn, next_block)?;
         let mut fresh = Vec::new();
         for row in rows {
-            let existing: i64 = outbox::table
-                .filter(outbox::ledger_block.eq(row.block))
-                .filter(outbox::tx_id.eq(&row.tx_id))
-                .filter(outbox::recipient.eq(&row.recipient))
-                .count()
-                .get_result(conn)?;
-            if existing > 0 {
-                continue;
-            }
-            diesel::insert_into(outbox::table)
+            // Absent rows only: the unique `(ledger_block, tx_id, recipient)`.
+            let inserted = on_backend!(conn, |c| diesel::insert_into(outbox::table)
                 .values((
                     outbox::recipient.eq(&row.recipient),
                     outbox::kind.eq(&row.kind),
@@ -54,13 +46,13 @@ pub fn enqueue(
                     outbox::ledger_block.eq(row.block),
                     outbox::tx_id.eq(&row.tx_id),
                 ))
-                .execute(conn)?;
-            let id: i64 = outbox::table
-                .filter(outbox::ledger_block.eq(row.block))
-                .filter(outbox::tx_id.eq(&row.tx_id))
-                .filter(outbox::recipient.eq(&row.recipient))
-                .select(outbox::id)
-                .get_result(conn)?;
+                .on_conflict_do_nothing()
+                .returning(outbox::id)
+                .get_result::<i64>(c)
+                .optional())?;
+            let Some(id) = inserted else {
+                continue;
+            };
             // The Web Push deliveries become visible with the row, so a
             // restart between the two cannot lose one.
             crate::push::deliveries::enqueue(conn, id, &row.recipient, crate::db::now_ms(), now)?;

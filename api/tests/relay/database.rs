@@ -15,6 +15,7 @@ use diesel_migrations::MigrationHarness as _;
 use carechain_api::db::models::{Account, IdempotencyRecord, LoginChallenge, RefreshToken};
 use carechain_api::db::{self, DbPool, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 use carechain_api::db::{accounts, idempotency, outbox, tokens};
+use carechain_api::push::store::{self, NewRow};
 
 use crate::support;
 use crate::world::ok;
@@ -332,8 +333,7 @@ fn exercise_repository(pool: &DbPool) {
     };
     assert!(idempotency::claim(conn, &record).unwrap());
     assert!(!idempotency::claim(conn, &record).unwrap());
-    // The claim commits without waiting for the disk, but must leave the
-    // pooled connection's later commits durable again.
+    // The claim must leave the pooled connection's later commits synced.
     assert!(commits_are_synced(conn), "claim left commits unsynced");
     idempotency::complete(conn, "a1", "k", 201, "{}").unwrap();
     assert_eq!(
@@ -357,6 +357,27 @@ fn exercise_repository(pool: &DbPool) {
     assert_eq!(outbox::cursor(conn).unwrap(), 0);
     outbox::set_cursor(conn, 7).unwrap();
     assert_eq!(outbox::cursor(conn).unwrap(), 7);
+
+    // The producer's insert: new rows get fresh ids, rows already there
+    // (a block read again after a restart) are skipped, the cursor moves.
+    let row = |to: &str| NewRow {
+        recipient: to.into(),
+        kind: "access_granted".into(),
+        payload: "{}".into(),
+        block: 9,
+        tx_id: "tx9".into(),
+    };
+    let fresh = store::enqueue(conn, &[row("p"), row("q")], 9, now).unwrap();
+    let recipients: Vec<&str> = fresh.iter().map(|(to, _)| to.as_str()).collect();
+    assert_eq!(recipients, ["p", "q"]);
+    assert!(fresh.iter().all(|(_, id)| *id > all[2].id));
+    assert!(
+        store::enqueue(conn, &[row("q"), row("p")], 10, now)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(outbox::cursor(conn).unwrap(), 10);
+    assert_eq!(outbox::after(conn, "p", all[2].id, 10).unwrap().len(), 1);
 }
 
 #[test]
