@@ -161,6 +161,6 @@ pub fn acked_by_any_device(conn: &mut DbConnection, actor: &str) -> Result<i64, 
     Ok(push_acks::table
         .filter(push_acks::actor_id.eq(actor))
         .select(diesel::dsl::max(push_acks::acked_id))
-        .first::<Option<i64>>(conn)?
+        .get_result::<Option<i64>>(conn)?
         .unwrap_or(0))
 }

@@ -95,7 +95,7 @@ pub fn ack(
             || push_acks::table
                 .find((actor, device))
                 .select(push_acks::acked_id)
-                .first::<i64>(conn)
+                .get_result::<i64>(conn)
                 .optional()?
                 .is_some();
         if !exists {
