@@ -13,10 +13,12 @@
 //!   statement: the contract already refuses a statement's second use (its
 //!   one-time `jti`), so a durable claim adds nothing but a synced commit on
 //!   the request's path. The key is held in this process's memory, the
-//!   stored response is written after the answer (still through the group
-//!   commit) and the key is released once it is stored. A request lost in a
-//!   crash before its response was stored runs again on retry, and the
-//!   contract's nonce check answers it.
+//!   stored response is written after the answer (through the group commit,
+//!   as [`Durability::Rebuildable`]: without a sync of its own) and the key
+//!   is released once it is stored. A request whose response was lost in a
+//!   crash runs again on retry, and the contract's nonce check answers it.
+//!   A key that [`crate::known_keys`] says was never stored skips the read
+//!   of its record.
 
 use std::collections::HashMap;
 use std::future::{Future, Ready, ready};
@@ -221,6 +223,7 @@ impl IdempotencyKey {
             response_body: String::new(),
             created_at: db::now(),
         };
+        state.known.insert(scope, &key);
         let (scope_owned, key_owned) = (scope.to_owned(), key.clone());
         let existing = state
             .writes
@@ -283,13 +286,16 @@ impl IdempotencyKey {
             Err(Busy::Finished(record)) => return replay((*record).clone(), &request_hash),
             Err(Busy::Running) => return Err(in_progress()),
         };
-        let (scope_owned, key_owned) = (scope.to_owned(), key.clone());
-        let existing = db::run(&state.pool, move |conn| {
-            idempotency::get(conn, &scope_owned, &key_owned)
-        })
-        .await?;
-        if let Some(stored) = existing {
-            return replay(stored, &request_hash);
+        // A key this relay never stored has no record: skip the read.
+        if state.known.may_hold(scope, &key) {
+            let (scope_owned, key_owned) = (scope.to_owned(), key.clone());
+            let existing = db::run(&state.pool, move |conn| {
+                idempotency::get(conn, &scope_owned, &key_owned)
+            })
+            .await?;
+            if let Some(stored) = existing {
+                return replay(stored, &request_hash);
+            }
         }
 
         let (status, text, err) = outcome(f().await)?;
@@ -305,6 +311,7 @@ impl IdempotencyKey {
         // Queued now, stored with the next group commit while the answer
         // goes out; until then a retry is answered from memory.
         held.finish(record.clone());
+        state.known.insert(scope, &record.idem_key);
         match state.writes.queue(Durability::Rebuildable, move |conn| {
             idempotency::claim(conn, &record)
         }) {

@@ -1,5 +1,6 @@
 //! What every handler shares, built once at start and passed as `web::Data`.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use carechain_chaincode::CareChain;
@@ -22,6 +23,10 @@ pub struct AppState {
     pub writes: db::group::GroupWriter,
     /// `Idempotency-Key`s whose ledger-bound request is running here.
     pub inflight: crate::idempotency::InFlight,
+    /// `Idempotency-Key`s that may have a stored record.
+    pub known: crate::known_keys::KnownKeys,
+    /// The lock on the SQLite database that makes `known` sound.
+    pub db_lock: Option<crate::known_keys::DbLock>,
     /// The ledger.
     pub ledger: Arc<dyn Ledger>,
     /// Access token keys.
@@ -47,9 +52,32 @@ impl AppState {
         let secret = config
             .jwt_secret()
             .map_err(|e| ApiError::internal(e.to_string()))?;
-        let pool = db::connect(&config.database_url(), config.pool_size)?;
+        let url = config.database_url();
+        // SQLite: this process alone writes the file, so it may remember
+        // which idempotency keys are stored (see `known_keys`).
+        let sqlite = !(url.starts_with("postgres://") || url.starts_with("postgresql://"));
+        let db_lock = if sqlite {
+            Some(crate::known_keys::DbLock::acquire(Path::new(&url))?)
+        } else {
+            None
+        };
+        let pool = db::connect(&url, config.pool_size)?;
         let push = crate::push::Push::open(&config.data_dir)?;
-        Ok(AppState::new(config, pool, ledger, &secret).with_push(push))
+        let mut state = AppState::new(config, pool, ledger, &secret).with_push(push);
+        if db_lock.is_some() {
+            let known = crate::known_keys::KnownKeys::owned();
+            let mut conn = state
+                .pool
+                .get()
+                .map_err(|e| ApiError::internal(format!("cannot connect to the database: {e}")))?;
+            let stored = db::idempotency::each_key(&mut conn, |scope, key| {
+                known.insert(scope, key);
+            })?;
+            tracing::info!(stored, "idempotency keys loaded");
+            state.known = known;
+            state.db_lock = db_lock;
+        }
+        Ok(state)
     }
 
     /// Replaces the push delivery settings (VAPID key, endpoints policy).
@@ -71,6 +99,8 @@ impl AppState {
             config,
             writes: db::group::GroupWriter::start(pool.clone()),
             inflight: crate::idempotency::InFlight::default(),
+            known: crate::known_keys::KnownKeys::unknown(),
+            db_lock: None,
             pool,
             ledger,
             jwt,

@@ -80,3 +80,53 @@ async fn one_key_sent_twice_at_once_forwards_the_statement_once_and_stores_its_a
         .collect();
     assert_eq!(ids.len(), 1);
 }
+
+/// `AppState::open` on SQLite locks the database and loads every stored key
+/// into the filter, so a retry after a restart still reads its record; a
+/// second relay on the same database is refused.
+#[actix_web::test]
+async fn a_restarted_relay_knows_the_stored_keys_and_owns_its_database() {
+    use carechain_api::config::Config;
+    use carechain_api::db::models::IdempotencyRecord;
+    use carechain_api::state::AppState;
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        data_dir: dir.path().join("relay"),
+        ..Config::default()
+    };
+    let first = AppState::open(config.clone()).unwrap();
+    for i in 0..3 {
+        let record = IdempotencyRecord {
+            account_id: "acct".into(),
+            idem_key: format!("k{i}"),
+            request_hash: "h".into(),
+            status: idempotency::DONE.into(),
+            status_code: 201,
+            response_body: "{}".into(),
+            created_at: db::now(),
+        };
+        let mut conn = first.pool.get().unwrap();
+        assert!(idempotency::claim(&mut conn, &record).unwrap());
+    }
+
+    // Another relay (its own ledger) on the same SQLite file.
+    let other = Config {
+        data_dir: dir.path().join("other"),
+        database_url: Some(config.database_url()),
+        ..Config::default()
+    };
+    let refused = AppState::open(other).err().unwrap().to_string();
+    assert!(refused.contains("another relay process"), "{refused}");
+
+    drop(first);
+    let second = AppState::open(config).unwrap();
+    for i in 0..3 {
+        assert!(second.known.may_hold("acct", &format!("k{i}")), "k{i} was stored");
+    }
+    // About 1% false positives each: five misses in a row are certain enough.
+    assert!(
+        (0..5).any(|i| !second.known.may_hold("acct", &format!("never-{i}"))),
+        "the filter must not hold every key"
+    );
+}
