@@ -122,7 +122,10 @@ async fn a_restarted_relay_knows_the_stored_keys_and_owns_its_database() {
     drop(first);
     let second = AppState::open(config).unwrap();
     for i in 0..3 {
-        assert!(second.known.may_hold("acct", &format!("k{i}")), "k{i} was stored");
+        assert!(
+            second.known.may_hold("acct", &format!("k{i}")),
+            "k{i} was stored"
+        );
     }
     // About 1% false positives each: five misses in a row are certain enough.
     assert!(
