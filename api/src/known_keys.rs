@@ -68,7 +68,10 @@ impl Layer {
 #[derive(Debug)]
 struct Filter {
     hasher: RandomState,
-    layers: Vec<Layer>,
+    /// The layer new keys go into.
+    current: Layer,
+    /// Earlier layers, each at its capacity.
+    full: Vec<Layer>,
 }
 
 impl Filter {
@@ -95,7 +98,8 @@ impl KnownKeys {
     pub fn owned() -> KnownKeys {
         KnownKeys(Some(Mutex::new(Filter {
             hasher: RandomState::new(),
-            layers: vec![Layer::new(FIRST_CAPACITY)],
+            current: Layer::new(FIRST_CAPACITY),
+            full: Vec::new(),
         })))
     }
 
@@ -104,20 +108,12 @@ impl KnownKeys {
         let Some(filter) = &self.0 else { return };
         let mut filter = filter.lock().unwrap_or_else(PoisonError::into_inner);
         let h = filter.hash(scope, key);
-        let full = filter
-            .layers
-            .last()
-            .is_none_or(|layer| layer.len >= layer.capacity);
-        if full {
-            let capacity = filter
-                .layers
-                .last()
-                .map_or(FIRST_CAPACITY, |layer| layer.capacity * 2);
-            filter.layers.push(Layer::new(capacity));
+        if filter.current.len >= filter.current.capacity {
+            let next = Layer::new(filter.current.capacity * 2);
+            let done = std::mem::replace(&mut filter.current, next);
+            filter.full.push(done);
         }
-        if let Some(layer) = filter.layers.last_mut() {
-            layer.insert(h);
-        }
+        filter.current.insert(h);
     }
 
     /// Whether `(scope, key)` may have a stored record (always, without a filter).
@@ -125,7 +121,7 @@ impl KnownKeys {
         let Some(filter) = &self.0 else { return true };
         let filter = filter.lock().unwrap_or_else(PoisonError::into_inner);
         let h = filter.hash(scope, key);
-        filter.layers.iter().any(|layer| layer.contains(h))
+        filter.current.contains(h) || filter.full.iter().any(|layer| layer.contains(h))
     }
 }
 
