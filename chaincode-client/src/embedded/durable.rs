@@ -102,14 +102,15 @@ impl Syncer {
             }
             match self.wal.sync_data() {
                 Ok(()) => {
-                    let mut next = None;
+                    // The height moves first: a submitter that reads it
+                    // after its answer must see its own block.
+                    let last = blocks.iter().flatten().last();
+                    if let Some((_, committed)) = last {
+                        self.height.send_replace(committed.block + 1);
+                    }
                     for (reply, committed) in blocks.into_iter().flatten() {
-                        next = Some(committed.block + 1);
                         // A submitter that stopped waiting is no error of ours.
                         let _ = reply.send(Ok(committed));
-                    }
-                    if let Some(next) = next {
-                        self.height.send_replace(next);
                     }
                     // Full: a checkpoint is already due.
                     let _ = self.checkpoints.try_send(());
