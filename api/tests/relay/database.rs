@@ -213,7 +213,6 @@ fn schema_rs_matches_the_postgres_migrations() {
     );
 }
 
-/// Every repository function once, on `pool`.
 #[derive(QueryableByName)]
 struct SqliteSynchronous {
     #[diesel(sql_type = Integer)]
@@ -245,6 +244,22 @@ pub(crate) fn commits_are_synced(conn: &mut db::DbConnection) -> bool {
     }
 }
 
+#[derive(QueryableByName)]
+struct SqliteTempStore {
+    #[diesel(sql_type = Integer)]
+    temp_store: i32,
+}
+
+/// Whether a SQLite connection keeps temporary data, statement journals
+/// included, in memory (`temp_store = MEMORY`, which reads back as 2).
+pub(crate) fn temp_store_in_memory(conn: &mut diesel::SqliteConnection) -> bool {
+    let row: SqliteTempStore = diesel::sql_query("PRAGMA temp_store")
+        .get_result(conn)
+        .unwrap();
+    row.temp_store == 2
+}
+
+/// Every repository function once, on `pool`.
 fn exercise_repository(pool: &DbPool) {
     let mut conn = pool.get().unwrap();
     let conn = &mut *conn;

@@ -10,7 +10,7 @@ use carechain_api::db::group::{Durability, GroupWriter};
 use carechain_api::db::models::IdempotencyRecord;
 use carechain_api::db::{self, DbPool, idempotency};
 
-use crate::database::{PgDatabase, commits_are_synced};
+use crate::database::{PgDatabase, commits_are_synced, temp_store_in_memory};
 
 fn record(key: &str) -> IdempotencyRecord {
     IdempotencyRecord {
@@ -159,6 +159,20 @@ async fn rebuildable_writes_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let pool = db::connect(dir.path().join("r.sqlite").to_str().unwrap(), 4).unwrap();
     rebuildable(pool).await;
+}
+
+/// The writer's savepoints journal pages in memory, not in a temporary file.
+#[test]
+fn sqlite_connections_keep_statement_journals_in_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = db::connect(dir.path().join("t.sqlite").to_str().unwrap(), 3).unwrap();
+    let mut held: Vec<_> = (0..pool.max_size()).map(|_| pool.get().unwrap()).collect();
+    for conn in &mut held {
+        let db::DbConnection::Sqlite(conn) = &mut **conn else {
+            panic!("a file path opens SQLite");
+        };
+        assert!(temp_store_in_memory(conn), "temp_store is MEMORY");
+    }
 }
 
 #[actix_web::test]
