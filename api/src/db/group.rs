@@ -1,15 +1,22 @@
 //! Group commit for the relay's small durable writes.
 //!
 //! One thread owns the write path: it takes every write queued since its last
-//! commit, runs each in its own savepoint inside one transaction, and commits
-//! that transaction once, with a synced commit (SQLite `synchronous = FULL`,
-//! PostgreSQL `synchronous_commit = on`). Each caller gets its answer only
-//! after that commit, so an answer the relay gives is on disk, as with one
-//! transaction per write; but many requests share one fsync and the SQLite
-//! write lock is taken once per batch, not once per request.
+//! commit, runs them in one transaction, and commits that transaction once,
+//! with a synced commit (SQLite `synchronous = FULL`, PostgreSQL
+//! `synchronous_commit = on`). Each caller gets its answer only after that
+//! commit, so an answer the relay gives is on disk, as with one transaction
+//! per write; but many requests share one fsync and the SQLite write lock is
+//! taken once per batch, not once per request.
 //!
-//! A write that fails rolls back only its own savepoint; the others of the
-//! batch still commit. A failed commit fails every write of the batch.
+//! A write that fails sinks only itself. The writes first run straight in
+//! the transaction; if one fails, the transaction is rolled back and the
+//! batch runs again with each write in its own savepoint, so the failed
+//! one's changes go and the others commit. Writes are therefore `FnMut`:
+//! one may run twice, and only the second run's changes and result count.
+//! Savepoints only on that rare path matter: on SQLite each copies every
+//! page its write changes into the statement journal, and on PostgreSQL
+//! more than 64 subtransactions in one transaction overflow each backend's
+//! cache of them. A failed commit fails every write of the batch.
 //!
 //! Writes that the relay can rebuild after a crash ([`Durability::Rebuildable`]:
 //! outbox rows, which the producer derives again from the ledger, and the
@@ -34,12 +41,55 @@ use crate::error::ApiError;
 /// Most writes committed together.
 const MAX_BATCH: usize = 256;
 
-/// Delivers a write's result once the batch's commit outcome is known
-/// (`None`: committed; `Some(reason)`: the commit failed).
-type Deliver = Box<dyn FnOnce(Option<&str>) + Send>;
-/// A queued write: runs in its savepoint (or fails at once without a
-/// connection) and returns how to deliver its result.
-type Job = Box<dyn FnOnce(Result<&mut DbConnection, &str>) -> Deliver + Send>;
+/// A queued write, type-erased: run (again, if its batch is retried) and
+/// answered once its batch's commit outcome is known.
+trait Write: Send {
+    /// Runs the write on `conn`, in a savepoint of its own if `isolated`,
+    /// keeping its result; returns whether it succeeded.
+    fn run(&mut self, conn: &mut DbConnection, isolated: bool) -> bool;
+    /// Answers the caller: the kept result if the batch committed
+    /// (`commit_failed` is `None`), else the commit's failure.
+    fn answer(self: Box<Self>, commit_failed: Option<&str>);
+}
+
+/// A write and where its result goes.
+struct Pending<T, F> {
+    f: F,
+    result: Option<Result<T, ApiError>>,
+    reply: oneshot::Sender<Result<T, ApiError>>,
+}
+
+impl<T, F> Write for Pending<T, F>
+where
+    F: FnMut(&mut DbConnection) -> Result<T, ApiError> + Send,
+    T: Send,
+{
+    fn run(&mut self, conn: &mut DbConnection, isolated: bool) -> bool {
+        let result = if isolated {
+            conn.transaction(&mut self.f)
+        } else {
+            (self.f)(conn)
+        };
+        let ok = result.is_ok();
+        self.result = Some(result);
+        ok
+    }
+
+    fn answer(self: Box<Self>, commit_failed: Option<&str>) {
+        let result = match (commit_failed, self.result) {
+            (None, Some(result)) => result,
+            (failed, _) => Err(ApiError::unavailable(format!(
+                "database: {}",
+                failed.unwrap_or("the write did not run")
+            ))),
+        };
+        // The requester may have gone away; its write stands either way.
+        let _ = self.reply.send(result);
+    }
+}
+
+/// A write waiting for the writer thread.
+type Job = Box<dyn Write>;
 
 /// What a write needs of its batch's commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,7 +131,7 @@ impl GroupWriter {
     /// committed, and synced unless `durability` allows otherwise.
     pub async fn run<T, F>(&self, durability: Durability, f: F) -> Result<T, ApiError>
     where
-        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        F: FnMut(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
         self.queue(durability, f)?.await
@@ -102,23 +152,14 @@ impl GroupWriter {
         f: F,
     ) -> Result<impl Future<Output = Result<T, ApiError>> + use<T, F>, ApiError>
     where
-        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        F: FnMut(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
         let (reply, answer) = oneshot::channel::<Result<T, ApiError>>();
-        let job: Job = Box::new(move |conn| {
-            let result = match conn {
-                Ok(conn) => conn.transaction(f),
-                Err(reason) => Err(ApiError::unavailable(format!("database: {reason}"))),
-            };
-            Box::new(move |commit_failed| {
-                let result = match commit_failed {
-                    None => result,
-                    Some(reason) => Err(ApiError::unavailable(format!("database: {reason}"))),
-                };
-                // The requester may have gone away; its write stands either way.
-                let _ = reply.send(result);
-            })
+        let job: Job = Box::new(Pending {
+            f,
+            result: None,
+            reply,
         });
         self.jobs
             .send((durability, job))
@@ -149,22 +190,36 @@ fn writer(pool: &DbPool, queue: &mpsc::Receiver<(Durability, Job)>) {
     }
 }
 
-/// Runs one batch in one transaction and delivers every result after the
+/// Why a batch's first, savepoint-free run was rolled back.
+#[derive(Debug)]
+enum BatchError {
+    /// A write failed: run the batch again with savepoints.
+    WriteFailed,
+    /// The transaction itself failed.
+    Database(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for BatchError {
+    fn from(e: diesel::result::Error) -> Self {
+        BatchError::Database(e)
+    }
+}
+
+/// Runs one batch in one transaction and answers every write after the
 /// commit, which is synced if `synced`.
-fn commit(pool: &DbPool, batch: Vec<Job>, synced: bool) {
+fn commit(pool: &DbPool, mut batch: Vec<Job>, synced: bool) {
     let mut pooled = match pool.get() {
         Ok(pooled) => pooled,
         Err(e) => {
             let reason = e.to_string();
             tracing::warn!(error = %reason, "the database writer has no connection");
             for job in batch {
-                job(Err(&reason))(None);
+                job.answer(Some(&reason));
             }
             return;
         }
     };
     let conn: &mut DbConnection = &mut pooled;
-    let mut delivers: Vec<Deliver> = Vec::with_capacity(batch.len());
     // SQLite's level is the connection's: lowered for this batch only, as
     // the connection goes back to the pool after it.
     let unsynced_sqlite = !synced && matches!(conn, DbConnection::Sqlite(_));
@@ -174,19 +229,14 @@ fn commit(pool: &DbPool, batch: Vec<Job>, synced: bool) {
         Ok(())
     };
     if outcome.is_ok() {
-        outcome = conn.transaction::<_, diesel::result::Error, _>(|conn| {
-            match conn {
-                // A job may read before it writes; see `db::write`.
-                DbConnection::Sqlite(_) => crate::db::take_write_lock(conn)?,
-                DbConnection::Pg(c) if !synced => {
-                    c.batch_execute("SET LOCAL synchronous_commit = off")?;
-                }
-                DbConnection::Pg(_) => {}
-            }
-            for job in batch {
-                delivers.push(job(Ok(conn)));
-            }
-            Ok(())
+        outcome = match run_batch(conn, &mut batch, synced, false) {
+            Err(BatchError::WriteFailed) => run_batch(conn, &mut batch, synced, true),
+            other => other,
+        }
+        .map_err(|e| match e {
+            BatchError::Database(e) => e,
+            // Isolated writes fail in their savepoints, never the batch.
+            BatchError::WriteFailed => diesel::result::Error::RollbackTransaction,
         });
     }
     if unsynced_sqlite && let Err(e) = conn.batch_execute("PRAGMA synchronous = FULL") {
@@ -198,9 +248,36 @@ fn commit(pool: &DbPool, batch: Vec<Job>, synced: bool) {
     }
     let reason = outcome.err().map(|e| e.to_string());
     if let Some(reason) = &reason {
-        tracing::warn!(error = %reason, writes = delivers.len(), "database batch failed");
+        tracing::warn!(error = %reason, writes = batch.len(), "database batch failed");
     }
-    for deliver in delivers {
-        deliver(reason.as_deref());
+    for job in batch {
+        job.answer(reason.as_deref());
     }
+}
+
+/// Runs every write of `batch` in one transaction: straight in it, or each
+/// in its own savepoint if `isolated`; a failed write rolls back the
+/// transaction only when not `isolated`.
+fn run_batch(
+    conn: &mut DbConnection,
+    batch: &mut [Job],
+    synced: bool,
+    isolated: bool,
+) -> Result<(), BatchError> {
+    conn.transaction::<_, BatchError, _>(|conn| {
+        match conn {
+            // A job may read before it writes; see `db::write`.
+            DbConnection::Sqlite(_) => crate::db::take_write_lock(conn)?,
+            DbConnection::Pg(c) if !synced => {
+                c.batch_execute("SET LOCAL synchronous_commit = off")?;
+            }
+            DbConnection::Pg(_) => {}
+        }
+        for job in batch.iter_mut() {
+            if !job.run(conn, isolated) && !isolated {
+                return Err(BatchError::WriteFailed);
+            }
+        }
+        Ok(())
+    })
 }
