@@ -193,6 +193,26 @@ pub fn process_cpu() -> Duration {
     Duration::from_millis(fields.iter().sum::<u64>() * 10)
 }
 
+/// Waits until the process is quiet: at most 20 ms of CPU time (4% of a
+/// core) in a 500 ms window, for at most 30 s. Background work a previous
+/// step left behind (the outbox producer catching up on a set-up's events, a
+/// WAL checkpoint) then does not land in the next measured run. Returns how
+/// long it waited.
+pub async fn settle() -> Duration {
+    const WINDOW: Duration = Duration::from_millis(500);
+    let started = Instant::now();
+    let mut before = process_cpu();
+    while started.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(WINDOW).await;
+        let now = process_cpu();
+        if now.saturating_sub(before) <= Duration::from_millis(20) {
+            break;
+        }
+        before = now;
+    }
+    started.elapsed()
+}
+
 /// The `q` quantile of sorted `latencies`, in milliseconds.
 pub fn quantile_ms(latencies: &[Duration], q: f64) -> f64 {
     if latencies.is_empty() {
@@ -213,13 +233,18 @@ fn check(what: &str, ok: bool, body: &[u8], needle: Option<&str>) {
 
 /// Runs each stream on its own connection (HTTP) or task (ledger) until it
 /// runs out or `deadline` passes; each success body must contain `needle`.
-/// Everything is built before the clock starts.
+/// Everything is built, and the process has [`settle`]d, before the clock
+/// starts.
 pub async fn drive(
     target: &Target,
     streams: Vec<Vec<Step>>,
     deadline: Duration,
     needle: Option<&'static str>,
 ) -> Run {
+    let waited = settle().await;
+    if waited >= Duration::from_secs(30) {
+        println!("  (the process was still busy after {waited:?}; measuring anyway)");
+    }
     let mut tasks = Vec::with_capacity(streams.len());
     let cpu_start;
     let started = match target {

@@ -9,7 +9,9 @@
 //! 3. grants and claims, every statement signed before the clock starts:
 //!    through HTTP on 64 keep-alive connections, and straight into
 //!    `EmbeddedLedger::submit` from 64 submitters; rounds alternate the
-//!    order (ledger first, then relay first) so drift hits both;
+//!    order (ledger first, then relay first) so drift hits both, and each
+//!    run starts once the process is quiet, so neither pays for work the
+//!    other's set-up left behind;
 //! 4. prints requests/s, p50, p99 and the process's CPU time per request
 //!    side by side with the relay overhead.
 //!
