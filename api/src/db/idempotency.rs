@@ -42,23 +42,15 @@ pub fn each_key(conn: &mut DbConnection, mut f: impl FnMut(&str, &str)) -> Resul
 
 /// Claims a key for a request; false if it is already taken.
 ///
-/// The insert runs in its own savepoint, so a taken key leaves an enclosing
-/// transaction (the group commit of [`crate::db::group`]) usable on
-/// PostgreSQL too.
+/// A taken key is skipped by the insert (`ON CONFLICT DO NOTHING`), so it
+/// fails no enclosing transaction (the group commit of
+/// [`crate::db::group`]) and needs no savepoint of its own.
 pub fn claim(conn: &mut DbConnection, record: &IdempotencyRecord) -> Result<bool, ApiError> {
-    let inserted = conn.transaction(|conn| {
-        on_backend!(conn, |c| diesel::insert_into(idempotency_keys::table)
-            .values(record)
-            .execute(c))
-    });
-    match inserted {
-        Ok(_) => Ok(true),
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        )) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    let inserted = on_backend!(conn, |c| diesel::insert_into(idempotency_keys::table)
+        .values(record)
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    Ok(inserted == 1)
 }
 
 /// Stores the response of a claimed key.
