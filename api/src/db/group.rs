@@ -13,7 +13,7 @@
 //! batch runs again with each write in its own savepoint, so the failed
 //! one's changes go and the others commit. Writes are therefore `FnMut`:
 //! one may run twice, and only the second run's changes and result count.
-//! Savepoints only on that rare path matter: on SQLite each copies every
+//! Keeping savepoints to that rare path matters: on SQLite each copies every
 //! page its write changes into the statement journal, and on PostgreSQL
 //! more than 64 subtransactions in one transaction overflow each backend's
 //! cache of them. A failed commit fails every write of the batch.
