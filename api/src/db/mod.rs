@@ -77,12 +77,13 @@ pub type PooledConn = PooledConnection<ConnectionManager<DbConnection>>;
 /// Per-connection SQLite settings: WAL, a busy timeout, foreign keys, and
 /// temporary storage in memory.
 ///
-/// The group writer runs each job in a savepoint, and SQLite copies every
-/// page a savepoint first changes into a statement journal. On the default
-/// `temp_store` that journal spills to a temporary file past 64 KiB, and
-/// writing it was a third of the writer's time under load (see
-/// `docs/benchmarks.md`). In memory it is a copy; it is dropped when the
-/// savepoint ends.
+/// SQLite copies every page a savepoint first changes into a statement
+/// journal: [`write`] inside a group-commit batch is a savepoint, and so is
+/// each write of a batch the group writer runs again after a failure. On
+/// the default `temp_store` that journal spills to a temporary file past
+/// 64 KiB; when the writer still ran every write in a savepoint, writing
+/// that file was a third of its time under load (see `docs/benchmarks.md`).
+/// In memory it is a copy, dropped when the savepoint ends.
 #[derive(Debug, Clone, Copy)]
 struct SqlitePragmas;
 
