@@ -126,6 +126,29 @@ fn page_of_values<T: DeserializeOwned + Serialize>(
     respond(&Page { items, next })
 }
 
+/// Which transaction used a statement's nonce (see `contract::submit`).
+#[derive(Debug, Serialize)]
+struct StatementUse<'a> {
+    tx_id: &'a str,
+}
+
+/// The transaction that committed the statement `jti` of `iss`, or 404.
+fn statement(tx: &mut Tx<'_>, iss: &str, jti: &str) -> Result<Vec<u8>, ContractError> {
+    let not_found = || ContractError::NotFound {
+        kind: "statement",
+        id: format!("{iss}/{jti}"),
+    };
+    let value = tx
+        .stub
+        .get_state(&keys::nonce(iss, jti))?
+        .ok_or_else(not_found)?;
+    let tx_id = std::str::from_utf8(&value).map_err(|_| ContractError::CorruptState {
+        key: keys::nonce(iss, jti),
+        reason: "expected a UTF-8 transaction id".into(),
+    })?;
+    respond(&StatementUse { tx_id })
+}
+
 /// Runs the query `name`.
 pub(crate) fn dispatch(
     tx: &mut Tx<'_>,
@@ -136,6 +159,11 @@ pub(crate) fn dispatch(
         "config" => {
             let config = tx.config()?;
             respond(&config)
+        }
+        "statement" => {
+            let iss = segment(arg(args, 0, "issuer")?, "issuer")?;
+            let jti = segment(arg(args, 1, "jti")?, "jti")?;
+            statement(tx, iss, jti)
         }
         "identity" => {
             let id = segment(arg(args, 0, "actor")?, "actor")?;

@@ -28,6 +28,28 @@ fn a_replayed_statement_is_refused() {
 }
 
 #[test]
+fn the_statement_query_names_the_transaction_that_used_a_nonce() {
+    let mut w = World::new();
+    let patient = w.patient(0);
+    let doctor = w.registered(Role::Doctor);
+    let act = ask(&mut w, &patient);
+    let first = claims(&mut w, &doctor.key, act);
+    let (iss, jti) = (first.iss.to_string(), first.jti.clone());
+    refused(w.query("statement", &[&iss, &jti]), "not_found");
+
+    w.submit_token(&sign_claims(&first, &doctor.key)).unwrap();
+    let used_by = w.log.last().unwrap().tx_id.clone().unwrap();
+    let found = w.query("statement", &[&iss, &jti]).unwrap();
+    assert_eq!(found, serde_json::json!({ "tx_id": used_by }));
+    // A refused replay does not move it; another signer's same jti is unused.
+    refuses_token(&mut w, &sign_claims(&first, &doctor.key), "replayed_nonce");
+    assert_eq!(w.query("statement", &[&iss, &jti]).unwrap(), found);
+    let other = patient.id().to_string();
+    refused(w.query("statement", &[&other, &jti]), "not_found");
+    refused(w.query("statement", &[&iss, "a/b"]), "bad_arguments");
+}
+
+#[test]
 fn a_used_jti_is_refused_even_for_a_different_action() {
     let mut w = World::new();
     let patient = w.patient(0);
