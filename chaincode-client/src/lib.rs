@@ -7,7 +7,8 @@
 //! and returns only once the transaction is durable; [`Ledger::events`] is
 //! `ChaincodeEvents` with a start block, so a subscriber resumes from the
 //! last block it processed; [`Ledger::transactions`] is QSCC
-//! `GetBlockByNumber` reduced to audit metadata.
+//! `GetBlockByNumber` reduced to audit metadata; [`Ledger::transaction`] is
+//! QSCC `GetBlockByTxID` reduced to one transaction's proposal and result.
 //!
 //! The [`embedded`] backend (the default, one machine) runs the contract
 //! in-process against a SQLite store: hash-chained blocks, world state with
@@ -67,6 +68,15 @@ pub struct Committed {
     pub payload: Vec<u8>,
 }
 
+/// A committed transaction looked up by id: the proposal it ran and what it committed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommittedTx {
+    /// The function and arguments the transaction ran.
+    pub proposal: Proposal,
+    /// Its id, block and the contract's result payload.
+    pub committed: Committed,
+}
+
 /// An event a committed transaction emitted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChaincodeEvent {
@@ -101,4 +111,14 @@ pub trait Ledger: Send + Sync {
         from_block: u64,
         max_blocks: u64,
     ) -> Result<Vec<TxMeta>, LedgerError>;
+    /// The valid committed transaction `tx_id`, which wrote the state key
+    /// `written`, with the proposal it ran; `None` when the ledger holds no
+    /// such transaction. Fabric: QSCC `GetBlockByTxID` (`written` unused);
+    /// the embedded ledger finds it through `written`'s history, so its
+    /// write path keeps no index by transaction id.
+    async fn transaction(
+        &self,
+        tx_id: &str,
+        written: &str,
+    ) -> Result<Option<CommittedTx>, LedgerError>;
 }

@@ -11,8 +11,9 @@ use std::sync::atomic::AtomicI64;
 
 use care::{Care, SettableClock};
 use carechain_chaincode::CareChain;
+use carechain_core::statement::Statement;
 use carechain_core::statement::{Action, Role};
-use carechain_ledger::{EmbeddedLedger, EmbeddedOptions, Ledger, TxMeta};
+use carechain_ledger::{EmbeddedLedger, EmbeddedOptions, Ledger, Proposal, TxMeta};
 
 const T0: i64 = 1_800_000_000;
 
@@ -84,6 +85,65 @@ fn transactions_gives_metadata_of_committed_transactions_by_block_range() {
         rt.block_on(ledger.transactions(0, 1)).unwrap().is_empty(),
         "genesis is empty"
     );
+}
+
+/// `Ledger::transaction` finds a committed statement's transaction through
+/// the nonce key it wrote, the way the relay answers a retried statement.
+#[test]
+fn transaction_finds_a_committed_statement_through_its_nonce_key() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(SettableClock(AtomicI64::new(T0)));
+    let options = EmbeddedOptions {
+        clock: clock.clone(),
+        ..EmbeddedOptions::default()
+    };
+    let embedded =
+        Arc::new(EmbeddedLedger::open(dir.path(), Arc::new(CareChain), options).unwrap());
+    let mut c = Care::new(embedded.clone(), rt.handle().clone(), clock, None);
+    let ledger: Arc<dyn Ledger> = embedded.clone();
+    let tokens: Vec<String> = (0..2)
+        .map(|_| {
+            let act = Action::RegisterIdentity(c.new_actor(Role::Doctor, None).registration(None));
+            c.token_as_admin(act)
+        })
+        .collect();
+    let proposals: Vec<Proposal> = tokens
+        .iter()
+        .map(|t| Proposal::new("submit", [t.as_bytes().to_vec()]))
+        .collect();
+    let committed: Vec<_> = proposals
+        .iter()
+        .map(|p| rt.block_on(ledger.submit(p.clone())).unwrap())
+        .collect();
+
+    for ((token, proposal), committed) in tokens.iter().zip(&proposals).zip(&committed) {
+        let claims = Statement::peek(token).unwrap();
+        let (iss, jti) = (claims.iss.to_string(), claims.jti.clone());
+        let used = c.query("statement", &[&iss, &jti]).unwrap();
+        assert_eq!(used["tx_id"], committed.tx_id.as_str());
+        let nonce = format!("nonce/{iss}/{jti}");
+        let found = rt
+            .block_on(ledger.transaction(&committed.tx_id, &nonce))
+            .unwrap()
+            .expect("the committed transaction is found");
+        assert_eq!(&found.proposal, proposal);
+        assert_eq!(&found.committed, committed);
+    }
+    // The other statement's key, a key never written, an unknown id: none.
+    let other = Statement::peek(&tokens[1]).unwrap();
+    let other_nonce = format!("nonce/{}/{}", other.iss, other.jti);
+    let lookups = [
+        (committed[0].tx_id.as_str(), other_nonce.as_str()),
+        (committed[0].tx_id.as_str(), "nonce/nobody/never"),
+        (&*"0".repeat(64), other_nonce.as_str()),
+    ];
+    for (tx_id, key) in lookups {
+        assert_eq!(rt.block_on(ledger.transaction(tx_id, key)).unwrap(), None);
+    }
 }
 
 #[test]

@@ -88,7 +88,7 @@ use tokio::sync::{oneshot, watch};
 pub use block::{Block, BlockHeader, Hash, Transaction, Write};
 pub use verify::{VerifyReport, verify};
 
-use crate::{ChaincodeEvent, Committed, Ledger, LedgerError, Proposal, TxMeta};
+use crate::{ChaincodeEvent, Committed, CommittedTx, Ledger, LedgerError, Proposal, TxMeta};
 
 /// Where transaction and block timestamps come from.
 pub trait Clock: Send + Sync {
@@ -423,5 +423,18 @@ impl Ledger for EmbeddedLedger {
         tokio::task::spawn_blocking(move || audit::transactions(&shared, from_block, to))
             .await
             .map_err(|e| LedgerError::Unavailable(format!("audit read task failed: {e}")))?
+    }
+
+    async fn transaction(
+        &self,
+        tx_id: &str,
+        written: &str,
+    ) -> Result<Option<CommittedTx>, LedgerError> {
+        let shared = self.shared.clone();
+        let height = *self.height.borrow();
+        let (tx_id, written) = (tx_id.to_owned(), written.to_owned());
+        tokio::task::spawn_blocking(move || audit::transaction(&shared, &tx_id, &written, height))
+            .await
+            .map_err(|e| LedgerError::Unavailable(format!("transaction read task failed: {e}")))?
     }
 }

@@ -12,8 +12,8 @@
 //!   change no state.
 //! - [`Ledger::events`] is `ChaincodeEvents`, resumed after the last delivered
 //!   block when the stream drops ([`events`](super::events)).
-//! - [`Ledger::height`] and [`Ledger::transactions`] are QSCC queries
-//!   ([`qscc`](super::qscc)).
+//! - [`Ledger::height`], [`Ledger::transactions`] and
+//!   [`Ledger::transaction`] are QSCC queries ([`qscc`](super::qscc)).
 //!
 //! Every call has a deadline (sent to the peer as `grpc-timeout` and enforced
 //! here) and transient failures (`Unavailable`, `ResourceExhausted`, an
@@ -43,7 +43,7 @@ use super::config::FabricConfig;
 use super::identity::{FabricIdentity, IdentityError};
 use super::proposal::{self, Prepared};
 use super::status::{is_transient, to_ledger_error};
-use crate::{ChaincodeEvent, Committed, Ledger, LedgerError, Proposal, TxMeta};
+use crate::{ChaincodeEvent, Committed, CommittedTx, Ledger, LedgerError, Proposal, TxMeta};
 
 /// Why the Fabric backend could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -418,6 +418,14 @@ impl Ledger for FabricLedger {
         max_blocks: u64,
     ) -> Result<Vec<TxMeta>, LedgerError> {
         super::qscc::transactions(self, from_block, max_blocks).await
+    }
+
+    async fn transaction(
+        &self,
+        tx_id: &str,
+        _written: &str,
+    ) -> Result<Option<CommittedTx>, LedgerError> {
+        super::qscc::transaction(self, tx_id).await
     }
 }
 

@@ -1,15 +1,15 @@
 //! What only the Fabric backend has to get right, against the test peer:
 //! TLS with a server-name override, the MSP identity check, retries of
 //! transient failures, deadlines, read conflicts (reported, or re-run to the
-//! answer the embedded backend gives), and an event stream that resumes
-//! after the peer's gateway restarts.
+//! answer the embedded backend gives), an event stream that resumes after
+//! the peer's gateway restarts, and committed transactions looked up by id.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use carechain_core::statement::{Action, Role};
 use carechain_fabric_testpeer::{Failure, NetworkOptions, TestNetwork};
-use carechain_ledger::{Ledger, LedgerError, Proposal, SystemClock};
+use carechain_ledger::{CommittedTx, Ledger, LedgerError, Proposal, SystemClock};
 use futures::StreamExt;
 
 use crate::care::Care;
@@ -155,9 +155,13 @@ fn a_read_conflict_is_reported_or_run_again_to_the_contract_answer() {
         ok.unwrap();
         match other.unwrap_err() {
             LedgerError::NotCommitted {
-                validation_code, ..
+                tx_id,
+                validation_code,
             } => {
                 assert_eq!(validation_code, "MVCC_READ_CONFLICT");
+                // It stays in its block, invalid: not a committed transaction.
+                let found = rt.block_on(strict.transaction(&tx_id, "")).unwrap();
+                assert_eq!(found, None, "the invalidated {tx_id}");
                 conflicts += 1;
             }
             // Endorsed after the first committed: refused like in-process.
@@ -188,6 +192,40 @@ fn a_read_conflict_is_reported_or_run_again_to_the_contract_answer() {
         conflicts > 0,
         "no read conflict in {reruns} concurrent pairs"
     );
+}
+
+#[test]
+fn a_committed_transaction_is_found_by_its_id_with_its_proposal() {
+    let (rt, network, mut c) = started();
+    let proposals: Vec<Proposal> = (0..2)
+        .map(|_| {
+            let doctor = c.new_actor(Role::Doctor, None);
+            let token = c.token_as_admin(Action::RegisterIdentity(doctor.registration(None)));
+            Proposal::new("submit", [token.into_bytes()])
+        })
+        .collect();
+    rt.block_on(async {
+        let fabric = ledger(&network, |_| {});
+        let mut committed = Vec::new();
+        for proposal in &proposals {
+            committed.push(fabric.submit(proposal.clone()).await.unwrap());
+        }
+        assert!(committed[0].block < committed[1].block);
+        assert!(committed.iter().all(|c| !c.payload.is_empty()));
+        for (proposal, committed) in proposals.iter().zip(&committed) {
+            let found = fabric.transaction(&committed.tx_id, "").await.unwrap();
+            assert_eq!(
+                found,
+                Some(CommittedTx {
+                    proposal: proposal.clone(),
+                    committed: committed.clone(),
+                })
+            );
+        }
+        // An id the peer's index does not hold: none, not an error.
+        let unknown = "0".repeat(64);
+        assert_eq!(fabric.transaction(&unknown, "").await.unwrap(), None);
+    });
 }
 
 #[test]
