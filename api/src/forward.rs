@@ -4,9 +4,18 @@
 //! statement to the caller — the unverified `iss` equals the caller's actor
 //! and the action type matches the endpoint — and leaves signature, expiry
 //! and nonce to the contract.
+//!
+//! A statement sent again after it committed (a client's retry after a lost
+//! answer, a timeout or a relay crash) is refused by the contract as a
+//! replayed nonce; [`submit`] then answers with the transaction that used
+//! the nonce, when that transaction ran this very statement. So a retry gets
+//! the first answer from the ledger itself, and the relay stores no answer
+//! of its own for ledger-bound requests.
 
+use carechain_chaincode::model::keys;
 use carechain_core::statement::{Action, Statement};
-use carechain_ledger::Proposal;
+use carechain_ledger::{Committed, LedgerError, Proposal};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::auth::Caller;
@@ -45,18 +54,72 @@ pub fn check(caller: &Caller, token: &str, kind: &str) -> Result<Statement, ApiE
     Ok(statement)
 }
 
-/// Submits a statement; returns once the transaction is durable.
+/// Submits a statement; returns once the transaction is durable. A
+/// statement that committed before is answered with that transaction.
 pub async fn submit(state: &AppState, token: &str) -> Result<Submitted, ApiError> {
-    let committed = state
-        .ledger
-        .submit(Proposal::new("submit", [token.as_bytes().to_vec()]))
-        .await?;
+    let proposal = Proposal::new("submit", [token.as_bytes().to_vec()]);
+    let committed = match state.ledger.submit(proposal.clone()).await {
+        Ok(committed) => committed,
+        Err(LedgerError::Refused {
+            status,
+            code,
+            message,
+        }) if code == REPLAYED_NONCE => match committed_before(state, &proposal).await? {
+            Some(committed) => committed,
+            None => {
+                return Err(ApiError::Ledger {
+                    status,
+                    code,
+                    message,
+                });
+            }
+        },
+        Err(e) => return Err(e.into()),
+    };
     let result = serde_json::from_slice(&committed.payload).unwrap_or(serde_json::Value::Null);
     Ok(Submitted {
         tx_id: committed.tx_id,
         block: committed.block,
         result,
     })
+}
+
+/// The contract's code for a statement whose nonce was used.
+const REPLAYED_NONCE: &str = "replayed_nonce";
+
+/// The contract's answer to the `statement` query.
+#[derive(Deserialize)]
+struct StatementUse {
+    tx_id: String,
+}
+
+/// The committed transaction that ran `proposal` (a `submit` of one
+/// statement), found through the statement's nonce; `None` when the nonce
+/// was used by another statement.
+async fn committed_before(
+    state: &AppState,
+    proposal: &Proposal,
+) -> Result<Option<Committed>, ApiError> {
+    let token = proposal.args.first().map(Vec::as_slice).unwrap_or_default();
+    let Some(claims) = std::str::from_utf8(token)
+        .ok()
+        .and_then(|t| Statement::peek(t).ok())
+    else {
+        return Ok(None);
+    };
+    let (iss, jti) = (claims.iss.to_string(), claims.jti);
+    let used: StatementUse = match query(state, "statement", &[&iss, &jti]).await {
+        Ok(used) => used,
+        Err(ApiError::NotFound) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let found = state
+        .ledger
+        .transaction(&used.tx_id, &keys::nonce(&iss, &jti))
+        .await?;
+    Ok(found
+        .filter(|tx| tx.proposal == *proposal)
+        .map(|tx| tx.committed))
 }
 
 /// Evaluates a query; a ledger `not_found` becomes a plain 404.

@@ -21,8 +21,8 @@ pub struct AppState {
     pub pool: DbPool,
     /// Group commit of the small durable writes (idempotency records, the outbox).
     pub writes: db::group::GroupWriter,
-    /// `Idempotency-Key`s whose ledger-bound request is running here.
-    pub inflight: crate::idempotency::InFlight,
+    /// The `Idempotency-Key`s of ledger-bound requests run here recently.
+    pub recent: crate::idempotency::Recent,
     /// `Idempotency-Key`s that may have a stored record.
     pub known: crate::known_keys::KnownKeys,
     /// The lock on the SQLite database that makes `known` sound.
@@ -98,7 +98,7 @@ impl AppState {
         AppState {
             config,
             writes: db::group::GroupWriter::start(pool.clone()),
-            inflight: crate::idempotency::InFlight::default(),
+            recent: crate::idempotency::Recent::default(),
             known: crate::known_keys::KnownKeys::unknown(),
             db_lock: None,
             pool,

@@ -1,28 +1,26 @@
-//! `Idempotency-Key` on POSTs: the first request with a key runs and its
-//! response is stored; the same key with the same request replays it; the same
-//! key with a different request is refused with 422; the same key while its
-//! first request still runs gets 409. Failures worth retrying (5xx) store
-//! nothing, so a retry runs again.
+//! `Idempotency-Key` on POSTs: the first request with a key runs; the same
+//! key with the same request gets the first one's answer; the same key with
+//! a different request is refused with 422; the same key while its first
+//! request still runs gets 409. Failures worth retrying (5xx) leave nothing
+//! behind, so a retry runs again.
 //!
-//! Two ways to hold the key while the request runs:
+//! Two ways to keep that promise:
 //! - [`IdempotencyKey::once`], for requests whose effect is in the relay's
 //!   own database: a durable claim row (group commit, see
-//!   [`crate::db::group`]) taken before the request runs and completed or
-//!   released after it;
+//!   [`crate::db::group`]) taken before the request runs and completed with
+//!   the answer, or released, after it;
 //! - [`IdempotencyKey::once_on_ledger`], for requests that forward a signed
-//!   statement: the contract already refuses a statement's second use (its
-//!   one-time `jti`), so a durable claim adds nothing but a synced commit on
-//!   the request's path. The key is held in this process's memory, the
-//!   stored response is written after the answer (through the group commit,
-//!   as [`Durability::Rebuildable`]: without a sync of its own) and the key
-//!   is released once it is stored. A request whose response was lost in a
-//!   crash runs again on retry, and the contract's nonce check answers it.
-//!   A key that [`crate::known_keys`] says was never stored skips the read
-//!   of its record.
+//!   statement. The ledger already holds what a stored answer would: the
+//!   contract runs a statement once (its one-time `jti`), and a statement
+//!   sent again is answered with the transaction that ran it (see
+//!   [`crate::forward::submit`]), after a lost answer, a timeout or a relay
+//!   crash alike. So nothing is stored: the key is held in memory while its
+//!   request runs (409 for another) and remembered for a window to refuse
+//!   its use with another request (422, see [`recent`]). Answers stored by
+//!   earlier relay versions are still replayed; [`crate::known_keys`] says
+//!   which keys may have one, so other keys skip the read.
 
-use std::collections::HashMap;
 use std::future::{Future, Ready, ready};
-use std::sync::{Arc, Mutex, PoisonError};
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::ContentType;
@@ -34,6 +32,10 @@ use crate::db::group::Durability;
 use crate::db::{self, idempotency, models::IdempotencyRecord};
 use crate::error::{ApiError, problem_mime};
 use crate::state::AppState;
+
+pub mod recent;
+
+pub use recent::Recent;
 
 /// The header name.
 pub const HEADER: &str = "Idempotency-Key";
@@ -66,61 +68,9 @@ impl FromRequest for IdempotencyKey {
     }
 }
 
-/// The keys whose ledger-bound request runs in this process, with the
-/// record of those that finished and whose record is being stored.
-#[derive(Debug, Default, Clone)]
-pub struct InFlight(Arc<Mutex<HashMap<(String, String), Busy>>>);
-
-/// Why a key cannot be held now.
-#[derive(Debug, Clone)]
-enum Busy {
-    /// Its request runs.
-    Running,
-    /// Its request finished; the record is being stored.
-    Finished(Arc<IdempotencyRecord>),
-}
-
-impl InFlight {
-    /// Holds `(scope, key)`, or says what holds it.
-    fn hold(&self, scope: &str, key: &str) -> Result<Held, Busy> {
-        let entry = (scope.to_owned(), key.to_owned());
-        let mut keys = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(running) = keys.get(&entry) {
-            return Err(running.clone());
-        }
-        keys.insert(entry.clone(), Busy::Running);
-        Ok(Held {
-            keys: self.clone(),
-            entry,
-        })
-    }
-}
-
-/// A held key; dropping it releases the key.
-#[derive(Debug)]
-struct Held {
-    keys: InFlight,
-    entry: (String, String),
-}
-
-impl Held {
-    /// Records the finished request's record, answered to retries until released.
-    fn finish(&self, record: IdempotencyRecord) {
-        let mut keys = self.keys.0.lock().unwrap_or_else(PoisonError::into_inner);
-        keys.insert(self.entry.clone(), Busy::Finished(Arc::new(record)));
-    }
-}
-
-impl Drop for Held {
-    fn drop(&mut self) {
-        let mut keys = self.keys.0.lock().unwrap_or_else(PoisonError::into_inner);
-        keys.remove(&self.entry);
-    }
-}
-
 /// The answer to a request whose key has a stored record.
-fn replay(stored: IdempotencyRecord, request_hash: &str) -> Result<HttpResponse, ApiError> {
-    if stored.request_hash != request_hash {
+fn replay(stored: IdempotencyRecord, request_hash: &[u8; 32]) -> Result<HttpResponse, ApiError> {
+    if stored.request_hash != hex::encode(request_hash) {
         return Err(ApiError::IdempotencyKeyReused);
     }
     if stored.status != idempotency::DONE {
@@ -137,7 +87,7 @@ fn replay(stored: IdempotencyRecord, request_hash: &str) -> Result<HttpResponse,
     };
     Ok(HttpResponse::build(status)
         .insert_header(content)
-        .insert_header(("Idempotent-Replayed", "true"))
+        .insert_header(REPLAYED)
         .body(stored.response_body))
 }
 
@@ -167,29 +117,36 @@ fn outcome<T: Serialize>(result: Result<(StatusCode, T), ApiError>) -> Outcome {
     }
 }
 
-/// The HTTP answer of a stored outcome.
+/// The header that marks an answer as the replay of an earlier request's.
+const REPLAYED: (&str, &str) = ("Idempotent-Replayed", "true");
+
+/// The HTTP answer of an outcome, marked when it replays an earlier request's.
 fn respond(
     status: StatusCode,
     text: String,
     err: Option<ApiError>,
+    replayed: bool,
 ) -> Result<HttpResponse, ApiError> {
-    match err {
-        Some(err) => Err(err),
-        None => Ok(HttpResponse::build(status)
-            .insert_header(ContentType::json())
-            .body(text)),
+    if let Some(err) = err {
+        return Err(err);
     }
+    let mut answer = HttpResponse::build(status);
+    answer.insert_header(ContentType::json());
+    if replayed {
+        answer.insert_header(REPLAYED);
+    }
+    Ok(answer.body(text))
 }
 
 impl IdempotencyKey {
     /// The key and the hash of method, path and body; `None` without a key.
-    fn keyed(&self, request: &impl Serialize) -> Option<(String, String)> {
+    fn keyed(&self, request: &impl Serialize) -> Option<(String, [u8; 32])> {
         let key = self.key.clone()?;
         let mut hasher = Sha256::new();
         hasher.update(self.target.as_bytes());
         hasher.update([0]);
         hasher.update(serde_json::to_vec(request).unwrap_or_default());
-        Some((key, hex::encode(hasher.finalize())))
+        Some((key, hasher.finalize().into()))
     }
 
     /// Runs `f` at most once per (scope, key) and request, holding the key by
@@ -217,7 +174,7 @@ impl IdempotencyKey {
         let record = IdempotencyRecord {
             account_id: scope.to_owned(),
             idem_key: key.clone(),
-            request_hash: request_hash.clone(),
+            request_hash: hex::encode(request_hash),
             status: idempotency::IN_PROGRESS.into(),
             status_code: 0,
             response_body: String::new(),
@@ -249,7 +206,7 @@ impl IdempotencyKey {
                         idempotency::complete(conn, &scope, &key, code, &stored)
                     })
                     .await?;
-                respond(status, text, err)
+                respond(status, text, err, false)
             }
             Err(err) => {
                 state
@@ -263,9 +220,8 @@ impl IdempotencyKey {
         }
     }
 
-    /// Runs `f`, which forwards a signed statement, at most once per (scope,
-    /// key) and request, holding the key in memory; see the module docs.
-    /// The key is required.
+    /// Runs `f`, which forwards a signed statement, holding the key in
+    /// memory while it runs; see the module docs. The key is required.
     pub async fn once_on_ledger<T, F, Fut>(
         self,
         state: &AppState,
@@ -281,50 +237,23 @@ impl IdempotencyKey {
         let (key, request_hash) = self
             .keyed(request)
             .ok_or(ApiError::IdempotencyKeyRequired)?;
-        let held = match state.inflight.hold(scope, &key) {
+        let held = match state.recent.hold(scope, &key, request_hash) {
             Ok(held) => held,
-            Err(Busy::Finished(record)) => return replay((*record).clone(), &request_hash),
-            Err(Busy::Running) => return Err(in_progress()),
+            Err(recent::Busy::Running) => return Err(in_progress()),
+            Err(recent::Busy::Reused) => return Err(ApiError::IdempotencyKeyReused),
         };
-        // A key this relay never stored has no record: skip the read.
+        // An answer an earlier relay version stored is replayed as stored.
         if state.known.may_hold(scope, &key) {
-            let (scope_owned, key_owned) = (scope.to_owned(), key.clone());
+            let (scope, key) = (scope.to_owned(), key.clone());
             let existing = db::run(&state.pool, move |conn| {
-                idempotency::get(conn, &scope_owned, &key_owned)
+                idempotency::get(conn, &scope, &key)
             })
             .await?;
             if let Some(stored) = existing {
                 return replay(stored, &request_hash);
             }
         }
-
         let (status, text, err) = outcome(f().await)?;
-        let record = IdempotencyRecord {
-            account_id: scope.to_owned(),
-            idem_key: key,
-            request_hash,
-            status: idempotency::DONE.into(),
-            status_code: i32::from(status.as_u16()),
-            response_body: text.clone(),
-            created_at: db::now(),
-        };
-        // Queued now, stored with the next group commit while the answer
-        // goes out; until then a retry is answered from memory.
-        held.finish(record.clone());
-        state.known.insert(scope, &record.idem_key);
-        match state.writes.queue(Durability::Rebuildable, move |conn| {
-            idempotency::claim(conn, &record)
-        }) {
-            Ok(stored) => {
-                actix_web::rt::spawn(async move {
-                    if let Err(e) = stored.await {
-                        tracing::warn!(error = %e, "cannot store an idempotent response");
-                    }
-                    drop(held);
-                });
-            }
-            Err(e) => tracing::warn!(error = %e, "cannot store an idempotent response"),
-        }
-        respond(status, text, err)
+        respond(status, text, err, held.seen())
     }
 }

@@ -134,25 +134,22 @@ async fn statements_must_be_the_callers_and_of_the_endpoints_kind_and_validly_si
         )
         .await;
     problem(&r, StatusCode::FORBIDDEN, "signature_invalid");
-    // A replayed statement: the ledger refuses its nonce.
+    // A statement sent again (under a new key, as after a relay restart) is
+    // answered from the ledger with the transaction that ran it.
     let a = act(&mut app);
     let statement = app.sign(&doctor.key, a);
-    assert_eq!(
-        app.post(
-            "/v1/requests",
-            Some(&token),
-            json!({"statement": statement})
-        )
-        .await
-        .status,
-        StatusCode::CREATED
-    );
+    let body = json!({ "statement": statement });
+    let first = app.post("/v1/requests", Some(&token), body.clone()).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{first:?}");
+    let again = app.post("/v1/requests", Some(&token), body).await;
+    assert_eq!(again.status, StatusCode::CREATED, "{again:?}");
+    assert_eq!(again.body, first.body);
+    // Another statement with its nonce: the ledger refuses it.
+    let mut reused = Statement::peek(&statement).unwrap();
+    reused.act = act(&mut app);
+    let reused = reused.sign(&doctor.key).unwrap();
     let r = app
-        .post(
-            "/v1/requests",
-            Some(&token),
-            json!({"statement": statement}),
-        )
+        .post("/v1/requests", Some(&token), json!({ "statement": reused }))
         .await;
     problem(&r, StatusCode::FORBIDDEN, "replayed_nonce");
 }

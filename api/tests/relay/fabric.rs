@@ -1,7 +1,8 @@
 //! The relay with `ledger = "fabric"`: the whole story through HTTP against
 //! a test Fabric peer (TLS, server-name override, the relay's MSP identity
 //! from files), answering as it does on the embedded ledger, with the admin
-//! audit trail read from the peer's blocks through QSCC.
+//! audit trail read from the peer's blocks through QSCC, and a statement
+//! sent again answered with the peer's transaction.
 
 use actix_web::http::{Method, StatusCode};
 use serde_json::json;
@@ -53,14 +54,15 @@ async fn the_story_through_http_on_fabric() {
 
     // A read through a logged transaction; a refused one.
     let act = Action::ReadRecord(ReadRecord { record: s.record });
-    let read = app
-        .post_signed(
-            &format!("/v1/records/{}/read", s.record),
-            &s.doctor,
-            act.clone(),
-        )
-        .await;
+    let path = format!("/v1/records/{}/read", s.record);
+    let body = json!({ "statement": app.sign(&s.doctor.key, act.clone()) });
+    let read = app.post(&path, Some(&s.doctor.token), body.clone()).await;
     ok(&read, StatusCode::OK);
+    // Sent again under another key: the peer's transaction answers it.
+    let again = app.post(&path, Some(&s.doctor.token), body).await;
+    ok(&again, StatusCode::OK);
+    assert_eq!(again.body, read.body);
+    assert_eq!(network.height(), height_after_story + 1, "one transaction");
     let refused = app
         .post_signed(
             &format!("/v1/records/{}/read", s.record),
