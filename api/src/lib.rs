@@ -22,7 +22,6 @@ pub mod forward;
 pub mod handlers;
 pub mod idempotency;
 pub mod keystore;
-pub mod known_keys;
 pub mod methods;
 pub mod openapi;
 pub mod push;

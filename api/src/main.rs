@@ -154,8 +154,8 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), ApiError> {
         .run()
         .await
         .map_err(|e| ApiError::internal(format!("server: {e}")))?;
-    // Responses already answered may have queued their idempotency records
-    // (`IdempotencyKey::once_on_ledger`); store them before exiting.
+    // Outbox rows the producer queued may wait for a group commit; store
+    // them before exiting.
     writes.flush().await?;
     tracing::info!("relay stopped");
     Ok(())

@@ -23,10 +23,8 @@ pub struct AppState {
     pub writes: db::group::GroupWriter,
     /// The `Idempotency-Key`s of ledger-bound requests run here recently.
     pub recent: crate::idempotency::Recent,
-    /// `Idempotency-Key`s that may have a stored record.
-    pub known: crate::known_keys::KnownKeys,
-    /// The lock on the SQLite database that makes `known` sound.
-    pub db_lock: Option<crate::known_keys::DbLock>,
+    /// The lock on the SQLite database, which this process alone uses.
+    pub db_lock: Option<db::lock::DbLock>,
     /// The ledger.
     pub ledger: Arc<dyn Ledger>,
     /// Access token keys.
@@ -53,30 +51,17 @@ impl AppState {
             .jwt_secret()
             .map_err(|e| ApiError::internal(e.to_string()))?;
         let url = config.database_url();
-        // SQLite: this process alone writes the file, so it may remember
-        // which idempotency keys are stored (see `known_keys`).
+        // SQLite: this process alone uses the file (see `db::lock`).
         let sqlite = !(url.starts_with("postgres://") || url.starts_with("postgresql://"));
         let db_lock = if sqlite {
-            Some(crate::known_keys::DbLock::acquire(Path::new(&url))?)
+            Some(db::lock::DbLock::acquire(Path::new(&url))?)
         } else {
             None
         };
         let pool = db::connect(&url, config.pool_size)?;
         let push = crate::push::Push::open(&config.data_dir)?;
         let mut state = AppState::new(config, pool, ledger, &secret).with_push(push);
-        if db_lock.is_some() {
-            let known = crate::known_keys::KnownKeys::owned();
-            let mut conn = state
-                .pool
-                .get()
-                .map_err(|e| ApiError::internal(format!("cannot connect to the database: {e}")))?;
-            let stored = db::idempotency::each_key(&mut conn, |scope, key| {
-                known.insert(scope, key);
-            })?;
-            tracing::info!(stored, "idempotency keys loaded");
-            state.known = known;
-            state.db_lock = db_lock;
-        }
+        state.db_lock = db_lock;
         Ok(state)
     }
 
@@ -99,7 +84,6 @@ impl AppState {
             config,
             writes: db::group::GroupWriter::start(pool.clone()),
             recent: crate::idempotency::Recent::default(),
-            known: crate::known_keys::KnownKeys::unknown(),
             db_lock: None,
             pool,
             ledger,

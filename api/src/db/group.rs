@@ -19,9 +19,8 @@
 //! cache of them. A failed commit fails every write of the batch.
 //!
 //! Writes that the relay can rebuild after a crash ([`Durability::Rebuildable`]:
-//! outbox rows, which the producer derives again from the ledger, and the
-//! stored answers of ledger-bound requests, which the contract's nonce check
-//! covers) do not need a sync of their own: a batch of only those commits
+//! outbox rows, which the producer derives again from the ledger) do not
+//! need a sync of their own: a batch of only those commits
 //! without one (SQLite `synchronous = NORMAL`, PostgreSQL
 //! `synchronous_commit = off`). Both databases stay consistent and lose at
 //! most a suffix of such commits in a power loss (a killed process loses

@@ -25,21 +25,6 @@ pub fn get(
         .optional())?)
 }
 
-/// Calls `f` with the `(scope, key)` of every stored record; returns how many.
-pub fn each_key(conn: &mut DbConnection, mut f: impl FnMut(&str, &str)) -> Result<usize, ApiError> {
-    let query =
-        idempotency_keys::table.select((idempotency_keys::account_id, idempotency_keys::idem_key));
-    let mut n = 0;
-    on_backend!(conn, |c| {
-        for row in query.load_iter::<(String, String), diesel::connection::DefaultLoadingMode>(c)? {
-            let (scope, key) = row?;
-            f(&scope, &key);
-            n += 1;
-        }
-    });
-    Ok(n)
-}
-
 /// Claims a key for a request; false if it is already taken.
 ///
 /// A taken key is skipped by the insert (`ON CONFLICT DO NOTHING`), so it

@@ -11,7 +11,8 @@
 //! bound again, i.e. on every run. Every lookup here is by a primary or
 //! unique key (or an aggregate), so the LIMIT added nothing.
 //!
-//! The queries every ledger-bound request runs go through [`on_backend!`]:
+//! The hot-path queries (the `Idempotency-Key` claim and read, the outbox
+//! producer's insert) go through [`on_backend!`]:
 //! through [`DbConnection`] (a diesel `MultiConnection`) a query is
 //! serialized to SQL text on every run, even when its statement is cached.
 
@@ -19,6 +20,7 @@ pub mod accounts;
 pub mod group;
 pub mod idempotency;
 pub mod limits;
+pub mod lock;
 pub mod models;
 pub mod outbox;
 pub mod schema;

@@ -16,9 +16,9 @@
 //!   [`crate::forward::submit`]), after a lost answer, a timeout or a relay
 //!   crash alike. So nothing is stored: the key is held in memory while its
 //!   request runs (409 for another) and remembered for a window to refuse
-//!   its use with another request (422, see [`recent`]). Answers stored by
-//!   earlier relay versions are still replayed; [`crate::known_keys`] says
-//!   which keys may have one, so other keys skip the read.
+//!   its use with another request (422, see [`recent`]). Rows that earlier
+//!   relay versions stored for such requests are no longer read: the ledger
+//!   gives the same answer.
 
 use std::future::{Future, Ready, ready};
 
@@ -180,7 +180,6 @@ impl IdempotencyKey {
             response_body: String::new(),
             created_at: db::now(),
         };
-        state.known.insert(scope, &key);
         let (scope_owned, key_owned) = (scope.to_owned(), key.clone());
         let existing = state
             .writes
@@ -242,17 +241,6 @@ impl IdempotencyKey {
             Err(recent::Busy::Running) => return Err(in_progress()),
             Err(recent::Busy::Reused) => return Err(ApiError::IdempotencyKeyReused),
         };
-        // An answer an earlier relay version stored is replayed as stored.
-        if state.known.may_hold(scope, &key) {
-            let (scope, key) = (scope.to_owned(), key.clone());
-            let existing = db::run(&state.pool, move |conn| {
-                idempotency::get(conn, &scope, &key)
-            })
-            .await?;
-            if let Some(stored) = existing {
-                return replay(stored, &request_hash);
-            }
-        }
         let (status, text, err) = outcome(f().await)?;
         respond(status, text, err, held.seen())
     }

@@ -104,10 +104,7 @@ pub async fn init_state(
     let url = database_url.unwrap_or_else(|| config.database_url());
     let pool = db::connect(&url, config.pool_size).unwrap();
     let ledger = open_ledger(&config).unwrap();
-    let mut state = AppState::new(config, pool, ledger, &[7u8; 32]);
-    // A fresh database that only this test writes: the key filter is sound
-    // (as `AppState::open` sets it up on SQLite), and every test exercises it.
-    state.known = carechain_api::known_keys::KnownKeys::owned();
+    let state = AppState::new(config, pool, ledger, &[7u8; 32]);
     let state = web::Data::new(state);
     let mut rng = ChaCha20Rng::seed_from_u64(99);
     let keys = AdminKeys::generate(&mut rng);
