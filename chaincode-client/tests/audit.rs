@@ -2,6 +2,7 @@
 //! audit metadata of every committed transaction of a block range, in commit
 //! order, with the signer and action read from the statement's claims, and
 //! nothing of the statement's payload; refused submissions are not there.
+//! And `Ledger::transaction`: one committed transaction found by id.
 #![allow(clippy::unwrap_used)]
 
 mod care;
@@ -17,8 +18,14 @@ use carechain_ledger::{EmbeddedLedger, EmbeddedOptions, Ledger, Proposal, TxMeta
 
 const T0: i64 = 1_800_000_000;
 
-#[test]
-fn transactions_gives_metadata_of_committed_transactions_by_block_range() {
+/// A runtime, an embedded ledger in a temporary directory (kept alive by
+/// the returned guard) and a `Care` world on it.
+fn world() -> (
+    tokio::runtime::Runtime,
+    tempfile::TempDir,
+    Arc<EmbeddedLedger>,
+    Care,
+) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .build()
@@ -31,7 +38,13 @@ fn transactions_gives_metadata_of_committed_transactions_by_block_range() {
     };
     let embedded =
         Arc::new(EmbeddedLedger::open(dir.path(), Arc::new(CareChain), options).unwrap());
-    let mut c = Care::new(embedded.clone(), rt.handle().clone(), clock, None);
+    let c = Care::new(embedded.clone(), rt.handle().clone(), clock, None);
+    (rt, dir, embedded, c)
+}
+
+#[test]
+fn transactions_gives_metadata_of_committed_transactions_by_block_range() {
+    let (rt, _dir, embedded, mut c) = world();
     let insurer = c.registered(Role::Insurer);
     c.product(&insurer, &[("I10", 10_000)]);
     // A refused submission (a replayed statement) is in no block.
@@ -91,19 +104,7 @@ fn transactions_gives_metadata_of_committed_transactions_by_block_range() {
 /// the nonce key it wrote, the way the relay answers a retried statement.
 #[test]
 fn transaction_finds_a_committed_statement_through_its_nonce_key() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(SettableClock(AtomicI64::new(T0)));
-    let options = EmbeddedOptions {
-        clock: clock.clone(),
-        ..EmbeddedOptions::default()
-    };
-    let embedded =
-        Arc::new(EmbeddedLedger::open(dir.path(), Arc::new(CareChain), options).unwrap());
-    let mut c = Care::new(embedded.clone(), rt.handle().clone(), clock, None);
+    let (rt, _dir, embedded, mut c) = world();
     let ledger: Arc<dyn Ledger> = embedded.clone();
     let tokens: Vec<String> = (0..2)
         .map(|_| {
