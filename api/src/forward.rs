@@ -65,7 +65,10 @@ pub async fn submit(state: &AppState, token: &str) -> Result<Submitted, ApiError
             code,
             message,
         }) if code == REPLAYED_NONCE => match committed_before(state, &proposal).await? {
-            Some(committed) => committed,
+            Some(committed) => {
+                crate::idempotency::answered_before();
+                committed
+            }
             None => {
                 return Err(ApiError::Ledger {
                     status,

@@ -16,10 +16,12 @@
 //!   [`crate::forward::submit`]), after a lost answer, a timeout or a relay
 //!   crash alike. So nothing is stored: the key is held in memory while its
 //!   request runs (409 for another) and remembered for a window to refuse
-//!   its use with another request (422, see [`recent`]). Rows that earlier
-//!   relay versions stored for such requests are no longer read: the ledger
-//!   gives the same answer.
+//!   its use with another request (422, see [`recent`]). A refused statement
+//!   changed nothing, so its retry runs again. Rows that earlier relay
+//!   versions stored for such requests are no longer read: the ledger gives
+//!   the same answer.
 
+use std::cell::Cell;
 use std::future::{Future, Ready, ready};
 
 use actix_web::http::StatusCode;
@@ -39,6 +41,19 @@ pub use recent::Recent;
 
 /// The header name.
 pub const HEADER: &str = "Idempotency-Key";
+
+tokio::task_local! {
+    /// Whether the ledger answered the running ledger-bound request with
+    /// the transaction of an earlier one.
+    static ANSWERED_BEFORE: Cell<bool>;
+}
+
+/// Marks the running ledger-bound request's answer as the replay of an
+/// earlier request's (see [`crate::forward::submit`]); outside
+/// [`IdempotencyKey::once_on_ledger`] it does nothing.
+pub(crate) fn answered_before() {
+    let _ = ANSWERED_BEFORE.try_with(|replayed| replayed.set(true));
+}
 
 /// The `Idempotency-Key` header of a request, with the request's method and path.
 #[derive(Debug, Clone)]
@@ -236,12 +251,17 @@ impl IdempotencyKey {
         let (key, request_hash) = self
             .keyed(request)
             .ok_or(ApiError::IdempotencyKeyRequired)?;
-        let held = match state.recent.hold(scope, &key, request_hash) {
+        let _held = match state.recent.hold(scope, &key, request_hash) {
             Ok(held) => held,
             Err(recent::Busy::Running) => return Err(in_progress()),
             Err(recent::Busy::Reused) => return Err(ApiError::IdempotencyKeyReused),
         };
-        let (status, text, err) = outcome(f().await)?;
-        respond(status, text, err, held.seen())
+        let run = async {
+            let result = f().await;
+            (result, ANSWERED_BEFORE.with(Cell::get))
+        };
+        let (result, replayed) = ANSWERED_BEFORE.scope(Cell::new(false), run).await;
+        let (status, text, err) = outcome(result)?;
+        respond(status, text, err, replayed)
     }
 }

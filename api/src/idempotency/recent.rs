@@ -78,20 +78,16 @@ pub enum Busy {
 pub struct Recent(Arc<Mutex<Keys>>);
 
 impl Recent {
-    /// Holds `key` of `scope` for a run of the request hashed `request`; the
-    /// held key says whether it was used with this request before.
+    /// Holds `key` of `scope` for a run of the request hashed `request`.
     pub fn hold(&self, scope: &str, key: &str, request: [u8; 32]) -> Result<Held, Busy> {
         let slot = slot(scope, key);
         let now = Instant::now();
         let mut keys = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         keys.expire(now);
-        let seen = match keys.entries.get_mut(&slot) {
+        match keys.entries.get_mut(&slot) {
             Some(entry) if entry.running => return Err(Busy::Running),
             Some(entry) if entry.request != request => return Err(Busy::Reused),
-            Some(entry) => {
-                entry.running = true;
-                true
-            }
+            Some(entry) => entry.running = true,
             None => {
                 let entry = Entry {
                     request,
@@ -101,13 +97,11 @@ impl Recent {
                 };
                 keys.entries.insert(slot, entry);
                 keys.order.push_back((now, slot));
-                false
             }
-        };
+        }
         Ok(Held {
             keys: self.clone(),
             slot,
-            seen,
         })
     }
 
@@ -131,14 +125,6 @@ impl Recent {
 pub struct Held {
     keys: Recent,
     slot: Slot,
-    seen: bool,
-}
-
-impl Held {
-    /// Whether this key ran this request before (the answer is a replay).
-    pub fn seen(&self) -> bool {
-        self.seen
-    }
 }
 
 impl Drop for Held {
@@ -174,12 +160,11 @@ mod tests {
     fn a_key_is_held_once_and_remembers_its_request() {
         let recent = Recent::default();
         let held = recent.hold("a", "k", [1; 32]).unwrap();
-        assert!(!held.seen());
         assert_eq!(recent.hold("a", "k", [1; 32]).unwrap_err(), Busy::Running);
         // Another scope's key of the same name is another key.
-        assert!(!recent.hold("b", "k", [2; 32]).unwrap().seen());
+        drop(recent.hold("b", "k", [2; 32]).unwrap());
         drop(held);
-        assert!(recent.hold("a", "k", [1; 32]).unwrap().seen());
+        drop(recent.hold("a", "k", [1; 32]).unwrap());
         assert_eq!(recent.hold("a", "k", [3; 32]).unwrap_err(), Busy::Reused);
         assert_eq!(recent.len(), 2);
     }
@@ -196,10 +181,11 @@ mod tests {
             recent.hold("s", "first", [0; 32]).unwrap_err(),
             Busy::Running
         );
-        assert!(!recent.hold("s", "second", [9; 32]).unwrap().seen());
+        // Forgotten: another request may use it.
+        drop(recent.hold("s", "second", [9; 32]).unwrap());
         // Past capacity while running: forgotten once it finishes.
         drop(running);
-        assert!(!recent.hold("s", "first", [5; 32]).unwrap().seen());
+        drop(recent.hold("s", "first", [5; 32]).unwrap());
         assert!(recent.len() <= CAPACITY, "{}", recent.len());
     }
 }

@@ -34,6 +34,7 @@ async fn one_key_sent_twice_at_once_forwards_the_statement_once_and_stores_nothi
         (b, a)
     };
     ok(&first, StatusCode::CREATED);
+    assert!(!first.replayed);
     assert!(
         second.status == StatusCode::CONFLICT
             || (second.status == StatusCode::CREATED && second.body == first.body),
@@ -47,6 +48,7 @@ async fn one_key_sent_twice_at_once_forwards_the_statement_once_and_stores_nothi
         let again = send(key).await;
         ok(&again, StatusCode::CREATED);
         assert_eq!(again.body, first.body, "{key}");
+        assert!(again.replayed, "{key}: marked Idempotent-Replayed");
     }
     // The relay stored no answer: the ledger holds it.
     let account = insurer.account.clone();

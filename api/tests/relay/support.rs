@@ -172,6 +172,8 @@ pub async fn start_with(
 pub struct Reply {
     pub status: StatusCode,
     pub content_type: String,
+    /// Whether the answer is marked `Idempotent-Replayed: true`.
+    pub replayed: bool,
     pub body: Value,
 }
 
@@ -212,11 +214,16 @@ where
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_owned();
+        let replayed = res
+            .headers()
+            .get("idempotent-replayed")
+            .is_some_and(|v| v == "true");
         let bytes = actix_web::test::read_body(res).await;
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         Reply {
             status,
             content_type,
+            replayed,
             body,
         }
     }
