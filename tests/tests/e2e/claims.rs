@@ -42,8 +42,9 @@ fn rejected(claim: &carechain_mobile::Claim, reason: &str) {
     );
 }
 
-/// The same signed claim sent again (same `jti`) is refused as a replay.
-pub async fn replayed_claim_refused(relay: Arc<Relay>) {
+/// The same signed claim sent again (same `jti`) takes effect once: it is
+/// answered with the first claim's transaction, and there is one claim.
+pub async fn replayed_claim_takes_effect_once(relay: Arc<Relay>) {
     let cast = Cast::new(&relay, "replay").await;
     let (policy, record) = cast.insured_record().await;
     let phone = &cast.patient;
@@ -66,8 +67,13 @@ pub async fn replayed_claim_refused(relay: Arc<Relay>) {
     let replay = phone
         .http()
         .post_statement("/v1/claims", &token, &signed.token)
-        .await;
-    replay.refused(StatusCode::FORBIDDEN, "replayed_nonce");
+        .await
+        .ok(StatusCode::CREATED);
+    assert_eq!(
+        replay["result"]["claim"],
+        claim.claim_id.as_str(),
+        "{replay}"
+    );
     let claims = phone.client.claims().await.expect("claims");
     assert_eq!(claims.len(), 1, "{claims:?}");
 }

@@ -40,8 +40,8 @@ const SCENARIOS: [(&str, Scenario); 10] = [
     ("no_write_without_a_write_grant", |r| {
         Box::pin(grants::no_write_without_a_write_grant(r))
     }),
-    ("replayed_claim_refused", |r| {
-        Box::pin(claims::replayed_claim_refused(r))
+    ("replayed_claim_takes_effect_once", |r| {
+        Box::pin(claims::replayed_claim_takes_effect_once(r))
     }),
     ("double_claim_rejected", |r| {
         Box::pin(claims::double_claim_rejected(r))
