@@ -38,7 +38,8 @@ pub enum LedgerError {
     },
     /// A call to the ledger passed its deadline. For a submission the outcome
     /// is unknown: the transaction may still commit, so a retry must reuse its
-    /// signed statement (the contract refuses the replayed nonce if it did).
+    /// signed statement (the contract refuses the replayed nonce if it did,
+    /// and the transaction that used it is found with `transaction`).
     #[error("the ledger did not answer {during} in time{}", tx_id.as_ref().map(|t| format!(" (transaction {t} may still commit)")).unwrap_or_default())]
     Timeout {
         /// The call that timed out, e.g. `CommitStatus`.
