@@ -12,7 +12,10 @@
 //!    order (ledger first, then relay first) so drift hits both, and each
 //!    run starts once the process is quiet, so neither pays for work the
 //!    other's set-up left behind;
-//! 4. prints requests/s, p50, p99 and the process's CPU time per request
+//! 4. retries: `BENCH_RETRIES` more grants sent through the relay to
+//!    completion, then sent again with the same keys, which the relay
+//!    answers from the ledger's earlier transactions;
+//! 5. prints requests/s, p50, p99 and the process's CPU time per request
 //!    side by side with the relay overhead.
 //!
 //! `cargo run --release -p carechain-api --example http_load`
@@ -20,7 +23,8 @@
 //! Environment: `BENCH_SECS` (default 5) bounds each grant run,
 //! `BENCH_ROUNDS` (2), `BENCH_GRANTS` (grants signed per world and round,
 //! 10000), `BENCH_CLAIMS` (per world and round, 192), `BENCH_SOCKETS` (1000),
-//! `BENCH_EVENTS` (300), `BENCH_DIR` (where the temp dirs go). The relay
+//! `BENCH_EVENTS` (300), `BENCH_RETRIES` (2000), `BENCH_DIR` (where the
+//! temp dirs go). The relay
 //! logs as `serve` does (JSON at `info`), into `relay.log` in the temp dir.
 #![allow(clippy::unwrap_used, clippy::print_stdout, missing_docs)]
 
@@ -107,6 +111,7 @@ async fn run() {
     let claims: usize = env("BENCH_CLAIMS", 192);
     let sockets: usize = env("BENCH_SOCKETS", 1_000);
     let events: usize = env("BENCH_EVENTS", 300);
+    let retries: usize = env("BENCH_RETRIES", 2_000);
     let base = std::env::var_os("BENCH_DIR").unwrap_or_else(|| std::env::temp_dir().into());
     let dir = tempfile::tempdir_in(&base).unwrap();
     println!("data in {}", dir.path().display());
@@ -186,6 +191,12 @@ async fn run() {
         t.elapsed().as_secs_f64()
     );
 
+    // Retries: grants sent once to completion, then again with the same keys.
+    let streams = workload::grants(&mut relay, &relay_patients, retries).await;
+    let target = relay.target.clone();
+    let first = drive(&target, streams.clone(), Duration::MAX, None).await;
+    let again = drive(&target, streams, Duration::MAX, None).await;
+
     // Claims: 16 patients per world on 3 shared 3072-bit keys.
     let t = Instant::now();
     let relay_patients = relay.patients(&claim_keys, 16).await;
@@ -221,7 +232,27 @@ async fn run() {
     handle.stop(true).await;
 
     report(&grant_pair, &claim_pair, &push);
+    report_retries(&first, &again);
     println!("\ntotal {:.0} s", total.elapsed().as_secs_f64());
+}
+
+fn report_retries(first: &Run, again: &Run) {
+    println!();
+    println!("| grant through the relay | requests | req/s | p50 ms | p99 ms | CPU µs/req |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for (name, run) in [
+        ("first send", first),
+        ("sent again (answered from the ledger)", again),
+    ] {
+        println!(
+            "| {name} | {} | {:.1} | {:.2} | {:.2} | {:.0} |",
+            run.count,
+            run.rate(),
+            run.ms(0.5),
+            run.ms(0.99),
+            run.cpu_us()
+        );
+    }
 }
 
 fn report(grants: &Pair, claims: &Pair, push: &push::PushResult) {
