@@ -11,8 +11,8 @@
 //! bound again, i.e. on every run. Every lookup here is by a primary or
 //! unique key (or an aggregate), so the LIMIT added nothing.
 //!
-//! The hot-path queries (the `Idempotency-Key` claim and read, the outbox
-//! producer's insert) go through [`on_backend!`]:
+//! The outbox producer's insert, and the `Idempotency-Key` claim and read,
+//! go through [`on_backend!`]:
 //! through [`DbConnection`] (a diesel `MultiConnection`) a query is
 //! serialized to SQL text on every run, even when its statement is cached.
 

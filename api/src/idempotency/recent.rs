@@ -104,20 +104,6 @@ impl Recent {
             slot,
         })
     }
-
-    /// How many keys are remembered.
-    pub fn len(&self) -> usize {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entries
-            .len()
-    }
-
-    /// Whether no key is remembered.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// A held key; dropping it ends the run and keeps the key remembered.
@@ -155,6 +141,13 @@ fn slot(scope: &str, key: &str) -> Slot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Recent {
+        /// How many keys are remembered.
+        fn len(&self) -> usize {
+            self.0.lock().unwrap().entries.len()
+        }
+    }
 
     #[test]
     fn a_key_is_held_once_and_remembers_its_request() {
