@@ -189,21 +189,6 @@ fn writer(pool: &DbPool, queue: &mpsc::Receiver<(Durability, Job)>) {
     }
 }
 
-/// Why a batch's first, savepoint-free run was rolled back.
-#[derive(Debug)]
-enum BatchError {
-    /// A write failed: run the batch again with savepoints.
-    WriteFailed,
-    /// The transaction itself failed.
-    Database(diesel::result::Error),
-}
-
-impl From<diesel::result::Error> for BatchError {
-    fn from(e: diesel::result::Error) -> Self {
-        BatchError::Database(e)
-    }
-}
-
 /// Runs one batch in one transaction and answers every write after the
 /// commit, which is synced if `synced`.
 fn commit(pool: &DbPool, mut batch: Vec<Job>, synced: bool) {
@@ -229,14 +214,11 @@ fn commit(pool: &DbPool, mut batch: Vec<Job>, synced: bool) {
     };
     if outcome.is_ok() {
         outcome = match run_batch(conn, &mut batch, synced, false) {
-            Err(BatchError::WriteFailed) => run_batch(conn, &mut batch, synced, true),
+            Err(diesel::result::Error::RollbackTransaction) => {
+                run_batch(conn, &mut batch, synced, true)
+            }
             other => other,
-        }
-        .map_err(|e| match e {
-            BatchError::Database(e) => e,
-            // Isolated writes fail in their savepoints, never the batch.
-            BatchError::WriteFailed => diesel::result::Error::RollbackTransaction,
-        });
+        };
     }
     if unsynced_sqlite && let Err(e) = conn.batch_execute("PRAGMA synchronous = FULL") {
         // Setting the level only writes a field of the connection, so this
@@ -255,15 +237,16 @@ fn commit(pool: &DbPool, mut batch: Vec<Job>, synced: bool) {
 }
 
 /// Runs every write of `batch` in one transaction: straight in it, or each
-/// in its own savepoint if `isolated`; a failed write rolls back the
-/// transaction only when not `isolated`.
+/// in its own savepoint if `isolated`. When not `isolated`, a failed write
+/// rolls the transaction back with `RollbackTransaction`, which nothing
+/// else here returns.
 fn run_batch(
     conn: &mut DbConnection,
     batch: &mut [Job],
     synced: bool,
     isolated: bool,
-) -> Result<(), BatchError> {
-    conn.transaction::<_, BatchError, _>(|conn| {
+) -> Result<(), diesel::result::Error> {
+    conn.transaction(|conn| {
         match conn {
             // A job may read before it writes; see `db::write`.
             DbConnection::Sqlite(_) => crate::db::take_write_lock(conn)?,
@@ -274,7 +257,7 @@ fn run_batch(
         }
         for job in batch.iter_mut() {
             if !job.run(conn, isolated) && !isolated {
-                return Err(BatchError::WriteFailed);
+                return Err(diesel::result::Error::RollbackTransaction);
             }
         }
         Ok(())
