@@ -58,13 +58,13 @@ pub fn check(caller: &Caller, token: &str, kind: &str) -> Result<Statement, ApiE
 /// statement that committed before is answered with that transaction.
 pub async fn submit(state: &AppState, token: &str) -> Result<Submitted, ApiError> {
     let proposal = Proposal::new("submit", [token.as_bytes().to_vec()]);
-    let committed = match state.ledger.submit(proposal.clone()).await {
+    let committed = match state.ledger.submit(proposal).await {
         Ok(committed) => committed,
         Err(LedgerError::Refused {
             status,
             code,
             message,
-        }) if code == REPLAYED_NONCE => match committed_before(state, &proposal).await? {
+        }) if code == REPLAYED_NONCE => match committed_before(state, token).await? {
             Some(committed) => {
                 crate::idempotency::answered_before();
                 committed
@@ -96,18 +96,10 @@ struct StatementUse {
     tx_id: String,
 }
 
-/// The committed transaction that ran `proposal` (a `submit` of one
-/// statement), found through the statement's nonce; `None` when the nonce
-/// was used by another statement.
-async fn committed_before(
-    state: &AppState,
-    proposal: &Proposal,
-) -> Result<Option<Committed>, ApiError> {
-    let token = proposal.args.first().map(Vec::as_slice).unwrap_or_default();
-    let Some(claims) = std::str::from_utf8(token)
-        .ok()
-        .and_then(|t| Statement::peek(t).ok())
-    else {
+/// The committed transaction that submitted the statement `token`, found
+/// through its nonce; `None` when the nonce was used by another statement.
+async fn committed_before(state: &AppState, token: &str) -> Result<Option<Committed>, ApiError> {
+    let Ok(claims) = Statement::peek(token) else {
         return Ok(None);
     };
     let (iss, jti) = (claims.iss.to_string(), claims.jti);
@@ -121,7 +113,7 @@ async fn committed_before(
         .transaction(&used.tx_id, &keys::nonce(&iss, &jti))
         .await?;
     Ok(found
-        .filter(|tx| tx.proposal == *proposal)
+        .filter(|tx| tx.proposal.function == "submit" && tx.proposal.args == [token.as_bytes()])
         .map(|tx| tx.committed))
 }
 
