@@ -47,7 +47,7 @@ impl Modify for Bearer {
     components(schemas(
         Problem, AccountRole, SignupRequest, AccountView, LoginRequest, TokenResponse,
         RefreshRequest, StatementRequest, PatientRegistered, ChallengeRequest, ChallengeResponse,
-        PatientLoginRequest, Submitted, LedgerPage, AccountPage, RecordRead, AuditEntry, AuditPage, Health,
+        PatientLoginRequest, Submitted, AccountPage, RecordRead, AuditEntry, AuditPage, Health,
         IdentityKeys, PaillierKeyView,
     )),
     modifiers(&Bearer),
