@@ -227,6 +227,23 @@ pub struct PageQuery {
     pub status: Option<String>,
 }
 
+/// The scope a patient is about to grant (`all`, or categories separated by
+/// commas); the request's own scope when absent.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct GrantContextQuery {
+    /// `all` or record categories separated by commas.
+    pub scope: Option<String>,
+}
+
+/// The record a patient is about to claim for.
+#[derive(Debug, Clone, Serialize, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimContextQuery {
+    /// The record's id.
+    pub record: String,
+}
+
 /// The category a doctor asks readers for.
 #[derive(Debug, Clone, Serialize, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]

@@ -24,7 +24,7 @@ use crate::model::{
 /// Longest access a doctor may ask for: one year.
 pub const MAX_DURATION_SECS: i64 = 366 * 86_400;
 /// Most records one grant may carry keys for.
-const MAX_GRANT_KEYS: usize = 10_000;
+pub(crate) const MAX_GRANT_KEYS: usize = 10_000;
 
 fn check_actions(field: &'static str, actions: &[AccessAction]) -> Result<(), ContractError> {
     let distinct: BTreeSet<_> = actions.iter().collect();

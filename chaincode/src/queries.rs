@@ -9,10 +9,13 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use carechain_core::ledger::{
+    KeyedRecord, OwnKey, PageArgs, Query, QueryError, Reader, StatementUse,
+};
 pub use carechain_core::ledger::{MAX_PAGE, Page};
-use carechain_core::ledger::{PageArgs, Query, QueryError, Reader, StatementUse};
+use carechain_core::statement::Scope;
 
-use crate::consent::current_readers;
+use crate::consent::{MAX_GRANT_KEYS, current_readers};
 use crate::contract::{Tx, respond};
 use crate::error::ContractError;
 use crate::model::{
@@ -83,6 +86,60 @@ fn statement(tx: &mut Tx<'_>, iss: &str, jti: &str) -> Result<Vec<u8>, ContractE
     })
 }
 
+/// A page of a patient's records, each with its key wrapped for `reader`.
+fn records_with_keys(
+    tx: &mut Tx<'_>,
+    patient: &str,
+    reader: &str,
+    page: &PageArgs,
+) -> Result<Vec<u8>, ContractError> {
+    let ids = tx.ids_under(
+        &format!("patient-records/{patient}/"),
+        page.after.as_deref(),
+        page.limit,
+    )?;
+    let mut items = Vec::with_capacity(ids.len());
+    for id in &ids {
+        let record: RecordState = tx.load(&keys::record(id), "record", id)?;
+        let key: Option<WrappedKeyState> = tx.get(&keys::record_key(id, reader))?;
+        items.push(KeyedRecord { record, key });
+    }
+    let next = (ids.len() == page.limit)
+        .then(|| ids.last().cloned())
+        .flatten();
+    respond(&Page { items, next })
+}
+
+/// The patient's own wrapped keys of every record in `scope`: what re-wrapping
+/// them for a grant needs, in one answer (at most as many as a grant carries).
+fn own_keys(tx: &mut Tx<'_>, patient: &str, scope: &Scope) -> Result<Vec<u8>, ContractError> {
+    let ids = tx.ids_under(&format!("patient-records/{patient}/"), None, usize::MAX)?;
+    let mut keys_in_scope = Vec::new();
+    for id in &ids {
+        let record: RecordState = tx.load(&keys::record(id), "record", id)?;
+        if !scope.covers(record.category) {
+            continue;
+        }
+        if keys_in_scope.len() == MAX_GRANT_KEYS {
+            return Err(ContractError::Conflict(format!(
+                "more than {MAX_GRANT_KEYS} records in scope: one grant carries at most that many keys"
+            )));
+        }
+        let key: WrappedKeyState =
+            tx.get(&keys::record_key(id, patient))?
+                .ok_or_else(|| ContractError::CorruptState {
+                    key: keys::record_key(id, patient),
+                    reason: "a patient's record without the patient's key".into(),
+                })?;
+        keys_in_scope.push(OwnKey {
+            record: record.record,
+            category: record.category,
+            key,
+        });
+    }
+    respond(&keys_in_scope)
+}
+
 /// Runs the query `name`.
 pub(crate) fn dispatch(
     tx: &mut Tx<'_>,
@@ -128,6 +185,12 @@ pub(crate) fn dispatch(
             "record",
             page,
         ),
+        Query::RecordsWithKeys {
+            patient,
+            reader,
+            page,
+        } => records_with_keys(tx, patient, reader, page),
+        Query::OwnKeys { patient, scope } => own_keys(tx, patient, scope),
         Query::Readers { patient, category } => {
             let mut actors = current_readers(tx, patient, *category)?;
             actors.insert(patient.clone());

@@ -4,8 +4,8 @@
 use actix_web::{HttpResponse, get, http::StatusCode, post, web};
 use carechain_core::ids::B64;
 use carechain_core::ledger::{
-    AccessLogEntry, AccessRequestState, ErrorCode, Identity, MAX_PAGE, Page, PageArgs, Query,
-    Reader, RecordState, RequestStatus,
+    AccessLogEntry, AccessRequestState, ErrorCode, Identity, KeyedRecord, MAX_PAGE, Page, PageArgs,
+    Query, Reader, RecordState, RequestStatus,
 };
 use carechain_core::statement::{AccessAction, Action, RecordCategory, Role};
 
@@ -123,9 +123,9 @@ pub async fn register(
     .await
 }
 
-/// The patient's own records (ciphertext).
+/// The patient's own records (ciphertext), each with its data key wrapped for the patient.
 #[utoipa::path(tag = "patients", security(("bearer" = [])), params(PageQuery),
-    responses((status = 200, body = carechain_core::ledger::Page<carechain_core::ledger::RecordState>), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
+    responses((status = 200, body = carechain_core::ledger::Page<carechain_core::ledger::KeyedRecord>), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
 #[get("/v1/patients/me/records")]
 pub async fn my_records(
     state: web::Data<AppState>,
@@ -134,10 +134,12 @@ pub async fn my_records(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[AccountRole::Patient])?;
     let page = page_args(&query)?;
-    let page: Page<RecordState> = forward::query(
+    let patient = caller.actor()?.to_owned();
+    let page: Page<KeyedRecord> = forward::query(
         &state,
-        Query::RecordsForPatient {
-            patient: caller.actor()?.to_owned(),
+        Query::RecordsWithKeys {
+            reader: patient.clone(),
+            patient,
             page,
         },
     )

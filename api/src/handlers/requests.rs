@@ -1,7 +1,10 @@
 //! Access requests: doctors ask, patients grant, deny and revoke.
 
 use actix_web::{HttpResponse, get, http::StatusCode, post, web};
-use carechain_core::ledger::{AccessRequestState, MAX_PAGE, Page, PageArgs, Query, RequestStatus};
+use carechain_core::ledger::{
+    AccessRequestState, GrantContext, Identity, MAX_PAGE, OwnKey, Page, PageArgs, Query, Reader,
+    RequestStatus, parse_scope,
+};
 use carechain_core::statement::Action;
 
 use crate::auth::Caller;
@@ -10,7 +13,7 @@ use crate::forward;
 use crate::handlers::{Expect, page_args, path_id, submit_signed};
 use crate::idempotency::IdempotencyKey;
 use crate::state::AppState;
-use crate::types::{AccountRole, PageQuery, StatementRequest, Submitted};
+use crate::types::{AccountRole, GrantContextQuery, PageQuery, StatementRequest, Submitted};
 
 /// A doctor asks a patient for access with a signed `access_request`.
 #[utoipa::path(tag = "requests", security(("bearer" = [])), request_body = StatementRequest,
@@ -128,6 +131,46 @@ pub async fn get_one(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[AccountRole::Patient, AccountRole::Doctor])?;
     Ok(HttpResponse::Ok().json(party_request(&state, &caller, &path).await?))
+}
+
+/// What the patient needs to grant request `id` in one answer: the request,
+/// the doctor's HPKE key and the patient's own wrapped data keys of every
+/// record in `scope` (the request's scope by default), to re-wrap on the phone.
+#[utoipa::path(tag = "requests", security(("bearer" = [])), params(("id" = String, Path), GrantContextQuery),
+    responses((status = 200, body = carechain_core::ledger::GrantContext), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
+#[get("/v1/requests/{id}/grant-context")]
+pub async fn grant_context(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    query: web::Query<GrantContextQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(&[AccountRole::Patient])?;
+    let request = party_request(&state, &caller, &path).await?;
+    let patient = caller.actor()?.to_owned();
+    if request.patient.as_str() != patient {
+        return Err(ApiError::NotFound);
+    }
+    let scope = match query.scope.as_deref() {
+        None => request.scope.clone(),
+        Some(text) => parse_scope(text).map_err(|e| ApiError::bad_request(e.to_string()))?,
+    };
+    let doctor: Identity = forward::query(
+        &state,
+        Query::Identity {
+            actor: request.doctor.to_string(),
+        },
+    )
+    .await?;
+    let keys: Vec<OwnKey> = forward::query(&state, Query::OwnKeys { patient, scope }).await?;
+    Ok(HttpResponse::Ok().json(GrantContext {
+        request,
+        grantee: Reader {
+            actor: doctor.actor,
+            hpke_key: doctor.hpke_key,
+        },
+        keys,
+    }))
 }
 
 /// Forwards a patient's answer (`grant`, `deny` or `revoke`) to request `id`.

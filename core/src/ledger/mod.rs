@@ -16,7 +16,8 @@ pub use events::{
 };
 pub use keycache::decode as decode_verifying_key;
 pub use objects::*;
-pub use query::{MAX_PAGE, PageArgs, Query, QueryError};
+pub use query::{MAX_PAGE, PageArgs, Query, QueryError, parse_scope, scope_text};
 pub use results::{
-    ConsentOutcome, Page, Reader, RecordForReader, RecordWritten, Registered, StatementUse,
+    ClaimContext, ConsentOutcome, GrantContext, KeyedRecord, OwnKey, Page, Reader, RecordForReader,
+    RecordWritten, Registered, StatementUse,
 };

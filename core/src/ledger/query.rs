@@ -7,7 +7,7 @@
 //! the first page and `limit` in `1..=`[`MAX_PAGE`].
 
 use crate::ids::ActorId;
-use crate::statement::RecordCategory;
+use crate::statement::{RecordCategory, Scope};
 
 /// Default and largest page size.
 pub const MAX_PAGE: usize = 100;
@@ -104,6 +104,7 @@ macro_rules! queries {
     (@type page) => { PageArgs };
     (@type actor) => { ActorId };
     (@type category) => { RecordCategory };
+    (@type scope) => { Scope };
     (@encode id, $v:ident, $args:ident) => { $args.push($v.as_bytes().to_vec()) };
     (@encode actor, $v:ident, $args:ident) => { $args.push($v.as_str().as_bytes().to_vec()) };
     (@encode category, $v:ident, $args:ident) => {
@@ -112,6 +113,7 @@ macro_rules! queries {
             _ => Vec::new(),
         })
     };
+    (@encode scope, $v:ident, $args:ident) => { $args.push(scope_text($v).into_bytes()) };
     (@encode page, $v:ident, $args:ident) => {{
         $args.push($v.after.clone().unwrap_or_default().into_bytes());
         $args.push($v.limit.to_string().into_bytes());
@@ -132,6 +134,11 @@ macro_rules! queries {
         let text = arg($args, $at, $name)?;
         let v: RecordCategory = serde_json::from_value(serde_json::Value::String(text.into()))
             .map_err(|err| QueryError::BadArguments(format!("{}: {err}", $name)))?;
+        $at += 1;
+        v
+    }};
+    (@decode scope, $args:ident, $at:ident, $name:expr) => {{
+        let v = parse_scope(arg($args, $at, $name)?)?;
         $at += 1;
         v
     }};
@@ -162,6 +169,10 @@ queries! {
     RecordKey = "record_key" { record: id, reader: id },
     /// A patient's records.
     RecordsForPatient = "records_for_patient" { patient: id, page: page },
+    /// A patient's records, each with its data key wrapped for `reader`.
+    RecordsWithKeys = "records_with_keys" { patient: id, reader: id, page: page },
+    /// The patient's own wrapped data keys of every record in `scope`.
+    OwnKeys = "own_keys" { patient: id, scope: scope },
     /// Whom a new record of `category` of `patient` must be wrapped for.
     Readers = "readers" { patient: actor, category: category },
     /// The reads of a patient's records by others.
@@ -182,6 +193,41 @@ queries! {
     ClaimsForPatient = "claims_for_patient" { patient: id, page: page },
     /// An insurer's claims.
     ClaimsForInsurer = "claims_for_insurer" { insurer: id, page: page },
+}
+
+/// A scope as one argument: `all`, or category names separated by commas.
+pub fn scope_text(scope: &Scope) -> String {
+    match scope {
+        Scope::All => "all".to_owned(),
+        Scope::Categories(list) => list
+            .iter()
+            .filter_map(|c| match serde_json::to_value(c) {
+                Ok(serde_json::Value::String(name)) => Some(name),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+            .join(","),
+    }
+}
+
+/// Parses [`scope_text`]'s form.
+pub fn parse_scope(text: &str) -> Result<Scope, QueryError> {
+    if text == "all" {
+        return Ok(Scope::All);
+    }
+    let categories = text
+        .split(',')
+        .map(|name| {
+            serde_json::from_value::<RecordCategory>(serde_json::Value::String(name.into()))
+                .map_err(|_| {
+                    QueryError::BadArguments(format!(
+                        "scope: expected `all` or record categories separated by commas, found {:?}",
+                        name.chars().take(64).collect::<String>()
+                    ))
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Scope::Categories(categories))
 }
 
 fn arg<'a>(args: &'a [Vec<u8>], i: usize, name: &str) -> Result<&'a str, QueryError> {
@@ -243,8 +289,19 @@ mod tests {
                 page: PageArgs::default(),
             },
             Query::Readers {
-                patient,
+                patient: patient.clone(),
                 category: RecordCategory::General,
+            },
+            Query::OwnKeys {
+                patient: patient.to_string(),
+                scope: Scope::Categories(vec![
+                    RecordCategory::Laboratory,
+                    RecordCategory::MentalHealth,
+                ]),
+            },
+            Query::OwnKeys {
+                patient: patient.to_string(),
+                scope: Scope::All,
             },
         ] {
             assert_eq!(Query::decode(query.name(), &query.args()), Ok(query));
@@ -273,6 +330,12 @@ mod tests {
             Query::decode("record_key", &[b"r".to_vec()]),
             Err(QueryError::BadArguments(_))
         ));
+        for scope in ["", "everything", "general,", "general,nope"] {
+            assert!(matches!(
+                Query::decode("own_keys", &[b"p".to_vec(), scope.as_bytes().to_vec()]),
+                Err(QueryError::BadArguments(_))
+            ));
+        }
         // An empty or absent page is the first page of MAX_PAGE.
         assert_eq!(
             Query::decode("products", &[]),

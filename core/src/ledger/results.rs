@@ -8,9 +8,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{ActorId, B64, RecordId, RequestId};
-use crate::statement::Role;
+use crate::statement::{RecordCategory, Role};
 
-use super::objects::{RecordState, RequestStatus, WrappedKeyState};
+use super::objects::{
+    AccessRequestState, PolicyState, ProductState, RecordState, RequestStatus, WrappedKeyState,
+};
 
 /// One page of a ledger list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,4 +80,57 @@ pub struct Reader {
 pub struct StatementUse {
     /// The transaction id.
     pub tx_id: String,
+}
+
+/// A record with the data key wrapped for one reader (the
+/// `records_with_keys` query): a patient's list, readable without a second call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct KeyedRecord {
+    /// The record, its fields inline.
+    #[serde(flatten)]
+    pub record: RecordState,
+    /// Its data key wrapped for the reader; `None` if it holds none.
+    pub key: Option<WrappedKeyState>,
+}
+
+/// One record's data key as wrapped for its patient (the `own_keys` query).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct OwnKey {
+    /// The record.
+    pub record: RecordId,
+    /// Its category.
+    pub category: RecordCategory,
+    /// Its data key wrapped for the patient.
+    pub key: WrappedKeyState,
+}
+
+/// Everything a phone needs to answer an access request with a grant, in
+/// one answer: the request, the grantee's key and the patient's own data
+/// keys of every record in the scope asked about.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct GrantContext {
+    /// The request.
+    pub request: AccessRequestState,
+    /// The doctor to re-wrap the keys for.
+    pub grantee: Reader,
+    /// The patient's own wrapped keys of the records in scope.
+    pub keys: Vec<OwnKey>,
+}
+
+/// Everything a phone needs to prove a claim, in one answer: the policy, its
+/// product, and the record with the patient's own data key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct ClaimContext {
+    /// The policy.
+    pub policy: PolicyState,
+    /// Its product (the covered items).
+    pub product: ProductState,
+    /// The record claimed for.
+    pub record: RecordState,
+    /// Its data key wrapped for the patient.
+    pub key: WrappedKeyState,
 }
