@@ -10,35 +10,14 @@ use carechain_core::statement::Action;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::forward;
-use crate::handlers::{Expect, page_args, path_id, submit_signed};
+use crate::handlers::{page_args, path_id};
 use crate::idempotency::IdempotencyKey;
 use crate::state::AppState;
 use crate::types::{AccountRole, GrantContextQuery, PageQuery, StatementRequest, Submitted};
 
-/// A doctor asks a patient for access with a signed `access_request`.
-#[utoipa::path(tag = "requests", security(("bearer" = [])), request_body = StatementRequest,
-    params(("Idempotency-Key" = String, Header, description = "required")),
-    responses((status = 201, body = Submitted), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
-#[post("/v1/requests")]
-pub async fn create(
-    state: web::Data<AppState>,
-    caller: Caller,
-    idem: IdempotencyKey,
-    body: web::Json<StatementRequest>,
-) -> Result<HttpResponse, ApiError> {
-    submit_signed(
-        &state,
-        &caller,
-        idem,
-        body.into_inner(),
-        Expect {
-            roles: &[AccountRole::Doctor],
-            kind: "access_request",
-            status: StatusCode::CREATED,
-        },
-        |_| Ok(()),
-    )
-    .await
+create_with_statement! {
+    /// A doctor asks a patient for access with a signed `access_request`.
+    create, "/v1/requests", tag = "requests", Doctor, "access_request"
 }
 
 /// The caller's requests: a patient's (asked of them) or a doctor's (made by them).
