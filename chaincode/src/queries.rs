@@ -3,7 +3,11 @@
 //! record by anyone but its patient is the `read_record` *transaction*.)
 //!
 //! List queries take `(owner, after, limit)` and return a [`Page`] whose
-//! `next` is the cursor for the following page.
+//! `next` is the cursor for the following page (present whenever the page is
+//! full, so an exactly full last page is followed by an empty one).
+//! A page is one paginated range read (Fabric's
+//! `GetStateByRangeWithPagination`), so it costs O(`limit`) whatever the
+//! number of keys under the prefix.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -99,7 +103,7 @@ fn page<T: DeserializeOwned + Serialize>(
 ) -> Result<Vec<u8>, ContractError> {
     let after = opt_arg(args, after_at);
     let limit = limit(args, after_at + 1)?;
-    let ids = tx.ids_under(index_prefix, after, limit)?;
+    let ids = tx.page_under(index_prefix, after, limit)?;
     let mut items = Vec::with_capacity(ids.len());
     for id in &ids {
         items.push(tx.load::<T>(&table(id), kind, id)?);
@@ -117,7 +121,7 @@ fn page_of_values<T: DeserializeOwned + Serialize>(
 ) -> Result<Vec<u8>, ContractError> {
     let after = opt_arg(args, after_at);
     let limit = limit(args, after_at + 1)?;
-    let ids = tx.ids_under(prefix, after, limit)?;
+    let ids = tx.page_under(prefix, after, limit)?;
     let mut items = Vec::with_capacity(ids.len());
     for id in &ids {
         items.push(tx.load::<T>(&format!("{prefix}{id}"), "entry", id)?);

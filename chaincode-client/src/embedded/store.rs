@@ -135,25 +135,35 @@ pub(crate) fn get(conn: &Connection, key: &str) -> rusqlite::Result<Option<Vec<u
         .optional()
 }
 
-/// Keys in `[start, end)` (unbounded above when `end` is empty), in byte order.
+/// The first `limit` keys in `[start, end)` (unbounded above when `end` is
+/// empty), in byte order.
 pub(crate) fn range(
     conn: &Connection,
     start: &str,
     end: &str,
+    limit: usize,
 ) -> rusqlite::Result<Vec<(String, Vec<u8>)>> {
+    // SQLite's LIMIT is an i64; a negative one means none.
+    let limit = i64::try_from(limit).unwrap_or(-1);
     // TEXT compares with memcmp (BINARY collation): UTF-8 byte order, as Fabric.
     // Two statements, not `(?2 = '' OR key < ?2)`: with the OR the planner
     // cannot use the upper bound and scans from `start` to the end of the
     // table (a grant's scan of the patient's records read every request).
     if end.is_empty() {
-        let mut stmt =
-            conn.prepare_cached("SELECT key, value FROM state WHERE key >= ?1 ORDER BY key")?;
-        let rows = stmt.query_map([start], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT key, value FROM state WHERE key >= ?1 ORDER BY key LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(rusqlite::params![start, limit], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
         return rows.collect();
     }
-    let mut stmt = conn
-        .prepare_cached("SELECT key, value FROM state WHERE key >= ?1 AND key < ?2 ORDER BY key")?;
-    let rows = stmt.query_map([start, end], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT key, value FROM state WHERE key >= ?1 AND key < ?2 ORDER BY key LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(rusqlite::params![start, end, limit], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?;
     rows.collect()
 }
 
