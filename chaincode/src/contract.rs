@@ -5,7 +5,7 @@
 //!
 //! | function | args | what |
 //! |---|---|---|
-//! | `init` | config JSON, admin's self-signed `register_identity` | genesis: fixes the audience, registers the first admin |
+//! | `init` | config JSON (`audience`, optional `max_skew_secs`, `max_lifetime_secs`, `rules`), admin's self-signed `register_identity` | genesis: fixes the audience and the storage rules, registers the first admin |
 //! | `submit` | compact JWS | any signed action; returns a JSON result |
 //! | queries (see [`crate::queries`]) | ids, cursors | read-only views |
 //!
@@ -37,6 +37,10 @@ use crate::{consent, identities, insurance, queries, records};
 pub const DEFAULT_MAX_SKEW_SECS: i64 = 300;
 /// Default longest statement lifetime.
 pub const DEFAULT_MAX_LIFETIME_SECS: i64 = 3600;
+/// The storage rules a new ledger should be initialised with (`"rules"` in
+/// the `init` config; absent means 0). 1: consent checks read the index of
+/// live grants (see `consent`).
+pub const CURRENT_RULES: u32 = 1;
 
 /// The CareChain contract.
 #[derive(Debug, Default, Clone, Copy)]

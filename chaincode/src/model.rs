@@ -22,6 +22,14 @@ pub struct LedgerConfig {
     pub max_skew_secs: i64,
     /// The longest statement lifetime accepted.
     pub max_lifetime_secs: i64,
+    /// The version of the contract's storage rules this ledger was started
+    /// under (absent: 0, the original rules); see `consent` for what each adds.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rules: u32,
+}
+
+fn is_zero(rules: &u32) -> bool {
+    *rules == 0
 }
 
 /// A registered identity.
@@ -333,6 +341,11 @@ pub mod keys {
     /// Index: the requests between a patient and a doctor.
     pub fn pair_request(patient: impl Display, doctor: impl Display, id: impl Display) -> String {
         format!("pair-requests/{patient}/{doctor}/{id}")
+    }
+    /// Index (rules ≥ 1): a grant in force between a patient and a doctor,
+    /// valued with its terms; written on grant, deleted on revoke.
+    pub fn live_grant(patient: impl Display, doctor: impl Display, id: impl Display) -> String {
+        format!("live-grant/{patient}/{doctor}/{id}")
     }
     /// A record.
     pub fn record(id: impl Display) -> String {
