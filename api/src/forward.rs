@@ -12,7 +12,6 @@
 //! the first answer from the ledger itself, and the relay stores no answer
 //! of its own for ledger-bound requests.
 
-use carechain_chaincode::model::keys;
 use carechain_core::statement::{Action, Statement};
 use carechain_ledger::{Committed, LedgerError, Proposal};
 use serde::Deserialize;
@@ -110,7 +109,7 @@ async fn committed_before(state: &AppState, token: &str) -> Result<Option<Commit
     };
     let found = state
         .ledger
-        .transaction(&used.tx_id, &keys::nonce(&iss, &jti))
+        .transaction(&used.tx_id)
         .await?;
     Ok(found
         .filter(|tx| tx.proposal.function == "submit" && tx.proposal.args == [token.as_bytes()])

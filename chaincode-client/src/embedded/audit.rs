@@ -43,19 +43,18 @@ pub(crate) fn transactions(
     })
 }
 
-/// Transaction `tx_id`, which wrote `written`, if it is in a block below
-/// `height` (blocking read; the block is checked against its stored hashes).
+/// Transaction `tx_id`, if it is in a block below `height` (blocking read;
+/// the block is checked against its stored hashes).
 pub(crate) fn transaction(
     shared: &Shared,
     tx_id: &str,
-    written: &str,
     height: u64,
 ) -> Result<Option<CommittedTx>, LedgerError> {
     shared.readers.with(|conn| {
         let at: Option<(u64, u64)> = conn
-            .prepare_cached("SELECT block, tx FROM history WHERE key = ?1 AND tx_id = ?2")
+            .prepare_cached("SELECT block, tx FROM txs WHERE tx_id = ?1")
             .and_then(|mut s| {
-                s.query_row([written, tx_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                s.query_row([tx_id], |r| Ok((r.get(0)?, r.get(1)?)))
                     .optional()
             })
             .map_err(|e| LedgerError::storage(format!("looking up transaction {tx_id}"), e))?;

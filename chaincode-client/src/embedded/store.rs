@@ -2,9 +2,11 @@
 //!
 //! Tables: `blocks` (header columns, the header hash, the encoded body),
 //! `state` (key → value and version = block, tx index), `history` (every
-//! write of every key, for `get_history_for_key`) and `events` (one row per
-//! event, indexed by block for resumable subscriptions). `state`, `history`
-//! and `events` are derived from `blocks` and `verify` recomputes them.
+//! write of every key, for `get_history_for_key`), `txs` (transaction id →
+//! block and position, for `Ledger::transaction`: transaction ids are hashes,
+//! so the position cannot be computed from the id) and `events` (one row per
+//! event, indexed by block for resumable subscriptions). `state`, `history`,
+//! `txs` and `events` are derived from `blocks` and `verify` recomputes them.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -46,6 +48,11 @@ CREATE TABLE IF NOT EXISTS history (
     is_delete INTEGER NOT NULL,
     PRIMARY KEY (key, block, tx)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS txs (
+    tx_id TEXT PRIMARY KEY,
+    block INTEGER NOT NULL,
+    tx INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS events (
     block INTEGER NOT NULL,
     tx INTEGER NOT NULL,
@@ -82,8 +89,26 @@ pub(crate) fn open_writer(dir: &Path) -> Result<Connection, LedgerError> {
 
 /// Creates the tables in `conn` if they are missing.
 pub(crate) fn init_schema(conn: &Connection) -> Result<(), LedgerError> {
+    let had_txs: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'txs')",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(storage("reading the schema"))?;
     conn.execute_batch(SCHEMA)
-        .map_err(storage("creating the schema"))
+        .map_err(storage("creating the schema"))?;
+    if !had_txs {
+        // A ledger from before the index: every transaction that wrote a key
+        // (which is every one the lookup by written key could find).
+        conn.execute(
+            "INSERT OR IGNORE INTO txs (tx_id, block, tx)
+             SELECT tx_id, block, tx FROM history GROUP BY tx_id",
+            [],
+        )
+        .map_err(storage("indexing the transactions of an older ledger"))?;
+    }
+    Ok(())
 }
 
 /// A pool of read-only connections; WAL lets them read while the writer commits.
@@ -203,6 +228,8 @@ pub(crate) fn apply_tx(
         "INSERT INTO history (key, block, tx, tx_id, ts_seconds, ts_nanos, value, is_delete)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
+    conn.prepare_cached("INSERT INTO txs (tx_id, block, tx) VALUES (?1, ?2, ?3)")?
+        .execute(params![tx.tx_id, block, index])?;
     let ts = tx.timestamp;
     for w in &tx.writes {
         match &w.value {
