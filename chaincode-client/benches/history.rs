@@ -67,7 +67,11 @@ fn submit_all(care: &Care, tokens: Vec<String>) {
     care.rt.block_on(async move {
         let all = tokens.into_iter().map(|t| {
             let ledger = ledger.clone();
-            async move { ledger.submit(Proposal::new("submit", [t.into_bytes()])).await }
+            async move {
+                ledger
+                    .submit(Proposal::new("submit", [t.into_bytes()]))
+                    .await
+            }
         });
         for r in futures::future::join_all(all).await {
             r.unwrap();

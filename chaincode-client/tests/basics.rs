@@ -292,5 +292,10 @@ async fn bounded_range_reads_return_exactly_the_limit_and_the_next_bookmark() {
     );
     let args = [b"w".to_vec()];
     let refused = reference.execute(&KvContract, "w", t, "put_then_page", &args);
-    assert!(refused.unwrap_err().message.contains("read-only transaction"));
+    assert!(
+        refused
+            .unwrap_err()
+            .message
+            .contains("read-only transaction")
+    );
 }

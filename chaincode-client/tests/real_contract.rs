@@ -159,10 +159,16 @@ fn a_chain_under_the_original_rules_still_works_and_verifies() {
     c.submit(&patient, Action::Revoke(Revoke { request }))
         .unwrap();
     assert_eq!(c.submit(&doctor, read).unwrap_err().code, "forbidden");
-    let readers = c.query("readers", &[patient.id().as_str(), "general"]).unwrap();
+    let readers = c
+        .query("readers", &[patient.id().as_str(), "general"])
+        .unwrap();
     assert_eq!(readers.as_array().unwrap().len(), 1, "the patient only");
     let reference = c.reference.as_ref().unwrap();
-    assert!(!reference.entries().any(|(k, _)| k.starts_with("live-grant/")));
+    assert!(
+        !reference
+            .entries()
+            .any(|(k, _)| k.starts_with("live-grant/"))
+    );
     drop(c);
     drop(ledger);
     let report = verify(dir.path(), &CareChain).unwrap();

@@ -118,20 +118,16 @@ fn terms_allow(
 }
 
 /// The live grants (rules ≥ 1) under `prefix`: (patient, doctor, request) and terms.
-fn live_grants(
-    tx: &mut Tx<'_>,
-    prefix: &str,
-) -> Result<Vec<(String, GrantTerms)>, ContractError> {
+fn live_grants(tx: &mut Tx<'_>, prefix: &str) -> Result<Vec<(String, GrantTerms)>, ContractError> {
     let end = keys::prefix_end(prefix);
     let rows = tx.stub.get_state_by_range(prefix, &end)?;
     rows.into_iter()
         .map(|(key, value)| {
-            let terms = serde_json::from_slice(&value).map_err(|err| {
-                ContractError::CorruptState {
+            let terms =
+                serde_json::from_slice(&value).map_err(|err| ContractError::CorruptState {
                     key: key.clone(),
                     reason: err.to_string(),
-                }
-            })?;
+                })?;
             Ok((key, terms))
         })
         .collect()

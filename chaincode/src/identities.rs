@@ -82,10 +82,7 @@ pub(crate) fn init(tx: &mut Tx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>, Contrac
     if config.rules > CURRENT_RULES {
         return Err(ContractError::invalid(
             "rules",
-            format!(
-                "expected rules 0..={CURRENT_RULES}, found {}",
-                config.rules
-            ),
+            format!("expected rules 0..={CURRENT_RULES}, found {}", config.rules),
         ));
     }
     if !(0..=3600).contains(&config.max_skew_secs)

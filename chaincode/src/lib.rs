@@ -31,6 +31,4 @@ pub mod stub;
 
 pub use contract::CareChain;
 pub use error::ContractError;
-pub use stub::{
-    Chaincode, ChaincodeError, KeyModification, RangePage, Stub, StubError, Timestamp,
-};
+pub use stub::{Chaincode, ChaincodeError, KeyModification, RangePage, Stub, StubError, Timestamp};

@@ -219,7 +219,9 @@ fn live_grant(w: &World, patient: &Actor, doctor: &Actor, request: RequestId) ->
 }
 
 fn readers(w: &mut World, patient: &Actor) -> Vec<String> {
-    let readers = w.query("readers", &[patient.id().as_str(), "general"]).unwrap();
+    let readers = w
+        .query("readers", &[patient.id().as_str(), "general"])
+        .unwrap();
     readers
         .as_array()
         .unwrap()
@@ -236,13 +238,19 @@ fn a_grant_is_in_the_live_grant_index_until_revoked() {
         doctor,
     } = setup();
     let pending = w.request(&doctor, &patient, vec![Read], Scope::All);
-    assert!(!live_grant(&w, &patient, &doctor, pending), "a request is no grant");
+    assert!(
+        !live_grant(&w, &patient, &doctor, pending),
+        "a request is no grant"
+    );
     let request = w.consent(&doctor, &patient);
     assert!(live_grant(&w, &patient, &doctor, request));
     assert!(readers(&mut w, &patient).contains(&doctor.id().to_string()));
     w.submit(&patient, Action::Revoke(Revoke { request }))
         .unwrap();
-    assert!(!live_grant(&w, &patient, &doctor, request), "revoke removes it");
+    assert!(
+        !live_grant(&w, &patient, &doctor, request),
+        "revoke removes it"
+    );
     assert_eq!(readers(&mut w, &patient), vec![patient.id().to_string()]);
 }
 

@@ -238,4 +238,3 @@ fn the_genesis_statement_cannot_be_replayed_through_submit() {
 }
 
 // ---- the one-time nonce ----
-

@@ -497,12 +497,11 @@ impl TxRun<'_> {
             }
             Cursor::Range { next, end, info } => {
                 let (start, end, info) = (next.clone(), end.clone(), *info);
-                let mut rows = self.ledger.lock().unwrap_or_else(PoisonError::into_inner).range_limited(
-                    self.namespace,
-                    &start,
-                    &end,
-                    PAGE_SIZE + 1,
-                );
+                let mut rows = self
+                    .ledger
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .range_limited(self.namespace, &start, &end, PAGE_SIZE + 1);
                 let following = (rows.len() > PAGE_SIZE)
                     .then(|| rows.pop().map(|(key, _, _)| key))
                     .flatten();

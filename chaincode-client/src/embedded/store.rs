@@ -175,9 +175,8 @@ pub(crate) fn range(
     // cannot use the upper bound and scans from `start` to the end of the
     // table (a grant's scan of the patient's records read every request).
     if end.is_empty() {
-        let mut stmt = conn.prepare_cached(
-            "SELECT key, value FROM state WHERE key >= ?1 ORDER BY key LIMIT ?2",
-        )?;
+        let mut stmt = conn
+            .prepare_cached("SELECT key, value FROM state WHERE key >= ?1 ORDER BY key LIMIT ?2")?;
         let rows = stmt.query_map(rusqlite::params![start, limit], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })?;

@@ -95,7 +95,9 @@ impl Chaincode for KvContract {
             }
             "range_limited" => {
                 let (a, b, n) = (arg(args, 0)?, arg(args, 1)?, arg(args, 2)?);
-                let n = n.parse().map_err(|_| refuse(400, "bad_argument", "limit"))?;
+                let n = n
+                    .parse()
+                    .map_err(|_| refuse(400, "bad_argument", "limit"))?;
                 let mut out = String::new();
                 for (k, _) in stub
                     .get_state_by_range_limited(&a, &b, n)
@@ -106,8 +108,11 @@ impl Chaincode for KvContract {
                 Ok(out.into_bytes())
             }
             "page" => {
-                let (a, b, n, bookmark) = (arg(args, 0)?, arg(args, 1)?, arg(args, 2)?, arg(args, 3)?);
-                let n = n.parse().map_err(|_| refuse(400, "bad_argument", "page size"))?;
+                let (a, b, n, bookmark) =
+                    (arg(args, 0)?, arg(args, 1)?, arg(args, 2)?, arg(args, 3)?);
+                let n = n
+                    .parse()
+                    .map_err(|_| refuse(400, "bad_argument", "page size"))?;
                 let page = stub
                     .get_state_by_range_with_pagination(&a, &b, n, &bookmark)
                     .map_err(stub_err)?;

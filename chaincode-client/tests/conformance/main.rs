@@ -242,7 +242,11 @@ fn both_backends_page_a_list_with_the_same_limits_and_cursors() {
             let next = page["next"].as_str().map(str::to_owned);
             // A full page names its last item as the cursor; a short one ends the list.
             assert_eq!(next.is_some(), items.len() == 2, "{page}");
-            seen.extend(items.iter().map(|p| p["product"].as_str().unwrap().to_owned()));
+            seen.extend(
+                items
+                    .iter()
+                    .map(|p| p["product"].as_str().unwrap().to_owned()),
+            );
             cursors.push(next.clone());
             match next {
                 Some(next) => after = next,

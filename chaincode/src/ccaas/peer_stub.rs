@@ -22,8 +22,7 @@ use carechain_fabric_protos::prost::Message;
 use carechain_fabric_protos::protos::chaincode_message::Type;
 use carechain_fabric_protos::protos::{
     ChaincodeEvent, ChaincodeMessage, DelState, GetHistoryForKey, GetState, GetStateByRange,
-    PutState, QueryMetadata, QueryResponse, QueryResponseMetadata, QueryStateClose,
-    QueryStateNext,
+    PutState, QueryMetadata, QueryResponse, QueryResponseMetadata, QueryStateClose, QueryStateNext,
 };
 use carechain_fabric_protos::queryresult::{KeyModification as FabricModification, Kv};
 

@@ -128,13 +128,7 @@ impl World {
         let registration = world.admin.registration();
         let token = world.sign(&admin_key, Action::RegisterIdentity(registration));
         world
-            .invoke(
-                "init",
-                &[
-                    config.to_vec(),
-                    token.into_bytes(),
-                ],
-            )
+            .invoke("init", &[config.to_vec(), token.into_bytes()])
             .expect("init");
         world
     }
