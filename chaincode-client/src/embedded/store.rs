@@ -2,9 +2,10 @@
 //!
 //! Tables: `blocks` (header columns, the header hash, the encoded body),
 //! `state` (key → value and version = block, tx index), `history` (every
-//! write of every key, for `get_history_for_key`), `txs` (transaction id →
-//! block and position, for `Ledger::transaction`: transaction ids are hashes,
-//! so the position cannot be computed from the id) and `events` (one row per
+//! write of every key, for `get_history_for_key`), `txs` (the first 8 bytes
+//! of a transaction id → block and position, for `Ledger::transaction`:
+//! transaction ids are hashes, so the position cannot be computed from the
+//! id) and `events` (one row per
 //! event, indexed by block for resumable subscriptions). `state`, `history`,
 //! `txs` and `events` are derived from `blocks` and `verify` recomputes them.
 
@@ -49,9 +50,10 @@ CREATE TABLE IF NOT EXISTS history (
     PRIMARY KEY (key, block, tx)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS txs (
-    tx_id TEXT PRIMARY KEY,
+    prefix INTEGER NOT NULL,
     block INTEGER NOT NULL,
-    tx INTEGER NOT NULL
+    tx INTEGER NOT NULL,
+    PRIMARY KEY (prefix, block, tx)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS events (
     block INTEGER NOT NULL,
@@ -101,14 +103,41 @@ pub(crate) fn init_schema(conn: &Connection) -> Result<(), LedgerError> {
     if !had_txs {
         // A ledger from before the index: every transaction that wrote a key
         // (which is every one the lookup by written key could find).
-        conn.execute(
-            "INSERT OR IGNORE INTO txs (tx_id, block, tx)
-             SELECT tx_id, block, tx FROM history GROUP BY tx_id",
-            [],
-        )
-        .map_err(storage("indexing the transactions of an older ledger"))?;
+        backfill_txs(conn).map_err(storage("indexing the transactions of an older ledger"))?;
     }
     Ok(())
+}
+
+fn backfill_txs(conn: &Connection) -> rusqlite::Result<()> {
+    let mut select = conn.prepare("SELECT tx_id, block, tx FROM history GROUP BY tx_id")?;
+    let rows = select.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
+    })?;
+    let mut insert =
+        conn.prepare("INSERT OR IGNORE INTO txs (prefix, block, tx) VALUES (?1, ?2, ?3)")?;
+    for row in rows {
+        let (tx_id, block, tx) = row?;
+        if let Some(prefix) = tx_prefix(&tx_id) {
+            insert.execute(params![prefix, block, tx])?;
+        }
+    }
+    Ok(())
+}
+
+/// The `txs` key of a transaction id: its first 8 bytes as an integer.
+/// Ids are SHA-256 hex, so the key is as good as random and rarely shared;
+/// a lookup checks the candidates' full ids in their blocks. An integer key
+/// keeps the index rows small (about a quarter of the id as text), which is
+/// what the write path pays for.
+pub(crate) fn tx_prefix(tx_id: &str) -> Option<i64> {
+    let head = tx_id.get(..16)?;
+    u64::from_str_radix(head, 16)
+        .ok()
+        .map(|v| i64::from_ne_bytes(v.to_ne_bytes()))
 }
 
 /// A pool of read-only connections; WAL lets them read while the writer commits.
@@ -227,8 +256,10 @@ pub(crate) fn apply_tx(
         "INSERT INTO history (key, block, tx, tx_id, ts_seconds, ts_nanos, value, is_delete)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
-    conn.prepare_cached("INSERT INTO txs (tx_id, block, tx) VALUES (?1, ?2, ?3)")?
-        .execute(params![tx.tx_id, block, index])?;
+    if let Some(prefix) = tx_prefix(&tx.tx_id) {
+        conn.prepare_cached("INSERT INTO txs (prefix, block, tx) VALUES (?1, ?2, ?3)")?
+            .execute(params![prefix, block, index])?;
+    }
     let ts = tx.timestamp;
     for w in &tx.writes {
         match &w.value {
