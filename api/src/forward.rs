@@ -108,13 +108,7 @@ async fn committed_before(state: &AppState, token: &str) -> Result<Option<Commit
         Err(ApiError::NotFound) => return Ok(None),
         Err(e) => return Err(e),
     };
-    let found = state
-        .ledger
-        .transaction(
-            &used.tx_id,
-            &carechain_chaincode::model::keys::nonce(&iss, &jti),
-        )
-        .await?;
+    let found = state.ledger.transaction(&used.tx_id).await?;
     Ok(found
         .filter(|tx| tx.proposal.function == "submit" && tx.proposal.args == [token.as_bytes()])
         .map(|tx| tx.committed))

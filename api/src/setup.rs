@@ -64,7 +64,11 @@ pub async fn init_admin(
     )
     .sign(&keys.signing)
     .map_err(|e| ApiError::internal(format!("signing: {e}")))?;
-    let config = serde_json::json!({ "audience": state.config.ledger_audience }).to_string();
+    let config = serde_json::json!({
+        "audience": state.config.ledger_audience,
+        "rules": carechain_chaincode::contract::CURRENT_RULES,
+    })
+    .to_string();
     state
         .ledger
         .submit(Proposal::new(

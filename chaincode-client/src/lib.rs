@@ -111,14 +111,9 @@ pub trait Ledger: Send + Sync {
         from_block: u64,
         max_blocks: u64,
     ) -> Result<Vec<TxMeta>, LedgerError>;
-    /// The valid committed transaction `tx_id`, which wrote the state key
-    /// `written`, with the proposal it ran; `None` when the ledger holds no
-    /// such transaction. Fabric: QSCC `GetBlockByTxID` (`written` unused);
-    /// the embedded ledger finds it through `written`'s history, so its
-    /// write path keeps no index by transaction id.
-    async fn transaction(
-        &self,
-        tx_id: &str,
-        written: &str,
-    ) -> Result<Option<CommittedTx>, LedgerError>;
+    /// The valid committed transaction `tx_id`, with the proposal it ran;
+    /// `None` when the ledger holds no such transaction. Fabric: QSCC
+    /// `GetBlockByTxID`; the embedded ledger: its `txs` index (tx id → block,
+    /// position), one row per committed transaction.
+    async fn transaction(&self, tx_id: &str) -> Result<Option<CommittedTx>, LedgerError>;
 }

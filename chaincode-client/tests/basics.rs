@@ -250,3 +250,52 @@ async fn reopen_continues_the_chain() {
     let report = verify(dir.path(), &KvContract).unwrap();
     assert_eq!((report.blocks, report.transactions), (3, 2));
 }
+
+/// What a bounded range read answers, on the embedded ledger and on the
+/// in-memory reference state (the two stubs over the shared buffered stub).
+#[tokio::test]
+async fn bounded_range_reads_return_exactly_the_limit_and_the_next_bookmark() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = open(dir.path());
+    let mut reference = MemoryState::new();
+    let t = carechain_chaincode::Timestamp::default();
+    for k in ["r/a", "r/b", "r/c", "r/d", "r/e", "s"] {
+        ledger.submit(p("put", &[k, "v"])).await.unwrap();
+        let args = [k.as_bytes().to_vec(), b"v".to_vec()];
+        reference.execute(&KvContract, k, t, "put", &args).unwrap();
+    }
+    let cases: [(&str, &[&str], &str); 8] = [
+        ("range_limited", &["r/", "r0", "2"], "r/a;r/b;"),
+        ("range_limited", &["r/", "r0", "9"], "r/a;r/b;r/c;r/d;r/e;"),
+        ("range_limited", &["r/", "", "6"], "r/a;r/b;r/c;r/d;r/e;s;"),
+        // A page of exactly `page size` rows, and where the next one starts.
+        ("page", &["r/", "r0", "2", ""], "r/a;r/b;next=r/c"),
+        ("page", &["r/", "r0", "2", "r/c"], "r/c;r/d;next=r/e"),
+        ("page", &["r/", "r0", "2", "r/e"], "r/e;next="),
+        // Exactly full and last: no bookmark.
+        ("page", &["r/", "r0", "5", ""], "r/a;r/b;r/c;r/d;r/e;next="),
+        ("page", &["r/", "", "5", ""], "r/a;r/b;r/c;r/d;r/e;next=s"),
+    ];
+    for (function, args, want) in cases {
+        let got = text(ledger.evaluate(p(function, args)).await.unwrap());
+        assert_eq!(got, want, "embedded {function} {args:?}");
+        let args: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
+        let got = text(reference.query(&KvContract, t, function, &args).unwrap());
+        assert_eq!(got, want, "memory {function} {args:?}");
+    }
+    // As Fabric's simulator: a paginated query after a write is refused.
+    let refused = ledger.submit(p("put_then_page", &["w"])).await.unwrap_err();
+    assert!(
+        matches!(&refused, LedgerError::Refused { code, message, .. }
+            if code == "stub" && message.contains("read-only transaction")),
+        "{refused:?}"
+    );
+    let args = [b"w".to_vec()];
+    let refused = reference.execute(&KvContract, "w", t, "put_then_page", &args);
+    assert!(
+        refused
+            .unwrap_err()
+            .message
+            .contains("read-only transaction")
+    );
+}

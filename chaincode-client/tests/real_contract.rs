@@ -122,3 +122,55 @@ fn a_care_scenario_matches_the_reference_and_verifies() {
     let report = verify(dir.path(), &CareChain).unwrap();
     assert_eq!(report.state_keys as usize, want.len());
 }
+
+/// A chain written under the original storage rules (an `init` config
+/// without `rules`, as every ledger before the live-grant index): consent
+/// still works on it, it writes no index, and it verifies under the current
+/// contract.
+#[test]
+fn a_chain_under_the_original_rules_still_works_and_verifies() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(SettableClock(AtomicI64::new(T0)));
+    let options = EmbeddedOptions {
+        clock: clock.clone(),
+        ..EmbeddedOptions::default()
+    };
+    let ledger = Arc::new(EmbeddedLedger::open(dir.path(), Arc::new(CareChain), options).unwrap());
+    let mut c = Care::with_rules(
+        ledger.clone(),
+        rt.handle().clone(),
+        clock.clone(),
+        Some(MemoryState::new()),
+        None,
+    );
+    let config = c.query("config", &[]).unwrap();
+    assert!(config.get("rules").is_none(), "{config}");
+    let sk = Arc::new(SecretKey::generate(2048, &mut ChaCha20Rng::seed_from_u64(7)).unwrap());
+    let patient = c.patient(&sk);
+    let doctor = c.registered(Role::Doctor);
+    let request = c.consent(&doctor, &patient);
+    let record = c.write(&doctor, &patient, "I10");
+    let read = Action::ReadRecord(ReadRecord { record });
+    c.submit(&doctor, read.clone()).unwrap();
+    c.submit(&patient, Action::Revoke(Revoke { request }))
+        .unwrap();
+    assert_eq!(c.submit(&doctor, read).unwrap_err().code, "forbidden");
+    let readers = c
+        .query("readers", &[patient.id().as_str(), "general"])
+        .unwrap();
+    assert_eq!(readers.as_array().unwrap().len(), 1, "the patient only");
+    let reference = c.reference.as_ref().unwrap();
+    assert!(
+        !reference
+            .entries()
+            .any(|(k, _)| k.starts_with("live-grant/"))
+    );
+    drop(c);
+    drop(ledger);
+    let report = verify(dir.path(), &CareChain).unwrap();
+    assert!(report.transactions > 0, "{report:?}");
+}

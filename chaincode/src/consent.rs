@@ -2,9 +2,28 @@
 //! patient's grant (no wider than asked, with an end time and the re-wrapped
 //! data keys of the records in scope), deny and revoke.
 //!
-//! Whether a grant is in force is decided at every access by
-//! [`AccessRequestState::allows`] — status *and* end time — so an expired
-//! grant refuses access without anyone having to flip a flag.
+//! Whether a grant is in force is decided at every access — status *and* end
+//! time — so an expired grant refuses access without anyone having to flip a
+//! flag.
+//!
+//! # Storage rules and the index of live grants
+//!
+//! The consent checks ([`grant_in_force`] on every read and write of a
+//! record, [`current_readers`] on every write and `readers` query) must not
+//! cost a patient's whole history. Under rules ≥ 1 (`LedgerConfig::rules`,
+//! fixed at `init`) a grant also writes `live-grant/{patient}/{doctor}/{request}`
+//! valued with its terms, and a revoke deletes it; the checks read only that
+//! index and drop expired entries as they read (an expiry writes nothing).
+//!
+//! Why versioned rules rather than an index every ledger writes: the embedded
+//! ledger's `verify` replays each stored chain through the current contract
+//! and compares write sets. A chain written before the index existed has
+//! grants without index writes; replaying them under a contract that always
+//! indexes would write more than the chain holds, and the chain would fail
+//! to verify. An old chain's `init` config has no `rules` (= 0), so it
+//! replays, and keeps running, under the original rules: the checks scan
+//! every request ([`AccessRequestState::allows`]). New ledgers are
+//! initialised with `contract::CURRENT_RULES`.
 
 use std::collections::BTreeSet;
 
@@ -64,6 +83,38 @@ pub(crate) fn load_patient(tx: &mut Tx<'_>, patient: &ActorId) -> Result<Identit
     Ok(identity)
 }
 
+/// Whether the consent checks read the index of live grants (rules ≥ 1).
+fn indexed(tx: &mut Tx<'_>) -> Result<bool, ContractError> {
+    Ok(tx.config()?.rules >= 1)
+}
+
+/// Whether grant `terms` allow `action` on a record of `category` at `now`
+/// (as [`AccessRequestState::allows`] for a granted request).
+fn terms_allow(
+    terms: &GrantTerms,
+    action: AccessAction,
+    category: RecordCategory,
+    now: i64,
+) -> bool {
+    now < terms.expires_at && terms.actions.contains(&action) && terms.scope.covers(category)
+}
+
+/// The live grants (rules ≥ 1) under `prefix`: (patient, doctor, request) and terms.
+fn live_grants(tx: &mut Tx<'_>, prefix: &str) -> Result<Vec<(String, GrantTerms)>, ContractError> {
+    let end = keys::prefix_end(prefix);
+    let rows = tx.stub.get_state_by_range(prefix, &end)?;
+    rows.into_iter()
+        .map(|(key, value)| {
+            let terms =
+                serde_json::from_slice(&value).map_err(|err| ContractError::CorruptState {
+                    key: key.clone(),
+                    reason: err.to_string(),
+                })?;
+            Ok((key, terms))
+        })
+        .collect()
+}
+
 /// The grant under which `doctor` may do `action` on a record of `category`
 /// of `patient` now, if any.
 pub(crate) fn grant_in_force(
@@ -74,6 +125,21 @@ pub(crate) fn grant_in_force(
     category: RecordCategory,
 ) -> Result<Option<RequestId>, ContractError> {
     let now = tx.now();
+    if indexed(tx)? {
+        let prefix = format!("live-grant/{patient}/{doctor}/");
+        for (key, terms) in live_grants(tx, &prefix)? {
+            if terms_allow(&terms, action, category, now) {
+                let id = key.strip_prefix(&prefix).unwrap_or_default();
+                let request = id.parse().map_err(|_| ContractError::CorruptState {
+                    key: key.clone(),
+                    reason: "expected a request id as the last segment".into(),
+                })?;
+                return Ok(Some(request));
+            }
+        }
+        return Ok(None);
+    }
+    // Rules 0: every request between the two.
     let prefix = format!("pair-requests/{patient}/{doctor}/");
     for id in tx.ids_under(&prefix, None, usize::MAX)? {
         let request: AccessRequestState = tx.load(&keys::request(&id), "access request", &id)?;
@@ -91,20 +157,39 @@ pub(crate) fn current_readers(
     category: RecordCategory,
 ) -> Result<BTreeSet<ActorId>, ContractError> {
     let now = tx.now();
-    let mut readers = BTreeSet::new();
-    let prefix = format!("patient-requests/{patient}/");
-    for id in tx.ids_under(&prefix, None, usize::MAX)? {
-        let request: AccessRequestState = tx.load(&keys::request(&id), "access request", &id)?;
-        if request.allows(AccessAction::Read, category, now) {
-            // A suspended doctor is no reader: new records are not wrapped for them.
-            let doctor: Signer = tx.load(
-                &keys::identity(&request.doctor),
-                "identity",
-                &request.doctor,
-            )?;
-            if doctor.active {
-                readers.insert(request.doctor);
+    let mut candidates = BTreeSet::new();
+    if indexed(tx)? {
+        let prefix = format!("live-grant/{patient}/");
+        for (key, terms) in live_grants(tx, &prefix)? {
+            if terms_allow(&terms, AccessAction::Read, category, now) {
+                let doctor = key
+                    .strip_prefix(&prefix)
+                    .and_then(|rest| rest.split('/').next())
+                    .and_then(|doctor| doctor.parse::<ActorId>().ok())
+                    .ok_or_else(|| ContractError::CorruptState {
+                        key: key.clone(),
+                        reason: "expected live-grant/{patient}/{doctor}/{request}".into(),
+                    })?;
+                candidates.insert(doctor);
             }
+        }
+    } else {
+        // Rules 0: every request of the patient.
+        let prefix = format!("patient-requests/{patient}/");
+        for id in tx.ids_under(&prefix, None, usize::MAX)? {
+            let request: AccessRequestState =
+                tx.load(&keys::request(&id), "access request", &id)?;
+            if request.allows(AccessAction::Read, category, now) {
+                candidates.insert(request.doctor);
+            }
+        }
+    }
+    let mut readers = BTreeSet::new();
+    for doctor in candidates {
+        // A suspended doctor is no reader: new records are not wrapped for them.
+        let identity: Signer = tx.load(&keys::identity(&doctor), "identity", &doctor)?;
+        if identity.active {
+            readers.insert(doctor);
         }
     }
     Ok(readers)
@@ -268,12 +353,17 @@ pub(crate) fn grant(
     }
 
     state.status = RequestStatus::Granted;
-    state.grant = Some(GrantTerms {
+    let terms = GrantTerms {
         actions: body.actions.clone(),
         scope: body.scope.clone(),
         expires_at: body.expires_at,
         granted_at: now,
-    });
+    };
+    if indexed(tx)? {
+        let live = keys::live_grant(&state.patient, &state.doctor, body.request);
+        tx.put(&live, &terms)?;
+    }
+    state.grant = Some(terms);
     tx.put(&keys::request(body.request), &state)?;
     tx.emit(Event::AccessGranted(ConsentEvent {
         request: body.request,
@@ -311,6 +401,10 @@ fn close(
     state.status = to;
     state.closed_at = Some(tx.now());
     tx.put(&keys::request(request), &state)?;
+    if from == RequestStatus::Granted && indexed(tx)? {
+        let live = keys::live_grant(&state.patient, &state.doctor, request);
+        tx.stub.del_state(&live)?;
+    }
     tx.emit(event(ConsentEvent {
         request,
         patient: state.patient,

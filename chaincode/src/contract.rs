@@ -5,7 +5,7 @@
 //!
 //! | function | args | what |
 //! |---|---|---|
-//! | `init` | config JSON, admin's self-signed `register_identity` | genesis: fixes the audience, registers the first admin |
+//! | `init` | config JSON (`audience`, optional `max_skew_secs`, `max_lifetime_secs`, `rules`), admin's self-signed `register_identity` | genesis: fixes the audience and the storage rules, registers the first admin |
 //! | `submit` | compact JWS | any signed action; returns a JSON result |
 //! | queries (see [`crate::queries`]) | ids, cursors | read-only views |
 //!
@@ -38,6 +38,10 @@ use crate::{consent, identities, insurance, queries, records};
 pub const DEFAULT_MAX_SKEW_SECS: i64 = 300;
 /// Default longest statement lifetime.
 pub const DEFAULT_MAX_LIFETIME_SECS: i64 = 3600;
+/// The storage rules a new ledger should be initialised with (`"rules"` in
+/// the `init` config; absent means 0). 1: consent checks read the index of
+/// live grants (see `consent`).
+pub const CURRENT_RULES: u32 = 1;
 
 /// The CareChain contract.
 #[derive(Debug, Default, Clone, Copy)]
@@ -223,26 +227,50 @@ impl Tx<'_> {
         Ok(self.stub.set_event(event.name(), event.payload())?)
     }
 
-    /// The last path segment of every key under `prefix`, in order, after `after`, at most `limit`.
+    /// The last path segment of the first `limit` keys under `prefix` after
+    /// `after`, in order: a range iterator closed after `limit` rows, so it
+    /// costs O(`limit`) (usable in any transaction).
     pub fn ids_under(
         &mut self,
         prefix: &str,
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<String>, ContractError> {
-        let start = match after {
-            // The smallest key strictly greater than `prefix + after`.
-            Some(after) => format!("{prefix}{after}\u{1}"),
-            None => prefix.to_owned(),
-        };
-        let end = keys::prefix_end(prefix);
-        let rows = self.stub.get_state_by_range(&start, &end)?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(key, _)| key.strip_prefix(prefix).map(str::to_owned))
-            .take(limit)
-            .collect())
+        let (start, end) = range_under(prefix, after);
+        let rows = self.stub.get_state_by_range_limited(&start, &end, limit)?;
+        Ok(strip(prefix, rows))
     }
+
+    /// As [`Tx::ids_under`], through Fabric's paginated range query (read-only
+    /// transactions only: the queries).
+    pub fn page_under(
+        &mut self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, ContractError> {
+        let (start, end) = range_under(prefix, after);
+        let page = self
+            .stub
+            .get_state_by_range_with_pagination(&start, &end, limit, "")?;
+        Ok(strip(prefix, page.rows))
+    }
+}
+
+/// The key range of the ids under `prefix` after `after`.
+fn range_under(prefix: &str, after: Option<&str>) -> (String, String) {
+    let start = match after {
+        // The smallest key strictly greater than `prefix + after`.
+        Some(after) => format!("{prefix}{after}\u{1}"),
+        None => prefix.to_owned(),
+    };
+    (start, keys::prefix_end(prefix))
+}
+
+fn strip(prefix: &str, rows: Vec<(String, Vec<u8>)>) -> Vec<String> {
+    rows.into_iter()
+        .filter_map(|(key, _)| key.strip_prefix(prefix).map(str::to_owned))
+        .collect()
 }
 
 /// Serialises a transaction result.

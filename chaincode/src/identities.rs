@@ -12,7 +12,9 @@ use carechain_core::statement::{
     Action, PaillierRegistration, RegisterIdentity, Role, Statement, SuspendIdentity,
 };
 
-use crate::contract::{DEFAULT_MAX_LIFETIME_SECS, DEFAULT_MAX_SKEW_SECS, Tx, Verified, respond};
+use crate::contract::{
+    CURRENT_RULES, DEFAULT_MAX_LIFETIME_SECS, DEFAULT_MAX_SKEW_SECS, Tx, Verified, respond,
+};
 use crate::error::ContractError;
 use crate::model::{Identity, LedgerConfig, keys};
 
@@ -28,6 +30,10 @@ struct InitConfig {
     max_skew_secs: Option<i64>,
     #[serde(default)]
     max_lifetime_secs: Option<i64>,
+    /// The storage rules (absent: 0, the original ones, so that a chain
+    /// initialised before rules existed replays identically).
+    #[serde(default)]
+    rules: Option<u32>,
 }
 
 /// `init(config, admin_statement)`: genesis. Fixes the audience and registers
@@ -57,7 +63,14 @@ pub(crate) fn init(tx: &mut Tx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>, Contrac
         max_lifetime_secs: config
             .max_lifetime_secs
             .unwrap_or(DEFAULT_MAX_LIFETIME_SECS),
+        rules: config.rules.unwrap_or(0),
     };
+    if config.rules > CURRENT_RULES {
+        return Err(ContractError::invalid(
+            "rules",
+            format!("expected rules 0..={CURRENT_RULES}, found {}", config.rules),
+        ));
+    }
     if !(0..=3600).contains(&config.max_skew_secs)
         || !(60..=86_400).contains(&config.max_lifetime_secs)
     {

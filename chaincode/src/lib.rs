@@ -14,6 +14,7 @@
 //! With the `ccaas` feature, [`ccaas`] serves the contract to Fabric peers
 //! (chaincode as a service, binary `carechain-chaincode`).
 
+pub mod buffered;
 #[cfg(feature = "ccaas")]
 pub mod ccaas;
 mod consent;
@@ -29,4 +30,4 @@ pub mod stub;
 
 pub use contract::CareChain;
 pub use error::ContractError;
-pub use stub::{Chaincode, ChaincodeError, KeyModification, Stub, StubError, Timestamp};
+pub use stub::{Chaincode, ChaincodeError, KeyModification, RangePage, Stub, StubError, Timestamp};

@@ -4,9 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::stub::{
-    Chaincode, ChaincodeError, KeyModification, Stub, StubError, Timestamp, check_key,
-};
+use crate::buffered::{Buffered, StateReader};
+use crate::stub::{Chaincode, ChaincodeError, KeyModification, StubError, Timestamp};
 
 /// World state and history held in memory.
 #[derive(Debug, Default, Clone)]
@@ -49,15 +48,9 @@ impl MemoryState {
         function: &str,
         args: &[Vec<u8>],
     ) -> Result<TxOutcome, ChaincodeError> {
-        let mut tx = MemoryTx {
-            state: self,
-            tx_id,
-            timestamp,
-            writes: BTreeMap::new(),
-            event: None,
-        };
+        let mut tx = Buffered::new(MemoryReader(self), tx_id, timestamp);
         let payload = chaincode.invoke(&mut tx, function, args)?;
-        let MemoryTx { writes, event, .. } = tx;
+        let (writes, event) = tx.take();
         for (key, value) in writes {
             let modification = KeyModification {
                 tx_id: tx_id.to_owned(),
@@ -85,73 +78,34 @@ impl MemoryState {
         function: &str,
         args: &[Vec<u8>],
     ) -> Result<Vec<u8>, ChaincodeError> {
-        let mut tx = MemoryTx {
-            state: self,
-            tx_id: "query",
-            timestamp,
-            writes: BTreeMap::new(),
-            event: None,
-        };
+        let mut tx = Buffered::new(MemoryReader(self), "query", timestamp);
         chaincode.invoke(&mut tx, function, args)
     }
 }
 
-struct MemoryTx<'a> {
-    state: &'a MemoryState,
-    tx_id: &'a str,
-    timestamp: Timestamp,
-    writes: BTreeMap<String, Option<Vec<u8>>>,
-    event: Option<(String, Vec<u8>)>,
-}
+/// The committed state a [`Buffered`] stub reads in memory.
+struct MemoryReader<'a>(&'a MemoryState);
 
-impl Stub for MemoryTx<'_> {
-    fn get_state(&mut self, key: &str) -> Result<Option<Vec<u8>>, StubError> {
-        check_key(key)?;
-        Ok(self.state.state.get(key).cloned())
+impl StateReader for MemoryReader<'_> {
+    fn get(&mut self, key: &str) -> Result<Option<Vec<u8>>, StubError> {
+        Ok(self.0.state.get(key).cloned())
     }
 
-    fn put_state(&mut self, key: &str, value: Vec<u8>) -> Result<(), StubError> {
-        check_key(key)?;
-        self.writes.insert(key.to_owned(), Some(value));
-        Ok(())
-    }
-
-    fn del_state(&mut self, key: &str) -> Result<(), StubError> {
-        check_key(key)?;
-        self.writes.insert(key.to_owned(), None);
-        Ok(())
-    }
-
-    fn get_state_by_range(
+    fn range(
         &mut self,
         start: &str,
         end: &str,
+        limit: usize,
     ) -> Result<Vec<(String, Vec<u8>)>, StubError> {
-        if start > end && !end.is_empty() {
-            return Ok(Vec::new());
-        }
-        let range = self.state.state.range(start.to_owned()..);
+        let range = self.0.state.range(start.to_owned()..);
         Ok(range
             .take_while(|(k, _)| end.is_empty() || k.as_str() < end)
+            .take(limit)
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect())
     }
 
-    fn get_history_for_key(&mut self, key: &str) -> Result<Vec<KeyModification>, StubError> {
-        check_key(key)?;
-        Ok(self.state.history.get(key).cloned().unwrap_or_default())
-    }
-
-    fn tx_id(&self) -> &str {
-        self.tx_id
-    }
-
-    fn tx_timestamp(&self) -> Timestamp {
-        self.timestamp
-    }
-
-    fn set_event(&mut self, name: &str, payload: Vec<u8>) -> Result<(), StubError> {
-        self.event = Some((name.to_owned(), payload));
-        Ok(())
+    fn history(&mut self, key: &str) -> Result<Vec<KeyModification>, StubError> {
+        Ok(self.0.history.get(key).cloned().unwrap_or_default())
     }
 }

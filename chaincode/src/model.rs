@@ -42,6 +42,11 @@ pub mod keys {
     pub fn pair_request(patient: impl Display, doctor: impl Display, id: impl Display) -> String {
         format!("pair-requests/{patient}/{doctor}/{id}")
     }
+    /// Index (rules ≥ 1): a grant in force between a patient and a doctor,
+    /// valued with its terms; written on grant, deleted on revoke.
+    pub fn live_grant(patient: impl Display, doctor: impl Display, id: impl Display) -> String {
+        format!("live-grant/{patient}/{doctor}/{id}")
+    }
     /// A record.
     pub fn record(id: impl Display) -> String {
         format!("record/{id}")

@@ -4,7 +4,11 @@
 //!
 //! The queries, their arguments and their checks are
 //! `carechain_core::ledger::Query`; list queries return a [`Page`] whose
-//! `next` is the cursor for the following page.
+//! `next` is the cursor for the following page (present whenever the page is
+//! full, so an exactly full last page is followed by an empty one).
+//! A page is one paginated range read (Fabric's
+//! `GetStateByRangeWithPagination`), so it costs O(`limit`) whatever the
+//! number of keys under the prefix.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -42,7 +46,7 @@ fn page_of<T: DeserializeOwned + Serialize>(
     page: &PageArgs,
 ) -> Result<Vec<u8>, ContractError> {
     let limit = page.limit;
-    let ids = tx.ids_under(index_prefix, page.after.as_deref(), limit)?;
+    let ids = tx.page_under(index_prefix, page.after.as_deref(), limit)?;
     let mut items = Vec::with_capacity(ids.len());
     for id in &ids {
         items.push(tx.load::<T>(&table(id), kind, id)?);
@@ -58,7 +62,7 @@ fn page_of_values<T: DeserializeOwned + Serialize>(
     page: &PageArgs,
 ) -> Result<Vec<u8>, ContractError> {
     let limit = page.limit;
-    let ids = tx.ids_under(prefix, page.after.as_deref(), limit)?;
+    let ids = tx.page_under(prefix, page.after.as_deref(), limit)?;
     let mut items = Vec::with_capacity(ids.len());
     for id in &ids {
         items.push(tx.load::<T>(&format!("{prefix}{id}"), "entry", id)?);
@@ -93,7 +97,7 @@ fn records_with_keys(
     reader: &str,
     page: &PageArgs,
 ) -> Result<Vec<u8>, ContractError> {
-    let ids = tx.ids_under(
+    let ids = tx.page_under(
         &format!("patient-records/{patient}/"),
         page.after.as_deref(),
         page.limit,

@@ -3,13 +3,20 @@
 //! The same contract runs in-process (the embedded ledger) and on Fabric peers
 //! (chaincode as a service), so it sees state, time and the transaction id
 //! only through [`Stub`], whose methods mirror the Fabric shim's
-//! `GetState`/`PutState`/`DelState`/`GetStateByRange`/`GetHistoryForKey`/
-//! `GetTxID`/`GetTxTimestamp`/`SetEvent`. Semantics follow Fabric:
+//! `GetState`/`PutState`/`DelState`/`GetStateByRange`/
+//! `GetStateByRangeWithPagination`/`GetHistoryForKey`/`GetTxID`/
+//! `GetTxTimestamp`/`SetEvent`. Semantics follow Fabric:
 //!
 //! - reads see the state as of the start of the transaction, never the
 //!   transaction's own pending writes;
 //! - writes take effect only if the transaction succeeds (the invoke returns
 //!   `Ok`); an `Err` discards them and commits nothing;
+//! - a range read costs what it returns: in a transaction, Fabric's range
+//!   iterator, fetched lazily in batches and closed after `limit` rows
+//!   ([`Stub::get_state_by_range_limited`]); in a query, Fabric's paginated
+//!   range query ([`Stub::get_state_by_range_with_pagination`]), which Fabric
+//!   allows only in a read-only transaction: not after a write, and no write
+//!   after it;
 //! - at most one event per transaction (a second `set_event` replaces the first);
 //! - keys are non-empty UTF-8 strings that do not start with `\0` (Fabric
 //!   reserves that prefix for composite keys).
@@ -38,6 +45,16 @@ pub struct KeyModification {
     pub is_delete: bool,
 }
 
+/// One page of a paginated range query.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RangePage {
+    /// At most the page size of keys, in byte order, with their values.
+    pub rows: Vec<(String, Vec<u8>)>,
+    /// Where the next page starts (the first key not returned), as Fabric's
+    /// `QueryResponseMetadata.bookmark`; empty when the range is exhausted.
+    pub bookmark: String,
+}
+
 /// A failure of the ledger underneath the stub (not a refusal by the contract).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("ledger state unavailable: {0}")]
@@ -62,12 +79,36 @@ pub trait Stub {
     fn put_state(&mut self, key: &str, value: Vec<u8>) -> Result<(), StubError>;
     /// Deletes `key` when the transaction commits.
     fn del_state(&mut self, key: &str) -> Result<(), StubError>;
-    /// Keys in `[start, end)` in byte order, with their values, before this transaction.
+    /// Keys in `[start, end)` in byte order, with their values, before this
+    /// transaction (`end` empty: no upper bound). Reads the whole range: prefer
+    /// [`Stub::get_state_by_range_limited`].
     fn get_state_by_range(
         &mut self,
         start: &str,
         end: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, StubError> {
+        self.get_state_by_range_limited(start, end, usize::MAX)
+    }
+    /// The first `limit` keys in `[start, end)`, as [`Stub::get_state_by_range`]:
+    /// Fabric's `GetStateByRange` iterator, fetched lazily and closed after
+    /// `limit` rows, so the cost (and the read set) stops there.
+    fn get_state_by_range_limited(
+        &mut self,
+        start: &str,
+        end: &str,
+        limit: usize,
     ) -> Result<Vec<(String, Vec<u8>)>, StubError>;
+    /// Fabric's `GetStateByRangeWithPagination`: at most `page_size` keys of
+    /// `[start, end)` from `bookmark` (inclusive; empty: from `start`), and the
+    /// bookmark of the next page. Only in a read-only transaction: refused
+    /// after a write, and every write after it is refused.
+    fn get_state_by_range_with_pagination(
+        &mut self,
+        start: &str,
+        end: &str,
+        page_size: usize,
+        bookmark: &str,
+    ) -> Result<RangePage, StubError>;
     /// Every committed write of `key`, oldest first.
     fn get_history_for_key(&mut self, key: &str) -> Result<Vec<KeyModification>, StubError>;
     /// This transaction's id.

@@ -212,3 +212,91 @@ fn a_suspended_doctors_pending_request_cannot_be_granted() {
     refuses_as(&mut w, &patient, Action::Grant(body), "conflict");
     assert_eq!(before, snapshot(&w));
 }
+
+fn live_grant(w: &World, patient: &Actor, doctor: &Actor, request: RequestId) -> bool {
+    let key = format!("live-grant/{}/{}/{request}", patient.id(), doctor.id());
+    w.state.get(&key).is_some()
+}
+
+fn readers(w: &mut World, patient: &Actor) -> Vec<String> {
+    let readers = w
+        .query("readers", &[patient.id().as_str(), "general"])
+        .unwrap();
+    readers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["actor"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn a_grant_is_in_the_live_grant_index_until_revoked() {
+    let Setup {
+        mut w,
+        patient,
+        doctor,
+    } = setup();
+    let pending = w.request(&doctor, &patient, vec![Read], Scope::All);
+    assert!(
+        !live_grant(&w, &patient, &doctor, pending),
+        "a request is no grant"
+    );
+    let request = w.consent(&doctor, &patient);
+    assert!(live_grant(&w, &patient, &doctor, request));
+    assert!(readers(&mut w, &patient).contains(&doctor.id().to_string()));
+    w.submit(&patient, Action::Revoke(Revoke { request }))
+        .unwrap();
+    assert!(
+        !live_grant(&w, &patient, &doctor, request),
+        "revoke removes it"
+    );
+    assert_eq!(readers(&mut w, &patient), vec![patient.id().to_string()]);
+}
+
+#[test]
+fn an_expired_grant_left_in_the_index_does_not_count() {
+    let Setup {
+        mut w,
+        patient,
+        doctor,
+    } = setup();
+    let request = w.consent(&doctor, &patient);
+    let record = w.write(&doctor, &patient, "I10");
+    w.now += 8 * DAY;
+    // The entry stays (an expiry writes nothing) but is filtered as it is read.
+    assert!(live_grant(&w, &patient, &doctor, request));
+    assert_eq!(readers(&mut w, &patient), vec![patient.id().to_string()]);
+    refuses_as(
+        &mut w,
+        &doctor,
+        Action::ReadRecord(ReadRecord { record }),
+        "forbidden",
+    );
+}
+
+#[test]
+fn a_ledger_under_the_original_rules_checks_consent_without_the_index() {
+    let mut w = World::with_config(br#"{"audience":"carechain:test"}"#);
+    let config = w.query("config", &[]).unwrap();
+    assert!(config.get("rules").is_none(), "{config}");
+    let patient = w.patient(0);
+    let doctor = w.registered(Role::Doctor);
+    let request = w.consent(&doctor, &patient);
+    assert!(!live_grant(&w, &patient, &doctor, request));
+    assert!(readers(&mut w, &patient).contains(&doctor.id().to_string()));
+    let record = w.write(&doctor, &patient, "I10");
+    w.submit(&doctor, Action::ReadRecord(ReadRecord { record }))
+        .unwrap();
+    w.submit(&patient, Action::Revoke(Revoke { request }))
+        .unwrap();
+    assert_eq!(readers(&mut w, &patient), vec![patient.id().to_string()]);
+    refuses_as(
+        &mut w,
+        &doctor,
+        Action::ReadRecord(ReadRecord { record }),
+        "forbidden",
+    );
+    let indexed = w.state.entries().any(|(k, _)| k.starts_with("live-grant/"));
+    assert!(!indexed, "the original rules write no index");
+}

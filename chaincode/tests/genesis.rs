@@ -181,6 +181,8 @@ fn init_with_a_bad_config_is_refused() {
         br#"{"audience":"carechain:test","max_skew_secs":3601}"#,
         br#"{"audience":"carechain:test","max_lifetime_secs":59}"#,
         br#"{"audience":"carechain:test","max_lifetime_secs":86401}"#,
+        // Storage rules this contract does not know.
+        br#"{"audience":"carechain:test","rules":2}"#,
     ] {
         init_refused(
             &mut w,

@@ -8,8 +8,14 @@
 //!
 //! - `GET_STATE` records a read with the committed version (none when absent);
 //! - `PUT_STATE`/`DEL_STATE` record writes (an empty value is a delete);
-//! - `GET_STATE_BY_RANGE` records a range query (for phantom-read checks) and
-//!   pages its rows 100 at a time with `QUERY_STATE_NEXT`/`CLOSE`;
+//! - `GET_STATE_BY_RANGE` without pagination opens an iterator read lazily,
+//!   100 rows per `RESPONSE`/`QUERY_STATE_NEXT`, until `QUERY_STATE_CLOSE`;
+//!   its range query info (for phantom-read checks) holds the rows sent and
+//!   is marked exhausted only when the end was reached;
+//! - `GET_STATE_BY_RANGE` with `QueryMetadata` (page size, bookmark) is
+//!   Fabric's paginated range query: one response with the page and
+//!   `QueryResponseMetadata` (count, bookmark of the next page); as Fabric's
+//!   simulator, it is refused after a write, and refuses writes after it;
 //! - `GET_HISTORY_FOR_KEY` answers newest first.
 //!
 //! Reads never see the transaction's own writes, as in Fabric's simulator.
@@ -29,8 +35,8 @@ use carechain_fabric_protos::protos::chaincode_client::ChaincodeClient;
 use carechain_fabric_protos::protos::chaincode_message::Type;
 use carechain_fabric_protos::protos::{
     ChaincodeEvent, ChaincodeId, ChaincodeInput, ChaincodeMessage, DelState, GetHistoryForKey,
-    GetState, GetStateByRange, PutState, QueryResponse, QueryResultBytes, QueryStateClose,
-    QueryStateNext, Response, SignedProposal,
+    GetState, GetStateByRange, PutState, QueryMetadata, QueryResponse, QueryResponseMetadata,
+    QueryResultBytes, QueryStateClose, QueryStateNext, Response, SignedProposal,
 };
 use carechain_fabric_protos::queryresult::Kv;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
@@ -40,6 +46,8 @@ use crate::ledger::Ledger;
 
 /// Rows per page of a range or history answer (Fabric's `maxResultLimit`).
 const PAGE_SIZE: usize = 100;
+/// Most rows of one paginated query (Fabric's `ledger.state.totalQueryLimit`).
+const TOTAL_QUERY_LIMIT: usize = 100_000;
 /// How long a transaction may run (Fabric's `chaincode.executetimeout`).
 const EXECUTE_TIMEOUT: Duration = Duration::from_secs(30);
 /// The suffix Fabric's gateway recognises as a broken chaincode stream.
@@ -179,6 +187,7 @@ impl ChaincodeHandler {
             sim: Simulation::default(),
             iterators: HashMap::new(),
             next_iterator: 0,
+            paginated: false,
         };
         let run = tx.run(replies, input, proposal);
         let result = match tokio::time::timeout(EXECUTE_TIMEOUT, run).await {
@@ -200,8 +209,10 @@ struct TxRun<'a> {
     tx_id: &'a str,
     out: &'a UnboundedSender<ChaincodeMessage>,
     sim: Simulation,
-    iterators: HashMap<String, VecDeque<Vec<u8>>>,
+    iterators: HashMap<String, Cursor>,
     next_iterator: u64,
+    /// Whether a paginated query ran (then no write may follow).
+    paginated: bool,
 }
 
 impl TxRun<'_> {
@@ -283,6 +294,7 @@ impl TxRun<'_> {
             }
             Some(Type::PutState) => {
                 let req = PutState::decode(payload).map_err(|e| bad("PutState", e))?;
+                self.check_write()?;
                 if !req.collection.is_empty() {
                     return Err("private data collections are not configured".into());
                 }
@@ -296,6 +308,7 @@ impl TxRun<'_> {
             }
             Some(Type::DelState) => {
                 let req = DelState::decode(payload).map_err(|e| bad("DelState", e))?;
+                self.check_write()?;
                 let write = KvWrite {
                     key: req.key.clone(),
                     is_delete: true,
@@ -307,36 +320,39 @@ impl TxRun<'_> {
             Some(Type::GetStateByRange) => {
                 let req =
                     GetStateByRange::decode(payload).map_err(|e| bad("GetStateByRange", e))?;
-                let rows = self
-                    .ledger()
-                    .range(self.namespace, &req.start_key, &req.end_key);
-                let kv_reads = rows
-                    .iter()
-                    .map(|(key, _, v)| KvRead {
-                        key: key.clone(),
-                        version: Some(*v),
-                    })
-                    .collect();
-                self.sim.ranges.push(RangeQueryInfo {
-                    start_key: req.start_key,
-                    end_key: req.end_key,
-                    itr_exhausted: true,
-                    reads_info: Some(range_query_info::ReadsInfo::RawReads(QueryReads {
-                        kv_reads,
-                    })),
-                });
-                let encoded = rows
-                    .into_iter()
-                    .map(|(key, value, _)| {
-                        Kv {
-                            namespace: self.namespace.to_owned(),
-                            key,
-                            value,
-                        }
-                        .encode_to_vec()
-                    })
-                    .collect();
-                Ok(self.open_iterator(encoded))
+                if !req.collection.is_empty() {
+                    return Err("private data collections are not configured".into());
+                }
+                let metadata = if req.metadata.is_empty() {
+                    None
+                } else {
+                    Some(
+                        QueryMetadata::decode(req.metadata.as_slice())
+                            .map_err(|e| bad("QueryMetadata", e))?,
+                    )
+                };
+                match metadata {
+                    // As Fabric's `isMetadataSetForPagination`.
+                    Some(m) if m.page_size != 0 || !m.bookmark.is_empty() => {
+                        self.paginated_range(req.start_key, req.end_key, m)
+                    }
+                    _ => {
+                        self.sim.ranges.push(RangeQueryInfo {
+                            start_key: req.start_key.clone(),
+                            end_key: req.end_key.clone(),
+                            itr_exhausted: false,
+                            reads_info: Some(range_query_info::ReadsInfo::RawReads(
+                                QueryReads::default(),
+                            )),
+                        });
+                        let cursor = Cursor::Range {
+                            next: req.start_key,
+                            end: req.end_key,
+                            info: self.sim.ranges.len() - 1,
+                        };
+                        Ok(self.open_iterator(cursor))
+                    }
+                }
             }
             Some(Type::GetHistoryForKey) => {
                 let req =
@@ -347,7 +363,7 @@ impl TxRun<'_> {
                     .iter()
                     .map(Message::encode_to_vec)
                     .collect();
-                Ok(self.open_iterator(rows))
+                Ok(self.open_iterator(Cursor::Rows(rows)))
             }
             Some(Type::QueryStateNext) => {
                 let req = QueryStateNext::decode(payload).map_err(|e| bad("QueryStateNext", e))?;
@@ -372,24 +388,150 @@ impl TxRun<'_> {
         }
     }
 
-    fn open_iterator(&mut self, rows: Vec<Vec<u8>>) -> Vec<u8> {
+    /// Fabric's simulator refuses a write after a paginated query.
+    fn check_write(&self) -> Result<(), String> {
+        if self.paginated {
+            return Err(format!(
+                "txid [{}]: unsuppored transaction. Transaction has already performed a paginated query. Writes are not allowed",
+                self.tx_id
+            ));
+        }
+        Ok(())
+    }
+
+    /// `GetStateRangeScanIteratorWithPagination`: one page from the bookmark
+    /// (or the start key), its rows in one response with `has_more` false and
+    /// the bookmark (the first key after the page, empty at the end) and the
+    /// count in `QueryResponseMetadata`; the query context is released at once.
+    fn paginated_range(
+        &mut self,
+        start_key: String,
+        end_key: String,
+        metadata: QueryMetadata,
+    ) -> Result<Vec<u8>, String> {
+        if !self.sim.writes.is_empty() {
+            return Err(format!(
+                "txid [{}]: unsuppored transaction. Paginated queries are supported only in a read-only transaction",
+                self.tx_id
+            ));
+        }
+        self.paginated = true;
+        let start = if metadata.bookmark.is_empty() {
+            start_key
+        } else {
+            metadata.bookmark
+        };
+        let page = usize::try_from(metadata.page_size)
+            .ok()
+            .filter(|&n| n > 0)
+            .unwrap_or(TOTAL_QUERY_LIMIT)
+            .min(TOTAL_QUERY_LIMIT);
+        let mut rows =
+            self.ledger()
+                .range_limited(self.namespace, &start, &end_key, page.saturating_add(1));
+        let bookmark = if rows.len() > page {
+            rows.pop().map(|(key, _, _)| key).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let kv_reads = rows
+            .iter()
+            .map(|(key, _, v)| KvRead {
+                key: key.clone(),
+                version: Some(*v),
+            })
+            .collect();
+        self.sim.ranges.push(RangeQueryInfo {
+            start_key: start,
+            end_key,
+            itr_exhausted: bookmark.is_empty(),
+            reads_info: Some(range_query_info::ReadsInfo::RawReads(QueryReads {
+                kv_reads,
+            })),
+        });
+        self.next_iterator += 1;
+        let fetched_records_count = i32::try_from(rows.len()).unwrap_or(i32::MAX);
+        Ok(QueryResponse {
+            results: rows
+                .into_iter()
+                .map(|(key, value, _)| QueryResultBytes {
+                    result_bytes: self.kv(key, value),
+                })
+                .collect(),
+            has_more: false,
+            id: format!("{}-{}", self.tx_id, self.next_iterator),
+            metadata: QueryResponseMetadata {
+                fetched_records_count,
+                bookmark,
+            }
+            .encode_to_vec(),
+        }
+        .encode_to_vec())
+    }
+
+    fn kv(&self, key: String, value: Vec<u8>) -> Vec<u8> {
+        Kv {
+            namespace: self.namespace.to_owned(),
+            key,
+            value,
+        }
+        .encode_to_vec()
+    }
+
+    fn open_iterator(&mut self, iterator: Cursor) -> Vec<u8> {
         self.next_iterator += 1;
         let id = format!("{}-{}", self.tx_id, self.next_iterator);
-        self.iterators.insert(id.clone(), rows.into());
+        self.iterators.insert(id.clone(), iterator);
         self.page(&id).unwrap_or_default()
     }
 
+    /// The next batch of an iterator: at most [`PAGE_SIZE`] rows, read from
+    /// the ledger only now (a range's rows join its read set as they are
+    /// sent; its end, once reached, marks the range exhausted).
     fn page(&mut self, id: &str) -> Option<Vec<u8>> {
-        let rows = self.iterators.get_mut(id)?;
-        let take = rows.len().min(PAGE_SIZE);
-        let results = rows
-            .drain(..take)
-            .map(|result_bytes| QueryResultBytes { result_bytes })
-            .collect();
-        let has_more = !rows.is_empty();
+        let (results, has_more) = match self.iterators.get_mut(id)? {
+            Cursor::Rows(rows) => {
+                let take = rows.len().min(PAGE_SIZE);
+                let results: Vec<Vec<u8>> = rows.drain(..take).collect();
+                (results, !rows.is_empty())
+            }
+            Cursor::Range { next, end, info } => {
+                let (start, end, info) = (next.clone(), end.clone(), *info);
+                let mut rows = self
+                    .ledger
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .range_limited(self.namespace, &start, &end, PAGE_SIZE + 1);
+                let following = (rows.len() > PAGE_SIZE)
+                    .then(|| rows.pop().map(|(key, _, _)| key))
+                    .flatten();
+                let range = &mut self.sim.ranges[info];
+                if let Some(range_query_info::ReadsInfo::RawReads(reads)) = &mut range.reads_info {
+                    reads.kv_reads.extend(rows.iter().map(|(key, _, v)| KvRead {
+                        key: key.clone(),
+                        version: Some(*v),
+                    }));
+                }
+                range.itr_exhausted = following.is_none();
+                let has_more = following.is_some();
+                if let (Some(key), Some(Cursor::Range { next, .. })) =
+                    (following, self.iterators.get_mut(id))
+                {
+                    *next = key;
+                }
+                let results = rows
+                    .into_iter()
+                    .map(|(key, value, _)| self.kv(key, value))
+                    .collect();
+                (results, has_more)
+            }
+        };
         Some(
             QueryResponse {
-                results,
+                results: results
+                    .into_iter()
+                    .map(|result_bytes| QueryResultBytes { result_bytes })
+                    .collect(),
                 has_more,
                 id: id.to_owned(),
                 metadata: Vec::new(),
@@ -397,4 +539,17 @@ impl TxRun<'_> {
             .encode_to_vec(),
         )
     }
+}
+
+/// An open query iterator of a transaction.
+enum Cursor {
+    /// History rows, already read, sent in batches.
+    Rows(VecDeque<Vec<u8>>),
+    /// A range read lazily: the next key to read, the end, and the index of
+    /// its `RangeQueryInfo` in the simulation.
+    Range {
+        next: String,
+        end: String,
+        info: usize,
+    },
 }

@@ -194,18 +194,20 @@ impl Ledger {
     }
 
     /// The committed keys of `namespace` in `[start, end)` (`end` empty: no
-    /// bound) with values and versions.
-    pub fn range(
+    /// bound), at most `limit` of them (read no further), with values and versions.
+    pub fn range_limited(
         &self,
         namespace: &str,
         start: &str,
         end: &str,
+        limit: usize,
     ) -> Vec<(String, Vec<u8>, Version)> {
         let Some(ns) = self.state.get(namespace) else {
             return Vec::new();
         };
         ns.range(start.to_owned()..)
             .take_while(|(k, _)| end.is_empty() || k.as_str() < end)
+            .take(limit)
             .map(|(k, e)| (k.clone(), e.value.clone(), e.version))
             .collect()
     }
@@ -226,10 +228,23 @@ impl Ledger {
         })
     }
 
-    /// Whether a range read still yields exactly `reads` (phantom-read check).
-    pub fn range_holds(&self, namespace: &str, start: &str, end: &str, reads: &[KvRead]) -> bool {
+    /// Whether a range read still yields exactly `reads` (phantom-read
+    /// check). As Fabric's range query validator: an iterator closed before
+    /// the end (`exhausted` false) is checked only up to the last key it read.
+    pub fn range_holds(
+        &self,
+        namespace: &str,
+        (start, end): (&str, &str),
+        reads: &[KvRead],
+        exhausted: bool,
+    ) -> bool {
+        let take = if exhausted {
+            reads.len().saturating_add(1)
+        } else {
+            reads.len()
+        };
         let now: Vec<KvRead> = self
-            .range(namespace, start, end)
+            .range_limited(namespace, start, end, take)
             .into_iter()
             .map(|(key, _, v)| KvRead {
                 key,

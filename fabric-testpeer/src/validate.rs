@@ -198,7 +198,8 @@ fn check(
                     Some(range_query_info::ReadsInfo::RawReads(r)) => r.kv_reads.as_slice(),
                     _ => &[],
                 };
-                if !ledger.range_holds(&ns.namespace, &range.start_key, &range.end_key, reads) {
+                let bounds = (range.start_key.as_str(), range.end_key.as_str());
+                if !ledger.range_holds(&ns.namespace, bounds, reads, range.itr_exhausted) {
                     return Err(Code::PhantomReadConflict);
                 }
             }

@@ -158,7 +158,11 @@ impl World {
         let admin_key = world.admin.copy_key();
         let act = Action::RegisterIdentity(world.registration(&world.admin.copy()));
         let token = world.sign(&admin_key, act);
-        let config = json!({ "audience": aud }).to_string();
+        let config = json!({
+            "audience": aud,
+            "rules": carechain_chaincode::contract::CURRENT_RULES,
+        })
+        .to_string();
         ledger
             .submit(Proposal::new(
                 "init",

@@ -7,7 +7,7 @@
 //! is never put in a block (see the module docs of `embedded`), so there is
 //! no invalid transaction to report, unlike Fabric's.
 
-use rusqlite::OptionalExtension as _;
+use rusqlite::params;
 
 use super::{Shared, store};
 use crate::{Committed, CommittedTx, LedgerError, Proposal, TxMeta};
@@ -43,39 +43,50 @@ pub(crate) fn transactions(
     })
 }
 
-/// Transaction `tx_id`, which wrote `written`, if it is in a block below
-/// `height` (blocking read; the block is checked against its stored hashes).
+/// Transaction `tx_id`, if it is in a block below `height` (blocking read;
+/// the block is checked against its stored hashes).
 pub(crate) fn transaction(
     shared: &Shared,
     tx_id: &str,
-    written: &str,
     height: u64,
 ) -> Result<Option<CommittedTx>, LedgerError> {
+    let Some(prefix) = store::tx_prefix(tx_id) else {
+        return Ok(None);
+    };
     shared.readers.with(|conn| {
-        let at: Option<(u64, u64)> = conn
-            .prepare_cached("SELECT block, tx FROM history WHERE key = ?1 AND tx_id = ?2")
+        let looking = |e| LedgerError::storage(format!("looking up transaction {tx_id}"), e);
+        let candidates: Vec<(u64, u64)> = conn
+            .prepare_cached("SELECT block, tx FROM txs WHERE prefix = ?1 AND block < ?2")
             .and_then(|mut s| {
-                s.query_row([written, tx_id], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()
+                s.query_map(
+                    params![prefix, i64::try_from(height).unwrap_or(i64::MAX)],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?
+                .collect()
             })
-            .map_err(|e| LedgerError::storage(format!("looking up transaction {tx_id}"), e))?;
-        let Some((number, index)) = at.filter(|(block, _)| *block < height) else {
+            .map_err(looking)?;
+        // Ids sharing their first 8 bytes are told apart by the full id.
+        let mut found = None;
+        for (number, index) in candidates {
+            let block = store::block(conn, number)?.ok_or_else(|| LedgerError::Corrupt {
+                block: number,
+                what: format!("expected the block of transaction {tx_id}, found none"),
+            })?;
+            let tx = usize::try_from(index)
+                .ok()
+                .and_then(|i| block.transactions.into_iter().nth(i))
+                .ok_or_else(|| LedgerError::Corrupt {
+                    block: number,
+                    what: format!("expected a transaction at index {index}, found none"),
+                })?;
+            if tx.tx_id == tx_id {
+                found = Some((number, tx));
+                break;
+            }
+        }
+        let Some((number, tx)) = found else {
             return Ok(None);
         };
-        let block = store::block(conn, number)?.ok_or_else(|| LedgerError::Corrupt {
-            block: number,
-            what: format!("expected the block of transaction {tx_id}, found none"),
-        })?;
-        let tx = usize::try_from(index)
-            .ok()
-            .and_then(|i| block.transactions.into_iter().nth(i))
-            .filter(|tx| tx.tx_id == tx_id)
-            .ok_or_else(|| LedgerError::Corrupt {
-                block: number,
-                what: format!(
-                    "expected transaction {tx_id} at index {index}, found another or none"
-                ),
-            })?;
         Ok(Some(CommittedTx {
             proposal: Proposal {
                 function: tx.function,

@@ -425,15 +425,11 @@ impl Ledger for EmbeddedLedger {
             .map_err(|e| LedgerError::Unavailable(format!("audit read task failed: {e}")))?
     }
 
-    async fn transaction(
-        &self,
-        tx_id: &str,
-        written: &str,
-    ) -> Result<Option<CommittedTx>, LedgerError> {
+    async fn transaction(&self, tx_id: &str) -> Result<Option<CommittedTx>, LedgerError> {
         let shared = self.shared.clone();
         let height = *self.height.borrow();
-        let (tx_id, written) = (tx_id.to_owned(), written.to_owned());
-        tokio::task::spawn_blocking(move || audit::transaction(&shared, &tx_id, &written, height))
+        let tx_id = tx_id.to_owned();
+        tokio::task::spawn_blocking(move || audit::transaction(&shared, &tx_id, height))
             .await
             .map_err(|e| LedgerError::Unavailable(format!("transaction read task failed: {e}")))?
     }

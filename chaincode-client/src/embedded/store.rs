@@ -2,9 +2,12 @@
 //!
 //! Tables: `blocks` (header columns, the header hash, the encoded body),
 //! `state` (key → value and version = block, tx index), `history` (every
-//! write of every key, for `get_history_for_key`) and `events` (one row per
-//! event, indexed by block for resumable subscriptions). `state`, `history`
-//! and `events` are derived from `blocks` and `verify` recomputes them.
+//! write of every key, for `get_history_for_key`), `txs` (the first 8 bytes
+//! of a transaction id → block and position, for `Ledger::transaction`:
+//! transaction ids are hashes, so the position cannot be computed from the
+//! id) and `events` (one row per
+//! event, indexed by block for resumable subscriptions). `state`, `history`,
+//! `txs` and `events` are derived from `blocks` and `verify` recomputes them.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -46,6 +49,12 @@ CREATE TABLE IF NOT EXISTS history (
     is_delete INTEGER NOT NULL,
     PRIMARY KEY (key, block, tx)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS txs (
+    prefix INTEGER NOT NULL,
+    block INTEGER NOT NULL,
+    tx INTEGER NOT NULL,
+    PRIMARY KEY (prefix, block, tx)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS events (
     block INTEGER NOT NULL,
     tx INTEGER NOT NULL,
@@ -82,8 +91,53 @@ pub(crate) fn open_writer(dir: &Path) -> Result<Connection, LedgerError> {
 
 /// Creates the tables in `conn` if they are missing.
 pub(crate) fn init_schema(conn: &Connection) -> Result<(), LedgerError> {
+    let had_txs: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'txs')",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(storage("reading the schema"))?;
     conn.execute_batch(SCHEMA)
-        .map_err(storage("creating the schema"))
+        .map_err(storage("creating the schema"))?;
+    if !had_txs {
+        // A ledger from before the index: every transaction that wrote a key
+        // (which is every one the lookup by written key could find).
+        backfill_txs(conn).map_err(storage("indexing the transactions of an older ledger"))?;
+    }
+    Ok(())
+}
+
+fn backfill_txs(conn: &Connection) -> rusqlite::Result<()> {
+    let mut select = conn.prepare("SELECT tx_id, block, tx FROM history GROUP BY tx_id")?;
+    let rows = select.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
+    })?;
+    let mut insert =
+        conn.prepare("INSERT OR IGNORE INTO txs (prefix, block, tx) VALUES (?1, ?2, ?3)")?;
+    for row in rows {
+        let (tx_id, block, tx) = row?;
+        if let Some(prefix) = tx_prefix(&tx_id) {
+            insert.execute(params![prefix, block, tx])?;
+        }
+    }
+    Ok(())
+}
+
+/// The `txs` key of a transaction id: its first 8 bytes as an integer.
+/// Ids are SHA-256 hex, so the key is as good as random and rarely shared;
+/// a lookup checks the candidates' full ids in their blocks. An integer key
+/// keeps the index rows small (about a quarter of the id as text), which is
+/// what the write path pays for.
+pub(crate) fn tx_prefix(tx_id: &str) -> Option<i64> {
+    let head = tx_id.get(..16)?;
+    u64::from_str_radix(head, 16)
+        .ok()
+        .map(|v| i64::from_ne_bytes(v.to_ne_bytes()))
 }
 
 /// A pool of read-only connections; WAL lets them read while the writer commits.
@@ -135,25 +189,34 @@ pub(crate) fn get(conn: &Connection, key: &str) -> rusqlite::Result<Option<Vec<u
         .optional()
 }
 
-/// Keys in `[start, end)` (unbounded above when `end` is empty), in byte order.
+/// The first `limit` keys in `[start, end)` (unbounded above when `end` is
+/// empty), in byte order.
 pub(crate) fn range(
     conn: &Connection,
     start: &str,
     end: &str,
+    limit: usize,
 ) -> rusqlite::Result<Vec<(String, Vec<u8>)>> {
+    // SQLite's LIMIT is an i64; a negative one means none.
+    let limit = i64::try_from(limit).unwrap_or(-1);
     // TEXT compares with memcmp (BINARY collation): UTF-8 byte order, as Fabric.
     // Two statements, not `(?2 = '' OR key < ?2)`: with the OR the planner
     // cannot use the upper bound and scans from `start` to the end of the
     // table (a grant's scan of the patient's records read every request).
     if end.is_empty() {
-        let mut stmt =
-            conn.prepare_cached("SELECT key, value FROM state WHERE key >= ?1 ORDER BY key")?;
-        let rows = stmt.query_map([start], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let mut stmt = conn
+            .prepare_cached("SELECT key, value FROM state WHERE key >= ?1 ORDER BY key LIMIT ?2")?;
+        let rows = stmt.query_map(rusqlite::params![start, limit], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
         return rows.collect();
     }
-    let mut stmt = conn
-        .prepare_cached("SELECT key, value FROM state WHERE key >= ?1 AND key < ?2 ORDER BY key")?;
-    let rows = stmt.query_map([start, end], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT key, value FROM state WHERE key >= ?1 AND key < ?2 ORDER BY key LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(rusqlite::params![start, end, limit], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?;
     rows.collect()
 }
 
@@ -193,6 +256,10 @@ pub(crate) fn apply_tx(
         "INSERT INTO history (key, block, tx, tx_id, ts_seconds, ts_nanos, value, is_delete)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
+    if let Some(prefix) = tx_prefix(&tx.tx_id) {
+        conn.prepare_cached("INSERT INTO txs (prefix, block, tx) VALUES (?1, ?2, ?3)")?
+            .execute(params![prefix, block, index])?;
+    }
     let ts = tx.timestamp;
     for w in &tx.writes {
         match &w.value {

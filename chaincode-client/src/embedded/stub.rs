@@ -1,15 +1,16 @@
-//! The [`Stub`] the contract runs against, over a SQLite connection, with the
-//! semantics of `carechain_chaincode::memory`: reads see the state as of the
-//! start of the transaction, writes are buffered and returned to the caller
-//! only if the contract succeeds, one event per transaction. It also records
+//! The [`Stub`] the contract runs against, over a SQLite connection: the
+//! contract crate's [`Buffered`] stub (the semantics of
+//! `carechain_chaincode::memory`: reads see the state as of the start of the
+//! transaction, writes are buffered and returned to the caller only if the
+//! contract succeeds, one event per transaction) over [`SqlReader`]. It also records
 //! the transaction's read set, which the parallel executor checks for
 //! conflicts with the writes committed before it in the same batch.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::ops::Bound;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use carechain_chaincode::stub::check_key;
+use carechain_chaincode::buffered::{Buffered, StateReader};
 use carechain_chaincode::{Chaincode, KeyModification, Stub, StubError, Timestamp};
 use rusqlite::Connection;
 
@@ -92,31 +93,28 @@ pub(crate) fn execute_recorded(
     function: &str,
     args: &[Vec<u8>],
 ) -> Outcome {
-    let mut stub = SqlStub {
+    let reader = SqlReader {
         conn,
-        tx_id,
-        timestamp,
-        writes: BTreeMap::new(),
-        event: None,
         failure: None,
         reads: ReadSet::default(),
     };
+    let mut stub = Buffered::new(reader, tx_id, timestamp);
     let result = run(&mut stub, chaincode, function, args);
     Outcome {
-        reads: stub.reads,
+        reads: stub.reader.reads,
         result,
     }
 }
 
 fn run(
-    stub: &mut SqlStub<'_>,
+    stub: &mut Buffered<'_, SqlReader<'_>>,
     chaincode: &dyn Chaincode,
     function: &str,
     args: &[Vec<u8>],
 ) -> Result<Executed, LedgerError> {
-    let tx_id = stub.tx_id;
+    let tx_id = stub.tx_id().to_owned();
     let result = catch_unwind(AssertUnwindSafe(|| chaincode.invoke(stub, function, args)));
-    if let Some(e) = stub.failure.take() {
+    if let Some(e) = stub.reader.failure.take() {
         return Err(LedgerError::storage(
             format!("running transaction {tx_id}"),
             e,
@@ -138,29 +136,27 @@ fn run(
             });
         }
     };
+    let (writes, event) = stub.take();
     Ok(Executed {
         payload,
-        writes: std::mem::take(&mut stub.writes)
+        writes: writes
             .into_iter()
             .map(|(key, value)| Write { key, value })
             .collect(),
-        event: stub.event.take(),
+        event,
     })
 }
 
-struct SqlStub<'a> {
+/// The committed state in SQLite, recording what the transaction read.
+struct SqlReader<'a> {
     conn: &'a Connection,
-    tx_id: &'a str,
-    timestamp: Timestamp,
-    writes: BTreeMap<String, Option<Vec<u8>>>,
-    event: Option<(String, Vec<u8>)>,
     /// The first storage failure; it fails the transaction even if the
     /// contract swallowed the `StubError`.
     failure: Option<rusqlite::Error>,
     reads: ReadSet,
 }
 
-impl SqlStub<'_> {
+impl SqlReader<'_> {
     fn check<T>(&mut self, r: rusqlite::Result<T>) -> Result<T, StubError> {
         r.map_err(|e| {
             let err = StubError(format!("ledger storage failed: {e}"));
@@ -170,54 +166,35 @@ impl SqlStub<'_> {
     }
 }
 
-impl Stub for SqlStub<'_> {
-    fn get_state(&mut self, key: &str) -> Result<Option<Vec<u8>>, StubError> {
-        check_key(key)?;
+impl StateReader for SqlReader<'_> {
+    fn get(&mut self, key: &str) -> Result<Option<Vec<u8>>, StubError> {
         self.reads.keys.insert(key.to_owned());
         let r = store::get(self.conn, key);
         self.check(r)
     }
 
-    fn put_state(&mut self, key: &str, value: Vec<u8>) -> Result<(), StubError> {
-        check_key(key)?;
-        self.writes.insert(key.to_owned(), Some(value));
-        Ok(())
-    }
-
-    fn del_state(&mut self, key: &str) -> Result<(), StubError> {
-        check_key(key)?;
-        self.writes.insert(key.to_owned(), None);
-        Ok(())
-    }
-
-    fn get_state_by_range(
+    fn range(
         &mut self,
         start: &str,
         end: &str,
+        limit: usize,
     ) -> Result<Vec<(String, Vec<u8>)>, StubError> {
-        self.reads.ranges.push((start.to_owned(), end.to_owned()));
-        let r = store::range(self.conn, start, end);
-        self.check(r)
+        let r = store::range(self.conn, start, end, limit);
+        let rows = self.check(r)?;
+        // A range cut at `limit` read only up to its last key: a later write
+        // beyond it cannot change what the transaction saw.
+        let read_end = match rows.last() {
+            Some((last, _)) if rows.len() == limit => format!("{last}\0"),
+            _ => end.to_owned(),
+        };
+        self.reads.ranges.push((start.to_owned(), read_end));
+        Ok(rows)
     }
 
-    fn get_history_for_key(&mut self, key: &str) -> Result<Vec<KeyModification>, StubError> {
-        check_key(key)?;
+    fn history(&mut self, key: &str) -> Result<Vec<KeyModification>, StubError> {
         // A key's history changes exactly when the key is written.
         self.reads.keys.insert(key.to_owned());
         let r = store::history(self.conn, key);
         self.check(r)
-    }
-
-    fn tx_id(&self) -> &str {
-        self.tx_id
-    }
-
-    fn tx_timestamp(&self) -> Timestamp {
-        self.timestamp
-    }
-
-    fn set_event(&mut self, name: &str, payload: Vec<u8>) -> Result<(), StubError> {
-        self.event = Some((name.to_owned(), payload));
-        Ok(())
     }
 }

@@ -420,11 +420,7 @@ impl Ledger for FabricLedger {
         super::qscc::transactions(self, from_block, max_blocks).await
     }
 
-    async fn transaction(
-        &self,
-        tx_id: &str,
-        _written: &str,
-    ) -> Result<Option<CommittedTx>, LedgerError> {
+    async fn transaction(&self, tx_id: &str) -> Result<Option<CommittedTx>, LedgerError> {
         super::qscc::transaction(self, tx_id).await
     }
 }

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
+use carechain_chaincode::contract::CURRENT_RULES;
 use carechain_chaincode::memory::MemoryState;
 use carechain_chaincode::{CareChain, ChaincodeError, Timestamp};
 use carechain_core::envelope::{self, DataKey, HpkeSecretKey};
@@ -106,13 +107,26 @@ impl Care {
         reference: Option<MemoryState>,
     ) -> Self {
         let embedded = Some(ledger.clone());
-        Self::init(ledger, embedded, rt, clock, reference)
+        Self::init(ledger, embedded, rt, clock, reference, Some(CURRENT_RULES))
+    }
+
+    /// As [`Care::new`], initialised under storage `rules` (`None`: an `init`
+    /// config without `rules`, as every ledger before rules existed).
+    pub fn with_rules(
+        ledger: Arc<EmbeddedLedger>,
+        rt: tokio::runtime::Handle,
+        clock: Arc<dyn Clock>,
+        reference: Option<MemoryState>,
+        rules: Option<u32>,
+    ) -> Self {
+        let embedded = Some(ledger.clone());
+        Self::init(ledger, embedded, rt, clock, reference, rules)
     }
 
     /// Initialises the contract on any `ledger` whose transactions are
     /// stamped by `clock`'s time (no reference checks).
     pub fn on(ledger: Arc<dyn Ledger>, rt: tokio::runtime::Handle, clock: Arc<dyn Clock>) -> Self {
-        Self::init(ledger, None, rt, clock, None)
+        Self::init(ledger, None, rt, clock, None, Some(CURRENT_RULES))
     }
 
     fn init(
@@ -121,6 +135,7 @@ impl Care {
         rt: tokio::runtime::Handle,
         clock: Arc<dyn Clock>,
         reference: Option<MemoryState>,
+        rules: Option<u32>,
     ) -> Self {
         let mut rng = ChaCha20Rng::seed_from_u64(1);
         let admin = Actor {
@@ -143,7 +158,11 @@ impl Care {
             key_proofs: HashMap::new(),
         };
         let token = care.token_as_admin(Action::RegisterIdentity(care.admin.registration(None)));
-        let config = format!(r#"{{"audience":"{AUD}"}}"#).into_bytes();
+        let config = match rules {
+            Some(rules) => format!(r#"{{"audience":"{AUD}","rules":{rules}}}"#),
+            None => format!(r#"{{"audience":"{AUD}"}}"#),
+        };
+        let config = config.into_bytes();
         care.invoke("init", &[config, token.into_bytes()])
             .expect("init");
         care

@@ -93,6 +93,43 @@ impl Chaincode for KvContract {
                 }
                 Ok(out.into_bytes())
             }
+            "range_limited" => {
+                let (a, b, n) = (arg(args, 0)?, arg(args, 1)?, arg(args, 2)?);
+                let n = n
+                    .parse()
+                    .map_err(|_| refuse(400, "bad_argument", "limit"))?;
+                let mut out = String::new();
+                for (k, _) in stub
+                    .get_state_by_range_limited(&a, &b, n)
+                    .map_err(stub_err)?
+                {
+                    out += &format!("{k};");
+                }
+                Ok(out.into_bytes())
+            }
+            "page" => {
+                let (a, b, n, bookmark) =
+                    (arg(args, 0)?, arg(args, 1)?, arg(args, 2)?, arg(args, 3)?);
+                let n = n
+                    .parse()
+                    .map_err(|_| refuse(400, "bad_argument", "page size"))?;
+                let page = stub
+                    .get_state_by_range_with_pagination(&a, &b, n, &bookmark)
+                    .map_err(stub_err)?;
+                let mut out = String::new();
+                for (k, _) in page.rows {
+                    out += &format!("{k};");
+                }
+                out += &format!("next={}", page.bookmark);
+                Ok(out.into_bytes())
+            }
+            "put_then_page" => {
+                let k = arg(args, 0)?;
+                stub.put_state(&k, b"v".to_vec()).map_err(stub_err)?;
+                stub.get_state_by_range_with_pagination("", "", 1, "")
+                    .map_err(stub_err)?;
+                Ok(Vec::new())
+            }
             "history" => {
                 let k = arg(args, 0)?;
                 let mut out = String::new();

@@ -160,7 +160,7 @@ fn a_read_conflict_is_reported_or_run_again_to_the_contract_answer() {
             } => {
                 assert_eq!(validation_code, "MVCC_READ_CONFLICT");
                 // It stays in its block, invalid: not a committed transaction.
-                let found = rt.block_on(strict.transaction(&tx_id, "")).unwrap();
+                let found = rt.block_on(strict.transaction(&tx_id)).unwrap();
                 assert_eq!(found, None, "the invalidated {tx_id}");
                 conflicts += 1;
             }
@@ -213,7 +213,7 @@ fn a_committed_transaction_is_found_by_its_id_with_its_proposal() {
         assert!(committed[0].block < committed[1].block);
         assert!(committed.iter().all(|c| !c.payload.is_empty()));
         for (proposal, committed) in proposals.iter().zip(&committed) {
-            let found = fabric.transaction(&committed.tx_id, "").await.unwrap();
+            let found = fabric.transaction(&committed.tx_id).await.unwrap();
             assert_eq!(
                 found,
                 Some(CommittedTx {
@@ -224,7 +224,7 @@ fn a_committed_transaction_is_found_by_its_id_with_its_proposal() {
         }
         // An id the peer's index does not hold: none, not an error.
         let unknown = "0".repeat(64);
-        assert_eq!(fabric.transaction(&unknown, "").await.unwrap(), None);
+        assert_eq!(fabric.transaction(&unknown).await.unwrap(), None);
     });
 }
 

@@ -2,6 +2,10 @@
 //! becomes a chaincode message to the peer (`GET_STATE`, `PUT_STATE`,
 //! `DEL_STATE`, `GET_STATE_BY_RANGE` with `QUERY_STATE_NEXT`/`CLOSE` paging,
 //! `GET_HISTORY_FOR_KEY`) answered by `RESPONSE` or `ERROR`, as in the Go shim.
+//! A range iterator asks for the next batch only while the contract wants
+//! more rows and closes early; a paginated range sends `QueryMetadata` (page
+//! size, bookmark) and reads the bookmark from `QueryResponse.metadata`
+//! (`QueryResponseMetadata`), as `GetStateByRangeWithPagination` does.
 //!
 //! Two Fabric facts are bridged here so the contract sees the semantics of
 //! [`crate::memory`]:
@@ -18,12 +22,12 @@ use carechain_fabric_protos::prost::Message;
 use carechain_fabric_protos::protos::chaincode_message::Type;
 use carechain_fabric_protos::protos::{
     ChaincodeEvent, ChaincodeMessage, DelState, GetHistoryForKey, GetState, GetStateByRange,
-    PutState, QueryResponse, QueryStateClose, QueryStateNext,
+    PutState, QueryMetadata, QueryResponse, QueryResponseMetadata, QueryStateClose, QueryStateNext,
 };
 use carechain_fabric_protos::queryresult::{KeyModification as FabricModification, Kv};
 
 use super::session::Outbox;
-use crate::stub::{KeyModification, Stub, StubError, Timestamp, check_key};
+use crate::stub::{KeyModification, RangePage, Stub, StubError, Timestamp, check_key};
 
 /// How an empty value is stored on Fabric, where an empty write is a delete.
 pub const EMPTY_VALUE: &[u8] = &[0];
@@ -44,6 +48,20 @@ pub(crate) fn from_fabric(value: Vec<u8>) -> Vec<u8> {
     } else {
         value
     }
+}
+
+/// A `GET_STATE_BY_RANGE` request; `metadata` is an encoded `QueryMetadata`
+/// (page size and bookmark) for a paginated query, empty for an iterator.
+fn range_request(start: &str, end: &str, metadata: Vec<u8>) -> Vec<u8> {
+    // As the Go shim: an empty start key means "from the first simple key".
+    let start_key = if start.is_empty() { "\u{1}" } else { start };
+    GetStateByRange {
+        start_key: start_key.to_owned(),
+        end_key: end.to_owned(),
+        collection: String::new(),
+        metadata,
+    }
+    .encode_to_vec()
 }
 
 /// One transaction's conversation with the peer.
@@ -130,6 +148,16 @@ impl PeerStub {
         })
     }
 
+    /// One row of a range answer.
+    fn kv(&mut self, bytes: &[u8]) -> Result<(String, Vec<u8>), StubError> {
+        match Kv::decode(bytes) {
+            Ok(kv) => Ok((kv.key, from_fabric(kv.value))),
+            Err(e) => Err(self.fail(format!(
+                "expected a range result (queryresult.KV), found undecodable bytes: {e}"
+            ))),
+        }
+    }
+
     fn fail(&mut self, message: String) -> StubError {
         let err = StubError(message);
         self.failure.get_or_insert_with(|| err.clone());
@@ -168,28 +196,72 @@ impl Stub for PeerStub {
         self.call(Type::DelState, payload.encode_to_vec()).map(drop)
     }
 
-    fn get_state_by_range(
+    fn get_state_by_range_limited(
         &mut self,
         start: &str,
         end: &str,
+        limit: usize,
     ) -> Result<Vec<(String, Vec<u8>)>, StubError> {
-        // As the Go shim: an empty start key means "from the first simple key".
-        let start_key = if start.is_empty() { "\u{1}" } else { start };
-        let payload = GetStateByRange {
-            start_key: start_key.to_owned(),
-            end_key: end.to_owned(),
-            collection: String::new(),
-            metadata: Vec::new(),
-        };
-        let rows = self.drain(Type::GetStateByRange, payload.encode_to_vec())?;
-        rows.into_iter()
-            .map(|bytes| match Kv::decode(bytes.as_slice()) {
-                Ok(kv) => Ok((kv.key, from_fabric(kv.value))),
-                Err(e) => Err(self.fail(format!(
-                    "expected a range result (queryresult.KV), found undecodable bytes: {e}"
-                ))),
-            })
-            .collect()
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let payload = range_request(start, end, Vec::new());
+        let mut page = self.query_page(Type::GetStateByRange, payload)?;
+        let mut rows = Vec::new();
+        // The shim's iterator: read the batch, ask for the next one while the
+        // peer has more and the caller wants more, then close.
+        loop {
+            for result in std::mem::take(&mut page.results) {
+                if rows.len() == limit {
+                    break;
+                }
+                rows.push(self.kv(&result.result_bytes)?);
+            }
+            if rows.len() == limit || !page.has_more {
+                break;
+            }
+            let next = QueryStateNext {
+                id: page.id.clone(),
+            }
+            .encode_to_vec();
+            page = self.query_page(Type::QueryStateNext, next)?;
+        }
+        let close = QueryStateClose { id: page.id }.encode_to_vec();
+        self.call(Type::QueryStateClose, close)?;
+        Ok(rows)
+    }
+
+    fn get_state_by_range_with_pagination(
+        &mut self,
+        start: &str,
+        end: &str,
+        page_size: usize,
+        bookmark: &str,
+    ) -> Result<RangePage, StubError> {
+        let metadata = QueryMetadata {
+            page_size: i32::try_from(page_size).unwrap_or(i32::MAX),
+            bookmark: bookmark.to_owned(),
+        }
+        .encode_to_vec();
+        let payload = range_request(start, end, metadata);
+        let page = self.query_page(Type::GetStateByRange, payload)?;
+        let rows = page
+            .results
+            .iter()
+            .map(|r| self.kv(&r.result_bytes))
+            .collect::<Result<Vec<_>, _>>()?;
+        let metadata = QueryResponseMetadata::decode(page.metadata.as_slice()).map_err(|e| {
+            self.fail(format!(
+                "expected the paginated range's QueryResponseMetadata, found undecodable bytes: {e}"
+            ))
+        })?;
+        // As the shim's iterator: closed once read (the peer already released it).
+        let close = QueryStateClose { id: page.id }.encode_to_vec();
+        self.call(Type::QueryStateClose, close)?;
+        Ok(RangePage {
+            rows,
+            bookmark: metadata.bookmark,
+        })
     }
 
     fn get_history_for_key(&mut self, key: &str) -> Result<Vec<KeyModification>, StubError> {

@@ -64,6 +64,11 @@ fn story() -> World {
     w.now += 3600;
     let record = w.write(&doctor, &patient, "E11.9");
     let other = w.write(&doctor, &patient, "J45.0");
+    // A grant over two records scans them with an iterator of several batches
+    // (`QUERY_STATE_NEXT`), and the next write finds two live grants.
+    let second = w.registered(Role::Doctor);
+    w.consent(&second, &patient);
+    w.write(&doctor, &patient, "I10");
     assert!(w.claim(&patient, policy, record, 1).is_ok());
     // Rejected (a committed decision), then refusals: wrong role, replayed nonce.
     assert!(w.claim(&patient, policy, other, 0).is_ok());
@@ -146,6 +151,8 @@ async fn every_call_of_a_story_answers_as_the_reference_state_does() {
     );
     // Range reads were paged and every iterator closed.
     assert!(peer.pages_served > 0);
+    // The list queries are paginated range reads, transactions use iterators.
+    assert!(peer.paginated_ranges > 0);
     assert!(peer.iterators_closed());
     // Same final state; the contract's empty index entries are stored as the marker.
     let reference: Vec<(String, Vec<u8>)> = world

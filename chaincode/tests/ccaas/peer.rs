@@ -126,6 +126,8 @@ pub struct TestPeer {
     pub page_size: usize,
     /// How many `QUERY_STATE_NEXT` requests were answered.
     pub pages_served: usize,
+    /// How many paginated `GET_STATE_BY_RANGE` requests were answered.
+    pub paginated_ranges: usize,
     /// When set, `GET_STATE` is answered with this `ERROR` text.
     pub fail_reads: Option<String>,
 }
@@ -156,6 +158,7 @@ impl TestPeer {
             next_iterator: 0,
             page_size: 2,
             pages_served: 0,
+            paginated_ranges: 0,
             fail_reads: None,
         };
         let first = peer.recv().await.expect("the shim speaks first");
@@ -237,6 +240,14 @@ impl TestPeer {
                 }
                 Type::GetStateByRange => {
                     let req = GetStateByRange::decode(msg.payload.as_slice()).unwrap();
+                    let metadata = QueryMetadata::decode(req.metadata.as_slice()).unwrap();
+                    if metadata.page_size != 0 || !metadata.bookmark.is_empty() {
+                        // Fabric's paginated range: one answer, the bookmark in metadata.
+                        self.paginated_ranges += 1;
+                        let page = self.paginated(&req, &metadata);
+                        self.send(reply(Type::Response, page));
+                        continue;
+                    }
                     let rows = self
                         .state
                         .range(req.start_key.clone()..)
@@ -319,6 +330,52 @@ impl TestPeer {
     /// Whether every range/history iterator the shim opened was closed.
     pub fn iterators_closed(&self) -> bool {
         self.iterators.is_empty()
+    }
+
+    /// `GetStateByRangeWithPagination` as the peer answers it: at most
+    /// `page_size` rows from the bookmark (or the start key), `has_more`
+    /// false, and the next page's first key as the bookmark.
+    fn paginated(&mut self, req: &GetStateByRange, metadata: &QueryMetadata) -> Vec<u8> {
+        let start = if metadata.bookmark.is_empty() {
+            req.start_key.clone()
+        } else {
+            metadata.bookmark.clone()
+        };
+        let size = usize::try_from(metadata.page_size).unwrap();
+        let mut rows: Vec<(String, Vec<u8>)> = self
+            .state
+            .range(start..)
+            .take_while(|(k, _)| req.end_key.is_empty() || **k < req.end_key)
+            .take(size + 1)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let bookmark = if rows.len() > size {
+            rows.pop().unwrap().0
+        } else {
+            String::new()
+        };
+        self.next_iterator += 1;
+        QueryResponse {
+            results: rows
+                .iter()
+                .map(|(key, value)| QueryResultBytes {
+                    result_bytes: Kv {
+                        namespace: "carechain".into(),
+                        key: key.clone(),
+                        value: value.clone(),
+                    }
+                    .encode_to_vec(),
+                })
+                .collect(),
+            has_more: false,
+            id: format!("iter{}", self.next_iterator),
+            metadata: QueryResponseMetadata {
+                fetched_records_count: i32::try_from(rows.len()).unwrap(),
+                bookmark,
+            }
+            .encode_to_vec(),
+        }
+        .encode_to_vec()
     }
 
     fn open_iterator(&mut self, rows: Vec<Vec<u8>>) -> Vec<u8> {

@@ -101,8 +101,13 @@ pub struct Call {
 pub type Event = (String, Vec<u8>);
 
 impl World {
-    /// A world initialised with a first admin at `T0`.
+    /// A world initialised with a first admin at `T0`, under the current storage rules.
     pub fn new() -> Self {
+        Self::with_config(br#"{"audience":"carechain:test","rules":1}"#)
+    }
+
+    /// A world initialised with `config` (e.g. without `rules`: the original rules).
+    pub fn with_config(config: &[u8]) -> Self {
         let mut rng = ChaCha20Rng::seed_from_u64(1);
         let admin = Actor {
             key: SigningKey::generate(&mut rng),
@@ -123,13 +128,7 @@ impl World {
         let registration = world.admin.registration();
         let token = world.sign(&admin_key, Action::RegisterIdentity(registration));
         world
-            .invoke(
-                "init",
-                &[
-                    br#"{"audience":"carechain:test"}"#.to_vec(),
-                    token.into_bytes(),
-                ],
-            )
+            .invoke("init", &[config.to_vec(), token.into_bytes()])
             .expect("init");
         world
     }

@@ -23,6 +23,15 @@ pub struct LedgerConfig {
     pub max_skew_secs: i64,
     /// The longest statement lifetime accepted.
     pub max_lifetime_secs: i64,
+    /// The version of the contract's storage rules this ledger was started
+    /// under (absent: 0, the original rules); see the contract's `consent`
+    /// module for what each adds.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rules: u32,
+}
+
+fn is_zero(rules: &u32) -> bool {
+    *rules == 0
 }
 
 /// A registered identity.
