@@ -103,7 +103,7 @@ fn transactions_gives_metadata_of_committed_transactions_by_block_range() {
 /// `Ledger::transaction` finds a committed statement's transaction through
 /// the nonce key it wrote, the way the relay answers a retried statement.
 #[test]
-fn transaction_finds_a_committed_statement_through_its_nonce_key() {
+fn transaction_finds_a_committed_statement_by_its_id() {
     let (rt, _dir, embedded, mut c) = world();
     let ledger: Arc<dyn Ledger> = embedded.clone();
     let tokens: Vec<String> = (0..2)
@@ -150,4 +150,29 @@ fn describe_reads_only_the_claims_and_falls_back_to_the_function() {
         ("submit".to_owned(), None)
     );
     assert_eq!(TxMeta::describe("submit", &[]), ("submit".to_owned(), None));
+}
+
+/// A ledger written before the `txs` index existed is indexed when it is
+/// opened, from its key history.
+#[test]
+fn a_ledger_from_before_the_tx_index_is_indexed_at_open() {
+    let (rt, dir, embedded, mut c) = world();
+    let act = Action::RegisterIdentity(c.new_actor(Role::Doctor, None).registration(None));
+    let token = c.token_as_admin(act);
+    let proposal = Proposal::new("submit", [token.into_bytes()]);
+    let committed = rt.block_on(embedded.submit(proposal.clone())).unwrap();
+    drop(c);
+    drop(embedded);
+    // As an older version left it: no `txs` table.
+    let conn = rusqlite::Connection::open(dir.path().join("ledger.sqlite")).unwrap();
+    conn.execute_batch("DROP TABLE txs").unwrap();
+    drop(conn);
+    let reopened =
+        EmbeddedLedger::open(dir.path(), Arc::new(CareChain), EmbeddedOptions::default()).unwrap();
+    let found = rt
+        .block_on(reopened.transaction(&committed.tx_id))
+        .unwrap()
+        .expect("found after the backfill");
+    assert_eq!(found.proposal, proposal);
+    assert_eq!(found.committed, committed);
 }

@@ -389,6 +389,36 @@ mod tests {
     }
 
     #[test]
+    fn an_iterator_closed_early_is_checked_only_up_to_its_last_read() {
+        let mut ledger = Ledger::new("ch", Timestamp::default());
+        ledger.append(
+            b"e1".to_vec(),
+            TxValidationCode::Valid,
+            Some(checked("t1", "r/a", b"1")),
+        );
+        let reads = [KvRead {
+            key: "r/a".into(),
+            version: Some(version(1, 0)),
+        }];
+        // A key after the last one read appears: a phantom only for an
+        // iterator that had reached the end of its range.
+        ledger.append(
+            b"e2".to_vec(),
+            TxValidationCode::Valid,
+            Some(checked("t2", "r/b", b"2")),
+        );
+        assert!(ledger.range_holds("cc", ("r/", "r0"), &reads, false));
+        assert!(!ledger.range_holds("cc", ("r/", "r0"), &reads, true));
+        // A key before it is a phantom either way.
+        ledger.append(
+            b"e3".to_vec(),
+            TxValidationCode::Valid,
+            Some(checked("t3", "r/0", b"0")),
+        );
+        assert!(!ledger.range_holds("cc", ("r/", "r0"), &reads, false));
+    }
+
+    #[test]
     fn header_hash_matches_fabric_asn1() {
         // DER of SEQUENCE { INTEGER 0, OCTET STRING "", OCTET STRING "" } is 30 07 02 01 00 04 00 04 00.
         let header = BlockHeader::default();
