@@ -39,6 +39,12 @@ fn paillier(c: &mut Criterion) {
         g.bench_function(BenchmarkId::new("decrypt", bits), |bn| {
             bn.iter(|| key.decrypt(&a).expect("decrypt"))
         });
+        // A phone checking the codes of 100 records' ciphertexts at once.
+        let batch: Vec<_> = (0..100u64).map(|m| pk.encrypt(m, &mut rng)).collect();
+        let claims: Vec<_> = batch.iter().zip(0..100u64).collect();
+        g.bench_function(BenchmarkId::new("all_encrypt_100", bits), |bn| {
+            bn.iter(|| key.all_encrypt(&claims, &mut rng).expect("batch"))
+        });
         g.bench_function(BenchmarkId::new("decrypt_full", bits), |bn| {
             bn.iter(|| key.decrypt_full(&a))
         });

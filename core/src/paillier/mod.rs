@@ -40,6 +40,7 @@
 //! table lookups indexed by secret bits. It is **not constant-time**; it leaks
 //! no more than num-bigint would.
 
+mod batch;
 mod ciphertext;
 mod encoding;
 mod key_proof;
