@@ -8,6 +8,8 @@
 //! - [`statement`]: compact JWS (ES256) statements, one typed payload per ledger action.
 //! - [`envelope`]: record encryption with a per-record data key wrapped per reader with HPKE.
 //! - [`wallet`]: the patient's keys and signed-statement log, sealed at rest.
+//! - [`protocol`]: the protocol steps as pure functions (login proof, sealing and
+//!   opening records, re-wrapping keys, proving a claim, the phone's checks).
 //!
 //! The crate performs no I/O. Every function that needs randomness takes the
 //! RNG as an argument (`&mut impl CryptoRngCore`), so callers and tests decide
@@ -18,6 +20,7 @@ pub mod icd10;
 pub mod identity;
 pub mod ids;
 pub mod paillier;
+pub mod protocol;
 pub mod statement;
 pub mod wallet;
 
