@@ -2,7 +2,6 @@
 //! patient and every current reader, reading them (logged on the ledger).
 
 use carechain_core::OsRng;
-use carechain_core::envelope::{SealedPayload, WrappedKey};
 use carechain_core::icd10::Icd10Code;
 use carechain_core::ids::{ActorId, RecordId, RequestId};
 use carechain_core::protocol::fhir;
@@ -141,14 +140,7 @@ impl StaffClient {
             )
             .await?;
         let r = &read.record;
-        let sealed = SealedPayload {
-            nonce: r.nonce.clone(),
-            ciphertext: r.payload.clone(),
-        };
-        let wrapped = WrappedKey {
-            enc: read.key.enc.clone(),
-            ciphertext: read.key.ciphertext.clone(),
-        };
+        let (sealed, wrapped) = read.envelope();
         let fhir_json = open_record(&self.keys.hpke, &r.patient, &r.record, &sealed, &wrapped)?;
         Ok(DoctorRead {
             tx_id: read.tx_id,

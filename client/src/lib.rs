@@ -9,6 +9,7 @@
 //!   ([`carechain_core::wallet`]); keys never leave it.
 //! - [`StaffClient`]: doctor ([`doctor`]), insurer ([`insurer`]) and admin
 //!   ([`admin`]) operations over a [`StaffKeys`] keystore.
+//! - [`events`]: the live event socket, acknowledged, resumed after a drop.
 //!
 //! Protocol steps (login proof, sealing, re-wrapping, claim proofs, checks)
 //! are core's [`carechain_core::protocol`]; this crate only moves them over HTTP.
@@ -16,6 +17,7 @@
 pub mod admin;
 pub mod doctor;
 mod error;
+pub mod events;
 pub mod insurer;
 pub mod ledger;
 pub mod patient;

@@ -2,6 +2,7 @@
 //! statement); ledger objects are the typed [`crate::ledger`] ones. Unknown
 //! fields are ignored so a newer relay does not break an older client.
 
+use carechain_core::envelope::{SealedPayload, WrappedKey};
 use carechain_core::ids::{ActorId, B64};
 use carechain_core::statement::{PaillierRegistration, Role};
 use serde::{Deserialize, Serialize};
@@ -48,6 +49,21 @@ pub struct RecordRead {
     pub record: RecordState,
     /// Its data key, wrapped for the caller.
     pub key: WrappedKeyState,
+}
+
+impl RecordRead {
+    /// The record's sealed payload and the data key wrapped for the caller.
+    pub fn envelope(&self) -> (SealedPayload, WrappedKey) {
+        let sealed = SealedPayload {
+            nonce: self.record.nonce.clone(),
+            ciphertext: self.record.payload.clone(),
+        };
+        let wrapped = WrappedKey {
+            enc: self.key.enc.clone(),
+            ciphertext: self.key.ciphertext.clone(),
+        };
+        (sealed, wrapped)
+    }
 }
 
 /// An identity's public keys as the ledger holds them (`GET /v1/identities/{actor}`).

@@ -2,7 +2,6 @@
 //! phone), the patient's records opened and checked, and the access log.
 
 use carechain_core::OsRng;
-use carechain_core::envelope::{SealedPayload, WrappedKey};
 use carechain_core::ids::{RecordId, RequestId};
 use carechain_core::protocol::check::{CodeCheck, check_record_code};
 use carechain_core::protocol::grant::rewrap_keys;
@@ -104,11 +103,7 @@ impl PatientClient {
                     .session
                     .get(&format!("v1/records/{}", record.record.0))
                     .await?;
-                let key = WrappedKey {
-                    enc: read.key.enc,
-                    ciphertext: read.key.ciphertext,
-                };
-                held.push((record.record, key));
+                held.push((record.record, read.envelope().1));
             }
             let wallet = self.wallet.clone();
             blocking(move || {
@@ -195,14 +190,7 @@ fn open(
     read: &RecordRead,
 ) -> Result<OpenedRecord, ClientError> {
     let r = &read.record;
-    let sealed = SealedPayload {
-        nonce: r.nonce.clone(),
-        ciphertext: r.payload.clone(),
-    };
-    let wrapped = WrappedKey {
-        enc: read.key.enc.clone(),
-        ciphertext: read.key.ciphertext.clone(),
-    };
+    let (sealed, wrapped) = read.envelope();
     let fhir_json = open_own_record(
         wallet.hpke_key(),
         &wallet.actor_id(),
