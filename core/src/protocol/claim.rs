@@ -145,77 +145,70 @@ mod tests {
         }
     }
 
-    /// `E(code)` and `E(category)` of `code`.
-    fn record(code: &str) -> (B64, B64) {
-        let code: Icd10Code = code.parse().unwrap();
-        let pk = key().public_key();
-        let mut rng = rng(9);
-        (
-            B64(pk.encrypt(code.encode(), &mut rng).to_bytes()),
-            B64(pk.encrypt(code.category().encode(), &mut rng).to_bytes()),
-        )
+    /// A policy of `items` and a record of `diagnosis`: the policy's `E(M_i)`,
+    /// the record's `E(code)` and `E(category)`, and what the phone finds.
+    struct Case {
+        policy: Vec<B64>,
+        code: B64,
+        category: B64,
+        found: Option<(u32, Vec<u8>)>,
+    }
+
+    impl Case {
+        fn new(items: &[CoveredItem], diagnosis: &str) -> Case {
+            let pk = key().public_key();
+            let policy = encrypt_policy_items(pk, items, &mut rng(1)).unwrap();
+            let code: Icd10Code = diagnosis.parse().unwrap();
+            let mut rng = rng(9);
+            let code_ct = B64(pk.encrypt(code.encode(), &mut rng).to_bytes());
+            let category = B64(pk.encrypt(code.category().encode(), &mut rng).to_bytes());
+            let mut case = Case {
+                policy,
+                code: code_ct,
+                category,
+                found: None,
+            };
+            case.found = find_claim_item(key(), items, &case.policy, case.diagnosis()).unwrap();
+            case
+        }
+
+        fn diagnosis(&self) -> Diagnosis<'_> {
+            Diagnosis {
+                code: &self.code,
+                category: &self.category,
+            }
+        }
+
+        /// The contract's check of `proof` for item `index` covering `covered`.
+        fn verifies(&self, covered: &str, index: usize, proof: &[u8]) -> bool {
+            let covered: CoveredCode = covered.parse().unwrap();
+            let pk = key().public_key();
+            verify_claim_item(pk, &covered, &self.policy[index], self.diagnosis(), proof)
+        }
     }
 
     #[test]
     fn the_matching_item_is_found_and_its_proof_verifies() {
-        let pk = key().public_key();
-        let items = [item("I10"), item("E11")];
-        let policy = encrypt_policy_items(pk, &items, &mut rng(1)).unwrap();
-        let (code, category) = record("E11.9");
-        let diagnosis = Diagnosis {
-            code: &code,
-            category: &category,
-        };
-        let (index, proof) = find_claim_item(key(), &items, &policy, diagnosis)
-            .unwrap()
-            .unwrap();
+        let case = Case::new(&[item("I10"), item("E11")], "E11.9");
+        let (index, proof) = case.found.clone().unwrap();
         assert_eq!(index, 1);
-        let covered: CoveredCode = "E11".parse().unwrap();
-        assert!(verify_claim_item(
-            pk, &covered, &policy[1], diagnosis, &proof
-        ));
+        assert!(case.verifies("E11", 1, &proof));
     }
 
     #[test]
     fn a_proof_for_the_wrong_item_is_refused_by_the_contracts_check() {
-        let pk = key().public_key();
-        let items = [item("I10"), item("E11.9")];
-        let policy = encrypt_policy_items(pk, &items, &mut rng(1)).unwrap();
-        let (code, category) = record("E11.9");
-        let diagnosis = Diagnosis {
-            code: &code,
-            category: &category,
-        };
-        let (index, proof) = find_claim_item(key(), &items, &policy, diagnosis)
-            .unwrap()
-            .unwrap();
+        let case = Case::new(&[item("I10"), item("E11.9")], "E11.9");
+        let (index, proof) = case.found.clone().unwrap();
         assert_eq!(index, 1);
-        let wrong: CoveredCode = "I10".parse().unwrap();
-        assert!(!verify_claim_item(
-            pk, &wrong, &policy[0], diagnosis, &proof
-        ));
-        let junk = non_proof(pk, &mut rng(2));
-        let right: CoveredCode = "E11.9".parse().unwrap();
-        assert!(!verify_claim_item(pk, &right, &policy[1], diagnosis, &junk));
-        assert!(!verify_claim_item(
-            pk, &right, &policy[1], diagnosis, b"short"
-        ));
+        assert!(!case.verifies("I10", 0, &proof));
+        let junk = non_proof(key().public_key(), &mut rng(2));
+        assert!(!case.verifies("E11.9", 1, &junk));
+        assert!(!case.verifies("E11.9", 1, b"short"));
     }
 
     #[test]
     fn an_uncovered_diagnosis_finds_no_item() {
-        let pk = key().public_key();
-        let items = [item("I10")];
-        let policy = encrypt_policy_items(pk, &items, &mut rng(1)).unwrap();
-        let (code, category) = record("E11.9");
-        let diagnosis = Diagnosis {
-            code: &code,
-            category: &category,
-        };
-        assert_eq!(
-            find_claim_item(key(), &items, &policy, diagnosis).unwrap(),
-            None
-        );
+        assert_eq!(Case::new(&[item("I10")], "E11.9").found, None);
     }
 
     #[test]
