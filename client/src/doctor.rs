@@ -12,10 +12,10 @@ use carechain_core::statement::{
 };
 
 use crate::error::ClientError;
-use crate::ledger::{AccessRequestState, Reader, RecordState};
 use crate::patient::blocking;
 use crate::staff::StaffClient;
 use crate::wire::RecordRead;
+use carechain_core::ledger::{AccessRequestState, Reader, RecordState};
 
 /// A record a doctor read, decrypted.
 #[derive(Clone, Debug)]

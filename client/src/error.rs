@@ -9,7 +9,7 @@ use carechain_core::wallet::WalletError;
 use reqwest::StatusCode;
 use serde::Deserialize;
 
-use crate::ledger::ErrorCode;
+use carechain_core::ledger::ErrorCode;
 
 /// Why a client operation failed.
 #[derive(Debug, thiserror::Error)]

@@ -8,9 +8,9 @@ use carechain_core::protocol::write::paillier_key;
 use carechain_core::statement::{Action, IssuePolicy, MarkPaid, PublishProduct};
 
 use crate::error::ClientError;
-use crate::ledger::{ClaimState, PolicyState, ProductState};
 use crate::patient::blocking;
 use crate::staff::StaffClient;
+use carechain_core::ledger::{ClaimState, PolicyState, ProductState};
 
 impl StaffClient {
     /// Publishes `product` (its id chosen by the caller).

@@ -11,15 +11,15 @@
 //!   ([`admin`]) operations over a [`StaffKeys`] keystore.
 //! - [`events`]: the live event socket, acknowledged, resumed after a drop.
 //!
-//! Protocol steps (login proof, sealing, re-wrapping, claim proofs, checks)
-//! are core's [`carechain_core::protocol`]; this crate only moves them over HTTP.
+//! Ledger objects are core's [`carechain_core::ledger`] and the protocol
+//! steps (login proof, sealing, re-wrapping, claim proofs, checks) core's
+//! [`carechain_core::protocol`]: this crate only moves them over HTTP.
 
 pub mod admin;
 pub mod doctor;
 mod error;
 pub mod events;
 pub mod insurer;
-pub mod ledger;
 pub mod patient;
 mod session;
 mod staff;

@@ -24,10 +24,10 @@ use url::Url;
 use zeroize::Zeroizing;
 
 use crate::error::{ClientError, Problem, from_problem};
-use crate::ledger::Page;
 #[cfg(doc)]
 use crate::wire::Submitted;
 use crate::wire::{Challenge, Tokens};
+use carechain_core::ledger::Page;
 
 /// The patient's wallet, shared with the app (which seals it after changes).
 pub type SharedWallet = Arc<Mutex<Wallet>>;

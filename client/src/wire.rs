@@ -1,5 +1,5 @@
 //! The relay's own JSON bodies (accounts, tokens, answers of a forwarded
-//! statement); ledger objects are the typed [`crate::ledger`] ones. Unknown
+//! statement); ledger objects are the typed [`carechain_core::ledger`] ones. Unknown
 //! fields are ignored so a newer relay does not break an older client.
 
 use carechain_core::envelope::{SealedPayload, WrappedKey};
@@ -7,7 +7,7 @@ use carechain_core::ids::{ActorId, B64};
 use carechain_core::statement::{PaillierRegistration, Role};
 use serde::{Deserialize, Serialize};
 
-use crate::ledger::{RecordState, WrappedKeyState};
+use carechain_core::ledger::{RecordState, WrappedKeyState};
 
 /// Tokens from a login or refresh.
 #[derive(Deserialize)]
@@ -54,16 +54,21 @@ pub struct RecordRead {
 impl RecordRead {
     /// The record's sealed payload and the data key wrapped for the caller.
     pub fn envelope(&self) -> (SealedPayload, WrappedKey) {
-        let sealed = SealedPayload {
-            nonce: self.record.nonce.clone(),
-            ciphertext: self.record.payload.clone(),
-        };
-        let wrapped = WrappedKey {
-            enc: self.key.enc.clone(),
-            ciphertext: self.key.ciphertext.clone(),
-        };
-        (sealed, wrapped)
+        envelope(&self.record, &self.key)
     }
+}
+
+/// A record's sealed payload and a data key wrapped for one reader.
+pub fn envelope(record: &RecordState, key: &WrappedKeyState) -> (SealedPayload, WrappedKey) {
+    let sealed = SealedPayload {
+        nonce: record.nonce.clone(),
+        ciphertext: record.payload.clone(),
+    };
+    let wrapped = WrappedKey {
+        enc: key.enc.clone(),
+        ciphertext: key.ciphertext.clone(),
+    };
+    (sealed, wrapped)
 }
 
 /// An identity's public keys as the ledger holds them (`GET /v1/identities/{actor}`).

@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use carechain_client::PatientClient;
-use carechain_client::ledger::RequestStatus as LedgerStatus;
 use carechain_client::patient::RequestFilter;
+use carechain_core::ledger::RequestStatus as LedgerStatus;
 use carechain_core::statement::Scope;
 
 use crate::error::{MobileError, invalid};

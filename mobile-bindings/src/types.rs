@@ -2,8 +2,8 @@
 //! relay returns, with ids as strings and times as Unix seconds, plus the
 //! results of the checks the phone makes (record codes, policy items).
 
-use carechain_client::ledger;
 use carechain_client::patient::{self, CheckedPolicy, OpenedRecord};
+use carechain_core::ledger;
 use carechain_core::protocol::check;
 use carechain_core::statement;
 

@@ -11,9 +11,13 @@ use carechain_core::statement::{AccessAction, Action, Deny, Grant, Revoke, Scope
 
 use super::{PatientClient, blocking};
 use crate::error::ClientError;
-use crate::ledger::{AccessLogEntry, AccessRequestState, RecordState, RequestStatus};
 use crate::session::{lock, now};
-use crate::wire::{IdentityKeys, RecordRead};
+use crate::wire::{RecordRead, envelope};
+use carechain_core::envelope::WrappedKey;
+use carechain_core::ledger::{
+    AccessLogEntry, AccessRequestState, GrantContext, KeyedRecord, RecordState, RequestStatus,
+    WrappedKeyState, scope_text,
+};
 
 /// Which access requests to list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,24 +94,26 @@ impl PatientClient {
             )));
         }
         let id = request.0;
+        // One answer holds the request, the doctor's key and the patient's
+        // own wrapped keys of every record in scope, whatever the history.
         let keys = if actions.contains(&AccessAction::Read) {
-            let asked: AccessRequestState = self.session.get(&format!("v1/requests/{id}")).await?;
-            let doctor: IdentityKeys = self
+            let context: GrantContext = self
                 .session
-                .get(&format!("v1/identities/{}", asked.doctor))
+                .get(&format!(
+                    "v1/requests/{id}/grant-context?scope={}",
+                    scope_text(&scope)
+                ))
                 .await?;
-            let listed: Vec<RecordState> = self.session.list("v1/patients/me/records").await?;
-            let mut held = Vec::new();
-            for record in listed.into_iter().filter(|r| scope.covers(r.category)) {
-                let read: RecordRead = self
-                    .session
-                    .get(&format!("v1/records/{}", record.record.0))
-                    .await?;
-                held.push((record.record, read.envelope().1));
-            }
             let wallet = self.wallet.clone();
             blocking(move || {
-                let grantee = reader_key(&doctor.actor, &doctor.hpke_key)?;
+                let grantee = reader_key(&context.grantee.actor, &context.grantee.hpke_key)?;
+                let held = context.keys.into_iter().map(|k| {
+                    let wrapped = WrappedKey {
+                        enc: k.key.enc,
+                        ciphertext: k.key.ciphertext,
+                    };
+                    (k.record, wrapped)
+                });
                 let w = lock(&wallet)?;
                 Ok(rewrap_keys(
                     w.hpke_key(),
@@ -149,21 +155,25 @@ impl PatientClient {
             .map(drop)
     }
 
-    /// The patient's records, each decrypted and checked.
+    /// The patient's records, each decrypted and checked: one paged list,
+    /// each record with its data key inline.
     pub async fn records(&self) -> Result<Vec<OpenedRecord>, ClientError> {
-        let listed: Vec<RecordState> = self.session.list("v1/patients/me/records").await?;
-        let mut reads = Vec::with_capacity(listed.len());
-        for record in listed {
-            let read: RecordRead = self
-                .session
-                .get(&format!("v1/records/{}", record.record.0))
-                .await?;
-            reads.push(read);
-        }
+        let listed: Vec<KeyedRecord> = self.session.list("v1/patients/me/records").await?;
         let wallet = self.wallet.clone();
         blocking(move || {
             let w = lock(&wallet)?;
-            reads.iter().map(|r| open(&w, r)).collect()
+            listed
+                .into_iter()
+                .map(|k| {
+                    let key = k.key.ok_or_else(|| {
+                        ClientError::Integrity(format!(
+                            "record {}: no data key wrapped for the patient",
+                            k.record.record.0
+                        ))
+                    })?;
+                    open(&w, k.record, &key)
+                })
+                .collect()
         })
         .await
     }
@@ -175,7 +185,7 @@ impl PatientClient {
             .get(&format!("v1/records/{}", record.0))
             .await?;
         let wallet = self.wallet.clone();
-        blocking(move || open(&*lock(&wallet)?, &read)).await
+        blocking(move || open(&*lock(&wallet)?, read.record, &read.key)).await
     }
 
     /// Who read the patient's records, and when.
@@ -184,25 +194,29 @@ impl PatientClient {
     }
 }
 
-/// Opens a record read with the wallet and checks its `E(code)`.
+/// Opens a record with the wallet and checks its `E(code)`.
 fn open(
     wallet: &carechain_core::wallet::Wallet,
-    read: &RecordRead,
+    record: RecordState,
+    key: &WrappedKeyState,
 ) -> Result<OpenedRecord, ClientError> {
-    let r = &read.record;
-    let (sealed, wrapped) = read.envelope();
+    let (sealed, wrapped) = envelope(&record, key);
     let fhir_json = open_own_record(
         wallet.hpke_key(),
         &wallet.actor_id(),
-        &r.patient,
-        &r.record,
+        &record.patient,
+        &record.record,
         &sealed,
         &wrapped,
     )?;
-    let code_check =
-        check_record_code(wallet.paillier_key(), &r.code, &r.code_category, &fhir_json);
+    let code_check = check_record_code(
+        wallet.paillier_key(),
+        &record.code,
+        &record.code_category,
+        &fhir_json,
+    );
     Ok(OpenedRecord {
-        state: r.clone(),
+        state: record,
         fhir_json,
         code_check,
     })

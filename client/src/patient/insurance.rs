@@ -9,9 +9,9 @@ use carechain_core::statement::{Action, FileClaim, PurchasePolicy};
 
 use super::{PatientClient, blocking};
 use crate::error::ClientError;
-use crate::ledger::{ClaimState, PolicyState, PolicyStatus, ProductState};
 use crate::session::lock;
-use crate::wire::{RecordRead, Submitted};
+use crate::wire::Submitted;
+use carechain_core::ledger::{ClaimContext, ClaimState, PolicyState, PolicyStatus, ProductState};
 
 /// The phone's check of a policy's `E(M_i)` against its product.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,33 +98,31 @@ impl PatientClient {
         record: RecordId,
         file_if_uncovered: bool,
     ) -> Result<ClaimState, ClientError> {
-        let state: PolicyState = self
+        // One answer holds the policy, its product and the record: with the
+        // POST, whose answer is the decision, a claim takes two requests.
+        let context: ClaimContext = self
             .session
-            .get(&format!("v1/policies/{}", policy.0))
+            .get(&format!(
+                "v1/policies/{}/claim-context?record={}",
+                policy.0, record.0
+            ))
             .await?;
-        if state.status != PolicyStatus::Issued {
+        if context.policy.status != PolicyStatus::Issued {
             return Err(ClientError::Precondition {
                 code: "policy_not_active",
                 detail: format!("policy {}: expected issued, found purchased", policy.0),
             });
         }
-        let product: ProductState = self
-            .session
-            .get(&format!("v1/products/{}", state.product.0))
-            .await?;
-        let read: RecordRead = self
-            .session
-            .get(&format!("v1/records/{}", record.0))
-            .await?;
         let wallet = self.wallet.clone();
         let found = blocking(move || {
             let w = lock(&wallet)?;
             let sk = w.paillier_key();
             let diagnosis = Diagnosis {
-                code: &read.record.code,
-                category: &read.record.code_category,
+                code: &context.record.code,
+                category: &context.record.code_category,
             };
-            let found = find_claim_item(sk, &product.items, &state.items, diagnosis)?;
+            let items = &context.product.items;
+            let found = find_claim_item(sk, items, &context.policy.items, diagnosis)?;
             Ok(match found {
                 Some(found) => Some(found),
                 None if file_if_uncovered => Some((0, non_proof(sk.public_key(), &mut OsRng))),
