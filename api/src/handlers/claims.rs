@@ -13,30 +13,9 @@ use crate::idempotency::IdempotencyKey;
 use crate::state::AppState;
 use crate::types::{AccountRole, PageQuery, StatementRequest, Submitted};
 
-/// A patient files a claim with a signed `file_claim`; the result holds the decision.
-#[utoipa::path(tag = "claims", security(("bearer" = [])), request_body = StatementRequest,
-    params(("Idempotency-Key" = String, Header, description = "required")),
-    responses((status = 201, body = Submitted), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
-#[post("/v1/claims")]
-pub async fn file(
-    state: web::Data<AppState>,
-    caller: Caller,
-    idem: IdempotencyKey,
-    body: web::Json<StatementRequest>,
-) -> Result<HttpResponse, ApiError> {
-    submit_signed(
-        &state,
-        &caller,
-        idem,
-        body.into_inner(),
-        Expect {
-            roles: &[AccountRole::Patient],
-            kind: "file_claim",
-            status: StatusCode::CREATED,
-        },
-        |_| Ok(()),
-    )
-    .await
+create_with_statement! {
+    /// A patient files a claim with a signed `file_claim`; the result holds the decision.
+    file, "/v1/claims", tag = "claims", Patient, "file_claim"
 }
 
 /// Loads a claim the caller is a party to (404 otherwise).

@@ -1,6 +1,40 @@
 //! HTTP handlers, one file per resource. Handlers parse and authorize, call
 //! `db/` repository functions or forward to the ledger, and shape responses.
 
+/// Declares a ledger-bound POST that creates an object: the caller, who must
+/// have `$role`, forwards a signed `$kind` statement under its
+/// `Idempotency-Key`, answered 201 with the committed transaction. Five
+/// endpoints are exactly this; one declaration each keeps them alike.
+macro_rules! create_with_statement {
+    ($(#[doc = $doc:expr])* $name:ident, $path:tt, tag = $tag:tt, $role:ident, $kind:tt) => {
+        $(#[doc = $doc])*
+        #[utoipa::path(tag = $tag, security(("bearer" = [])), request_body = crate::types::StatementRequest,
+            params(("Idempotency-Key" = String, Header, description = "required")),
+            responses((status = 201, body = crate::types::Submitted), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
+        #[post($path)]
+        pub async fn $name(
+            state: actix_web::web::Data<crate::state::AppState>,
+            caller: crate::auth::Caller,
+            idem: crate::idempotency::IdempotencyKey,
+            body: actix_web::web::Json<crate::types::StatementRequest>,
+        ) -> Result<actix_web::HttpResponse, crate::error::ApiError> {
+            crate::handlers::submit_signed(
+                &state,
+                &caller,
+                idem,
+                body.into_inner(),
+                crate::handlers::Expect {
+                    roles: &[crate::types::AccountRole::$role],
+                    kind: $kind,
+                    status: actix_web::http::StatusCode::CREATED,
+                },
+                |_| Ok(()),
+            )
+            .await
+        }
+    };
+}
+
 pub mod admin;
 pub mod auth;
 pub mod claims;

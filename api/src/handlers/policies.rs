@@ -14,30 +14,9 @@ use crate::idempotency::IdempotencyKey;
 use crate::state::AppState;
 use crate::types::{AccountRole, ClaimContextQuery, PageQuery, StatementRequest, Submitted};
 
-/// A patient buys a product with a signed `purchase_policy`.
-#[utoipa::path(tag = "policies", security(("bearer" = [])), request_body = StatementRequest,
-    params(("Idempotency-Key" = String, Header, description = "required")),
-    responses((status = 201, body = Submitted), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
-#[post("/v1/policies")]
-pub async fn purchase(
-    state: web::Data<AppState>,
-    caller: Caller,
-    idem: IdempotencyKey,
-    body: web::Json<StatementRequest>,
-) -> Result<HttpResponse, ApiError> {
-    submit_signed(
-        &state,
-        &caller,
-        idem,
-        body.into_inner(),
-        Expect {
-            roles: &[AccountRole::Patient],
-            kind: "purchase_policy",
-            status: StatusCode::CREATED,
-        },
-        |_| Ok(()),
-    )
-    .await
+create_with_statement! {
+    /// A patient buys a product with a signed `purchase_policy`.
+    purchase, "/v1/policies", tag = "policies", Patient, "purchase_policy"
 }
 
 /// Loads a policy the caller is a party to (404 otherwise).

@@ -1,40 +1,18 @@
 //! Insurance products: insurers publish; every authenticated caller lists.
 
-use actix_web::{HttpResponse, get, http::StatusCode, post, web};
+use actix_web::{HttpResponse, get, post, web};
 use carechain_core::ledger::{Page, ProductState, Query};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::forward;
-use crate::handlers::{Expect, page_args, path_id, submit_signed};
-use crate::idempotency::IdempotencyKey;
+use crate::handlers::{page_args, path_id};
 use crate::state::AppState;
-use crate::types::{AccountRole, PageQuery, StatementRequest, Submitted};
+use crate::types::PageQuery;
 
-/// An insurer publishes a product with a signed `publish_product`.
-#[utoipa::path(tag = "products", security(("bearer" = [])), request_body = StatementRequest,
-    params(("Idempotency-Key" = String, Header, description = "required")),
-    responses((status = 201, body = Submitted), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
-#[post("/v1/products")]
-pub async fn publish(
-    state: web::Data<AppState>,
-    caller: Caller,
-    idem: IdempotencyKey,
-    body: web::Json<StatementRequest>,
-) -> Result<HttpResponse, ApiError> {
-    submit_signed(
-        &state,
-        &caller,
-        idem,
-        body.into_inner(),
-        Expect {
-            roles: &[AccountRole::Insurer],
-            kind: "publish_product",
-            status: StatusCode::CREATED,
-        },
-        |_| Ok(()),
-    )
-    .await
+create_with_statement! {
+    /// An insurer publishes a product with a signed `publish_product`.
+    publish, "/v1/products", tag = "products", Insurer, "publish_product"
 }
 
 /// Every product.

@@ -8,35 +8,14 @@ use carechain_core::statement::Action;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::forward;
-use crate::handlers::{Expect, path_id, submit_signed};
+use crate::handlers::path_id;
 use crate::idempotency::IdempotencyKey;
 use crate::state::AppState;
-use crate::types::{AccountRole, RecordRead, StatementRequest, Submitted};
+use crate::types::{AccountRole, RecordRead, StatementRequest};
 
-/// A doctor with a write grant writes a record with a signed `write_record`.
-#[utoipa::path(tag = "records", security(("bearer" = [])), request_body = StatementRequest,
-    params(("Idempotency-Key" = String, Header, description = "required")),
-    responses((status = 201, body = Submitted), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
-#[post("/v1/records")]
-pub async fn write(
-    state: web::Data<AppState>,
-    caller: Caller,
-    idem: IdempotencyKey,
-    body: web::Json<StatementRequest>,
-) -> Result<HttpResponse, ApiError> {
-    submit_signed(
-        &state,
-        &caller,
-        idem,
-        body.into_inner(),
-        Expect {
-            roles: &[AccountRole::Doctor],
-            kind: "write_record",
-            status: StatusCode::CREATED,
-        },
-        |_| Ok(()),
-    )
-    .await
+create_with_statement! {
+    /// A doctor with a write grant writes a record with a signed `write_record`.
+    write, "/v1/records", tag = "records", Doctor, "write_record"
 }
 
 /// The patient's own record and the data key wrapped for the patient.

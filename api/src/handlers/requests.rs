@@ -10,35 +10,14 @@ use carechain_core::statement::Action;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::forward;
-use crate::handlers::{Expect, page_args, path_id, submit_signed};
+use crate::handlers::{page_args, path_id};
 use crate::idempotency::IdempotencyKey;
 use crate::state::AppState;
 use crate::types::{AccountRole, GrantContextQuery, PageQuery, StatementRequest, Submitted};
 
-/// A doctor asks a patient for access with a signed `access_request`.
-#[utoipa::path(tag = "requests", security(("bearer" = [])), request_body = StatementRequest,
-    params(("Idempotency-Key" = String, Header, description = "required")),
-    responses((status = 201, body = Submitted), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
-#[post("/v1/requests")]
-pub async fn create(
-    state: web::Data<AppState>,
-    caller: Caller,
-    idem: IdempotencyKey,
-    body: web::Json<StatementRequest>,
-) -> Result<HttpResponse, ApiError> {
-    submit_signed(
-        &state,
-        &caller,
-        idem,
-        body.into_inner(),
-        Expect {
-            roles: &[AccountRole::Doctor],
-            kind: "access_request",
-            status: StatusCode::CREATED,
-        },
-        |_| Ok(()),
-    )
-    .await
+create_with_statement! {
+    /// A doctor asks a patient for access with a signed `access_request`.
+    create, "/v1/requests", tag = "requests", Doctor, "access_request"
 }
 
 /// The caller's requests: a patient's (asked of them) or a doctor's (made by them).
@@ -213,71 +192,37 @@ async fn answer(
     .await
 }
 
-/// The patient grants request `id` with a signed `grant`.
-#[utoipa::path(tag = "requests", security(("bearer" = [])), request_body = StatementRequest,
-    params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "required")),
-    responses((status = 200, body = Submitted), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
-#[post("/v1/requests/{id}/grant")]
-pub async fn grant(
-    state: web::Data<AppState>,
-    caller: Caller,
-    idem: IdempotencyKey,
-    path: web::Path<String>,
-    body: web::Json<StatementRequest>,
-) -> Result<HttpResponse, ApiError> {
-    answer(
-        state,
-        caller,
-        idem,
-        path.into_inner(),
-        body.into_inner(),
-        "grant",
-    )
-    .await
+/// Declares the patient's answer `$kind` to request `id` (see [`answer`]).
+macro_rules! answer_endpoint {
+    ($(#[doc = $doc:expr])* $name:ident, $path:tt, $kind:tt) => {
+        $(#[doc = $doc])*
+        #[utoipa::path(tag = "requests", security(("bearer" = [])), request_body = StatementRequest,
+            params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "required")),
+            responses((status = 200, body = Submitted), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
+        #[post($path)]
+        pub async fn $name(
+            state: web::Data<AppState>,
+            caller: Caller,
+            idem: IdempotencyKey,
+            path: web::Path<String>,
+            body: web::Json<StatementRequest>,
+        ) -> Result<HttpResponse, ApiError> {
+            answer(state, caller, idem, path.into_inner(), body.into_inner(), $kind).await
+        }
+    };
 }
 
-/// The patient denies request `id` with a signed `deny`.
-#[utoipa::path(tag = "requests", security(("bearer" = [])), request_body = StatementRequest,
-    params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "required")),
-    responses((status = 200, body = Submitted), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
-#[post("/v1/requests/{id}/deny")]
-pub async fn deny(
-    state: web::Data<AppState>,
-    caller: Caller,
-    idem: IdempotencyKey,
-    path: web::Path<String>,
-    body: web::Json<StatementRequest>,
-) -> Result<HttpResponse, ApiError> {
-    answer(
-        state,
-        caller,
-        idem,
-        path.into_inner(),
-        body.into_inner(),
-        "deny",
-    )
-    .await
+answer_endpoint! {
+    /// The patient grants request `id` with a signed `grant`.
+    grant, "/v1/requests/{id}/grant", "grant"
 }
 
-/// The patient revokes the grant of request `id` with a signed `revoke`.
-#[utoipa::path(tag = "requests", security(("bearer" = [])), request_body = StatementRequest,
-    params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "required")),
-    responses((status = 200, body = Submitted), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
-#[post("/v1/requests/{id}/revoke")]
-pub async fn revoke(
-    state: web::Data<AppState>,
-    caller: Caller,
-    idem: IdempotencyKey,
-    path: web::Path<String>,
-    body: web::Json<StatementRequest>,
-) -> Result<HttpResponse, ApiError> {
-    answer(
-        state,
-        caller,
-        idem,
-        path.into_inner(),
-        body.into_inner(),
-        "revoke",
-    )
-    .await
+answer_endpoint! {
+    /// The patient denies request `id` with a signed `deny`.
+    deny, "/v1/requests/{id}/deny", "deny"
+}
+
+answer_endpoint! {
+    /// The patient revokes the grant of request `id` with a signed `revoke`.
+    revoke, "/v1/requests/{id}/revoke", "revoke"
 }

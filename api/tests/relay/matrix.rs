@@ -106,6 +106,7 @@ const MATRIX: &[(&str, &str, [Expect; 5])] = &[
         [Refused, NotListed, NotListed, Refused, Refused],
     ),
     ("get", "/v1/requests/{id}", [Refused; 5]),
+    ("get", "/v1/requests/{id}/grant-context", [Refused; 5]),
     ("post", "/v1/requests/{id}/grant", [Refused; 5]),
     ("post", "/v1/requests/{id}/deny", [Refused; 5]),
     ("post", "/v1/requests/{id}/revoke", [Refused; 5]),
@@ -139,6 +140,7 @@ const MATRIX: &[(&str, &str, [Expect; 5])] = &[
         [Refused, NotListed, Refused, NotListed, Refused],
     ),
     ("get", "/v1/policies/{id}", [Refused; 5]),
+    ("get", "/v1/policies/{id}/claim-context", [Refused; 5]),
     ("post", "/v1/claims", [Refused; 5]),
     (
         "get",
@@ -197,6 +199,8 @@ fn concrete(path: &str, s: &Scenario) -> String {
     let path = path.replace("{id}", &id).replace("{actor}", &id);
     if path.ends_with("/readers") {
         format!("{path}?category=general")
+    } else if path.ends_with("/claim-context") {
+        format!("{path}?record={}", s.record)
     } else {
         path
     }
