@@ -321,14 +321,14 @@ impl Session {
         }
     }
 
-    /// A POST as the logged-in account under a fresh `Idempotency-Key`.
+    /// A POST as the logged-in account under a fresh `Idempotency-Key`
+    /// (one per logical POST: every retry of it sends the same).
     pub async fn post<T: DeserializeOwned>(
         &self,
         path: &str,
         body: &impl Serialize,
     ) -> Result<T, ClientError> {
-        let key = uuid::Uuid::new_v4().to_string();
-        self.authed(Method::POST, path, Some(body), Some(&key))
+        self.authed(Method::POST, path, Some(body), Some(&idempotency_key()))
             .await
     }
 
@@ -348,9 +348,14 @@ impl Session {
         path: &str,
         body: &impl Serialize,
     ) -> Result<T, ClientError> {
-        let key = uuid::Uuid::new_v4().to_string();
-        self.send(Method::POST, path, Some(body), Some(&key), None)
-            .await
+        self.send(
+            Method::POST,
+            path,
+            Some(body),
+            Some(&idempotency_key()),
+            None,
+        )
+        .await
     }
 
     /// A request as the logged-in account; on 401 logs in again once and retries.
@@ -428,6 +433,11 @@ impl Session {
             tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
         }
     }
+}
+
+/// A fresh `Idempotency-Key`.
+fn idempotency_key() -> String {
+    uuid::Uuid::new_v4().to_string()
 }
 
 /// Signs `action` as a staff member with `key` for `aud`, valid for 5 minutes.

@@ -90,6 +90,24 @@ mod tests {
     use crate::protocol::record::open_record;
     use crate::protocol::testkeys::{paillier as key, patient, rng};
 
+    /// A general record of `"fhir"` for `patient` with `code`, for `readers`.
+    fn compose(
+        patient: &ActorId,
+        code: &Icd10Code,
+        readers: &[(ActorId, B64)],
+    ) -> Result<WriteRecord, ProtocolError> {
+        RecordWrite {
+            record: RecordId::random(&mut rng(3)),
+            patient,
+            category: RecordCategory::General,
+            payload: b"fhir",
+            code,
+            paillier_key: key().public_key(),
+            readers,
+        }
+        .compose(&mut rng(4))
+    }
+
     #[test]
     fn a_composed_write_opens_for_each_reader_and_encrypts_the_code() {
         let (p, doctor) = (patient(1), patient(2));
@@ -102,17 +120,7 @@ mod tests {
             ),
         ];
         let code: Icd10Code = "E11.9".parse().unwrap();
-        let write = RecordWrite {
-            record: RecordId::random(&mut rng(3)),
-            patient: &me,
-            category: RecordCategory::General,
-            payload: b"fhir",
-            code: &code,
-            paillier_key: key().public_key(),
-            readers: &readers,
-        }
-        .compose(&mut rng(4))
-        .unwrap();
+        let write = compose(&me, &code, &readers).unwrap();
         assert_eq!(write.keys.len(), 2);
         let sealed = SealedPayload {
             nonce: write.nonce.clone(),
@@ -141,18 +149,7 @@ mod tests {
         let p = patient(1);
         let me = p.signing.actor_id();
         let readers = [(me.clone(), B64(vec![4; 10]))];
-        let code: Icd10Code = "I10".parse().unwrap();
-        let err = RecordWrite {
-            record: RecordId::random(&mut rng(3)),
-            patient: &me,
-            category: RecordCategory::General,
-            payload: b"x",
-            code: &code,
-            paillier_key: key().public_key(),
-            readers: &readers,
-        }
-        .compose(&mut rng(4))
-        .unwrap_err();
+        let err = compose(&me, &"I10".parse().unwrap(), &readers).unwrap_err();
         assert!(matches!(err, ProtocolError::ReaderKey { reader, .. } if reader == me));
     }
 }
