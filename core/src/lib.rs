@@ -9,6 +9,8 @@
 //! - [`envelope`]: record encryption with a per-record data key wrapped per reader with HPKE.
 //! - [`ledger`]: the ledger objects, queries, events and refusal codes.
 //! - [`wallet`]: the patient's keys and signed-statement log, sealed at rest.
+//! - [`protocol`]: the protocol steps as pure functions (login proof, sealing and
+//!   opening records, re-wrapping keys, proving a claim, the phone's checks).
 //!
 //! The crate performs no I/O. Every function that needs randomness takes the
 //! RNG as an argument (`&mut impl CryptoRngCore`), so callers and tests decide
@@ -20,6 +22,7 @@ pub mod identity;
 pub mod ids;
 pub mod ledger;
 pub mod paillier;
+pub mod protocol;
 pub mod statement;
 pub mod wallet;
 

@@ -3,6 +3,7 @@
 //! core, reqwest and the relay are folded into these, their messages kept as
 //! the `reason` (never with secret bytes).
 
+use carechain_client::ClientError;
 use carechain_core::wallet::WalletError;
 
 /// What went wrong, grouped by what the app should do about it.
@@ -96,24 +97,49 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for MobileError {
     }
 }
 
-impl From<reqwest::Error> for MobileError {
-    fn from(err: reqwest::Error) -> Self {
-        if err.is_decode() {
-            MobileError::Integrity {
-                reason: format!("the relay's answer does not parse: {err}"),
+impl From<ClientError> for MobileError {
+    fn from(err: ClientError) -> Self {
+        let reason = err.to_string();
+        let refused = |status: u16, code: &str, reason: String| MobileError::Refused {
+            status,
+            code: code.to_owned(),
+            reason,
+        };
+        match err {
+            ClientError::InvalidInput(reason) => MobileError::InvalidInput { reason },
+            ClientError::Unauthenticated { detail } => {
+                MobileError::NotAuthenticated { reason: detail }
             }
-        } else {
-            MobileError::Network {
-                reason: err.to_string(),
+            ClientError::NotFound { detail } => MobileError::NotFound { reason: detail },
+            ClientError::Forbidden { detail } => refused(403, "forbidden", detail),
+            ClientError::RateLimited { detail, .. } => refused(429, "rate_limited", detail),
+            ClientError::Ledger {
+                status,
+                code,
+                detail,
+            } => refused(status, code.as_str(), detail),
+            ClientError::Refused {
+                status: 400,
+                detail,
+                ..
+            } => MobileError::InvalidInput { reason: detail },
+            ClientError::Refused {
+                status,
+                code,
+                detail,
+            } => refused(status, &code, detail),
+            // A claim the phone will not file: `not_covered` is the claim's
+            // content (422), anything else the policy's state (409).
+            ClientError::Precondition { code, detail } => {
+                refused(if code == "not_covered" { 422 } else { 409 }, code, detail)
             }
+            ClientError::Unavailable { detail } => MobileError::Network { reason: detail },
+            ClientError::Integrity(_) | ClientError::Protocol(_) => {
+                MobileError::Integrity { reason }
+            }
+            ClientError::Wallet(e) => e.into(),
+            ClientError::Internal(_) => MobileError::Internal { reason },
         }
-    }
-}
-
-/// An integrity failure naming the object and the check.
-pub(crate) fn integrity(reason: impl Into<String>) -> MobileError {
-    MobileError::Integrity {
-        reason: reason.into(),
     }
 }
 

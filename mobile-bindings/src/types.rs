@@ -2,6 +2,9 @@
 //! relay returns, with ids as strings and times as Unix seconds, plus the
 //! results of the checks the phone makes (record codes, policy items).
 
+use carechain_client::patient::{self, CheckedPolicy, OpenedRecord};
+use carechain_core::ledger;
+use carechain_core::protocol::check;
 use carechain_core::statement;
 
 /// What a grant allows.
@@ -303,4 +306,134 @@ pub struct KeygenProgress {
     pub candidates_tested: u64,
     /// Primes found so far (0, 1 or 2).
     pub primes_found: u8,
+}
+
+/// The text of a snake_case serde enum value (`treat`, `proof_failed`).
+fn wire_name(value: impl serde::Serialize) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+impl From<ledger::AccessRequestState> for AccessRequest {
+    fn from(r: ledger::AccessRequestState) -> Self {
+        AccessRequest {
+            request_id: r.request.0.to_string(),
+            doctor_id: r.doctor.to_string(),
+            actions: r.actions.into_iter().map(Into::into).collect(),
+            categories: categories_of(&r.scope),
+            purpose: wire_name(r.purpose),
+            duration_secs: r.duration_secs,
+            requested_at: r.requested_at,
+            status: match r.status {
+                ledger::RequestStatus::Pending => RequestStatus::Pending,
+                ledger::RequestStatus::Granted => RequestStatus::Granted,
+                ledger::RequestStatus::Denied => RequestStatus::Denied,
+                ledger::RequestStatus::Revoked => RequestStatus::Revoked,
+            },
+            granted_actions: r
+                .grant
+                .as_ref()
+                .map(|g| g.actions.iter().map(|&a| a.into()).collect()),
+            expires_at: r.grant.map(|g| g.expires_at),
+        }
+    }
+}
+
+impl From<OpenedRecord> for MedicalRecord {
+    fn from(r: OpenedRecord) -> Self {
+        MedicalRecord {
+            record_id: r.state.record.0.to_string(),
+            doctor_id: r.state.doctor.to_string(),
+            category: r.state.category.into(),
+            written_at: r.state.written_at,
+            fhir_json: r.fhir_json,
+            code_check: match r.code_check {
+                check::CodeCheck::Verified { code } => CodeCheck::Verified {
+                    code: code.to_string(),
+                },
+                check::CodeCheck::Mismatch {
+                    in_payload,
+                    encrypted,
+                } => CodeCheck::Mismatch {
+                    in_payload,
+                    encrypted: encrypted.map(|c| c.to_string()),
+                },
+            },
+        }
+    }
+}
+
+impl From<ledger::AccessLogEntry> for AccessLogEntry {
+    fn from(e: ledger::AccessLogEntry) -> Self {
+        AccessLogEntry {
+            reader_id: e.reader.to_string(),
+            record_id: e.record.0.to_string(),
+            at: e.at,
+            tx_id: e.tx_id,
+        }
+    }
+}
+
+impl From<ledger::ProductState> for Product {
+    fn from(p: ledger::ProductState) -> Self {
+        Product {
+            product_id: p.product.0.to_string(),
+            insurer_id: p.insurer.to_string(),
+            name: p.name,
+            currency: p.currency,
+            premium: p.premium,
+            term_days: p.term_days,
+            items: p
+                .items
+                .into_iter()
+                .map(|i| CoveredItem {
+                    code: i.code,
+                    payout: i.payout,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<CheckedPolicy> for Policy {
+    fn from(p: CheckedPolicy) -> Self {
+        let s = p.state;
+        Policy {
+            policy_id: s.policy.0.to_string(),
+            product_id: s.product.0.to_string(),
+            insurer_id: s.insurer.to_string(),
+            issued: s.status == ledger::PolicyStatus::Issued,
+            purchased_at: s.purchased_at,
+            starts_at: s.starts_at,
+            ends_at: s.ends_at,
+            check: match p.check {
+                patient::PolicyCheck::NotIssued => PolicyCheck::NotIssued,
+                patient::PolicyCheck::Verified => PolicyCheck::Verified,
+                patient::PolicyCheck::Mismatch { items } => PolicyCheck::Mismatch { items },
+            },
+        }
+    }
+}
+
+impl From<ledger::ClaimState> for Claim {
+    fn from(c: ledger::ClaimState) -> Self {
+        Claim {
+            claim_id: c.claim.0.to_string(),
+            policy_id: c.policy.0.to_string(),
+            record_id: c.record.0.to_string(),
+            item: c.item,
+            decision: match c.decision {
+                ledger::Decision::Approved { payout, currency } => {
+                    ClaimDecision::Approved { payout, currency }
+                }
+                ledger::Decision::Rejected { reason } => ClaimDecision::Rejected {
+                    reason: wire_name(reason),
+                },
+            },
+            decided_at: c.decided_at,
+            payment_reference: c.payment.map(|p| p.reference),
+        }
+    }
 }

@@ -5,9 +5,10 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use carechain_client::SharedWallet;
+
 use carechain_core::OsRng;
 use carechain_core::paillier::DEFAULT_MODULUS_BITS;
-use carechain_core::statement::Action;
 use carechain_core::wallet::Wallet as CoreWallet;
 use zeroize::Zeroizing;
 
@@ -39,7 +40,7 @@ pub trait PlatformKeystore: Send + Sync {
 /// The patient's keys and signed-statement log. Seal it after every change
 /// (`seal_with_keystore` or `seal_with_passphrase`) and store the bytes.
 #[derive(uniffi::Object)]
-pub struct Wallet(Mutex<CoreWallet>);
+pub struct Wallet(pub(crate) SharedWallet);
 
 impl std::fmt::Debug for Wallet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -62,7 +63,7 @@ pub async fn create_wallet(
             })
         };
         let wallet = CoreWallet::create(DEFAULT_MODULUS_BITS, &mut OsRng, &mut report)?;
-        Ok(Arc::new(Wallet(Mutex::new(wallet))))
+        Ok(Arc::new(Wallet(Arc::new(Mutex::new(wallet)))))
     })
     .await
 }
@@ -96,7 +97,7 @@ impl Wallet {
     ) -> Result<Arc<Self>, MobileError> {
         let passphrase = Zeroizing::new(passphrase);
         let wallet = CoreWallet::open_with_passphrase(&sealed, &passphrase)?;
-        Ok(Arc::new(Wallet(Mutex::new(wallet))))
+        Ok(Arc::new(Wallet(Arc::new(Mutex::new(wallet)))))
     }
 
     /// Opens a wallet file sealed with the key held by the platform keystore.
@@ -109,7 +110,7 @@ impl Wallet {
             reason: "expected a stored wallet key, found none".into(),
         })?;
         let wallet = CoreWallet::open_with_key(&sealed, &key)?;
-        Ok(Arc::new(Wallet(Mutex::new(wallet))))
+        Ok(Arc::new(Wallet(Arc::new(Mutex::new(wallet)))))
     }
 
     /// Restores a wallet from a backup made by `export_backup` (argon2id; call off the UI thread).
@@ -117,7 +118,7 @@ impl Wallet {
     pub fn import_backup(backup: Vec<u8>, passphrase: String) -> Result<Arc<Self>, MobileError> {
         let passphrase = Zeroizing::new(passphrase);
         let wallet = CoreWallet::import_backup(&backup, &passphrase)?;
-        Ok(Arc::new(Wallet(Mutex::new(wallet))))
+        Ok(Arc::new(Wallet(Arc::new(Mutex::new(wallet)))))
     }
 
     /// The patient's actor id (derived from the signing key).
@@ -183,17 +184,4 @@ impl Wallet {
             reason: "the wallet lock was poisoned by an earlier panic".into(),
         })
     }
-
-    /// Signs `action` for the ledger audience `aud`, logging it; valid for 5 minutes.
-    pub(crate) fn sign(&self, aud: &str, action: Action) -> Result<String, MobileError> {
-        let now = now();
-        Ok(self.lock()?.sign(aud, action, now, 300, &mut OsRng)?)
-    }
-}
-
-/// The phone's clock in Unix seconds.
-pub(crate) fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }

@@ -12,6 +12,7 @@ use carechain_core::envelope::{self, DataKey};
 use carechain_core::icd10::{CoveredCode, Icd10Code};
 use carechain_core::ids::{B64, ClaimId, PolicyId, ProductId, RecordId, RequestId};
 use carechain_core::paillier::SecretKey;
+use carechain_core::protocol::claim::{Diagnosis, find_claim_item};
 use carechain_core::statement::*;
 
 use crate::client::{Step, setup, split};
@@ -211,12 +212,19 @@ pub async fn claims(
         let proof = match cache.proofs.get(&(Arc::as_ptr(&sk) as usize)) {
             Some(proof) => proof.clone(),
             None => {
-                let pk = sk.public_key();
                 let item_ct = cache.encrypt(world, &sk, item.encode(), "item");
-                let diag_ct = cache.encrypt(world, &sk, code.encode(), "code");
-                let ct = |b: &B64| pk.ciphertext_from_bytes(b.as_bytes()).unwrap();
-                let zero = pk.sub(&ct(&item_ct), &ct(&diag_ct)).unwrap();
-                let proof = B64(sk.prove_zero(&zero).unwrap().to_bytes());
+                let diagnosis = Diagnosis {
+                    code: &cache.encrypt(world, &sk, code.encode(), "code"),
+                    category: &cache.encrypt(world, &sk, code.category().encode(), "category"),
+                };
+                let covered = [CoveredItem {
+                    code: CODE.into(),
+                    payout: 50_000,
+                }];
+                let (_, proof) = find_claim_item(&sk, &covered, &[item_ct], diagnosis)
+                    .unwrap()
+                    .expect("the record's diagnosis is the covered item");
+                let proof = B64(proof);
                 cache
                     .proofs
                     .insert(Arc::as_ptr(&sk) as usize, proof.clone());

@@ -15,10 +15,9 @@ use carechain_core::envelope::HpkeSecretKey;
 use carechain_core::identity::SigningKey;
 use carechain_core::ids::{ActorId, B64};
 use carechain_core::paillier::SecretKey;
+use carechain_core::protocol::login::sign_login_proof;
 use carechain_core::statement::*;
 use carechain_ledger::{EmbeddedLedger, Ledger as _, Proposal};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use p256::pkcs8::EncodePrivateKey as _;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng as _;
 use serde_json::json;
@@ -377,13 +376,5 @@ async fn register_lane(
 
 /// A compact ES256 JWS over a login challenge, as the phone makes it.
 fn login_proof(key: &SigningKey, challenge: &str, audience: &str) -> String {
-    let secret = p256::SecretKey::from_slice(key.to_bytes().as_slice()).unwrap();
-    let der = secret.to_pkcs8_der().unwrap();
-    let now = db::now();
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::ES256),
-        &json!({"challenge": challenge, "aud": audience, "iat": now, "exp": now + 60}),
-        &EncodingKey::from_ec_der(der.as_bytes()),
-    )
-    .unwrap()
+    sign_login_proof(key, challenge, audience, db::now()).unwrap()
 }

@@ -11,8 +11,6 @@ use actix_web::test::TestRequest;
 use actix_web::web;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use p256::pkcs8::EncodePrivateKey as _;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng as _;
 use serde_json::{Value, json};
@@ -25,6 +23,7 @@ use carechain_core::envelope::HpkeSecretKey;
 use carechain_core::identity::SigningKey;
 use carechain_core::ids::{ActorId, B64};
 use carechain_core::paillier::SecretKey;
+use carechain_core::protocol::login::sign_login_proof;
 use carechain_core::statement::*;
 
 /// The ledger audience in tests.
@@ -396,16 +395,7 @@ where
 
 /// A compact ES256 JWS by the actor over a login challenge, issued `offset` seconds from now.
 pub fn login_proof(actor: &Actor, challenge: &str, audience: &str, offset: i64) -> String {
-    let secret = p256::SecretKey::from_slice(actor.key.to_bytes().as_slice()).unwrap();
-    let der = secret.to_pkcs8_der().unwrap();
-    let key = EncodingKey::from_ec_der(der.as_bytes());
-    let now = db::now() + offset;
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::ES256),
-        &json!({"challenge": challenge, "aud": audience, "iat": now, "exp": now + 60}),
-        &key,
-    )
-    .unwrap()
+    sign_login_proof(&actor.key, challenge, audience, db::now() + offset).unwrap()
 }
 
 /// Flips a byte of a JWS signature.

@@ -22,6 +22,7 @@ mod backup;
 mod contents;
 mod log;
 mod seal;
+mod staff;
 
 use std::fmt;
 
@@ -30,6 +31,7 @@ use rand_core::CryptoRngCore;
 pub use self::log::LogEntry;
 use self::seal::{Container, Lock, Unlock};
 pub use self::seal::{KdfParams, MAX_M_KIB, MAX_P, MAX_T};
+pub use self::staff::{KeystoreError, StaffKeys};
 use crate::envelope::HpkeSecretKey;
 use crate::identity::SigningKey;
 use crate::ids::ActorId;

@@ -5,14 +5,13 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use carechain_core::OsRng;
 use carechain_core::identity::SigningKey;
 use carechain_core::ids::ActorId;
+use carechain_core::protocol::login::sign_login_proof;
 use carechain_core::wallet::{KdfParams, Wallet as CoreWallet};
 use carechain_mobile::{
     EventListener, KeygenProgress, KeygenProgressListener, RelayClient, RelayEvent, Wallet,
@@ -134,18 +133,14 @@ impl Patient {
             )
             .await
             .ok(StatusCode::OK);
-        let iat = now();
-        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"ES256","typ":"JWT"}"#);
-        let claims = json!({
-            "challenge": challenge["challenge"], "aud": challenge["audience"],
-            "iat": iat, "exp": iat + 60,
-        });
-        let input = format!("{header}.{}", URL_SAFE_NO_PAD.encode(claims.to_string()));
-        let secret = self.signing_key().to_bytes();
-        let key = p256::ecdsa::SigningKey::from_slice(secret.as_slice()).expect("a P-256 key");
-        let signature: p256::ecdsa::Signature =
-            p256::ecdsa::signature::Signer::sign(&key, input.as_bytes());
-        let jws = format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()));
+        let text = |v: &serde_json::Value| v.as_str().expect("a challenge field").to_owned();
+        let jws = sign_login_proof(
+            self.signing_key(),
+            &text(&challenge["challenge"]),
+            &text(&challenge["audience"]),
+            now(),
+        )
+        .expect("the login proof signs");
         let tokens = self
             .http
             .send(

@@ -1,19 +1,23 @@
 //! The admin, doctors and insurers: real keys, every step over the relay's
-//! HTTP API, encryption and signing done locally with `carechain-core` as
-//! their tools do. Helpers that are meant to succeed assert it; the `try_…`
+//! HTTP API, encryption and signing done locally with `carechain-core`'s
+//! protocol steps as their tools do. Helpers that are meant to succeed assert it; the `try_…`
 //! ones return the answer so a scenario can assert the refusal.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use carechain_api::keystore::AdminKeys;
 use carechain_core::OsRng;
-use carechain_core::envelope::{self, DataKey, HpkePublicKey, HpkeSecretKey};
-use carechain_core::icd10::{CoveredCode, Icd10Code};
+use carechain_core::envelope::{self, HpkeSecretKey};
+use carechain_core::icd10::Icd10Code;
 use carechain_core::identity::SigningKey;
 use carechain_core::ids::{ActorId, B64, ClaimId, PolicyId, ProductId, RecordId, RequestId};
 use carechain_core::paillier::PublicKey;
+use carechain_core::protocol::claim::encrypt_policy_items;
+use carechain_core::protocol::record::open_record;
+use carechain_core::protocol::write::RecordWrite;
+use carechain_core::protocol::{fhir, write};
 use carechain_core::statement::*;
+use carechain_core::wallet::StaffKeys;
 
 use crate::http::{Http, Reply};
 use crate::relay::{ADMIN_EMAIL, ADMIN_PASSWORD, KEYSTORE_PASSPHRASE, Relay};
@@ -47,7 +51,7 @@ impl Staff {
 
 /// Opens the relay's admin keystore and logs the admin in.
 pub async fn admin(relay: &Relay) -> Staff {
-    let keys = AdminKeys::open(&relay.admin_keystore(), KEYSTORE_PASSPHRASE)
+    let keys = StaffKeys::open(&relay.admin_keystore(), KEYSTORE_PASSPHRASE)
         .expect("the admin keystore opens with its passphrase");
     let http = Http::new(&relay.url);
     let token = http.password_login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
@@ -122,20 +126,13 @@ pub async fn enrol(admin: &Staff, role: Role, name: &str) -> Staff {
 
 /// A patient's public keys as the relay publishes them.
 pub struct PatientKeys {
-    pub hpke: HpkePublicKey,
+    pub hpke: B64,
     pub paillier: PublicKey,
 }
 
 /// The FHIR `Condition` a doctor writes for `patient` with ICD-10-CM `code`.
 pub fn condition(patient: &ActorId, code: &Icd10Code) -> Value {
-    json!({
-        "resourceType": "Condition",
-        "subject": {"reference": format!("Patient/{patient}")},
-        "clinicalStatus": {"coding": [{
-            "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
-            "code": "active"}]},
-        "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": code.to_string()}]},
-    })
+    fhir::condition(patient.as_str(), &code.to_string(), "")
 }
 
 impl Staff {
@@ -147,9 +144,8 @@ impl Staff {
             .ok(StatusCode::OK);
         let b64 = |v: &Value| B64::decode(v.as_str().expect("a base64 field")).expect("base64");
         PatientKeys {
-            hpke: HpkePublicKey::from_bytes(b64(&identity["hpke_key"]).as_bytes())
-                .expect("an HPKE key"),
-            paillier: PublicKey::from_bytes(b64(&identity["paillier"]["public_key"]).as_bytes())
+            hpke: b64(&identity["hpke_key"]),
+            paillier: write::paillier_key(&b64(&identity["paillier"]["public_key"]))
                 .expect("a Paillier key"),
         }
     }
@@ -170,44 +166,28 @@ impl Staff {
     }
 
     /// Builds a `write_record` of a `Condition` with `code`, the data key
-    /// wrapped for each of `readers` (actor, HPKE key).
+    /// wrapped for each of `readers` (actor, published HPKE key).
     pub async fn record_act(
         &self,
         patient: &ActorId,
         code: &str,
-        readers: &[(ActorId, HpkePublicKey)],
+        readers: &[(ActorId, B64)],
     ) -> (RecordId, Action) {
         let keys = self.patient_keys(patient).await;
         let code: Icd10Code = code.parse().expect("an ICD-10-CM code");
-        let record = RecordId::random(&mut OsRng);
-        let data_key = DataKey::generate(&mut OsRng);
         let fhir = condition(patient, &code).to_string();
-        let sealed = envelope::seal(fhir.as_bytes(), &data_key, patient, &record, &mut OsRng);
-        let keys_for = readers
-            .iter()
-            .map(|(reader, hpke)| {
-                let wrapped = data_key
-                    .wrap_for(hpke, patient, &record, &mut OsRng)
-                    .expect("the data key wraps");
-                ReaderKey {
-                    reader: reader.clone(),
-                    enc: wrapped.enc,
-                    ciphertext: wrapped.ciphertext,
-                }
-            })
-            .collect();
-        let pk = &keys.paillier;
-        let act = Action::WriteRecord(WriteRecord {
-            record,
-            patient: patient.clone(),
+        let write = RecordWrite {
+            record: RecordId::random(&mut OsRng),
+            patient,
             category: RecordCategory::General,
-            nonce: sealed.nonce,
-            payload: sealed.ciphertext,
-            keys: keys_for,
-            code: B64(pk.encrypt(code.encode(), &mut OsRng).to_bytes()),
-            code_category: B64(pk.encrypt(code.category().encode(), &mut OsRng).to_bytes()),
-        });
-        (record, act)
+            payload: fhir.as_bytes(),
+            code: &code,
+            paillier_key: &keys.paillier,
+            readers,
+        }
+        .compose(&mut OsRng)
+        .expect("the record write composes");
+        (write.record, Action::WriteRecord(write))
     }
 
     /// The readers the relay lists for a new `general` record of `patient`.
@@ -220,7 +200,7 @@ impl Staff {
     /// `patient`, wrapping the data key for every reader the relay lists.
     pub async fn write_condition(&self, patient: &ActorId, code: &str) -> RecordId {
         let listed = self.try_readers(patient).await.ok(StatusCode::OK);
-        let readers: Vec<(ActorId, HpkePublicKey)> = listed
+        let readers: Vec<(ActorId, B64)> = listed
             .as_array()
             .expect("a list of readers")
             .iter()
@@ -231,10 +211,7 @@ impl Staff {
                     .parse()
                     .expect("an actor id");
                 let key = B64::decode(r["hpke_key"].as_str().expect("a key")).expect("base64");
-                (
-                    actor,
-                    HpkePublicKey::from_bytes(key.as_bytes()).expect("an HPKE key"),
-                )
+                (actor, key)
             })
             .collect();
         assert!(
@@ -268,15 +245,13 @@ impl Staff {
             enc: b64(&read["key"]["enc"]),
             ciphertext: b64(&read["key"]["ciphertext"]),
         };
-        let key = wrapped
-            .unwrap(&self.hpke, &patient, &record)
-            .expect("the data key was wrapped for this doctor");
         let sealed = envelope::SealedPayload {
             nonce: b64(&read["record"]["nonce"]),
             ciphertext: b64(&read["record"]["payload"]),
         };
-        let plain = envelope::open(&sealed, &key, &patient, &record).expect("the payload opens");
-        serde_json::from_slice(&plain).expect("FHIR JSON")
+        let plain = open_record(&self.hpke, &patient, &record, &sealed, &wrapped)
+            .expect("the data key was wrapped for this doctor and the payload opens");
+        serde_json::from_str(&plain).expect("FHIR JSON")
     }
 
     /// An insurer publishes a one-item product covering `code` with `payout`.
@@ -318,19 +293,9 @@ impl Staff {
             .await
             .ok(StatusCode::OK);
         let pk = self.patient_keys(&patient).await.paillier;
-        let items = product["items"]
-            .as_array()
-            .expect("covered items")
-            .iter()
-            .map(|item| {
-                let code: CoveredCode = item["code"]
-                    .as_str()
-                    .expect("a code")
-                    .parse()
-                    .expect("a covered code");
-                B64(pk.encrypt(code.encode(), &mut OsRng).to_bytes())
-            })
-            .collect();
+        let covered: Vec<CoveredItem> =
+            serde_json::from_value(product["items"].clone()).expect("covered items");
+        let items = encrypt_policy_items(&pk, &covered, &mut OsRng).expect("covered codes");
         self.post(
             &format!("/v1/policies/{policy}/issue"),
             Action::IssuePolicy(IssuePolicy { policy, items }),

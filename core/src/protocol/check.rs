@@ -1,0 +1,147 @@
+//! The phone's checks of what others encrypted under the patient's key:
+//! a policy's `E(M_i)` against the product's covered items, and a record's
+//! `E(code)` and `E(category)` against the code in its FHIR payload (a doctor
+//! who encrypts another diagnosis than the one written is detected).
+
+use super::fhir;
+use crate::icd10::{CoveredCode, Icd10Category, Icd10Code};
+use crate::ids::B64;
+use crate::paillier::SecretKey;
+use crate::statement::CoveredItem;
+
+/// The outcome of checking a record's `E(code)` against its payload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CodeCheck {
+    /// `E(code)` and `E(category)` decrypt to the payload's ICD-10-CM code.
+    Verified {
+        /// The code.
+        code: Icd10Code,
+    },
+    /// They differ, or one side is missing or unreadable.
+    Mismatch {
+        /// The code text in the payload, if any.
+        in_payload: Option<String>,
+        /// What `E(code)` decrypts to, if a code.
+        encrypted: Option<Icd10Code>,
+    },
+}
+
+fn decrypt(sk: &SecretKey, bytes: &B64) -> Option<u64> {
+    sk.public_key()
+        .ciphertext_from_bytes(bytes.as_bytes())
+        .and_then(|c| sk.decrypt(&c))
+        .ok()
+}
+
+/// Checks a record's `E(code)` and `E(category)` against `fhir_json`.
+pub fn check_record_code(
+    sk: &SecretKey,
+    code: &B64,
+    code_category: &B64,
+    fhir_json: &str,
+) -> CodeCheck {
+    let encrypted = decrypt(sk, code).and_then(|v| Icd10Code::decode(v).ok());
+    let category = decrypt(sk, code_category).and_then(|v| Icd10Category::decode(v).ok());
+    let in_payload = serde_json::from_str(fhir_json)
+        .ok()
+        .and_then(|v| fhir::condition_code(&v).map(str::to_owned));
+    match (&in_payload, encrypted) {
+        (Some(text), Some(code))
+            if text.parse::<Icd10Code>().ok().as_ref() == Some(&code)
+                && category.as_ref() == Some(&code.category()) =>
+        {
+            CodeCheck::Verified { code }
+        }
+        (_, encrypted) => CodeCheck::Mismatch {
+            in_payload,
+            encrypted,
+        },
+    }
+}
+
+/// Indexes of the policy's `E(M_i)` that do not decrypt to the product's
+/// covered item i (or have no counterpart); empty when the policy checks.
+pub fn check_policy(sk: &SecretKey, items: &[CoveredItem], policy_items: &[B64]) -> Vec<u32> {
+    (0..items.len().max(policy_items.len()))
+        .filter(|&i| {
+            let expected = items
+                .get(i)
+                .and_then(|item| item.code.parse::<CoveredCode>().ok())
+                .map(|c| c.encode());
+            let found = policy_items.get(i).and_then(|ct| decrypt(sk, ct));
+            expected.is_none() || expected != found
+        })
+        .filter_map(|i| u32::try_from(i).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::claim::encrypt_policy_items;
+    use crate::protocol::fhir::condition;
+    use crate::protocol::testkeys::{paillier as key, rng};
+
+    fn encrypted(code: &str) -> (B64, B64) {
+        let code: Icd10Code = code.parse().unwrap();
+        let pk = key().public_key();
+        let mut rng = rng(3);
+        (
+            B64(pk.encrypt(code.encode(), &mut rng).to_bytes()),
+            B64(pk.encrypt(code.category().encode(), &mut rng).to_bytes()),
+        )
+    }
+
+    #[test]
+    fn an_honest_record_verifies() {
+        let (code, category) = encrypted("E11.9");
+        let fhir = condition("p", "E11.9", "diabetes").to_string();
+        assert_eq!(
+            check_record_code(key(), &code, &category, &fhir),
+            CodeCheck::Verified {
+                code: "E11.9".parse().unwrap()
+            }
+        );
+    }
+
+    #[test]
+    fn a_lying_doctors_code_is_detected() {
+        let (code, category) = encrypted("E11.9");
+        let fhir = condition("p", "I10", "hypertension").to_string();
+        assert_eq!(
+            check_record_code(key(), &code, &category, &fhir),
+            CodeCheck::Mismatch {
+                in_payload: Some("I10".into()),
+                encrypted: Some("E11.9".parse().unwrap()),
+            }
+        );
+        // The right code with another code's category is caught too.
+        let (_, other_category) = encrypted("I10");
+        let honest = condition("p", "E11.9", "x").to_string();
+        assert!(matches!(
+            check_record_code(key(), &code, &other_category, &honest),
+            CodeCheck::Mismatch { .. }
+        ));
+    }
+
+    #[test]
+    fn a_policy_checks_against_its_product_and_a_wrong_item_is_named() {
+        let pk = key().public_key();
+        let items = [
+            CoveredItem {
+                code: "E11".into(),
+                payout: 1,
+            },
+            CoveredItem {
+                code: "I10".into(),
+                payout: 2,
+            },
+        ];
+        let mut policy = encrypt_policy_items(pk, &items, &mut rng(1)).unwrap();
+        assert!(check_policy(key(), &items, &policy).is_empty());
+        policy.swap(0, 1);
+        assert_eq!(check_policy(key(), &items, &policy), vec![0, 1]);
+        policy.pop();
+        assert_eq!(check_policy(key(), &items, &policy), vec![0, 1]);
+    }
+}
