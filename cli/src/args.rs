@@ -220,7 +220,7 @@ pub enum InsurerCommand {
         #[arg(long, default_value_t = 365)]
         term_days: u32,
         /// A covered ICD-10-CM code or category and its payout in minor units: E11=50000 (repeatable).
-        #[arg(long = "item", required = true, value_parser = crate::roles::insurer::parse_item)]
+        #[arg(long = "item", required = true, value_parser = crate::staff::parse_item)]
         items: Vec<(String, u64)>,
     },
     /// Policies of this insurer's products (purchased ones await issuing).

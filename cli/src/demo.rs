@@ -1,30 +1,33 @@
 //! `carechain demo`: the whole story against a relay, printed step by step.
 //!
-//! The doctor, the insurer and the admin act through this crate's roles; the
-//! patient acts through `carechain-mobile`'s Rust API (its `Wallet` and
-//! `RelayClient`), exactly as a phone does. Every outcome is checked: a step
+//! The doctor, the insurer and the admin act through [`StaffClient`]; the
+//! patient acts through [`PatientClient`] over a core [`Wallet`], exactly
+//! what the phone library wraps. Every outcome is checked: a step
 //! that does not turn out as it should stops the demo with a non-zero exit.
 // A CLI's output is its interface.
 #![allow(clippy::print_stdout)]
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::mpsc;
 
-use carechain_api::keystore::AdminKeys;
+use carechain_client::events::{self, Cursor, EventSink};
+use carechain_client::ledger::{Decision, PolicyStatus, RequestStatus};
+use carechain_client::patient::{PolicyCheck, RequestFilter};
+use carechain_client::{ClientError, PatientClient, StaffClient, StaffKeys};
 use carechain_core::OsRng;
-use carechain_core::statement::AccessAction;
-use carechain_mobile::{
-    AccessKind, ClaimDecision, CodeCheck, EventListener, KeygenProgress, KeygenProgressListener,
-    PolicyCheck, RelayClient, RelayEvent, create_wallet,
+use carechain_core::ids::{ActorId, ProductId, RecordId};
+use carechain_core::paillier::DEFAULT_MODULUS_BITS;
+use carechain_core::protocol::check::CodeCheck;
+use carechain_core::protocol::fhir;
+use carechain_core::statement::{
+    AccessAction, CoveredItem, PublishProduct, RecordCategory, Role, Scope,
 };
+use carechain_core::wallet::Wallet;
 
-use crate::fhir;
-use crate::relay::{Relay, RelayError};
-use crate::roles::insurer::NewProduct;
-use crate::roles::{ActionError, Staff, StaffRole, signup};
+use crate::staff::refusal;
 
 /// Why the demo stopped.
 #[derive(Debug, thiserror::Error)]
@@ -44,30 +47,29 @@ pub enum DemoError {
 /// The admin the demo enrols staff with.
 pub struct DemoAdmin {
     /// The admin's keys.
-    pub keys: AdminKeys,
+    pub keys: StaffKeys,
     /// Login email.
     pub email: String,
     /// Login password.
     pub password: zeroize::Zeroizing<String>,
 }
 
-struct Channel(mpsc::UnboundedSender<RelayEvent>);
+/// The phone's event listener: forwards `(id, kind, data)` to the demo.
+struct Channel(mpsc::UnboundedSender<(i64, String, String)>);
 
-impl EventListener for Channel {
-    fn on_event(&self, event: RelayEvent) {
-        let _ = self.0.send(event);
+impl EventSink for Channel {
+    fn on_event(&self, id: i64, kind: String, data: serde_json::Value) {
+        let _ = self.0.send((id, kind, data.to_string()));
     }
     fn on_connection_changed(&self, _connected: bool) {}
 }
 
-struct Keygen(ProgressBar);
+/// Aborts the phone's event socket when the demo ends.
+struct Subscription(tokio::task::JoinHandle<()>);
 
-impl KeygenProgressListener for Keygen {
-    fn on_progress(&self, progress: KeygenProgress) {
-        self.0.set_message(format!(
-            "generating the phone's Paillier key: {} candidates tested, {} of 2 primes found",
-            progress.candidates_tested, progress.primes_found
-        ));
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -97,27 +99,57 @@ fn fail(step: u32, what: &'static str, reason: impl std::fmt::Display) -> DemoEr
     }
 }
 
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Signs up a doctor or insurer with fresh keys, has `admin` approve it, and logs it in.
 async fn enrol(
     relay_url: &str,
     audience: &str,
-    admin: &Staff,
-    role: StaffRole,
+    admin: &StaffClient,
+    role: Role,
     name: &str,
-) -> Result<Staff, ActionError> {
-    let keys = AdminKeys::generate(&mut OsRng);
+) -> Result<StaffClient, ClientError> {
+    let staff = StaffClient::new(relay_url, audience, StaffKeys::generate(&mut OsRng))?;
     let tag = uuid::Uuid::new_v4().simple().to_string();
-    let email = format!("{}-{}@demo.invalid", role.as_str(), &tag[..8]);
+    let kind = if role == Role::Doctor {
+        "doctor"
+    } else {
+        "insurer"
+    };
+    let email = format!("{kind}-{}@demo.invalid", &tag[..8]);
     let password = format!("pw-{tag}");
-    let mut relay = Relay::new(relay_url)?;
-    let id = signup(&relay, &keys, role, &email, &password, name).await?;
-    admin.approve(&id).await?;
-    let (access, _) = relay.password_login(&email, &password).await?;
-    relay.set_token(access);
-    Ok(Staff {
-        relay,
-        keys,
-        audience: audience.to_owned(),
+    let account = staff.sign_up(role, &email, &password, name).await?;
+    admin.approve_account(&account).await?;
+    staff.login(&email, &password).await?;
+    Ok(staff)
+}
+
+/// Creates the phone's wallet off the async workers, showing the Paillier key search.
+async fn create_wallet() -> Result<Wallet, String> {
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("    {spinner} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(100));
+    let progress = bar.clone();
+    let wallet = tokio::task::spawn_blocking(move || {
+        Wallet::create(DEFAULT_MODULUS_BITS, &mut OsRng, &mut |p| {
+            progress.set_message(format!(
+                "generating the phone's Paillier key: {} candidates tested, {} of 2 primes found",
+                p.candidates_tested, p.primes_found
+            ));
+        })
     })
+    .await;
+    bar.finish_and_clear();
+    wallet
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
 }
 
 /// Runs the story against the relay at `relay_url`; `Ok` only if every step turned out right.
@@ -128,106 +160,98 @@ pub async fn run(relay_url: &str, audience: &str, admin: DemoAdmin) -> Result<()
     };
     const ENROL: &str = "enrol staff";
     let n = s.next("The admin enrols a doctor (Dr. Ada Lovelace) and an insurer (Acme Health): accounts signed up, approved, identities registered on the ledger.");
-    let mut admin_relay = Relay::new(relay_url).map_err(|e| fail(n, ENROL, e))?;
-    let (access, _) = admin_relay
-        .password_login(&admin.email, &admin.password)
+    let staff = StaffClient::new(relay_url, audience, admin.keys).map_err(|e| fail(n, ENROL, e))?;
+    staff
+        .login(&admin.email, &admin.password)
         .await
         .map_err(|e| fail(n, ENROL, e))?;
-    admin_relay.set_token(access);
-    let admin = Staff {
-        relay: admin_relay,
-        keys: admin.keys,
-        audience: audience.to_owned(),
-    };
+    let admin = staff;
     let doctor = enrol(
         relay_url,
         audience,
         &admin,
-        StaffRole::Doctor,
+        Role::Doctor,
         "Dr. Ada Lovelace",
     )
     .await
     .map_err(|e| fail(n, ENROL, e))?;
-    let insurer = enrol(
-        relay_url,
-        audience,
-        &admin,
-        StaffRole::Insurer,
-        "Acme Health",
-    )
-    .await
-    .map_err(|e| fail(n, ENROL, e))?;
+    let insurer = enrol(relay_url, audience, &admin, Role::Insurer, "Acme Health")
+        .await
+        .map_err(|e| fail(n, ENROL, e))?;
 
     const PHONE: &str = "patient's phone";
     let n = s.next("The patient's phone creates a wallet (P-256 and HPKE keys, a 3072-bit Paillier key with its correctness proof) and registers.");
-    let bar = ProgressBar::new_spinner();
-    bar.set_style(
-        ProgressStyle::with_template("    {spinner} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    bar.enable_steady_tick(Duration::from_millis(100));
-    let wallet = create_wallet(Arc::new(Keygen(bar.clone()))).await;
-    bar.finish_and_clear();
-    let wallet = wallet.map_err(|e| fail(n, PHONE, e))?;
-    let phone = RelayClient::new(relay_url.to_owned(), audience.to_owned(), wallet.clone())
+    let wallet = create_wallet().await.map_err(|e| fail(n, PHONE, e))?;
+    let phone = PatientClient::new(relay_url, audience, Arc::new(Mutex::new(wallet)))
         .map_err(|e| fail(n, PHONE, e))?;
+    let phone = Arc::new(phone);
     phone
-        .register("Pat Patient".into())
+        .register("Pat Patient")
         .await
         .map_err(|e| fail(n, PHONE, e))?;
-    let patient = wallet.actor_id().map_err(|e| fail(n, PHONE, e))?;
+    let patient = phone.actor().map_err(|e| fail(n, PHONE, e))?;
     println!("    patient {patient}");
     let (tx, mut events) = mpsc::unbounded_channel();
-    let _subscription = phone
-        .subscribe_events(Arc::new(Channel(tx)), "demo-phone".into(), None)
-        .map_err(|e| fail(n, PHONE, e))?;
+    let _subscription = {
+        let phone = phone.clone();
+        Subscription(tokio::spawn(async move {
+            let sink = Channel(tx);
+            events::run(phone.session(), &sink, "demo-phone", &Cursor::new(None)).await;
+        }))
+    };
 
     const REQUEST: &str = "access request";
     let n = s.next(
         "The doctor asks the patient for read and write access to every record, for 30 days.",
     );
     let request = doctor
-        .request_access(&patient, vec![AccessAction::Read, AccessAction::Write], 30)
+        .request_access(carechain_client::doctor::AccessAsk {
+            patient: patient.clone(),
+            actions: vec![AccessAction::Read, AccessAction::Write],
+            scope: Scope::All,
+            purpose: carechain_core::statement::PurposeOfUse::Treat,
+            duration_secs: 30 * 86_400,
+        })
         .await
         .map_err(|e| fail(n, REQUEST, e))?;
+    let request_text = request.to_string();
 
     const PUSH: &str = "push to the phone";
     let n = s.next("The relay pushes the request to the phone over its WebSocket...");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    let event = loop {
+    let (event_id, kind) = loop {
         match tokio::time::timeout_at(deadline, events.recv()).await {
-            Ok(Some(e)) if e.kind == "access_requested" && e.data_json.contains(&request) => {
-                break e;
+            Ok(Some((id, kind, data)))
+                if kind == "access_requested" && data.contains(&request_text) =>
+            {
+                break (id, kind);
             }
             Ok(Some(_)) => continue,
             Ok(None) => return Err(fail(n, PUSH, "the event socket closed")),
             Err(_) => return Err(fail(n, PUSH, "no access_requested event within 20 s")),
         }
     };
-    println!(
-        "    the phone received event #{} \"{}\" for request {request}",
-        event.id, event.kind
-    );
+    println!("    the phone received event #{event_id} \"{kind}\" for request {request_text}");
 
     const APPROVE: &str = "approval";
     let n = s.next("The patient approves on the phone: read and write, every category, for 30 days (a grant signed with the phone's key).");
     let pending = phone
-        .pending_requests()
+        .requests(RequestFilter::Status(RequestStatus::Pending))
         .await
         .map_err(|e| fail(n, APPROVE, e))?;
-    if !pending.iter().any(|r| r.request_id == request) {
+    if !pending.iter().any(|r| r.request == request) {
         return Err(fail(
             n,
             APPROVE,
             "the request is not among the pending ones",
         ));
     }
-    let until = crate::relay::now() + 30 * 86_400;
+    let until = now() + 30 * 86_400;
     phone
         .approve(
-            request.clone(),
-            vec![AccessKind::Read, AccessKind::Write],
-            None,
+            request,
+            vec![AccessAction::Read, AccessAction::Write],
+            Scope::All,
             until,
         )
         .await
@@ -247,12 +271,9 @@ pub async fn run(relay_url: &str, audience: &str, admin: DemoAdmin) -> Result<()
     const READ: &str = "patient reads";
     let n = s
         .next("The phone fetches and decrypts the record, and checks E(code) against the payload.");
-    let record = phone
-        .record(first.clone())
-        .await
-        .map_err(|e| fail(n, READ, e))?;
+    let record = phone.record(first).await.map_err(|e| fail(n, READ, e))?;
     match &record.code_check {
-        CodeCheck::Verified { code } if code == "E11.9" => println!(
+        CodeCheck::Verified { code } if code.to_string() == "E11.9" => println!(
             "    decrypted: Condition {code}, written by the doctor; encrypted code verified"
         ),
         other => {
@@ -267,20 +288,27 @@ pub async fn run(relay_url: &str, audience: &str, admin: DemoAdmin) -> Result<()
     const BUY: &str = "purchase and issue";
     let n = s.next("The insurer publishes \"Diabetes cover\" (category E11 pays 500.00 EUR); the patient buys it; the insurer issues it with E(E11) under the patient's key.");
     let product = insurer
-        .publish(&NewProduct {
+        .publish_product(PublishProduct {
+            product: ProductId::random(&mut OsRng),
             name: "Diabetes cover".into(),
             currency: "EUR".into(),
             premium: 2_000,
             term_days: 365,
-            items: vec![("E11".into(), 50_000)],
+            items: vec![CoveredItem {
+                code: "E11".into(),
+                payout: 50_000,
+            }],
         })
         .await
         .map_err(|e| fail(n, BUY, e))?;
-    let policy = phone.purchase(product).await.map_err(|e| fail(n, BUY, e))?;
-    insurer.issue(&policy).await.map_err(|e| fail(n, BUY, e))?;
+    let policy = phone.buy(product).await.map_err(|e| fail(n, BUY, e))?;
+    insurer
+        .issue_policy(policy)
+        .await
+        .map_err(|e| fail(n, BUY, e))?;
     let policies = phone.policies().await.map_err(|e| fail(n, BUY, e))?;
-    match policies.iter().find(|p| p.policy_id == policy) {
-        Some(p) if p.issued && p.check == PolicyCheck::Verified => {
+    match policies.iter().find(|p| p.state.policy == policy) {
+        Some(p) if p.state.status == PolicyStatus::Issued && p.check == PolicyCheck::Verified => {
             println!("    policy {policy} issued; the phone verified the insurer's E(M_i)")
         }
         other => {
@@ -303,11 +331,11 @@ pub async fn run(relay_url: &str, audience: &str, admin: DemoAdmin) -> Result<()
     .await
     .map_err(|e| fail(n, CLAIM, e))?;
     let claim = phone
-        .file_claim(policy.clone(), visit, false)
+        .file_claim(policy, visit, false)
         .await
         .map_err(|e| fail(n, CLAIM, e))?;
     match &claim.decision {
-        ClaimDecision::Approved { payout, currency } if *payout == 50_000 => {
+        Decision::Approved { payout, currency } if *payout == 50_000 => {
             println!("    claim APPROVED: payout {}", money(*payout, currency))
         }
         other => {
@@ -326,9 +354,9 @@ pub async fn run(relay_url: &str, audience: &str, admin: DemoAdmin) -> Result<()
     let seen = insurer.claims().await.map_err(|e| fail(n, PAID, e))?;
     let view = seen
         .iter()
-        .find(|c| c["claim"].as_str() == Some(claim.claim_id.as_str()))
+        .find(|c| c.claim == claim.claim)
         .ok_or_else(|| fail(n, PAID, "the claim is not in the insurer's list"))?;
-    let text = view.to_string();
+    let text = serde_json::to_string(view).map_err(|e| fail(n, PAID, e))?;
     if text.contains("E11") {
         return Err(fail(
             n,
@@ -337,13 +365,10 @@ pub async fn run(relay_url: &str, audience: &str, admin: DemoAdmin) -> Result<()
         ));
     }
     insurer
-        .mark_paid(&claim.claim_id, "PAY-0001")
+        .mark_paid(claim.claim, "PAY-0001")
         .await
         .map_err(|e| fail(n, PAID, e))?;
-    println!(
-        "    claim {} marked paid (reference PAY-0001)",
-        claim.claim_id
-    );
+    println!("    claim {} marked paid (reference PAY-0001)", claim.claim);
 
     const REJECT: &str = "uncovered claim";
     let n = s.next("The doctor records asthma, J45.909, which the policy does not cover; the patient files a claim for it anyway.");
@@ -360,7 +385,11 @@ pub async fn run(relay_url: &str, audience: &str, admin: DemoAdmin) -> Result<()
         .await
         .map_err(|e| fail(n, REJECT, e))?;
     match &rejected.decision {
-        ClaimDecision::Rejected { reason } => {
+        Decision::Rejected { reason } => {
+            let reason = serde_json::to_value(reason)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_else(|| format!("{reason:?}"));
             println!("    claim REJECTED by the contract: {reason}")
         }
         other => {
@@ -374,11 +403,11 @@ pub async fn run(relay_url: &str, audience: &str, admin: DemoAdmin) -> Result<()
 
     const REVOKE: &str = "revocation";
     let n = s.next("The doctor reads the first record (logged on the ledger); then the patient revokes the doctor's access.");
-    let fhir_json = doctor
-        .read_record(&first)
+    let read = doctor
+        .read_record(first)
         .await
         .map_err(|e| fail(n, REVOKE, e))?;
-    if !fhir_json.contains("E11.9") {
+    if !read.fhir_json.contains("E11.9") {
         return Err(fail(n, REVOKE, "the doctor's decrypted record lacks E11.9"));
     }
     phone
@@ -389,23 +418,15 @@ pub async fn run(relay_url: &str, audience: &str, admin: DemoAdmin) -> Result<()
     const REFUSED: &str = "revoked doctor";
     let n = s.next("The revoked doctor tries to read the record again, and to write a new one.");
     for (what, outcome) in [
-        ("read", doctor.read_record(&first).await.map(|_| ())),
+        ("read", doctor.read_record(first).await.map(drop)),
         (
             "write",
             write(&doctor, &patient, "E11.9", "follow-up")
                 .await
-                .map(|_| ()),
+                .map(drop),
         ),
     ] {
         match outcome {
-            Err(ActionError::Relay(RelayError::Refused {
-                status,
-                title,
-                code,
-                ..
-            })) => {
-                println!("    {what} refused: {status} {title} [{code}]")
-            }
             Ok(()) => {
                 return Err(fail(
                     n,
@@ -413,7 +434,13 @@ pub async fn run(relay_url: &str, audience: &str, admin: DemoAdmin) -> Result<()
                     format!("the revoked doctor's {what} succeeded"),
                 ));
             }
-            Err(e) => return Err(fail(n, REFUSED, format!("expected a refusal, found {e}"))),
+            Err(e) => match refusal(&e) {
+                Some(r) => {
+                    let code = r.code.map(|c| format!(" [{c}]")).unwrap_or_default();
+                    println!("    {what} refused: {} {}{code}", r.status, r.title);
+                }
+                None => return Err(fail(n, REFUSED, format!("expected a refusal, found {e}"))),
+            },
         }
     }
     println!(
@@ -423,19 +450,15 @@ pub async fn run(relay_url: &str, audience: &str, admin: DemoAdmin) -> Result<()
     Ok(())
 }
 
+/// The doctor writes a minimal FHIR Condition with ICD-10-CM `code` for `patient`.
 async fn write(
-    doctor: &Staff,
-    patient: &str,
+    doctor: &StaffClient,
+    patient: &ActorId,
     code: &str,
     text: &str,
-) -> Result<String, ActionError> {
-    let doc = fhir::condition(patient, code, text).to_string();
-    let valid = fhir::validate(&doc, patient)?;
+) -> Result<RecordId, ClientError> {
+    let doc = fhir::condition(patient.as_str(), code, text).to_string();
     doctor
-        .write_record(
-            patient,
-            &valid,
-            carechain_core::statement::RecordCategory::General,
-        )
+        .write_record(patient, RecordCategory::General, &doc)
         .await
 }

@@ -1,12 +1,13 @@
 //! The user's local keystore and login session.
 //!
-//! Keys live in one file in the relay's admin keystore format (`CCADMKS1`:
-//! argon2id-derived key, XChaCha20-Poly1305; [`carechain_api::keystore`] is
-//! the one implementation), so an admin can use the `admin.keystore` that
+//! Keys live in one file in the staff keystore format (`CCADMKS1`:
+//! argon2id-derived key, XChaCha20-Poly1305; [`carechain_core::wallet::StaffKeys`]
+//! is the one implementation), so an admin can use the `admin.keystore` that
 //! `carechain-relay init` wrote, and doctors and insurers get the same
 //! protection. The session (relay URL, email and the rotating refresh token,
 //! never the password) sits beside it in `<keystore>.session`, mode 0600.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -14,8 +15,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use carechain_api::keystore::{AdminKeys, KeystoreError};
 use carechain_core::OsRng;
+use carechain_core::wallet::{KeystoreError, StaffKeys};
 
 /// Why the keystore or session could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -105,20 +106,28 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
     }
 }
 
-/// Writes `bytes` to `path` readable by its owner only (see
-/// [`carechain_api::keystore::write_private`]).
-pub fn write_private(path: &Path, bytes: &[u8], replace: bool) -> Result<(), StoreError> {
-    carechain_api::keystore::write_private(path, bytes, replace).map_err(io(path))
+/// Writes `bytes` to `path` readable by its owner only (mode 0600 on Unix),
+/// synced to disk; an existing file is an error unless `replace`.
+fn write_private(path: &Path, bytes: &[u8], replace: bool) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(!replace);
+    if replace {
+        options.create(true).truncate(true);
+    }
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let write = |mut file: std::fs::File| file.write_all(bytes).and_then(|()| file.sync_all());
+    options.open(path).and_then(write).map_err(io(path))
 }
 
 /// Generates fresh signing and HPKE keys and seals them into a new keystore at `path`.
-pub fn create(path: &Path, passphrase_var: &str) -> Result<AdminKeys, StoreError> {
+pub fn create(path: &Path, passphrase_var: &str) -> Result<StaffKeys, StoreError> {
     if path.exists() {
         return Err(StoreError::Exists(path.to_owned()));
     }
     let passphrase = new_passphrase(passphrase_var)?;
     let bar = spinner("generating keys and sealing them with argon2id");
-    let keys = AdminKeys::generate(&mut OsRng);
+    let keys = StaffKeys::generate(&mut OsRng);
     let sealed = keys.seal(&passphrase, &mut OsRng);
     bar.finish_and_clear();
     let sealed = sealed.map_err(|e| StoreError::Io {
@@ -130,14 +139,19 @@ pub fn create(path: &Path, passphrase_var: &str) -> Result<AdminKeys, StoreError
 }
 
 /// Opens the keystore at `path` with the passphrase from `passphrase_var` or a prompt.
-pub fn open(path: &Path, passphrase_var: &str) -> Result<AdminKeys, StoreError> {
+pub fn open(path: &Path, passphrase_var: &str) -> Result<StaffKeys, StoreError> {
     if !path.exists() {
         return Err(StoreError::Missing(path.to_owned()));
     }
-    let sealed = std::fs::read(path).map_err(io(path))?;
     let passphrase = secret(passphrase_var, "Keystore passphrase: ")?;
+    open_with(path, &passphrase)
+}
+
+/// Opens the keystore at `path` with `passphrase`.
+pub fn open_with(path: &Path, passphrase: &str) -> Result<StaffKeys, StoreError> {
+    let sealed = std::fs::read(path).map_err(io(path))?;
     let bar = spinner("unlocking the keystore (argon2id)");
-    let keys = AdminKeys::open(&sealed, &passphrase);
+    let keys = StaffKeys::open(&sealed, passphrase);
     bar.finish_and_clear();
     keys.map_err(|e| match e {
         KeystoreError::Open | KeystoreError::Kdf => StoreError::Open {

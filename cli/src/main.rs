@@ -9,11 +9,9 @@
 
 mod args;
 mod demo;
-mod fhir;
 mod keystore;
 mod local;
-mod relay;
-mod roles;
+mod staff;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -22,10 +20,16 @@ use clap::Parser as _;
 use serde_json::Value;
 
 use args::{AdminCommand, Cli, Command, Common, DoctorCommand, InsurerCommand, Register};
-use carechain_core::statement::AccessAction;
+use carechain_client::StaffClient;
+use carechain_client::doctor::AccessAsk;
+use carechain_core::OsRng;
+use carechain_core::ids::{ActorId, ClaimId, PolicyId, ProductId, RecordId};
+use carechain_core::protocol::fhir::{self, FhirError};
+use carechain_core::statement::{
+    AccessAction, CoveredItem, PublishProduct, PurposeOfUse, Role, Scope,
+};
 use keystore::{Session, StoreError};
-use relay::{Relay, RelayError};
-use roles::{ActionError, Staff, StaffRole};
+use staff::{At as _, RelayError, parse_id};
 
 /// Any failure of a command, printed on stderr.
 #[derive(Debug, thiserror::Error)]
@@ -36,9 +40,12 @@ enum CliError {
     /// The relay.
     #[error(transparent)]
     Relay(#[from] RelayError),
-    /// An action.
-    #[error(transparent)]
-    Action(#[from] ActionError),
+    /// The FHIR document was refused before anything was sent.
+    #[error("invalid FHIR record, nothing was sent: {0}")]
+    Fhir(#[from] FhirError),
+    /// An argument is malformed.
+    #[error("{0}")]
+    Invalid(String),
     /// The demo.
     #[error(transparent)]
     Demo(#[from] demo::DemoError),
@@ -52,6 +59,8 @@ enum CliError {
 
 const PASSPHRASE: &str = "CARECHAIN_PASSPHRASE";
 const PASSWORD: &str = "CARECHAIN_PASSWORD";
+const ADMIN_PASSPHRASE: &str = "CARECHAIN_ADMIN_PASSPHRASE";
+const ADMIN_PASSWORD: &str = "CARECHAIN_ADMIN_PASSWORD";
 
 fn print_json(value: &impl serde::Serialize) {
     match serde_json::to_string_pretty(value) {
@@ -60,7 +69,12 @@ fn print_json(value: &impl serde::Serialize) {
     }
 }
 
-/// Keystore and session commands; `Ok(true)` if `common` was handled.
+fn client(cli: &Cli, keys: carechain_client::StaffKeys) -> Result<StaffClient, CliError> {
+    StaffClient::new(&cli.relay, &cli.audience, keys)
+        .map_err(|e| CliError::Invalid(format!("relay URL: {e}")))
+}
+
+/// Keystore and session commands.
 async fn common(cli: &Cli, keystore: &Path, common: &Common) -> Result<(), CliError> {
     match common {
         Common::Init => {
@@ -76,62 +90,90 @@ async fn common(cli: &Cli, keystore: &Path, common: &Common) -> Result<(), CliEr
             println!("{}", keys.signing.actor_id());
         }
         Common::Login { email } => {
-            keystore::open(keystore, PASSPHRASE)?;
+            let keys = keystore::open(keystore, PASSPHRASE)?;
             let password = keystore::secret(PASSWORD, "Login password: ")?;
-            let relay = Relay::new(&cli.relay)?;
-            let (_, refresh_token) = relay.password_login(email, &password).await?;
-            keystore::save_session(
-                keystore,
-                &Session {
-                    relay: cli.relay.clone(),
-                    email: email.clone(),
-                    refresh_token,
-                },
-            )?;
+            let staff = client(cli, keys)?;
+            staff
+                .login(email, &password)
+                .await
+                .at("POST /v1/auth/login")?;
+            save_session(cli, keystore, email, &staff)?;
             println!("logged in to {} as {email}", cli.relay);
         }
     }
     Ok(())
 }
 
+/// Keeps `staff`'s rotating refresh token beside `keystore`.
+fn save_session(
+    cli: &Cli,
+    keystore: &Path,
+    email: &str,
+    staff: &StaffClient,
+) -> Result<(), CliError> {
+    let refresh_token = staff.session().refresh_token().ok_or_else(|| {
+        CliError::Invalid("the relay issued no refresh token to keep the login".into())
+    })?;
+    let session = Session {
+        relay: cli.relay.clone(),
+        email: email.to_owned(),
+        refresh_token,
+    };
+    Ok(keystore::save_session(keystore, &session)?)
+}
+
 /// Opens the keystore and resumes its session (rotating the refresh token).
-async fn staff(cli: &Cli, keystore: &Path) -> Result<Staff, CliError> {
+async fn staff(cli: &Cli, keystore: &Path) -> Result<StaffClient, CliError> {
     let keys = keystore::open(keystore, PASSPHRASE)?;
-    let mut session = keystore::load_session(keystore)?;
+    let session = keystore::load_session(keystore)?;
     if session.relay != cli.relay {
         return Err(CliError::File(format!(
             "logged in to {}, not {}: run `login` again",
             session.relay, cli.relay
         )));
     }
-    let mut relay = Relay::new(&cli.relay)?;
-    let (access, refresh) = relay.refresh(&session.refresh_token).await?;
-    session.refresh_token = refresh;
-    keystore::save_session(keystore, &session)?;
-    relay.set_token(access);
-    Ok(Staff {
-        relay,
-        keys,
-        audience: cli.audience.clone(),
-    })
+    let staff = client(cli, keys)?;
+    staff
+        .session()
+        .resume(&session.refresh_token)
+        .await
+        .at("POST /v1/auth/refresh")?;
+    save_session(cli, keystore, &session.email, &staff)?;
+    Ok(staff)
 }
 
-async fn register(
-    cli: &Cli,
-    keystore: &Path,
-    role: StaffRole,
-    args: &Register,
-) -> Result<(), CliError> {
+async fn register(cli: &Cli, keystore: &Path, role: Role, args: &Register) -> Result<(), CliError> {
     let keys = keystore::open(keystore, PASSPHRASE)?;
     let password = keystore::secret(PASSWORD, "New login password: ")?;
-    let relay = Relay::new(&cli.relay)?;
-    let id = roles::signup(&relay, &keys, role, &args.email, &password, &args.name).await?;
+    let account = client(cli, keys)?
+        .sign_up(role, &args.email, &password, &args.name)
+        .await
+        .at("POST /v1/accounts")?;
+    let role = if role == Role::Doctor {
+        "doctor"
+    } else {
+        "insurer"
+    };
     println!(
-        "signed up {} as a {}: account {id} is pending an admin's approval",
-        args.email,
-        role.as_str()
+        "signed up {} as a {role}: account {} is pending an admin's approval",
+        args.email, account.id
     );
     Ok(())
+}
+
+/// The account with id `id`, for a doctor's or insurer's approval or suspension.
+async fn account(
+    admin: &StaffClient,
+    id: &str,
+    what: &str,
+) -> Result<carechain_client::wire::Account, CliError> {
+    admin
+        .accounts(None)
+        .await
+        .at("GET /v1/admin/accounts")?
+        .into_iter()
+        .find(|a| a.id == id)
+        .ok_or_else(|| CliError::Invalid(format!("{what}: no account with id {id:?}")))
 }
 
 async fn admin(cli: &Cli, keystore: &Path, command: &AdminCommand) -> Result<(), CliError> {
@@ -141,29 +183,63 @@ async fn admin(cli: &Cli, keystore: &Path, command: &AdminCommand) -> Result<(),
     let admin = staff(cli, keystore).await?;
     match command {
         AdminCommand::Common(_) => {}
-        AdminCommand::Accounts { status } => print_json(&admin.accounts(status.as_deref()).await?),
-        AdminCommand::Approve { account } => {
-            let tx = admin.approve(account).await?;
-            println!("approved account {account} (ledger tx {})", tx_id(&tx));
+        AdminCommand::Accounts { status } => {
+            let path = match status {
+                Some(s) => format!("v1/admin/accounts?status={s}"),
+                None => "v1/admin/accounts".into(),
+            };
+            // Printed as the relay answered (the client's `Account` is not serialisable).
+            let accounts: Vec<Value> = admin
+                .session()
+                .list(&path)
+                .await
+                .at(format!("GET /{path}"))?;
+            print_json(&accounts);
         }
-        AdminCommand::Suspend { account, reason } => {
-            let tx = admin.suspend(account, reason).await?;
-            println!("suspended account {account} (ledger tx {})", tx_id(&tx));
+        AdminCommand::Approve { account: id } => {
+            let account = account(&admin, id, "approve").await?;
+            if !matches!(account.role, Role::Doctor | Role::Insurer) {
+                return Err(CliError::Invalid(format!(
+                    "account {id}: expected a doctor or insurer, found {:?}",
+                    account.role
+                )));
+            }
+            admin
+                .approve_account(&account)
+                .await
+                .at(format!("POST /v1/admin/accounts/{id}/approve"))?;
+            println!("approved account {id}");
         }
-        AdminCommand::Audit => print_json(&admin.audit().await?),
+        AdminCommand::Suspend {
+            account: id,
+            reason,
+        } => {
+            let account = account(&admin, id, "suspend").await?;
+            let actor: ActorId = parse_id(account.actor_id.as_deref().unwrap_or(""), "actor")
+                .map_err(CliError::Invalid)?;
+            admin
+                .suspend_account(id, actor, reason)
+                .await
+                .at(format!("POST /v1/admin/accounts/{id}/suspend"))?;
+            println!("suspended account {id}");
+        }
+        AdminCommand::Audit => {
+            let audit: Vec<Value> = admin
+                .session()
+                .list("v1/admin/audit")
+                .await
+                .at("GET /v1/admin/audit")?;
+            print_json(&audit);
+        }
     }
     Ok(())
-}
-
-fn tx_id(reply: &Value) -> &str {
-    reply["tx_id"].as_str().unwrap_or("?")
 }
 
 async fn doctor(cli: &Cli, keystore: &Path, command: &DoctorCommand) -> Result<(), CliError> {
     match command {
         DoctorCommand::Common(c) => return common(cli, keystore, c).await,
         DoctorCommand::Register(args) => {
-            return register(cli, keystore, StaffRole::Doctor, args).await;
+            return register(cli, keystore, Role::Doctor, args).await;
         }
         _ => {}
     }
@@ -176,12 +252,15 @@ async fn doctor(cli: &Cli, keystore: &Path, command: &DoctorCommand) -> Result<(
         } => {
             let text = std::fs::read_to_string(file)
                 .map_err(|e| CliError::File(format!("{}: {e}", file.display())))?;
-            let record = fhir::validate(&text, patient).map_err(ActionError::from)?;
-            Some((record, roles::doctor::category(category)?))
+            let valid = fhir::validate(&text, patient)?;
+            let category = staff::category(category).map_err(CliError::Invalid)?;
+            let patient: ActorId = parse_id(patient, "patient").map_err(CliError::Invalid)?;
+            Some((patient, text, valid.code, category))
         }
         _ => None,
     };
     let doctor = staff(cli, keystore).await?;
+    let patient_id = |p: &str| parse_id::<ActorId>(p, "patient").map_err(CliError::Invalid);
     match command {
         DoctorCommand::Common(_) | DoctorCommand::Register(_) => {}
         DoctorCommand::Request {
@@ -194,21 +273,46 @@ async fn doctor(cli: &Cli, keystore: &Path, command: &DoctorCommand) -> Result<(
             } else {
                 vec![AccessAction::Read, AccessAction::Write]
             };
-            let id = doctor.request_access(patient, actions, *days).await?;
+            let ask = AccessAsk {
+                patient: patient_id(patient)?,
+                actions,
+                scope: Scope::All,
+                purpose: PurposeOfUse::Treat,
+                duration_secs: i64::from(*days) * 86_400,
+            };
+            let id = doctor.request_access(ask).await.at("POST /v1/requests")?;
             println!("request {id} sent to patient {patient}; it awaits their answer");
         }
         DoctorCommand::Grants { status } => {
-            print_json(&doctor.requests(status.as_deref()).await?);
+            let requests = doctor
+                .access_requests(status.as_deref())
+                .await
+                .at("GET /v1/requests")?;
+            print_json(&requests);
         }
-        DoctorCommand::Write { patient, .. } => {
-            if let Some((record, category)) = record {
-                let id = doctor.write_record(patient, &record, category).await?;
-                println!("wrote record {id} ({} for patient {patient})", record.code);
+        DoctorCommand::Write { .. } => {
+            if let Some((patient, text, code, category)) = record {
+                let id = doctor
+                    .write_record(&patient, category, &text)
+                    .await
+                    .at("POST /v1/records")?;
+                println!("wrote record {id} ({code} for patient {patient})");
             }
         }
-        DoctorCommand::Read { record } => println!("{}", doctor.read_record(record).await?),
+        DoctorCommand::Read { record } => {
+            let id: RecordId = parse_id(record, "record").map_err(CliError::Invalid)?;
+            let read = doctor
+                .read_record(id)
+                .await
+                .at(format!("POST /v1/records/{record}/read"))?;
+            println!("{}", read.fhir_json);
+        }
         DoctorCommand::Records { patient } => {
-            print_json(&doctor.patient_records(patient).await?);
+            let records = doctor
+                .patient_records(&patient_id(patient)?)
+                .await
+                .at(format!("GET /v1/patients/{patient}/records"))?;
+            print_json(&records);
         }
     }
     Ok(())
@@ -218,7 +322,7 @@ async fn insurer(cli: &Cli, keystore: &Path, command: &InsurerCommand) -> Result
     match command {
         InsurerCommand::Common(c) => return common(cli, keystore, c).await,
         InsurerCommand::Register(args) => {
-            return register(cli, keystore, StaffRole::Insurer, args).await;
+            return register(cli, keystore, Role::Insurer, args).await;
         }
         _ => {}
     }
@@ -232,24 +336,45 @@ async fn insurer(cli: &Cli, keystore: &Path, command: &InsurerCommand) -> Result
             term_days,
             items,
         } => {
-            let product = roles::insurer::NewProduct {
+            let product = PublishProduct {
+                product: ProductId::random(&mut OsRng),
                 name: name.clone(),
                 currency: currency.clone(),
                 premium: *premium,
                 term_days: *term_days,
-                items: items.clone(),
+                items: items
+                    .iter()
+                    .map(|(code, payout)| CoveredItem {
+                        code: code.clone(),
+                        payout: *payout,
+                    })
+                    .collect(),
             };
-            println!("published product {}", insurer.publish(&product).await?);
+            let id = insurer
+                .publish_product(product)
+                .await
+                .at("POST /v1/products")?;
+            println!("published product {id}");
         }
-        InsurerCommand::Purchases => print_json(&insurer.policies().await?),
+        InsurerCommand::Purchases => {
+            print_json(&insurer.policies().await.at("GET /v1/policies")?);
+        }
         InsurerCommand::Issue { policy } => {
-            let tx = insurer.issue(policy).await?;
-            println!("issued policy {policy} (ledger tx {})", tx_id(&tx));
+            let id: PolicyId = parse_id(policy, "policy").map_err(CliError::Invalid)?;
+            insurer
+                .issue_policy(id)
+                .await
+                .at(format!("POST /v1/policies/{policy}/issue"))?;
+            println!("issued policy {policy}");
         }
-        InsurerCommand::Claims => print_json(&insurer.claims().await?),
+        InsurerCommand::Claims => print_json(&insurer.claims().await.at("GET /v1/claims")?),
         InsurerCommand::Paid { claim, reference } => {
-            let tx = insurer.mark_paid(claim, reference).await?;
-            println!("claim {claim} marked paid (ledger tx {})", tx_id(&tx));
+            let id: ClaimId = parse_id(claim, "claim").map_err(CliError::Invalid)?;
+            insurer
+                .mark_paid(id, reference)
+                .await
+                .at(format!("POST /v1/claims/{claim}/paid"))?;
+            println!("claim {claim} marked paid");
         }
     }
     Ok(())
@@ -257,8 +382,8 @@ async fn insurer(cli: &Cli, keystore: &Path, command: &InsurerCommand) -> Result
 
 async fn demo(cli: &Cli, args: &args::DemoArgs, relay_given: bool) -> Result<(), CliError> {
     if relay_given {
-        let keys = keystore::open(&args.admin_keystore, "CARECHAIN_ADMIN_PASSPHRASE")?;
-        let password = keystore::secret("CARECHAIN_ADMIN_PASSWORD", "Admin login password: ")?;
+        let keys = keystore::open(&args.admin_keystore, ADMIN_PASSPHRASE)?;
+        let password = keystore::secret(ADMIN_PASSWORD, "Admin login password: ")?;
         println!("CareChain demo against the relay at {}", cli.relay);
         let admin = demo::DemoAdmin {
             keys,
@@ -267,53 +392,73 @@ async fn demo(cli: &Cli, args: &args::DemoArgs, relay_given: bool) -> Result<(),
         };
         return Ok(demo::run(&cli.relay, &cli.audience, admin).await?);
     }
-    let relay = local::start(None, "admin@demo.invalid", None)?;
+    let secret = || zeroize::Zeroizing::new(format!("demo-{}", uuid::Uuid::new_v4().simple()));
+    let (passphrase, password) = (secret(), secret());
+    let email = "admin@demo.invalid";
+    let relay = local::start(
+        None,
+        &local::Admin {
+            email,
+            password: &password,
+            passphrase: &passphrase,
+        },
+    )
+    .await?;
     println!(
         "CareChain demo against a temporary relay at {} (SQLite and the embedded ledger in {})",
         relay.url,
         relay.data_dir.display()
     );
     let admin = demo::DemoAdmin {
-        keys: carechain_api::keystore::AdminKeys {
-            signing: carechain_core::identity::SigningKey::from_bytes(
-                relay.admin_keys.signing.to_bytes().as_ref(),
-            )
-            .map_err(|e| CliError::File(e.to_string()))?,
-            hpke: carechain_core::envelope::HpkeSecretKey::from_bytes(
-                &relay.admin_keys.hpke.to_bytes(),
-            )
-            .map_err(|e| CliError::File(e.to_string()))?,
-        },
-        email: relay.admin_email.clone(),
-        password: relay.admin_password.clone(),
+        keys: keystore::open_with(&relay.admin_keystore(), &passphrase)?,
+        email: email.to_owned(),
+        password,
     };
-    let url = relay.url.clone();
-    let outcome = demo::run(&url, "carechain", admin).await;
-    relay.stop().await;
+    let outcome = tokio::select! {
+        outcome = demo::run(&relay.url, "carechain", admin) => outcome,
+        () = interrupted() => return Err(CliError::Invalid("interrupted".into())),
+    };
+    drop(relay);
     Ok(outcome?)
 }
 
+/// Ctrl-C, or (on Unix) SIGTERM: the temporary relay is stopped on the way out.
+async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
 async fn sandbox(args: &args::SandboxArgs) -> Result<(), CliError> {
-    let passphrase = keystore::secret("CARECHAIN_ADMIN_PASSPHRASE", "Admin keystore passphrase: ")?;
-    let password = keystore::secret("CARECHAIN_ADMIN_PASSWORD", "Admin login password: ")?;
-    std::fs::create_dir_all(&args.dir)
-        .map_err(|e| CliError::File(format!("{}: {e}", args.dir.display())))?;
-    let relay = local::start(Some(args.dir.clone()), &args.admin_email, Some(password))?;
-    let path = args.dir.join("admin.keystore");
-    let sealed = relay
-        .admin_keys
-        .seal(&passphrase, &mut carechain_core::OsRng)
-        .map_err(|e| CliError::File(e.to_string()))?;
-    keystore::write_private(&path, &sealed, false)?;
+    let passphrase = keystore::secret(ADMIN_PASSPHRASE, "Admin keystore passphrase: ")?;
+    let password = keystore::secret(ADMIN_PASSWORD, "Admin login password: ")?;
+    let relay = local::start(
+        Some(args.dir.clone()),
+        &local::Admin {
+            email: &args.admin_email,
+            password: &password,
+            passphrase: &passphrase,
+        },
+    )
+    .await?;
     println!(
         "admin {} with keystore {}",
         args.admin_email,
-        path.display()
+        relay.admin_keystore().display()
     );
     // Last, so a caller waiting for this line has everything before it.
     println!("relay listening on {}", relay.url);
-    let _ = tokio::signal::ctrl_c().await;
-    relay.stop().await;
+    interrupted().await;
+    drop(relay);
     Ok(())
 }
 

@@ -6,7 +6,13 @@
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use carechain_client::PatientClient;
+use carechain_client::ledger::RequestStatus;
+use carechain_client::patient::RequestFilter;
+use carechain_core::statement::{AccessAction, Scope};
+use carechain_core::wallet::Wallet;
 
 const PASSPHRASE: &str = "doctor-keystore-pass";
 const ADMIN_PASSPHRASE: &str = "admin-keystore-pass";
@@ -86,8 +92,15 @@ impl Sandbox {
 }
 
 impl Drop for Sandbox {
+    /// SIGTERM, so the sandbox stops the relay it spawned (a SIGKILL would
+    /// leave that child running).
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        let term = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        if !term.is_ok_and(|s| s.success()) {
+            let _ = self.child.kill();
+        }
         let _ = self.child.wait();
     }
 }
@@ -219,11 +232,6 @@ fn a_wrong_keystore_passphrase_is_refused() {
     assert!(text(&again).1.contains("refusing to overwrite"));
 }
 
-struct Quiet;
-impl carechain_mobile::KeygenProgressListener for Quiet {
-    fn on_progress(&self, _: carechain_mobile::KeygenProgress) {}
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_doctor_without_a_write_grant_is_refused_by_the_relay() {
     let relay = Sandbox::start();
@@ -322,22 +330,30 @@ async fn a_doctor_without_a_write_grant_is_refused_by_the_relay() {
         .success()
     );
 
-    // The patient, on the phone library, grants read access only.
-    let wallet = carechain_mobile::create_wallet(Arc::new(Quiet))
-        .await
-        .unwrap();
-    let phone =
-        carechain_mobile::RelayClient::new(relay.url.clone(), "carechain".into(), wallet.clone())
-            .unwrap();
-    phone.register("Pat".into()).await.unwrap();
-    let patient = wallet.actor_id().unwrap();
+    // The patient, on the client the phone library wraps, grants read access only.
+    let wallet = tokio::task::spawn_blocking(|| {
+        Wallet::create(
+            carechain_core::paillier::DEFAULT_MODULUS_BITS,
+            &mut carechain_core::OsRng,
+            &mut |_| {},
+        )
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let phone = PatientClient::new(&relay.url, "carechain", Arc::new(Mutex::new(wallet))).unwrap();
+    phone.register("Pat").await.unwrap();
+    let patient = phone.actor().unwrap().to_string();
     let request = go(
         s(&["doctor", "request", &patient, "--read-only"]),
         doc_env(),
     )
     .await;
     assert!(request.status.success());
-    let pending = phone.pending_requests().await.unwrap();
+    let pending = phone
+        .requests(RequestFilter::Status(RequestStatus::Pending))
+        .await
+        .unwrap();
     assert_eq!(pending.len(), 1);
     let until = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -346,15 +362,15 @@ async fn a_doctor_without_a_write_grant_is_refused_by_the_relay() {
         + 86_400;
     phone
         .approve(
-            pending[0].request_id.clone(),
-            vec![carechain_mobile::AccessKind::Read],
-            None,
+            pending[0].request,
+            vec![AccessAction::Read],
+            Scope::All,
             until,
         )
         .await
         .unwrap();
     let grants = go(s(&["doctor", "grants", "--status", "granted"]), doc_env()).await;
-    assert!(text(&grants).0.contains(&pending[0].request_id));
+    assert!(text(&grants).0.contains(&pending[0].request.to_string()));
 
     let file = write_file(
         relay.dir.path(),

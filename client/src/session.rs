@@ -460,3 +460,23 @@ pub(crate) fn sign_as(
 
 /// How long a statement the client signs stays valid.
 pub(crate) const STATEMENT_TTL_SECS: i64 = 300;
+
+// Added for the `carechain` CLI, which keeps a staff login between runs in a
+// session file beside its keystore (only the rotating refresh token).
+impl Session {
+    /// The refresh token of the current login, if the relay issued one.
+    pub fn refresh_token(&self) -> Option<String> {
+        self.tokens.lock().ok().and_then(|t| t.refresh.clone())
+    }
+
+    /// Resumes a login kept between runs: rotates `refresh_token` for a new
+    /// access token and refresh token (read the latter with [`Session::refresh_token`]).
+    pub async fn resume(&self, refresh_token: &str) -> Result<(), ClientError> {
+        let body = json!({ "refresh_token": refresh_token });
+        let tokens = self
+            .send(Method::POST, "v1/auth/refresh", Some(&body), None, None)
+            .await?;
+        self.store(tokens);
+        Ok(())
+    }
+}
