@@ -12,10 +12,9 @@
 //! the first answer from the ledger itself, and the relay stores no answer
 //! of its own for ledger-bound requests.
 
-use carechain_chaincode::model::keys;
+use carechain_core::ledger::{ErrorCode, Query, StatementUse};
 use carechain_core::statement::{Action, Statement};
 use carechain_ledger::{Committed, LedgerError, Proposal};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::auth::Caller;
@@ -64,19 +63,21 @@ pub async fn submit(state: &AppState, token: &str) -> Result<Submitted, ApiError
             status,
             code,
             message,
-        }) if code == REPLAYED_NONCE => match committed_before(state, token).await? {
-            Some(committed) => {
-                crate::idempotency::answered_before();
-                committed
+        }) if code == ErrorCode::ReplayedNonce.as_str() => {
+            match committed_before(state, token).await? {
+                Some(committed) => {
+                    crate::idempotency::answered_before();
+                    committed
+                }
+                None => {
+                    return Err(ApiError::Ledger {
+                        status,
+                        code,
+                        message,
+                    });
+                }
             }
-            None => {
-                return Err(ApiError::Ledger {
-                    status,
-                    code,
-                    message,
-                });
-            }
-        },
+        }
         Err(e) => return Err(e.into()),
     };
     let result = serde_json::from_slice(&committed.payload).unwrap_or(serde_json::Value::Null);
@@ -87,15 +88,6 @@ pub async fn submit(state: &AppState, token: &str) -> Result<Submitted, ApiError
     })
 }
 
-/// The contract's code for a statement whose nonce was used.
-const REPLAYED_NONCE: &str = "replayed_nonce";
-
-/// The contract's answer to the `statement` query.
-#[derive(Deserialize)]
-struct StatementUse {
-    tx_id: String,
-}
-
 /// The committed transaction that submitted the statement `token`, found
 /// through its nonce; `None` when the nonce was used by another statement.
 async fn committed_before(state: &AppState, token: &str) -> Result<Option<Committed>, ApiError> {
@@ -103,14 +95,25 @@ async fn committed_before(state: &AppState, token: &str) -> Result<Option<Commit
         return Ok(None);
     };
     let (iss, jti) = (claims.iss.to_string(), claims.jti);
-    let used: StatementUse = match query(state, "statement", &[&iss, &jti]).await {
+    let used: StatementUse = match query(
+        state,
+        Query::Statement {
+            issuer: iss.clone(),
+            jti: jti.clone(),
+        },
+    )
+    .await
+    {
         Ok(used) => used,
         Err(ApiError::NotFound) => return Ok(None),
         Err(e) => return Err(e),
     };
     let found = state
         .ledger
-        .transaction(&used.tx_id, &keys::nonce(&iss, &jti))
+        .transaction(
+            &used.tx_id,
+            &carechain_chaincode::model::keys::nonce(&iss, &jti),
+        )
         .await?;
     Ok(found
         .filter(|tx| tx.proposal.function == "submit" && tx.proposal.args == [token.as_bytes()])
@@ -118,13 +121,13 @@ async fn committed_before(state: &AppState, token: &str) -> Result<Option<Commit
 }
 
 /// Evaluates a query; a ledger `not_found` becomes a plain 404.
-pub async fn query<T: DeserializeOwned>(
-    state: &AppState,
-    function: &str,
-    args: &[&str],
-) -> Result<T, ApiError> {
-    let args: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
-    let bytes = match state.ledger.evaluate(Proposal::new(function, args)).await {
+pub async fn query<T: DeserializeOwned>(state: &AppState, query: Query) -> Result<T, ApiError> {
+    let function = query.name();
+    let bytes = match state
+        .ledger
+        .evaluate(Proposal::new(function, query.args()))
+        .await
+    {
         Ok(bytes) => bytes,
         Err(carechain_ledger::LedgerError::Refused { status: 404, .. }) => {
             return Err(ApiError::NotFound);

@@ -1,6 +1,6 @@
 //! Request and response bodies of the HTTP API. Independent of diesel: the
 //! handlers convert rows into these. Ledger objects are passed through as the
-//! contract stores them (see `carechain_chaincode::model`).
+//! contract stores them, in the shared types of `carechain_core::ledger`.
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -206,16 +206,6 @@ pub struct Submitted {
     pub result: serde_json::Value,
 }
 
-/// One page of ledger objects.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct LedgerPage {
-    /// The objects, as the contract stores them.
-    #[schema(value_type = Vec<Object>)]
-    pub items: Vec<serde_json::Value>,
-    /// Pass as `after` for the next page.
-    pub next: Option<String>,
-}
-
 /// One page of accounts.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AccountPage {
@@ -237,6 +227,23 @@ pub struct PageQuery {
     pub status: Option<String>,
 }
 
+/// The scope a patient is about to grant (`all`, or categories separated by
+/// commas); the request's own scope when absent.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct GrantContextQuery {
+    /// `all` or record categories separated by commas.
+    pub scope: Option<String>,
+}
+
+/// The record a patient is about to claim for.
+#[derive(Debug, Clone, Serialize, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimContextQuery {
+    /// The record's id.
+    pub record: String,
+}
+
 /// The category a doctor asks readers for.
 #[derive(Debug, Clone, Serialize, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -251,11 +258,9 @@ pub struct RecordRead {
     /// The logging transaction (none for the patient's own read).
     pub tx_id: Option<String>,
     /// The record (ciphertext).
-    #[schema(value_type = Object)]
-    pub record: serde_json::Value,
+    pub record: carechain_core::ledger::RecordState,
     /// The data key wrapped for the caller.
-    #[schema(value_type = Object)]
-    pub key: serde_json::Value,
+    pub key: carechain_core::ledger::WrappedKeyState,
 }
 
 /// One transaction of the audit trail: metadata, never payloads.

@@ -8,9 +8,8 @@
 
 use std::collections::BTreeSet;
 
-use serde::Serialize;
-
 use carechain_core::ids::{ActorId, RecordId, RequestId};
+use carechain_core::ledger::{ConsentEvent, ConsentOutcome, Event};
 use carechain_core::statement::{
     AccessAction, AccessRequest, Deny, Grant, RecordCategory, Revoke, Role, Scope,
 };
@@ -25,24 +24,7 @@ use crate::model::{
 /// Longest access a doctor may ask for: one year.
 pub const MAX_DURATION_SECS: i64 = 366 * 86_400;
 /// Most records one grant may carry keys for.
-const MAX_GRANT_KEYS: usize = 10_000;
-
-/// Event payload of every consent event.
-#[derive(Debug, Serialize)]
-struct ConsentEvent<'a> {
-    request: RequestId,
-    patient: &'a ActorId,
-    doctor: &'a ActorId,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    expires_at: Option<i64>,
-}
-
-/// The result of a consent transaction.
-#[derive(Debug, Serialize)]
-struct ConsentResult {
-    request: RequestId,
-    status: RequestStatus,
-}
+pub(crate) const MAX_GRANT_KEYS: usize = 10_000;
 
 fn check_actions(field: &'static str, actions: &[AccessAction]) -> Result<(), ContractError> {
     let distinct: BTreeSet<_> = actions.iter().collect();
@@ -171,16 +153,13 @@ pub(crate) fn request(
     tx.index(&keys::patient_request(&body.patient, body.request))?;
     tx.index(&keys::doctor_request(&doctor, body.request))?;
     tx.index(&keys::pair_request(&body.patient, &doctor, body.request))?;
-    tx.emit(
-        "access_requested",
-        &ConsentEvent {
-            request: body.request,
-            patient: &body.patient,
-            doctor: &doctor,
-            expires_at: None,
-        },
-    )?;
-    respond(&ConsentResult {
+    tx.emit(Event::AccessRequested(ConsentEvent {
+        request: body.request,
+        patient: body.patient.clone(),
+        doctor,
+        expires_at: None,
+    }))?;
+    respond(&ConsentOutcome {
         request: body.request,
         status: RequestStatus::Pending,
     })
@@ -296,16 +275,13 @@ pub(crate) fn grant(
         granted_at: now,
     });
     tx.put(&keys::request(body.request), &state)?;
-    tx.emit(
-        "access_granted",
-        &ConsentEvent {
-            request: body.request,
-            patient: &state.patient,
-            doctor: &state.doctor,
-            expires_at: Some(body.expires_at),
-        },
-    )?;
-    respond(&ConsentResult {
+    tx.emit(Event::AccessGranted(ConsentEvent {
+        request: body.request,
+        patient: state.patient,
+        doctor: state.doctor,
+        expires_at: Some(body.expires_at),
+    }))?;
+    respond(&ConsentOutcome {
         request: body.request,
         status: RequestStatus::Granted,
     })
@@ -319,7 +295,7 @@ fn close(
     request: RequestId,
     (from, to): (RequestStatus, RequestStatus),
     action: &'static str,
-    event: &str,
+    event: fn(ConsentEvent) -> Event,
 ) -> Result<Vec<u8>, ContractError> {
     let mut state = own_request(tx, verified, request, action)?;
     if state.status != from {
@@ -335,16 +311,13 @@ fn close(
     state.status = to;
     state.closed_at = Some(tx.now());
     tx.put(&keys::request(request), &state)?;
-    tx.emit(
-        event,
-        &ConsentEvent {
-            request,
-            patient: &state.patient,
-            doctor: &state.doctor,
-            expires_at: None,
-        },
-    )?;
-    respond(&ConsentResult {
+    tx.emit(event(ConsentEvent {
+        request,
+        patient: state.patient,
+        doctor: state.doctor,
+        expires_at: None,
+    }))?;
+    respond(&ConsentOutcome {
         request,
         status: to,
     })
@@ -363,7 +336,7 @@ pub(crate) fn deny(
         body.request,
         transition,
         "deny access",
-        "access_denied",
+        Event::AccessDenied,
     )
 }
 
@@ -380,6 +353,6 @@ pub(crate) fn revoke(
         body.request,
         transition,
         "revoke access",
-        "access_revoked",
+        Event::AccessRevoked,
     )
 }

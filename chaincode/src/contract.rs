@@ -26,6 +26,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use carechain_core::identity::VerifyingKey;
+use carechain_core::ledger::Event;
 use carechain_core::statement::{Action, Role, Statement, VerifyPolicy};
 
 use crate::error::ContractError;
@@ -218,12 +219,8 @@ impl Tx<'_> {
     }
 
     /// Emits the transaction's event.
-    pub fn emit<T: Serialize>(&mut self, name: &str, payload: &T) -> Result<(), ContractError> {
-        let bytes = serde_json::to_vec(payload).map_err(|err| ContractError::CorruptState {
-            key: format!("event {name}"),
-            reason: err.to_string(),
-        })?;
-        Ok(self.stub.set_event(name, bytes)?)
+    pub fn emit(&mut self, event: Event) -> Result<(), ContractError> {
+        Ok(self.stub.set_event(event.name(), event.payload())?)
     }
 
     /// The last path segment of every key under `prefix`, in order, after `after`, at most `limit`.

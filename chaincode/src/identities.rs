@@ -2,10 +2,11 @@
 //! (with the Paillier key-correctness proof), admins registering doctors and
 //! insurers, and suspension.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use carechain_core::envelope::HpkePublicKey;
 use carechain_core::ids::ActorId;
+use carechain_core::ledger::{Event, IdentityEvent, Registered};
 use carechain_core::paillier::{self, KeyProof};
 use carechain_core::statement::{
     Action, PaillierRegistration, RegisterIdentity, Role, Statement, SuspendIdentity,
@@ -27,21 +28,6 @@ struct InitConfig {
     max_skew_secs: Option<i64>,
     #[serde(default)]
     max_lifetime_secs: Option<i64>,
-}
-
-/// The result of a registration.
-#[derive(Debug, Serialize)]
-struct Registered<'a> {
-    actor: &'a ActorId,
-    role: Role,
-}
-
-/// Event payload naming an identity.
-#[derive(Debug, Serialize)]
-struct IdentityEvent<'a> {
-    actor: &'a ActorId,
-    role: Role,
-    by: &'a ActorId,
 }
 
 /// `init(config, admin_statement)`: genesis. Fixes the audience and registers
@@ -122,7 +108,7 @@ pub(crate) fn init(tx: &mut Tx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>, Contrac
     )?;
     store(tx, body, &actor, &actor)?;
     respond(&Registered {
-        actor: &actor,
+        actor,
         role: Role::Admin,
     })
 }
@@ -169,14 +155,11 @@ fn store(
         suspension: None,
     };
     tx.put(&keys::identity(actor), &identity)?;
-    tx.emit(
-        "identity_registered",
-        &IdentityEvent {
-            actor,
-            role: body.role,
-            by,
-        },
-    )
+    tx.emit(Event::IdentityRegistered(IdentityEvent {
+        actor: actor.clone(),
+        role: body.role,
+        by: by.clone(),
+    }))
 }
 
 /// `register_identity`: a patient registers itself; an admin registers others.
@@ -219,7 +202,7 @@ pub(crate) fn register(
     }
     store(tx, body, &actor, &by)?;
     respond(&Registered {
-        actor: &actor,
+        actor,
         role: body.role,
     })
 }
@@ -254,16 +237,13 @@ pub(crate) fn suspend(
     identity.suspension = Some(body.reason.clone());
     tx.put(&key, &identity)?;
     let by = admin.actor.clone();
-    tx.emit(
-        "identity_suspended",
-        &IdentityEvent {
-            actor: &body.actor,
-            role: identity.role,
-            by: &by,
-        },
-    )?;
+    tx.emit(Event::IdentitySuspended(IdentityEvent {
+        actor: body.actor.clone(),
+        role: identity.role,
+        by,
+    }))?;
     respond(&Registered {
-        actor: &body.actor,
+        actor: body.actor.clone(),
         role: identity.role,
     })
 }

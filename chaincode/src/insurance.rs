@@ -8,10 +8,8 @@
 //! (the patient's key having passed the key-correctness proof) holds exactly
 //! when `M = M_i`. Nobody decrypts anything.
 
-use serde::Serialize;
-
 use carechain_core::icd10::CoveredCode;
-use carechain_core::ids::{ActorId, ClaimId, PolicyId, ProductId};
+use carechain_core::ledger::{ClaimEvent, Event, PolicyEvent, ProductEvent};
 use carechain_core::statement::{
     FileClaim, IssuePolicy, MarkPaid, PublishProduct, PurchasePolicy, Role,
 };
@@ -29,26 +27,6 @@ use crate::records::{ciphertext, paillier_key};
 const MAX_ITEMS: usize = 64;
 /// Longest product term: ten years.
 const MAX_TERM_DAYS: u32 = 3660;
-
-/// Event payload of policy events.
-#[derive(Debug, Serialize)]
-struct PolicyEvent<'a> {
-    policy: PolicyId,
-    product: ProductId,
-    patient: &'a ActorId,
-    insurer: &'a ActorId,
-}
-
-/// Event payload of claim events: ids and the decision only.
-#[derive(Debug, Serialize)]
-struct ClaimEvent<'a> {
-    claim: ClaimId,
-    policy: PolicyId,
-    patient: &'a ActorId,
-    insurer: &'a ActorId,
-    #[serde(flatten)]
-    decision: &'a Decision,
-}
 
 /// `publish_product`: an insurer publishes a product.
 pub(crate) fn publish(
@@ -127,13 +105,10 @@ pub(crate) fn publish(
         published_at: tx.now(),
     };
     tx.put(&key, &state)?;
-    tx.emit(
-        "product_published",
-        &serde_json::json!({
-            "product": body.product,
-            "insurer": insurer,
-        }),
-    )?;
+    tx.emit(Event::ProductPublished(ProductEvent {
+        insurer: insurer.clone(),
+        product: body.product,
+    }))?;
     respond(&state)
 }
 
@@ -177,15 +152,12 @@ pub(crate) fn purchase(
     tx.put(&key, &state)?;
     tx.index(&keys::patient_policy(&patient, body.policy))?;
     tx.index(&keys::insurer_policy(&product.insurer, body.policy))?;
-    tx.emit(
-        "policy_purchased",
-        &PolicyEvent {
-            policy: body.policy,
-            product: body.product,
-            patient: &patient,
-            insurer: &product.insurer,
-        },
-    )?;
+    tx.emit(Event::PolicyPurchased(PolicyEvent {
+        policy: body.policy,
+        product: body.product,
+        patient: patient.clone(),
+        insurer: product.insurer.clone(),
+    }))?;
     respond(&state)
 }
 
@@ -233,15 +205,12 @@ pub(crate) fn issue(
     policy.ends_at = Some(now.saturating_add(i64::from(product.term_days) * 86_400));
     policy.items = body.items.clone();
     tx.put(&key, &policy)?;
-    tx.emit(
-        "policy_issued",
-        &PolicyEvent {
-            policy: body.policy,
-            product: policy.product,
-            patient: &policy.patient,
-            insurer: &insurer,
-        },
-    )?;
+    tx.emit(Event::PolicyIssued(PolicyEvent {
+        policy: body.policy,
+        product: policy.product,
+        patient: policy.patient.clone(),
+        insurer: insurer.clone(),
+    }))?;
     respond(&policy)
 }
 
@@ -348,16 +317,13 @@ pub(crate) fn claim(
     tx.put(&key, &state)?;
     tx.index(&keys::patient_claim(&patient, body.claim))?;
     tx.index(&keys::insurer_claim(&policy.insurer, body.claim))?;
-    tx.emit(
-        "claim_decided",
-        &ClaimEvent {
-            claim: body.claim,
-            policy: body.policy,
-            patient: &patient,
-            insurer: &policy.insurer,
-            decision: &state.decision,
-        },
-    )?;
+    tx.emit(Event::ClaimDecided(ClaimEvent {
+        claim: body.claim,
+        policy: body.policy,
+        patient: patient.clone(),
+        insurer: policy.insurer.clone(),
+        decision: state.decision.clone(),
+    }))?;
     respond(&state)
 }
 
@@ -400,15 +366,12 @@ pub(crate) fn mark_paid(
         paid_at: tx.now(),
     });
     tx.put(&key, &state)?;
-    tx.emit(
-        "claim_paid",
-        &ClaimEvent {
-            claim: body.claim,
-            policy: state.policy,
-            patient: &state.patient,
-            insurer: &insurer,
-            decision: &state.decision,
-        },
-    )?;
+    tx.emit(Event::ClaimPaid(ClaimEvent {
+        claim: body.claim,
+        policy: state.policy,
+        patient: state.patient.clone(),
+        insurer: insurer.clone(),
+        decision: state.decision.clone(),
+    }))?;
     respond(&state)
 }

@@ -21,7 +21,6 @@ pub mod contract;
 pub mod error;
 mod identities;
 mod insurance;
-mod keycache;
 pub mod memory;
 pub mod model;
 pub mod queries;

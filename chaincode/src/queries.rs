@@ -2,81 +2,26 @@
 //! and nothing is logged, so the relay decides who may ask what. (A read of a
 //! record by anyone but its patient is the `read_record` *transaction*.)
 //!
-//! List queries take `(owner, after, limit)` and return a [`Page`] whose
+//! The queries, their arguments and their checks are
+//! `carechain_core::ledger::Query`; list queries return a [`Page`] whose
 //! `next` is the cursor for the following page.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use carechain_core::ids::{ActorId, B64};
-use carechain_core::statement::RecordCategory;
+use carechain_core::ledger::{
+    KeyedRecord, OwnKey, PageArgs, Query, QueryError, Reader, StatementUse,
+};
+pub use carechain_core::ledger::{MAX_PAGE, Page};
+use carechain_core::statement::Scope;
 
-use crate::consent::current_readers;
+use crate::consent::{MAX_GRANT_KEYS, current_readers};
 use crate::contract::{Tx, respond};
 use crate::error::ContractError;
 use crate::model::{
     AccessLogEntry, AccessRequestState, ClaimState, Identity, PolicyState, ProductState,
     RecordState, WrappedKeyState, keys,
 };
-
-/// Default and largest page size.
-pub const MAX_PAGE: usize = 100;
-
-/// One page of a list.
-#[derive(Debug, Serialize)]
-pub struct Page<T> {
-    /// The items, in key order.
-    pub items: Vec<T>,
-    /// The cursor to pass as `after` for the next page, if there may be one.
-    pub next: Option<String>,
-}
-
-/// A reader a doctor must wrap a new record's data key for.
-#[derive(Debug, Serialize)]
-struct Reader {
-    actor: ActorId,
-    hpke_key: B64,
-}
-
-fn arg<'a>(args: &'a [Vec<u8>], i: usize, name: &str) -> Result<&'a str, ContractError> {
-    let bytes = args
-        .get(i)
-        .ok_or_else(|| ContractError::BadArguments(format!("missing argument {i} ({name})")))?;
-    std::str::from_utf8(bytes)
-        .map_err(|_| ContractError::BadArguments(format!("argument {i} ({name}) is not UTF-8")))
-}
-
-fn opt_arg(args: &[Vec<u8>], i: usize) -> Option<&str> {
-    args.get(i)
-        .and_then(|b| std::str::from_utf8(b).ok())
-        .filter(|s| !s.is_empty())
-}
-
-/// Checks that an id argument is a single path segment, so it cannot reach other tables.
-fn segment<'a>(value: &'a str, name: &str) -> Result<&'a str, ContractError> {
-    if value.is_empty() || value.len() > 64 || value.contains('/') || value.contains('\0') {
-        return Err(ContractError::BadArguments(format!(
-            "{name}: expected an id of 1 to 64 characters without '/', found {:?}",
-            value.chars().take(64).collect::<String>()
-        )));
-    }
-    Ok(value)
-}
-
-fn limit(args: &[Vec<u8>], i: usize) -> Result<usize, ContractError> {
-    match opt_arg(args, i) {
-        None => Ok(MAX_PAGE),
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_PAGE).contains(n))
-            .ok_or_else(|| {
-                ContractError::BadArguments(format!(
-                    "limit: expected 1..={MAX_PAGE}, found {text:?}"
-                ))
-            }),
-    }
-}
 
 fn one<T: DeserializeOwned + Serialize>(
     tx: &mut Tx<'_>,
@@ -89,17 +34,15 @@ fn one<T: DeserializeOwned + Serialize>(
 }
 
 /// A page of objects listed under an index prefix.
-fn page<T: DeserializeOwned + Serialize>(
+fn page_of<T: DeserializeOwned + Serialize>(
     tx: &mut Tx<'_>,
     index_prefix: &str,
     table: impl Fn(&str) -> String,
     kind: &'static str,
-    args: &[Vec<u8>],
-    after_at: usize,
+    page: &PageArgs,
 ) -> Result<Vec<u8>, ContractError> {
-    let after = opt_arg(args, after_at);
-    let limit = limit(args, after_at + 1)?;
-    let ids = tx.ids_under(index_prefix, after, limit)?;
+    let limit = page.limit;
+    let ids = tx.ids_under(index_prefix, page.after.as_deref(), limit)?;
     let mut items = Vec::with_capacity(ids.len());
     for id in &ids {
         items.push(tx.load::<T>(&table(id), kind, id)?);
@@ -112,24 +55,16 @@ fn page<T: DeserializeOwned + Serialize>(
 fn page_of_values<T: DeserializeOwned + Serialize>(
     tx: &mut Tx<'_>,
     prefix: &str,
-    args: &[Vec<u8>],
-    after_at: usize,
+    page: &PageArgs,
 ) -> Result<Vec<u8>, ContractError> {
-    let after = opt_arg(args, after_at);
-    let limit = limit(args, after_at + 1)?;
-    let ids = tx.ids_under(prefix, after, limit)?;
+    let limit = page.limit;
+    let ids = tx.ids_under(prefix, page.after.as_deref(), limit)?;
     let mut items = Vec::with_capacity(ids.len());
     for id in &ids {
         items.push(tx.load::<T>(&format!("{prefix}{id}"), "entry", id)?);
     }
     let next = (ids.len() == limit).then(|| ids.last().cloned()).flatten();
     respond(&Page { items, next })
-}
-
-/// Which transaction used a statement's nonce (see `contract::submit`).
-#[derive(Debug, Serialize)]
-struct StatementUse<'a> {
-    tx_id: &'a str,
 }
 
 /// The transaction that committed the statement `jti` of `iss`, or 404.
@@ -146,7 +81,63 @@ fn statement(tx: &mut Tx<'_>, iss: &str, jti: &str) -> Result<Vec<u8>, ContractE
         key: keys::nonce(iss, jti),
         reason: "expected a UTF-8 transaction id".into(),
     })?;
-    respond(&StatementUse { tx_id })
+    respond(&StatementUse {
+        tx_id: tx_id.to_owned(),
+    })
+}
+
+/// A page of a patient's records, each with its key wrapped for `reader`.
+fn records_with_keys(
+    tx: &mut Tx<'_>,
+    patient: &str,
+    reader: &str,
+    page: &PageArgs,
+) -> Result<Vec<u8>, ContractError> {
+    let ids = tx.ids_under(
+        &format!("patient-records/{patient}/"),
+        page.after.as_deref(),
+        page.limit,
+    )?;
+    let mut items = Vec::with_capacity(ids.len());
+    for id in &ids {
+        let record: RecordState = tx.load(&keys::record(id), "record", id)?;
+        let key: Option<WrappedKeyState> = tx.get(&keys::record_key(id, reader))?;
+        items.push(KeyedRecord { record, key });
+    }
+    let next = (ids.len() == page.limit)
+        .then(|| ids.last().cloned())
+        .flatten();
+    respond(&Page { items, next })
+}
+
+/// The patient's own wrapped keys of every record in `scope`: what re-wrapping
+/// them for a grant needs, in one answer (at most as many as a grant carries).
+fn own_keys(tx: &mut Tx<'_>, patient: &str, scope: &Scope) -> Result<Vec<u8>, ContractError> {
+    let ids = tx.ids_under(&format!("patient-records/{patient}/"), None, usize::MAX)?;
+    let mut keys_in_scope = Vec::new();
+    for id in &ids {
+        let record: RecordState = tx.load(&keys::record(id), "record", id)?;
+        if !scope.covers(record.category) {
+            continue;
+        }
+        if keys_in_scope.len() == MAX_GRANT_KEYS {
+            return Err(ContractError::Conflict(format!(
+                "more than {MAX_GRANT_KEYS} records in scope: one grant carries at most that many keys"
+            )));
+        }
+        let key: WrappedKeyState =
+            tx.get(&keys::record_key(id, patient))?
+                .ok_or_else(|| ContractError::CorruptState {
+                    key: keys::record_key(id, patient),
+                    reason: "a patient's record without the patient's key".into(),
+                })?;
+        keys_in_scope.push(OwnKey {
+            record: record.record,
+            category: record.category,
+            key,
+        });
+    }
+    respond(&keys_in_scope)
 }
 
 /// Runs the query `name`.
@@ -155,71 +146,54 @@ pub(crate) fn dispatch(
     name: &str,
     args: &[Vec<u8>],
 ) -> Result<Vec<u8>, ContractError> {
-    match name {
-        "config" => {
+    let query = Query::decode(name, args).map_err(|err| match err {
+        QueryError::UnknownQuery(name) => ContractError::UnknownFunction(name),
+        QueryError::BadArguments(reason) => ContractError::BadArguments(reason),
+    })?;
+    match &query {
+        Query::Config {} => {
             let config = tx.config()?;
             respond(&config)
         }
-        "statement" => {
-            let iss = segment(arg(args, 0, "issuer")?, "issuer")?;
-            let jti = segment(arg(args, 1, "jti")?, "jti")?;
-            statement(tx, iss, jti)
+        Query::Statement { issuer, jti } => statement(tx, issuer, jti),
+        Query::Identity { actor } => one::<Identity>(tx, &keys::identity(actor), "identity", actor),
+        Query::Request { request } => {
+            one::<AccessRequestState>(tx, &keys::request(request), "access request", request)
         }
-        "identity" => {
-            let id = segment(arg(args, 0, "actor")?, "actor")?;
-            one::<Identity>(tx, &keys::identity(id), "identity", id)
-        }
-        "request" => {
-            let id = segment(arg(args, 0, "request")?, "request")?;
-            one::<AccessRequestState>(tx, &keys::request(id), "access request", id)
-        }
-        "requests_for_patient" => {
-            let owner = segment(arg(args, 0, "patient")?, "patient")?;
-            let prefix = format!("patient-requests/{owner}/");
-            page::<AccessRequestState>(
-                tx,
-                &prefix,
-                |id: &str| keys::request(id),
-                "access request",
-                args,
-                1,
-            )
-        }
-        "requests_by_doctor" => {
-            let owner = segment(arg(args, 0, "doctor")?, "doctor")?;
-            let prefix = format!("doctor-requests/{owner}/");
-            page::<AccessRequestState>(
-                tx,
-                &prefix,
-                |id: &str| keys::request(id),
-                "access request",
-                args,
-                1,
-            )
-        }
-        "record" => {
-            let id = segment(arg(args, 0, "record")?, "record")?;
-            one::<RecordState>(tx, &keys::record(id), "record", id)
-        }
-        "record_key" => {
-            let record = segment(arg(args, 0, "record")?, "record")?;
-            let reader = segment(arg(args, 1, "reader")?, "reader")?;
+        Query::RequestsForPatient { patient, page } => page_of::<AccessRequestState>(
+            tx,
+            &format!("patient-requests/{patient}/"),
+            |id: &str| keys::request(id),
+            "access request",
+            page,
+        ),
+        Query::RequestsByDoctor { doctor, page } => page_of::<AccessRequestState>(
+            tx,
+            &format!("doctor-requests/{doctor}/"),
+            |id: &str| keys::request(id),
+            "access request",
+            page,
+        ),
+        Query::Record { record } => one::<RecordState>(tx, &keys::record(record), "record", record),
+        Query::RecordKey { record, reader } => {
             one::<WrappedKeyState>(tx, &keys::record_key(record, reader), "record key", record)
         }
-        "records_for_patient" => {
-            let owner = segment(arg(args, 0, "patient")?, "patient")?;
-            let prefix = format!("patient-records/{owner}/");
-            page::<RecordState>(tx, &prefix, |id: &str| keys::record(id), "record", args, 1)
-        }
-        "readers" => {
-            let patient: ActorId = arg(args, 0, "patient")?
-                .parse()
-                .map_err(|err| ContractError::BadArguments(format!("patient: {err}")))?;
-            let category: RecordCategory =
-                serde_json::from_value(serde_json::Value::String(arg(args, 1, "category")?.into()))
-                    .map_err(|err| ContractError::BadArguments(format!("category: {err}")))?;
-            let mut actors = current_readers(tx, &patient, category)?;
-            actors.insert(patient);
+        Query::RecordsForPatient { patient, page } => page_of::<RecordState>(
+            tx,
+            &format!("patient-records/{patient}/"),
+            |id: &str| keys::record(id),
+            "record",
+            page,
+        ),
+        Query::RecordsWithKeys {
+            patient,
+            reader,
+            page,
+        } => records_with_keys(tx, patient, reader, page),
+        Query::OwnKeys { patient, scope } => own_keys(tx, patient, scope),
+        Query::Readers { patient, category } => {
+            let mut actors = current_readers(tx, patient, *category)?;
+            actors.insert(patient.clone());
             let mut readers = Vec::with_capacity(actors.len());
             for actor in actors {
                 let identity: Identity = tx.load(&keys::identity(&actor), "identity", &actor)?;
@@ -230,43 +204,42 @@ pub(crate) fn dispatch(
             }
             respond(&readers)
         }
-        "access_log" => {
-            let owner = segment(arg(args, 0, "patient")?, "patient")?;
-            page_of_values::<AccessLogEntry>(tx, &format!("access/{owner}/"), args, 1)
+        Query::AccessLog { patient, page } => {
+            page_of_values::<AccessLogEntry>(tx, &format!("access/{patient}/"), page)
         }
-        "product" => {
-            let id = segment(arg(args, 0, "product")?, "product")?;
-            one::<ProductState>(tx, &keys::product(id), "product", id)
+        Query::Product { product } => {
+            one::<ProductState>(tx, &keys::product(product), "product", product)
         }
-        "products" => page_of_values::<ProductState>(tx, "product/", args, 0),
-        "policy" => {
-            let id = segment(arg(args, 0, "policy")?, "policy")?;
-            one::<PolicyState>(tx, &keys::policy(id), "policy", id)
-        }
-        "policies_for_patient" => {
-            let owner = segment(arg(args, 0, "patient")?, "patient")?;
-            let prefix = format!("patient-policies/{owner}/");
-            page::<PolicyState>(tx, &prefix, |id: &str| keys::policy(id), "policy", args, 1)
-        }
-        "policies_for_insurer" => {
-            let owner = segment(arg(args, 0, "insurer")?, "insurer")?;
-            let prefix = format!("insurer-policies/{owner}/");
-            page::<PolicyState>(tx, &prefix, |id: &str| keys::policy(id), "policy", args, 1)
-        }
-        "claim" => {
-            let id = segment(arg(args, 0, "claim")?, "claim")?;
-            one::<ClaimState>(tx, &keys::claim(id), "claim", id)
-        }
-        "claims_for_patient" => {
-            let owner = segment(arg(args, 0, "patient")?, "patient")?;
-            let prefix = format!("patient-claims/{owner}/");
-            page::<ClaimState>(tx, &prefix, |id: &str| keys::claim(id), "claim", args, 1)
-        }
-        "claims_for_insurer" => {
-            let owner = segment(arg(args, 0, "insurer")?, "insurer")?;
-            let prefix = format!("insurer-claims/{owner}/");
-            page::<ClaimState>(tx, &prefix, |id: &str| keys::claim(id), "claim", args, 1)
-        }
-        other => Err(ContractError::UnknownFunction(other.to_owned())),
+        Query::Products { page } => page_of_values::<ProductState>(tx, "product/", page),
+        Query::Policy { policy } => one::<PolicyState>(tx, &keys::policy(policy), "policy", policy),
+        Query::PoliciesForPatient { patient, page } => page_of::<PolicyState>(
+            tx,
+            &format!("patient-policies/{patient}/"),
+            |id: &str| keys::policy(id),
+            "policy",
+            page,
+        ),
+        Query::PoliciesForInsurer { insurer, page } => page_of::<PolicyState>(
+            tx,
+            &format!("insurer-policies/{insurer}/"),
+            |id: &str| keys::policy(id),
+            "policy",
+            page,
+        ),
+        Query::Claim { claim } => one::<ClaimState>(tx, &keys::claim(claim), "claim", claim),
+        Query::ClaimsForPatient { patient, page } => page_of::<ClaimState>(
+            tx,
+            &format!("patient-claims/{patient}/"),
+            |id: &str| keys::claim(id),
+            "claim",
+            page,
+        ),
+        Query::ClaimsForInsurer { insurer, page } => page_of::<ClaimState>(
+            tx,
+            &format!("insurer-claims/{insurer}/"),
+            |id: &str| keys::claim(id),
+            "claim",
+            page,
+        ),
     }
 }

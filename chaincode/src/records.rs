@@ -5,9 +5,8 @@
 
 use std::collections::BTreeSet;
 
-use serde::Serialize;
-
-use carechain_core::ids::{ActorId, B64, RecordId};
+use carechain_core::ids::{ActorId, B64};
+use carechain_core::ledger::{Event, RecordEvent, RecordForReader, RecordWritten};
 use carechain_core::paillier;
 use carechain_core::statement::{AccessAction, ReadRecord, RecordCategory, Role, WriteRecord};
 
@@ -24,30 +23,6 @@ const MAX_PAYLOAD_LEN: usize = 1 << 20;
 const ENC_LEN: usize = 65;
 /// An AES-256-GCM-wrapped 32-byte data key: key + tag.
 const WRAPPED_KEY_LEN: usize = 32 + 16;
-
-/// Event payload of `record_written` and `record_read`.
-#[derive(Debug, Serialize)]
-struct RecordEvent<'a> {
-    record: RecordId,
-    patient: &'a ActorId,
-    actor: &'a ActorId,
-}
-
-/// The result of a write.
-#[derive(Debug, Serialize)]
-struct Written {
-    record: RecordId,
-    written_at: i64,
-}
-
-/// What a reader receives: the record and its own wrapped key.
-#[derive(Debug, Serialize)]
-pub(crate) struct RecordForReader<'a> {
-    /// The record.
-    pub record: &'a RecordState,
-    /// The data key wrapped for this reader.
-    pub key: &'a WrappedKeyState,
-}
 
 /// Checks the shape of a wrapped key (the contract cannot open it).
 pub(crate) fn check_wrapped(field: &'static str, enc: &B64, ct: &B64) -> Result<(), ContractError> {
@@ -183,15 +158,12 @@ pub(crate) fn write(
     };
     tx.put(&key, &state)?;
     tx.index(&keys::patient_record(&body.patient, body.record))?;
-    tx.emit(
-        "record_written",
-        &RecordEvent {
-            record: body.record,
-            patient: &body.patient,
-            actor: &doctor,
-        },
-    )?;
-    respond(&Written {
+    tx.emit(Event::RecordWritten(RecordEvent {
+        record: body.record,
+        patient: body.patient.clone(),
+        actor: doctor,
+    }))?;
+    respond(&RecordWritten {
         record: body.record,
         written_at: now,
     })
@@ -232,16 +204,13 @@ pub(crate) fn read(
             tx_id: tx_id.clone(),
         },
     )?;
-    tx.emit(
-        "record_read",
-        &RecordEvent {
-            record: body.record,
-            patient: &record.patient,
-            actor: &reader,
-        },
-    )?;
+    tx.emit(Event::RecordRead(RecordEvent {
+        record: body.record,
+        patient: record.patient.clone(),
+        actor: reader,
+    }))?;
     respond(&RecordForReader {
-        record: &record,
-        key: &wrapped,
+        record,
+        key: wrapped,
     })
 }

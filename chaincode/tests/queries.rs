@@ -435,3 +435,98 @@ fn readers_with_a_bad_patient_or_category_is_refused_bad_arguments() {
         assert_eq!(readers.as_array().unwrap().len(), 1, "{category}");
     }
 }
+
+#[test]
+fn records_with_keys_answer_each_record_with_the_readers_own_key() {
+    let mut w = World::new();
+    let patient = w.patient(0);
+    let doctor = w.registered(Role::Doctor);
+    w.consent(&doctor, &patient);
+    let mut records: Vec<String> = (0..3)
+        .map(|_| w.write(&doctor, &patient, "I10").to_string())
+        .collect();
+    records.sort();
+    let owner = patient.id();
+    let mut seen = Vec::new();
+    let mut after = String::new();
+    loop {
+        let page = w
+            .query(
+                "records_with_keys",
+                &[owner.as_str(), owner.as_str(), &after, "2"],
+            )
+            .unwrap();
+        for item in page["items"].as_array().unwrap() {
+            let id = item["record"].as_str().unwrap().to_owned();
+            // The record's own fields are inline, and the key is the patient's.
+            assert_eq!(item["patient"], owner.as_str());
+            let key = w.query("record_key", &[&id, owner.as_str()]).unwrap();
+            assert_eq!(item["key"], key);
+            seen.push(id);
+        }
+        match page["next"].as_str() {
+            Some(next) => after = next.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(seen, records);
+    // A reader holding no key gets the records with `key: null`.
+    let stranger = w.registered(Role::Doctor);
+    let page = w
+        .query(
+            "records_with_keys",
+            &[owner.as_str(), stranger.id().as_str(), "", "100"],
+        )
+        .unwrap();
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert!(items.iter().all(|i| i["key"].is_null()));
+    refused(
+        w.query("records_with_keys", &[owner.as_str(), "a/b", "", "10"]),
+        "bad_arguments",
+    );
+}
+
+#[test]
+fn own_keys_answer_the_patients_keys_of_the_records_in_scope() {
+    let mut w = World::new();
+    let patient = w.patient(0);
+    let doctor = w.registered(Role::Doctor);
+    w.consent(&doctor, &patient);
+    let mut records: Vec<String> = (0..3)
+        .map(|_| w.write(&doctor, &patient, "I10").to_string())
+        .collect();
+    records.sort();
+    let owner = patient.id();
+    let keys = w.query("own_keys", &[owner.as_str(), "all"]).unwrap();
+    let keys = keys.as_array().unwrap();
+    assert_eq!(ids(keys, "record"), records);
+    for key in keys {
+        assert_eq!(key["category"], "general");
+        let stored = w
+            .query(
+                "record_key",
+                &[key["record"].as_str().unwrap(), owner.as_str()],
+            )
+            .unwrap();
+        assert_eq!(key["key"], stored);
+    }
+    let lab = w
+        .query("own_keys", &[owner.as_str(), "laboratory,imaging"])
+        .unwrap();
+    assert_eq!(lab, serde_json::json!([]));
+    let general = w
+        .query("own_keys", &[owner.as_str(), "laboratory,general"])
+        .unwrap();
+    assert_eq!(general.as_array().unwrap().len(), 3);
+    // Another patient has none of them.
+    let other = w.patient(1);
+    let none = w.query("own_keys", &[other.id().as_str(), "all"]).unwrap();
+    assert_eq!(none, serde_json::json!([]));
+    for scope in ["", "everything", "general,"] {
+        refused(
+            w.query("own_keys", &[owner.as_str(), scope]),
+            "bad_arguments",
+        );
+    }
+}

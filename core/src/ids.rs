@@ -197,6 +197,16 @@ macro_rules! uuid_id {
                 write!(f, concat!(stringify!($name), "({})"), self.0.hyphenated())
             }
         }
+
+        #[cfg(feature = "utoipa")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                string_schema(concat!("The ", $kind, "'s id (a UUID)."), Some("uuid"), None)
+            }
+        }
+
+        #[cfg(feature = "utoipa")]
+        impl utoipa::ToSchema for $name {}
     };
 }
 
@@ -271,3 +281,47 @@ mod tests {
         );
     }
 }
+
+/// A string schema for the OpenAPI document.
+#[cfg(feature = "utoipa")]
+fn string_schema(
+    description: &str,
+    format: Option<&str>,
+    pattern: Option<&str>,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaFormat, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(description))
+        .format(format.map(|f| SchemaFormat::Custom(f.to_owned())))
+        .pattern(pattern)
+        .into()
+}
+
+#[cfg(feature = "utoipa")]
+impl utoipa::PartialSchema for ActorId {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        string_schema(
+            "An actor id: `cc` and the hex of 20 bytes of SHA-256 over the compressed P-256 key.",
+            None,
+            Some("^cc[0-9a-f]{40}$"),
+        )
+    }
+}
+
+#[cfg(feature = "utoipa")]
+impl utoipa::ToSchema for ActorId {}
+
+#[cfg(feature = "utoipa")]
+impl utoipa::PartialSchema for B64 {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        string_schema(
+            "Bytes, base64url without padding.",
+            None,
+            Some("^[A-Za-z0-9_-]*$"),
+        )
+    }
+}
+
+#[cfg(feature = "utoipa")]
+impl utoipa::ToSchema for B64 {}

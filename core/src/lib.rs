@@ -7,6 +7,7 @@
 //! - [`identity`]: P-256 identities and the actor ids derived from them.
 //! - [`statement`]: compact JWS (ES256) statements, one typed payload per ledger action.
 //! - [`envelope`]: record encryption with a per-record data key wrapped per reader with HPKE.
+//! - [`ledger`]: the ledger objects, queries, events and refusal codes.
 //! - [`wallet`]: the patient's keys and signed-statement log, sealed at rest.
 //! - [`protocol`]: the protocol steps as pure functions (login proof, sealing and
 //!   opening records, re-wrapping keys, proving a claim, the phone's checks).
@@ -19,6 +20,7 @@ pub mod envelope;
 pub mod icd10;
 pub mod identity;
 pub mod ids;
+pub mod ledger;
 pub mod paillier;
 pub mod protocol;
 pub mod statement;

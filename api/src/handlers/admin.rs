@@ -3,7 +3,7 @@
 //! ledger transaction metadata — never payloads.
 
 use actix_web::{HttpResponse, get, http::StatusCode, post, web};
-use carechain_chaincode::model::Identity;
+use carechain_core::ledger::{ErrorCode, Identity, Query};
 use carechain_core::statement::{Action, Statement};
 
 use crate::auth::Caller;
@@ -28,8 +28,8 @@ pub async fn list_accounts(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[AccountRole::Admin])?;
-    let (after, limit) = crate::handlers::page_args(&query)?;
-    let limit: i64 = limit.parse().unwrap_or(100);
+    let page = crate::handlers::page_args(&query)?;
+    let (after, limit) = (page.after.unwrap_or_default(), page.limit as i64);
     let status = query.status.clone();
     let items = db::run(&state.pool, move |conn| {
         let rows = accounts::list(
@@ -103,9 +103,15 @@ pub async fn approve(
             Ok(submitted) => submitted,
             // An earlier approval committed on the ledger but stopped before the
             // account was activated: finish it if the ledger holds this account's key.
-            Err(ApiError::Ledger { code, .. }) if code == "already_exists" => {
+            Err(ApiError::Ledger { code, .. }) if code == ErrorCode::AlreadyExists.as_str() => {
                 let actor = account.actor_id.clone().unwrap_or_default();
-                let identity: Identity = forward::query(&st, "identity", &[&actor]).await?;
+                let identity: Identity = forward::query(
+                    &st,
+                    Query::Identity {
+                        actor: actor.clone(),
+                    },
+                )
+                .await?;
                 if Some(identity.role)
                     != AccountRole::parse(&account.role).map(AccountRole::ledger_role)
                 {
@@ -182,7 +188,8 @@ pub async fn audit(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[AccountRole::Admin])?;
-    let (after, limit) = crate::handlers::page_args(&query)?;
+    let page = crate::handlers::page_args(&query)?;
+    let (after, limit) = (page.after.unwrap_or_default(), page.limit);
     let first = match after.as_str() {
         "" => 1,
         text => text
@@ -190,7 +197,7 @@ pub async fn audit(
             .map_err(|_| ApiError::bad_request("after: expected a block number"))?
             .saturating_add(1),
     };
-    let limit: u64 = limit.parse().unwrap_or(100);
+    let limit = limit as u64;
     let height = state.ledger.height().await?;
     // Blocks [first, end) of the height read now: a block committed meanwhile
     // goes to the next page, not this one.

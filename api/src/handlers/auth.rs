@@ -2,9 +2,9 @@
 //! patient challenge login, and `me`.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use carechain_chaincode::model::Identity;
 use carechain_core::identity::VerifyingKey;
 use carechain_core::ids::B64;
+use carechain_core::ledger::{Identity, Query};
 
 use crate::auth::{Caller, client_ip, password, patient, tokens};
 use crate::db::{self, accounts, models, tokens as token_db};
@@ -267,12 +267,17 @@ pub async fn patient_login(
         )
         .await?;
     let actor: carechain_core::ids::ActorId = body.actor.parse().map_err(|_| unauthorized())?;
-    let identity: Identity = forward::query(&state, "identity", &[actor.as_str()])
-        .await
-        .map_err(|e| match e {
-            ApiError::NotFound => unauthorized(),
-            other => other,
-        })?;
+    let identity: Identity = forward::query(
+        &state,
+        Query::Identity {
+            actor: actor.to_string(),
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        ApiError::NotFound => unauthorized(),
+        other => other,
+    })?;
     if identity.role != carechain_core::statement::Role::Patient || !identity.active {
         return Err(unauthorized());
     }

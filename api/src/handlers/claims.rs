@@ -2,7 +2,7 @@
 //! see decisions; the insurer marks approved claims paid.
 
 use actix_web::{HttpResponse, get, http::StatusCode, post, web};
-use carechain_chaincode::model::ClaimState;
+use carechain_core::ledger::{ClaimState, Page, Query};
 use carechain_core::statement::Action;
 
 use crate::auth::Caller;
@@ -11,7 +11,7 @@ use crate::forward;
 use crate::handlers::{Expect, own_page, path_id, submit_signed};
 use crate::idempotency::IdempotencyKey;
 use crate::state::AppState;
-use crate::types::{AccountRole, LedgerPage, PageQuery, StatementRequest, Submitted};
+use crate::types::{AccountRole, PageQuery, StatementRequest, Submitted};
 
 /// A patient files a claim with a signed `file_claim`; the result holds the decision.
 #[utoipa::path(tag = "claims", security(("bearer" = [])), request_body = StatementRequest,
@@ -41,7 +41,13 @@ pub async fn file(
 
 /// Loads a claim the caller is a party to (404 otherwise).
 async fn party_claim(state: &AppState, caller: &Caller, id: &str) -> Result<ClaimState, ApiError> {
-    let claim: ClaimState = forward::query(state, "claim", &[path_id(id)?]).await?;
+    let claim: ClaimState = forward::query(
+        state,
+        Query::Claim {
+            claim: path_id(id)?.to_owned(),
+        },
+    )
+    .await?;
     let actor = caller.actor()?;
     if claim.patient.as_str() != actor && claim.insurer.as_str() != actor {
         return Err(ApiError::NotFound);
@@ -51,19 +57,19 @@ async fn party_claim(state: &AppState, caller: &Caller, id: &str) -> Result<Clai
 
 /// The caller's claims: a patient's own, or those against an insurer.
 #[utoipa::path(operation_id = "claims_list", tag = "claims", security(("bearer" = [])), params(PageQuery),
-    responses((status = 200, body = LedgerPage), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
+    responses((status = 200, body = carechain_core::ledger::Page<carechain_core::ledger::ClaimState>), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
 #[get("/v1/claims")]
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = own_page(
+    let page: Page<ClaimState> = own_page(
         &state,
         &caller,
         &query,
-        "claims_for_patient",
-        "claims_for_insurer",
+        |patient, page| Query::ClaimsForPatient { patient, page },
+        |insurer, page| Query::ClaimsForInsurer { insurer, page },
     )
     .await?;
     Ok(HttpResponse::Ok().json(page))
@@ -71,7 +77,7 @@ pub async fn list(
 
 /// One claim and its decision, for its patient or its insurer.
 #[utoipa::path(operation_id = "claims_get_one", tag = "claims", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = Object), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
+    responses((status = 200, body = carechain_core::ledger::ClaimState), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
 #[get("/v1/claims/{id}")]
 pub async fn get_one(
     state: web::Data<AppState>,

@@ -6,8 +6,8 @@
 
 use actix_web::{HttpResponse, get, web};
 
-use carechain_chaincode::model::Identity;
 use carechain_core::ids::ActorId;
+use carechain_core::ledger::{Identity, Query};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -44,6 +44,12 @@ pub async fn get_one(
         .as_str()
         .parse::<ActorId>()
         .map_err(|e| ApiError::bad_request(format!("actor: {e}")))?;
-    let identity: Identity = forward::query(&state, "identity", &[actor.as_str()]).await?;
+    let identity: Identity = forward::query(
+        &state,
+        Query::Identity {
+            actor: actor.to_string(),
+        },
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(public_keys(identity)))
 }

@@ -12,41 +12,46 @@ pub mod products;
 pub mod records;
 pub mod requests;
 
+use carechain_core::ledger::{Page, PageArgs, Query};
+
 use crate::error::ApiError;
 use crate::types::PageQuery;
 
-/// The `after` and `limit` query arguments as ledger query arguments.
-pub(crate) fn page_args(query: &PageQuery) -> Result<(String, String), ApiError> {
+/// The `after` and `limit` query arguments as a ledger page.
+pub(crate) fn page_args(query: &PageQuery) -> Result<PageArgs, ApiError> {
     let limit = query.limit.unwrap_or(100);
     if !(1..=100).contains(&limit) {
         return Err(ApiError::bad_request(format!(
             "limit: expected 1 to 100, found {limit}"
         )));
     }
-    let after = query.after.clone().unwrap_or_default();
-    if after.len() > 64 || after.contains('/') {
+    let after = query.after.clone().filter(|a| !a.is_empty());
+    if after
+        .as_deref()
+        .is_some_and(|a| a.len() > 64 || a.contains('/'))
+    {
         return Err(ApiError::bad_request("after: not a cursor this API issued"));
     }
-    Ok((after, limit.to_string()))
+    Ok(PageArgs::new(after, limit as usize))
 }
 
 /// A page of the caller's own objects from a patient- or insurer-keyed ledger
 /// list query, for routes open to both roles (policies, claims).
-pub(crate) async fn own_page(
+pub(crate) async fn own_page<T: serde::de::DeserializeOwned>(
     state: &crate::state::AppState,
     caller: &crate::auth::Caller,
     query: &PageQuery,
-    for_patient: &str,
-    for_insurer: &str,
-) -> Result<crate::types::LedgerPage, ApiError> {
+    for_patient: fn(String, PageArgs) -> Query,
+    for_insurer: fn(String, PageArgs) -> Query,
+) -> Result<Page<T>, ApiError> {
     use crate::types::AccountRole;
     caller.require(&[AccountRole::Patient, AccountRole::Insurer])?;
-    let function = match caller.role {
+    let query_of = match caller.role {
         AccountRole::Patient => for_patient,
         _ => for_insurer,
     };
-    let (after, limit) = page_args(query)?;
-    crate::forward::query(state, function, &[caller.actor()?, &after, &limit]).await
+    let page = page_args(query)?;
+    crate::forward::query(state, query_of(caller.actor()?.to_owned(), page)).await
 }
 
 /// Checks an id taken from the path is a single plausible segment (else 404).

@@ -2,8 +2,11 @@
 //! the readers a doctor with a write grant must wrap a new record's key for.
 
 use actix_web::{HttpResponse, get, http::StatusCode, post, web};
-use carechain_chaincode::model::{AccessRequestState, Identity, RecordState, RequestStatus};
 use carechain_core::ids::B64;
+use carechain_core::ledger::{
+    AccessLogEntry, AccessRequestState, ErrorCode, Identity, KeyedRecord, MAX_PAGE, Page, PageArgs,
+    Query, Reader, RecordState, RequestStatus,
+};
 use carechain_core::statement::{AccessAction, Action, RecordCategory, Role};
 
 use crate::auth::Caller;
@@ -14,7 +17,7 @@ use crate::handlers::{page_args, path_id};
 use crate::idempotency::IdempotencyKey;
 use crate::state::AppState;
 use crate::types::{
-    AccountRole, LedgerPage, PageQuery, PatientRegistered, ReadersQuery, StatementRequest, status,
+    AccountRole, PageQuery, PatientRegistered, ReadersQuery, StatementRequest, status,
 };
 
 /// A patient registers with a self-signed `register_identity` statement.
@@ -64,8 +67,14 @@ pub async fn register(
             Ok(submitted) => Some(submitted.tx_id),
             // An earlier attempt committed on the ledger but stopped before the
             // account was stored: adopt the identity if it is this very key.
-            Err(ApiError::Ledger { code, .. }) if code == "already_exists" => {
-                let identity: Identity = forward::query(&st, "identity", &[&actor]).await?;
+            Err(ApiError::Ledger { code, .. }) if code == ErrorCode::AlreadyExists.as_str() => {
+                let identity: Identity = forward::query(
+                    &st,
+                    Query::Identity {
+                        actor: actor.clone(),
+                    },
+                )
+                .await?;
                 if identity.role != Role::Patient
                     || B64(identity.signing_key.to_sec1_bytes()).encode() != signing_key
                 {
@@ -114,9 +123,9 @@ pub async fn register(
     .await
 }
 
-/// The patient's own records (ciphertext).
+/// The patient's own records (ciphertext), each with its data key wrapped for the patient.
 #[utoipa::path(tag = "patients", security(("bearer" = [])), params(PageQuery),
-    responses((status = 200, body = LedgerPage), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
+    responses((status = 200, body = carechain_core::ledger::Page<carechain_core::ledger::KeyedRecord>), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
 #[get("/v1/patients/me/records")]
 pub async fn my_records(
     state: web::Data<AppState>,
@@ -124,11 +133,15 @@ pub async fn my_records(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[AccountRole::Patient])?;
-    let (after, limit) = page_args(&query)?;
-    let page: LedgerPage = forward::query(
+    let page = page_args(&query)?;
+    let patient = caller.actor()?.to_owned();
+    let page: Page<KeyedRecord> = forward::query(
         &state,
-        "records_for_patient",
-        &[caller.actor()?, &after, &limit],
+        Query::RecordsWithKeys {
+            reader: patient.clone(),
+            patient,
+            page,
+        },
     )
     .await?;
     Ok(HttpResponse::Ok().json(page))
@@ -136,7 +149,7 @@ pub async fn my_records(
 
 /// Who read the patient's records, and when.
 #[utoipa::path(tag = "patients", security(("bearer" = [])), params(PageQuery),
-    responses((status = 200, body = LedgerPage), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
+    responses((status = 200, body = carechain_core::ledger::Page<carechain_core::ledger::AccessLogEntry>), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
 #[get("/v1/patients/me/access-log")]
 pub async fn access_log(
     state: web::Data<AppState>,
@@ -144,9 +157,15 @@ pub async fn access_log(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[AccountRole::Patient])?;
-    let (after, limit) = page_args(&query)?;
-    let page: LedgerPage =
-        forward::query(&state, "access_log", &[caller.actor()?, &after, &limit]).await?;
+    let page = page_args(&query)?;
+    let page: Page<AccessLogEntry> = forward::query(
+        &state,
+        Query::AccessLog {
+            patient: caller.actor()?.to_owned(),
+            page,
+        },
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -156,18 +175,24 @@ pub(crate) async fn grants_from(
     doctor: &str,
     patient: &str,
 ) -> Result<Vec<AccessRequestState>, ApiError> {
-    let mut after = String::new();
+    let mut after = None;
     let mut grants = Vec::new();
     loop {
-        let page: forward_page::Page<AccessRequestState> =
-            forward::query(state, "requests_by_doctor", &[doctor, &after, "100"]).await?;
+        let page: Page<AccessRequestState> = forward::query(
+            state,
+            Query::RequestsByDoctor {
+                doctor: doctor.to_owned(),
+                page: PageArgs::new(after, MAX_PAGE),
+            },
+        )
+        .await?;
         grants.extend(
             page.items
                 .into_iter()
                 .filter(|r| r.patient.as_str() == patient && r.status == RequestStatus::Granted),
         );
         match page.next {
-            Some(next) => after = next,
+            Some(next) => after = Some(next),
             None => return Ok(grants),
         }
     }
@@ -190,7 +215,7 @@ pub(crate) async fn has_write_grant(
 /// The records of patient `id` that a doctor's current read grants cover
 /// (reading one is still the logged `POST /v1/records/{id}/read`).
 #[utoipa::path(tag = "patients", security(("bearer" = [])), params(("id" = String, Path, description = "patient actor id"), PageQuery),
-    responses((status = 200, body = LedgerPage), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
+    responses((status = 200, body = carechain_core::ledger::Page<carechain_core::ledger::RecordState>), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
 #[get("/v1/patients/{id}/records")]
 pub async fn records_of(
     state: web::Data<AppState>,
@@ -200,7 +225,7 @@ pub async fn records_of(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[AccountRole::Doctor])?;
     let patient = path_id(&path)?;
-    let (after, limit) = page_args(&query)?;
+    let page = page_args(&query)?;
     let now = db::now();
     let grants: Vec<AccessRequestState> = grants_from(&state, caller.actor()?, patient)
         .await?
@@ -210,8 +235,14 @@ pub async fn records_of(
     if grants.is_empty() {
         return Err(ApiError::NotFound);
     }
-    let page: forward_page::Page<RecordState> =
-        forward::query(&state, "records_for_patient", &[patient, &after, &limit]).await?;
+    let page: Page<RecordState> = forward::query(
+        &state,
+        Query::RecordsForPatient {
+            patient: patient.to_owned(),
+            page,
+        },
+    )
+    .await?;
     let items = page
         .items
         .into_iter()
@@ -220,32 +251,17 @@ pub async fn records_of(
                 .iter()
                 .any(|g| g.allows(AccessAction::Read, r.category, now))
         })
-        .map(|r| serde_json::to_value(r).unwrap_or_default())
         .collect();
-    Ok(HttpResponse::Ok().json(LedgerPage {
+    Ok(HttpResponse::Ok().json(Page {
         items,
         next: page.next,
     }))
 }
 
-/// A typed page, for the relay's own authorization checks.
-pub(crate) mod forward_page {
-    use serde::Deserialize;
-
-    /// One page of a ledger list.
-    #[derive(Deserialize)]
-    pub struct Page<T> {
-        /// The items.
-        pub items: Vec<T>,
-        /// The next cursor.
-        pub next: Option<String>,
-    }
-}
-
 /// The readers of a patient's records of `category` (actor and HPKE key), for
 /// a doctor with a current write grant covering it.
 #[utoipa::path(tag = "patients", security(("bearer" = [])), params(("id" = String, Path, description = "patient actor id"), ReadersQuery),
-    responses((status = 200, body = Vec<Object>), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
+    responses((status = 200, body = Vec<carechain_core::ledger::Reader>), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
 #[get("/v1/patients/{id}/readers")]
 pub async fn readers(
     state: web::Data<AppState>,
@@ -261,7 +277,7 @@ pub async fn readers(
     if !has_write_grant(&state, caller.actor()?, patient, category).await? {
         return Err(ApiError::NotFound);
     }
-    let readers: serde_json::Value =
-        forward::query(&state, "readers", &[patient, &query.category]).await?;
+    let patient = patient.parse().map_err(|_| ApiError::NotFound)?;
+    let readers: Vec<Reader> = forward::query(&state, Query::Readers { patient, category }).await?;
     Ok(HttpResponse::Ok().json(readers))
 }

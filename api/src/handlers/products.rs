@@ -1,6 +1,7 @@
 //! Insurance products: insurers publish; every authenticated caller lists.
 
 use actix_web::{HttpResponse, get, http::StatusCode, post, web};
+use carechain_core::ledger::{Page, ProductState, Query};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -8,7 +9,7 @@ use crate::forward;
 use crate::handlers::{Expect, page_args, path_id, submit_signed};
 use crate::idempotency::IdempotencyKey;
 use crate::state::AppState;
-use crate::types::{AccountRole, LedgerPage, PageQuery, StatementRequest, Submitted};
+use crate::types::{AccountRole, PageQuery, StatementRequest, Submitted};
 
 /// An insurer publishes a product with a signed `publish_product`.
 #[utoipa::path(tag = "products", security(("bearer" = [])), request_body = StatementRequest,
@@ -38,27 +39,33 @@ pub async fn publish(
 
 /// Every product.
 #[utoipa::path(operation_id = "products_list", tag = "products", security(("bearer" = [])), params(PageQuery),
-    responses((status = 200, body = LedgerPage), (status = 401, body = crate::error::Problem)))]
+    responses((status = 200, body = carechain_core::ledger::Page<carechain_core::ledger::ProductState>), (status = 401, body = crate::error::Problem)))]
 #[get("/v1/products")]
 pub async fn list(
     state: web::Data<AppState>,
     _caller: Caller,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (after, limit) = page_args(&query)?;
-    let page: LedgerPage = forward::query(&state, "products", &[&after, &limit]).await?;
+    let page = page_args(&query)?;
+    let page: Page<ProductState> = forward::query(&state, Query::Products { page }).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
 /// One product.
 #[utoipa::path(operation_id = "products_get_one", tag = "products", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = Object), (status = 401, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
+    responses((status = 200, body = carechain_core::ledger::ProductState), (status = 401, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
 #[get("/v1/products/{id}")]
 pub async fn get_one(
     state: web::Data<AppState>,
     _caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let product: serde_json::Value = forward::query(&state, "product", &[path_id(&path)?]).await?;
+    let product: ProductState = forward::query(
+        &state,
+        Query::Product {
+            product: path_id(&path)?.to_owned(),
+        },
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(product))
 }

@@ -2,7 +2,7 @@
 //! a doctor reads through a logged `read_record` transaction.
 
 use actix_web::{HttpResponse, get, http::StatusCode, post, web};
-use carechain_chaincode::model::RecordState;
+use carechain_core::ledger::{Query, RecordForReader, RecordState, WrappedKeyState};
 use carechain_core::statement::Action;
 
 use crate::auth::Caller;
@@ -50,15 +50,28 @@ pub async fn get_own(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[AccountRole::Patient])?;
     let id = path_id(&path)?;
-    let record: RecordState = forward::query(&state, "record", &[id]).await?;
+    let record: RecordState = forward::query(
+        &state,
+        Query::Record {
+            record: id.to_owned(),
+        },
+    )
+    .await?;
     let actor = caller.actor()?;
     if record.patient.as_str() != actor {
         return Err(ApiError::NotFound);
     }
-    let key: serde_json::Value = forward::query(&state, "record_key", &[id, actor]).await?;
+    let key: WrappedKeyState = forward::query(
+        &state,
+        Query::RecordKey {
+            record: id.to_owned(),
+            reader: actor.to_owned(),
+        },
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(RecordRead {
         tx_id: None,
-        record: serde_json::to_value(&record).unwrap_or_default(),
+        record,
         key,
     }))
 }
@@ -83,20 +96,21 @@ pub async fn read(
         Action::ReadRecord(r) => forward::same_id(&id, r.record)?,
         _ => return Err(ApiError::forbidden("expected a read_record statement")),
     }
-    let actor = caller.actor()?.to_owned();
     let st = state.clone();
     let token = body.statement.clone();
     idem.once_on_ledger(&state, &caller.account, &body, || async move {
-        // The contract refuses a reader without a grant; its refusal is the answer.
+        // The contract refuses a reader without a grant; its refusal is the
+        // answer. Its answer holds the record and this reader's key: one call.
         let submitted = forward::submit(&st, &token).await?;
-        let record: serde_json::Value = forward::query(&st, "record", &[&id]).await?;
-        let key: serde_json::Value = forward::query(&st, "record_key", &[&id, &actor]).await?;
+        let read: RecordForReader = serde_json::from_value(submitted.result).map_err(|e| {
+            ApiError::internal(format!("ledger answered read_record with bad JSON: {e}"))
+        })?;
         Ok((
             StatusCode::OK,
             RecordRead {
                 tx_id: Some(submitted.tx_id),
-                record,
-                key,
+                record: read.record,
+                key: read.key,
             },
         ))
     })

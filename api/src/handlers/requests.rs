@@ -1,7 +1,10 @@
 //! Access requests: doctors ask, patients grant, deny and revoke.
 
 use actix_web::{HttpResponse, get, http::StatusCode, post, web};
-use carechain_chaincode::model::AccessRequestState;
+use carechain_core::ledger::{
+    AccessRequestState, GrantContext, Identity, MAX_PAGE, OwnKey, Page, PageArgs, Query, Reader,
+    RequestStatus, parse_scope,
+};
 use carechain_core::statement::Action;
 
 use crate::auth::Caller;
@@ -10,7 +13,7 @@ use crate::forward;
 use crate::handlers::{Expect, page_args, path_id, submit_signed};
 use crate::idempotency::IdempotencyKey;
 use crate::state::AppState;
-use crate::types::{AccountRole, LedgerPage, PageQuery, StatementRequest, Submitted};
+use crate::types::{AccountRole, GrantContextQuery, PageQuery, StatementRequest, Submitted};
 
 /// A doctor asks a patient for access with a signed `access_request`.
 #[utoipa::path(tag = "requests", security(("bearer" = [])), request_body = StatementRequest,
@@ -40,7 +43,7 @@ pub async fn create(
 
 /// The caller's requests: a patient's (asked of them) or a doctor's (made by them).
 #[utoipa::path(operation_id = "requests_list", tag = "requests", security(("bearer" = [])), params(PageQuery),
-    responses((status = 200, body = LedgerPage), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
+    responses((status = 200, body = carechain_core::ledger::Page<carechain_core::ledger::AccessRequestState>), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
 #[get("/v1/requests")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -48,24 +51,37 @@ pub async fn list(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[AccountRole::Patient, AccountRole::Doctor])?;
-    let function = match caller.role {
-        AccountRole::Patient => "requests_for_patient",
-        _ => "requests_by_doctor",
+    let actor = caller.actor()?.to_owned();
+    let query_of = |page: PageArgs| match caller.role {
+        AccountRole::Patient => Query::RequestsForPatient {
+            patient: actor.clone(),
+            page,
+        },
+        _ => Query::RequestsByDoctor {
+            doctor: actor.clone(),
+            page,
+        },
     };
-    let (after, limit) = page_args(&query)?;
-    let actor = caller.actor()?;
+    let page = page_args(&query)?;
     let Some(wanted) = query.status.as_deref() else {
-        let page: LedgerPage = forward::query(&state, function, &[actor, &after, &limit]).await?;
+        let page: Page<AccessRequestState> = forward::query(&state, query_of(page)).await?;
         return Ok(HttpResponse::Ok().json(page));
     };
+    let wanted: RequestStatus =
+        serde_json::from_value(serde_json::Value::String(wanted.to_owned())).map_err(|_| {
+            ApiError::bad_request(format!(
+                "status: expected pending, granted, denied or revoked, found {wanted:?}"
+            ))
+        })?;
     // Filtered: scan full pages until `limit` matches; `next` is the last match.
-    let limit: usize = limit.parse().unwrap_or(100);
-    let mut cursor = after;
+    let limit = page.limit;
+    let mut cursor = page.after;
     let mut items = Vec::new();
     let next = loop {
-        let page: LedgerPage = forward::query(&state, function, &[actor, &cursor, "100"]).await?;
+        let page: Page<AccessRequestState> =
+            forward::query(&state, query_of(PageArgs::new(cursor.clone(), MAX_PAGE))).await?;
         for item in page.items {
-            if item["status"].as_str() == Some(wanted) {
+            if item.status == wanted {
                 items.push(item);
                 if items.len() == limit {
                     break;
@@ -73,17 +89,14 @@ pub async fn list(
             }
         }
         if items.len() == limit {
-            break items
-                .last()
-                .and_then(|r| r["request"].as_str())
-                .map(str::to_owned);
+            break items.last().map(|r| r.request.to_string());
         }
         match page.next {
-            Some(next) => cursor = next,
+            Some(next) => cursor = Some(next),
             None => break None,
         }
     };
-    let page = LedgerPage { items, next };
+    let page = Page { items, next };
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -93,7 +106,13 @@ async fn party_request(
     caller: &Caller,
     id: &str,
 ) -> Result<AccessRequestState, ApiError> {
-    let request: AccessRequestState = forward::query(state, "request", &[path_id(id)?]).await?;
+    let request: AccessRequestState = forward::query(
+        state,
+        Query::Request {
+            request: path_id(id)?.to_owned(),
+        },
+    )
+    .await?;
     let actor = caller.actor()?;
     if request.patient.as_str() != actor && request.doctor.as_str() != actor {
         return Err(ApiError::NotFound);
@@ -103,7 +122,7 @@ async fn party_request(
 
 /// One request, for its patient or its doctor.
 #[utoipa::path(operation_id = "requests_get_one", tag = "requests", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = Object), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
+    responses((status = 200, body = carechain_core::ledger::AccessRequestState), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
 #[get("/v1/requests/{id}")]
 pub async fn get_one(
     state: web::Data<AppState>,
@@ -112,6 +131,46 @@ pub async fn get_one(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[AccountRole::Patient, AccountRole::Doctor])?;
     Ok(HttpResponse::Ok().json(party_request(&state, &caller, &path).await?))
+}
+
+/// What the patient needs to grant request `id` in one answer: the request,
+/// the doctor's HPKE key and the patient's own wrapped data keys of every
+/// record in `scope` (the request's scope by default), to re-wrap on the phone.
+#[utoipa::path(tag = "requests", security(("bearer" = [])), params(("id" = String, Path), GrantContextQuery),
+    responses((status = 200, body = carechain_core::ledger::GrantContext), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
+#[get("/v1/requests/{id}/grant-context")]
+pub async fn grant_context(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    query: web::Query<GrantContextQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(&[AccountRole::Patient])?;
+    let request = party_request(&state, &caller, &path).await?;
+    let patient = caller.actor()?.to_owned();
+    if request.patient.as_str() != patient {
+        return Err(ApiError::NotFound);
+    }
+    let scope = match query.scope.as_deref() {
+        None => request.scope.clone(),
+        Some(text) => parse_scope(text).map_err(|e| ApiError::bad_request(e.to_string()))?,
+    };
+    let doctor: Identity = forward::query(
+        &state,
+        Query::Identity {
+            actor: request.doctor.to_string(),
+        },
+    )
+    .await?;
+    let keys: Vec<OwnKey> = forward::query(&state, Query::OwnKeys { patient, scope }).await?;
+    Ok(HttpResponse::Ok().json(GrantContext {
+        request,
+        grantee: Reader {
+            actor: doctor.actor,
+            hpke_key: doctor.hpke_key,
+        },
+        keys,
+    }))
 }
 
 /// Forwards a patient's answer (`grant`, `deny` or `revoke`) to request `id`.

@@ -10,9 +10,11 @@
 use std::time::Duration;
 
 use actix_web::web;
+use carechain_core::ids::ActorId;
+use carechain_core::ledger::Event;
 use carechain_ledger::ChaincodeEvent;
 use futures::StreamExt as _;
-use serde_json::{Map, Value};
+use serde_json::{Value, json};
 
 use crate::db;
 use crate::db::group::Durability;
@@ -20,45 +22,66 @@ use crate::push::store::{self, NewRow};
 use crate::state::AppState;
 
 /// The outbox rows for one contract event: who is told, with which ids.
+/// An event this relay does not know (or cannot decode) tells no one.
 pub fn rows_for(event: &ChaincodeEvent) -> Vec<NewRow> {
-    let Ok(Value::Object(p)) = serde_json::from_slice::<Value>(&event.payload) else {
+    let Ok(decoded) = Event::decode(&event.name, &event.payload) else {
         return Vec::new();
     };
-    let field = |k: &str| p.get(k).and_then(Value::as_str).map(str::to_owned);
-    // (recipient field, id fields to copy into the payload)
-    let plan: &[(&str, &[&str])] = match event.name.as_str() {
-        "access_requested" => &[("patient", &["request", "doctor"])],
-        "access_granted" | "access_denied" | "access_revoked" => {
-            &[("doctor", &["request", "patient"])]
+    // (recipient, the ids it is told)
+    let plan: Vec<(&ActorId, Value)> = match &decoded {
+        Event::AccessRequested(e) => {
+            vec![(
+                &e.patient,
+                json!({"request": e.request, "doctor": e.doctor}),
+            )]
         }
-        "record_written" => &[("patient", &["record", "actor"])],
-        "record_read" if field("actor") != field("patient") => &[("patient", &["record", "actor"])],
-        "policy_purchased" => &[("insurer", &["policy", "product", "patient"])],
-        "policy_issued" => &[("patient", &["policy", "product", "insurer"])],
-        "claim_decided" => &[
-            ("patient", &["claim", "policy", "insurer"]),
-            ("insurer", &["claim", "policy", "patient"]),
+        Event::AccessGranted(e) | Event::AccessDenied(e) | Event::AccessRevoked(e) => {
+            vec![(
+                &e.doctor,
+                json!({"request": e.request, "patient": e.patient}),
+            )]
+        }
+        Event::RecordWritten(e) => {
+            vec![(&e.patient, json!({"record": e.record, "actor": e.actor}))]
+        }
+        Event::RecordRead(e) if e.actor != e.patient => {
+            vec![(&e.patient, json!({"record": e.record, "actor": e.actor}))]
+        }
+        Event::PolicyPurchased(e) => vec![(
+            &e.insurer,
+            json!({"policy": e.policy, "product": e.product, "patient": e.patient}),
+        )],
+        Event::PolicyIssued(e) => vec![(
+            &e.patient,
+            json!({"policy": e.policy, "product": e.product, "insurer": e.insurer}),
+        )],
+        Event::ClaimDecided(e) => vec![
+            (
+                &e.patient,
+                json!({"claim": e.claim, "policy": e.policy, "insurer": e.insurer}),
+            ),
+            (
+                &e.insurer,
+                json!({"claim": e.claim, "policy": e.policy, "patient": e.patient}),
+            ),
         ],
-        "claim_paid" => &[("patient", &["claim", "policy", "insurer"])],
-        _ => &[],
+        Event::ClaimPaid(e) => vec![(
+            &e.patient,
+            json!({"claim": e.claim, "policy": e.policy, "insurer": e.insurer}),
+        )],
+        Event::RecordRead(_)
+        | Event::IdentityRegistered(_)
+        | Event::IdentitySuspended(_)
+        | Event::ProductPublished(_) => Vec::new(),
     };
     let block = i64::try_from(event.block).unwrap_or(i64::MAX);
-    plan.iter()
-        .filter_map(|(to, ids)| {
-            let recipient = field(to)?;
-            let mut data = Map::new();
-            for id in *ids {
-                if let Some(v) = p.get(*id).filter(|v| v.is_string() || v.is_number()) {
-                    data.insert((*id).to_owned(), v.clone());
-                }
-            }
-            Some(NewRow {
-                recipient,
-                kind: event.name.clone(),
-                payload: Value::Object(data).to_string(),
-                block,
-                tx_id: event.tx_id.clone(),
-            })
+    plan.into_iter()
+        .map(|(recipient, ids)| NewRow {
+            recipient: recipient.to_string(),
+            kind: event.name.clone(),
+            payload: ids.to_string(),
+            block,
+            tx_id: event.tx_id.clone(),
         })
         .collect()
 }
@@ -125,7 +148,6 @@ async fn follow(state: &web::Data<AppState>) -> Result<(), crate::error::ApiErro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     fn ev(name: &str, payload: Value) -> ChaincodeEvent {
         ChaincodeEvent {
@@ -136,47 +158,62 @@ mod tests {
         }
     }
 
+    const P: &str = "cc1111111111111111111111111111111111111111";
+    const D: &str = "cc2222222222222222222222222222222222222222";
+    const I: &str = "cc3333333333333333333333333333333333333333";
+    const R: &str = "00000000-0000-4000-8000-000000000001";
+
     #[test]
     fn recipients_and_ids_only() {
         let rows = rows_for(&ev(
             "access_requested",
-            json!({"request": "r1", "patient": "P", "doctor": "D", "expires_at": null}),
+            json!({"request": R, "patient": P, "doctor": D, "expires_at": null}),
         ));
         assert_eq!(rows.len(), 1);
-        assert_eq!(rows[0].recipient, "P");
+        assert_eq!(rows[0].recipient, P);
         assert_eq!(
             rows[0].payload,
-            json!({"request": "r1", "doctor": "D"}).to_string()
+            json!({"request": R, "doctor": D}).to_string()
         );
         let rows = rows_for(&ev(
             "claim_decided",
-            json!({"claim": "c", "policy": "p", "patient": "P", "insurer": "I", "decision": {"status": "approved"}}),
+            json!({"claim": R, "policy": R, "patient": P, "insurer": I, "decision": "approved", "payout": 5, "currency": "EUR"}),
         ));
         let to: Vec<_> = rows.iter().map(|r| r.recipient.as_str()).collect();
-        assert_eq!(to, ["P", "I"]);
+        assert_eq!(to, [P, I]);
         assert!(rows.iter().all(|r| !r.payload.contains("decision")));
+        assert!(rows.iter().all(|r| !r.payload.contains("payout")));
         assert_eq!(
             rows_for(&ev(
                 "access_granted",
-                json!({"request": "r", "patient": "P", "doctor": "D"})
+                json!({"request": R, "patient": P, "doctor": D})
             ))[0]
                 .recipient,
-            "D"
+            D
         );
         assert!(
             rows_for(&ev(
                 "record_read",
-                json!({"record": "x", "patient": "P", "actor": "P"})
+                json!({"record": R, "patient": P, "actor": P})
             ))
             .is_empty()
+        );
+        assert_eq!(
+            rows_for(&ev(
+                "record_read",
+                json!({"record": R, "patient": P, "actor": D})
+            ))[0]
+                .recipient,
+            P
         );
         assert!(
             rows_for(&ev(
                 "product_published",
-                json!({"product": "x", "insurer": "I"})
+                json!({"product": R, "insurer": I})
             ))
             .is_empty()
         );
         assert!(rows_for(&ev("access_requested", json!("not an object"))).is_empty());
+        assert!(rows_for(&ev("no_such_event", json!({"patient": P}))).is_empty());
     }
 }

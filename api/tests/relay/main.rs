@@ -4,6 +4,7 @@
 
 mod cli;
 mod config;
+mod contexts;
 mod database;
 mod errors;
 mod fabric;

@@ -35,7 +35,7 @@ pub fn ok(reply: &crate::support::Reply, status: StatusCode) {
     assert_eq!(reply.status, status, "{reply:?}");
 }
 
-fn ct(pk: &carechain_core::paillier::PublicKey, b64: &str) -> Ciphertext {
+pub fn ct(pk: &carechain_core::paillier::PublicKey, b64: &str) -> Ciphertext {
     pk.ciphertext_from_bytes(B64::decode(b64).unwrap().as_bytes())
         .unwrap()
 }

@@ -13,6 +13,7 @@ use crate::ids::{ActorId, B64, ClaimId, PolicyId, ProductId, RecordId, RequestId
 
 /// The role an identity plays on the ledger.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Owns records and consent; registers itself.
@@ -27,6 +28,7 @@ pub enum Role {
 
 /// What a grant allows the grantee to do with records in scope.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AccessAction {
     /// Read records (and receive their wrapped data keys).
@@ -38,6 +40,7 @@ pub enum AccessAction {
 /// A record's category, the unit a patient can grant access to (after FHIR
 /// Consent `provision.class` and HL7 sensitivity labels).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum RecordCategory {
     /// Ordinary clinical records: conditions, encounters, observations.
@@ -58,6 +61,7 @@ pub enum RecordCategory {
 
 /// Which records a request or grant covers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", content = "categories", rename_all = "snake_case")]
 pub enum Scope {
     /// Every record of the patient, present and future.
@@ -89,6 +93,7 @@ impl Scope {
 
 /// Purpose of use (HL7 v3 `PurposeOfUse` codes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub enum PurposeOfUse {
     /// Treatment.
     #[serde(rename = "TREAT")]
@@ -112,6 +117,7 @@ pub enum PurposeOfUse {
 
 /// A patient's Paillier public key and its key-correctness proof.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PaillierRegistration {
     /// The modulus n, big-endian.
@@ -252,6 +258,7 @@ pub struct ReadRecord {
 
 /// One item an insurance product covers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CoveredItem {
     /// An ICD-10-CM full code (`E11.9`) or 3-character category (`E11`).

@@ -13,8 +13,8 @@ use std::sync::{Mutex, OnceLock};
 
 use serde::{Deserialize, Deserializer};
 
-use carechain_core::identity::{IdentityError, VerifyingKey};
-use carechain_core::ids::B64;
+use crate::identity::{IdentityError, VerifyingKey};
+use crate::ids::B64;
 
 /// Most keys kept (each ~100 bytes with its map entry).
 const CAPACITY: usize = 8192;
@@ -25,7 +25,7 @@ fn memo() -> &'static Mutex<HashMap<Vec<u8>, VerifyingKey>> {
 }
 
 /// Decodes a SEC1 key as [`VerifyingKey::from_sec1_bytes`] does, reusing an earlier decoding.
-pub(crate) fn decode(bytes: &[u8]) -> Result<VerifyingKey, IdentityError> {
+pub fn decode(bytes: &[u8]) -> Result<VerifyingKey, IdentityError> {
     if let Some(key) = memo().lock().ok().and_then(|m| m.get(bytes).cloned()) {
         return Ok(key);
     }
@@ -47,7 +47,7 @@ pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<VerifyingKe
 
 #[cfg(test)]
 mod tests {
-    use carechain_core::identity::SigningKey;
+    use crate::identity::SigningKey;
     use rand_chacha::ChaCha20Rng;
     use rand_core::SeedableRng as _;
 
