@@ -13,7 +13,7 @@ use super::{PatientClient, blocking};
 use crate::error::ClientError;
 use crate::ledger::{AccessLogEntry, AccessRequestState, RecordState, RequestStatus};
 use crate::session::{lock, now};
-use crate::wire::{IdentityKeys, RecordRead};
+use crate::wire::RecordRead;
 
 /// Which access requests to list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,21 +90,35 @@ impl PatientClient {
             )));
         }
         let id = request.0;
+        // A read grant: one answer holds the doctor's key and the patient's
+        // own wrapped key of every record in `scope`, re-wrapped here.
         let keys = if actions.contains(&AccessAction::Read) {
-            let asked: AccessRequestState = self.session.get(&format!("v1/requests/{id}")).await?;
-            let doctor: IdentityKeys = self
+            let ctx: carechain_core::ledger::GrantContext = self
                 .session
-                .get(&format!("v1/identities/{}", asked.doctor))
+                .get(&format!(
+                    "v1/requests/{id}/grant-context?scope={}",
+                    carechain_core::ledger::scope_text(&scope)
+                ))
                 .await?;
-            let listed: Vec<RecordState> = self.session.list("v1/patients/me/records").await?;
-            let mut held = Vec::new();
-            for record in listed.into_iter().filter(|r| scope.covers(r.category)) {
-                let read: RecordRead = self
-                    .session
-                    .get(&format!("v1/records/{}", record.record.0))
-                    .await?;
-                held.push((record.record, read.envelope().1));
+            if ctx.request.request != request || ctx.grantee.actor != ctx.request.doctor {
+                return Err(ClientError::Integrity(format!(
+                    "request {id}: the grant context answers for request {} and grantee {}",
+                    ctx.request.request.0, ctx.grantee.actor
+                )));
             }
+            let held: Vec<_> = ctx
+                .keys
+                .into_iter()
+                .filter(|k| scope.covers(k.category))
+                .map(|k| {
+                    let wrapped = carechain_core::envelope::WrappedKey {
+                        enc: k.key.enc,
+                        ciphertext: k.key.ciphertext,
+                    };
+                    (k.record, wrapped)
+                })
+                .collect();
+            let doctor = ctx.grantee;
             let wallet = self.wallet.clone();
             blocking(move || {
                 let grantee = reader_key(&doctor.actor, &doctor.hpke_key)?;
@@ -149,17 +163,33 @@ impl PatientClient {
             .map(drop)
     }
 
-    /// The patient's records, each decrypted and checked.
+    /// The patient's records, each decrypted and checked. One paged list
+    /// (100 records a page) carries each record's data key wrapped for the
+    /// patient, so no record is fetched again.
     pub async fn records(&self) -> Result<Vec<OpenedRecord>, ClientError> {
-        let listed: Vec<RecordState> = self.session.list("v1/patients/me/records").await?;
-        let mut reads = Vec::with_capacity(listed.len());
-        for record in listed {
-            let read: RecordRead = self
-                .session
-                .get(&format!("v1/records/{}", record.record.0))
-                .await?;
-            reads.push(read);
+        /// A `KeyedRecord` of `GET /v1/patients/me/records`: the record's
+        /// fields inline and the patient's wrapped data key.
+        #[derive(serde::Deserialize)]
+        struct Keyed {
+            #[serde(flatten)]
+            record: RecordState,
+            key: Option<crate::ledger::WrappedKeyState>,
         }
+        let listed: Vec<Keyed> = self.session.list("v1/patients/me/records").await?;
+        let reads = listed
+            .into_iter()
+            .map(|Keyed { record, key }| match key {
+                Some(key) => Ok(RecordRead {
+                    tx_id: None,
+                    record,
+                    key,
+                }),
+                None => Err(ClientError::Integrity(format!(
+                    "record {}: the ledger holds no data key for its patient",
+                    record.record.0
+                ))),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let wallet = self.wallet.clone();
         blocking(move || {
             let w = lock(&wallet)?;

@@ -11,7 +11,7 @@ use super::{PatientClient, blocking};
 use crate::error::ClientError;
 use crate::ledger::{ClaimState, PolicyState, PolicyStatus, ProductState};
 use crate::session::lock;
-use crate::wire::{RecordRead, Submitted};
+use crate::wire::Submitted;
 
 /// The phone's check of a policy's `E(M_i)` against its product.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,31 +98,34 @@ impl PatientClient {
         record: RecordId,
         file_if_uncovered: bool,
     ) -> Result<ClaimState, ClientError> {
-        let state: PolicyState = self
+        // One answer holds the policy, its product and the record.
+        let ctx: carechain_core::ledger::ClaimContext = self
             .session
-            .get(&format!("v1/policies/{}", policy.0))
+            .get(&format!(
+                "v1/policies/{}/claim-context?record={}",
+                policy.0, record.0
+            ))
             .await?;
-        if state.status != PolicyStatus::Issued {
+        if ctx.policy.policy != policy || ctx.record.record != record {
+            return Err(ClientError::Integrity(format!(
+                "policy {}, record {}: the claim context answers for policy {} and record {}",
+                policy.0, record.0, ctx.policy.policy.0, ctx.record.record.0
+            )));
+        }
+        if ctx.policy.status != carechain_core::ledger::PolicyStatus::Issued {
             return Err(ClientError::Precondition {
                 code: "policy_not_active",
                 detail: format!("policy {}: expected issued, found purchased", policy.0),
             });
         }
-        let product: ProductState = self
-            .session
-            .get(&format!("v1/products/{}", state.product.0))
-            .await?;
-        let read: RecordRead = self
-            .session
-            .get(&format!("v1/records/{}", record.0))
-            .await?;
+        let (state, product, read) = (ctx.policy, ctx.product, ctx.record);
         let wallet = self.wallet.clone();
         let found = blocking(move || {
             let w = lock(&wallet)?;
             let sk = w.paillier_key();
             let diagnosis = Diagnosis {
-                code: &read.record.code,
-                category: &read.record.code_category,
+                code: &read.code,
+                category: &read.code_category,
             };
             let found = find_claim_item(sk, &product.items, &state.items, diagnosis)?;
             Ok(match found {
