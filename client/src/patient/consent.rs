@@ -190,10 +190,34 @@ impl PatientClient {
                 ))),
             })
             .collect::<Result<Vec<_>, _>>()?;
+        // Opening is two Paillier decryptions a record (E(code), E(category)):
+        // split the records over the cores, the wallet borrowed under its lock.
         let wallet = self.wallet.clone();
         blocking(move || {
-            let w = lock(&wallet)?;
-            reads.iter().map(|r| open(&w, r)).collect()
+            let guard = lock(&wallet)?;
+            let w: &carechain_core::wallet::Wallet = &guard;
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let chunk = reads.len().div_ceil(cores).max(1);
+            std::thread::scope(|s| {
+                let parts: Vec<_> = reads
+                    .chunks(chunk)
+                    .map(|part| {
+                        s.spawn(move || {
+                            part.iter()
+                                .map(|r| open(w, r))
+                                .collect::<Result<Vec<_>, ClientError>>()
+                        })
+                    })
+                    .collect();
+                let mut opened = Vec::with_capacity(reads.len());
+                for part in parts {
+                    let part = part
+                        .join()
+                        .map_err(|_| ClientError::Internal("opening a record panicked".into()))??;
+                    opened.extend(part);
+                }
+                Ok(opened)
+            })
         })
         .await
     }
