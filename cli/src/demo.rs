@@ -14,11 +14,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::mpsc;
 
 use carechain_client::events::{self, Cursor, EventSink};
-use carechain_client::ledger::{Decision, PolicyStatus, RequestStatus};
 use carechain_client::patient::{PolicyCheck, RequestFilter};
 use carechain_client::{ClientError, PatientClient, StaffClient, StaffKeys};
 use carechain_core::OsRng;
 use carechain_core::ids::{ActorId, ProductId, RecordId};
+use carechain_core::ledger::{Decision, PolicyStatus, RequestStatus};
 use carechain_core::paillier::DEFAULT_MODULUS_BITS;
 use carechain_core::protocol::check::CodeCheck;
 use carechain_core::protocol::fhir;

@@ -9,8 +9,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 
 use carechain_client::PatientClient;
-use carechain_client::ledger::RequestStatus;
 use carechain_client::patient::RequestFilter;
+use carechain_core::ledger::RequestStatus;
 use carechain_core::statement::{AccessAction, Scope};
 use carechain_core::wallet::Wallet;
 

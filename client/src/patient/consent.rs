@@ -3,7 +3,7 @@
 
 use carechain_core::OsRng;
 use carechain_core::ids::{RecordId, RequestId};
-use carechain_core::protocol::check::{CodeCheck, check_record_code};
+use carechain_core::protocol::check::{CodeCheck, check_record_code, check_record_codes};
 use carechain_core::protocol::grant::rewrap_keys;
 use carechain_core::protocol::record::open_own_record;
 use carechain_core::protocol::write::reader_key;
@@ -104,6 +104,13 @@ impl PatientClient {
                     scope_text(&scope)
                 ))
                 .await?;
+            if context.request.request != request || context.grantee.actor != context.request.doctor
+            {
+                return Err(ClientError::Integrity(format!(
+                    "request {id}: the grant context answers for request {} and grantee {}",
+                    context.request.request.0, context.grantee.actor
+                )));
+            }
             let wallet = self.wallet.clone();
             blocking(move || {
                 let grantee = reader_key(&context.grantee.actor, &context.grantee.hpke_key)?;
@@ -156,13 +163,14 @@ impl PatientClient {
     }
 
     /// The patient's records, each decrypted and checked: one paged list,
-    /// each record with its data key inline.
+    /// each record with its data key inline, and one batch check of every
+    /// record's `E(code)` (each record is decrypted only if that fails).
     pub async fn records(&self) -> Result<Vec<OpenedRecord>, ClientError> {
         let listed: Vec<KeyedRecord> = self.session.list("v1/patients/me/records").await?;
         let wallet = self.wallet.clone();
         blocking(move || {
             let w = lock(&wallet)?;
-            listed
+            let opened = listed
                 .into_iter()
                 .map(|k| {
                     let key = k.key.ok_or_else(|| {
@@ -171,9 +179,24 @@ impl PatientClient {
                             k.record.record.0
                         ))
                     })?;
-                    open(&w, k.record, &key)
+                    let fhir_json = open_payload(&w, &k.record, &key)?;
+                    Ok((k.record, fhir_json))
                 })
-                .collect()
+                .collect::<Result<Vec<_>, ClientError>>()?;
+            let claims: Vec<_> = opened
+                .iter()
+                .map(|(r, fhir)| (&r.code, &r.code_category, fhir.as_str()))
+                .collect();
+            let checks = check_record_codes(w.paillier_key(), &claims, &mut OsRng);
+            Ok(opened
+                .into_iter()
+                .zip(checks)
+                .map(|((state, fhir_json), code_check)| OpenedRecord {
+                    state,
+                    fhir_json,
+                    code_check,
+                })
+                .collect())
         })
         .await
     }
@@ -200,15 +223,7 @@ fn open(
     record: RecordState,
     key: &WrappedKeyState,
 ) -> Result<OpenedRecord, ClientError> {
-    let (sealed, wrapped) = envelope(&record, key);
-    let fhir_json = open_own_record(
-        wallet.hpke_key(),
-        &wallet.actor_id(),
-        &record.patient,
-        &record.record,
-        &sealed,
-        &wrapped,
-    )?;
+    let fhir_json = open_payload(wallet, &record, key)?;
     let code_check = check_record_code(
         wallet.paillier_key(),
         &record.code,
@@ -220,4 +235,21 @@ fn open(
         fhir_json,
         code_check,
     })
+}
+
+/// Decrypts a record's FHIR payload with the wallet's key.
+fn open_payload(
+    wallet: &carechain_core::wallet::Wallet,
+    record: &RecordState,
+    key: &WrappedKeyState,
+) -> Result<String, ClientError> {
+    let (sealed, wrapped) = envelope(record, key);
+    Ok(open_own_record(
+        wallet.hpke_key(),
+        &wallet.actor_id(),
+        &record.patient,
+        &record.record,
+        &sealed,
+        &wrapped,
+    )?)
 }
