@@ -1,5 +1,6 @@
-//! CareChain on the patient's phone: a thin uniffi facade over
-//! `carechain-core` for Kotlin, Swift (and Python, for tests).
+//! CareChain on the patient's phone: thin uniffi wrappers over
+//! `carechain-client` and `carechain-core` for Kotlin, Swift (and Python,
+//! for tests).
 //!
 //! - [`Wallet`]: keys generated on the phone (Paillier off the caller's thread,
 //!   with a [`KeygenProgressListener`]), unlocked with a passphrase or with a
