@@ -242,18 +242,22 @@ impl Tx<'_> {
     }
 
     /// As [`Tx::ids_under`], through Fabric's paginated range query (read-only
-    /// transactions only: the queries).
+    /// transactions only: the queries), with whether more keys follow: a full
+    /// page whose bookmark is empty was the last (the peer's bookmark is the
+    /// next key, empty once the range is exhausted).
     pub fn page_under(
         &mut self,
         prefix: &str,
         after: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<String>, ContractError> {
+    ) -> Result<(Vec<String>, bool), ContractError> {
         let (start, end) = range_under(prefix, after);
         let page = self
             .stub
             .get_state_by_range_with_pagination(&start, &end, limit, "")?;
-        Ok(strip(prefix, page.rows))
+        let full = page.rows.len() == limit;
+        let more = full && !page.bookmark.is_empty();
+        Ok((strip(prefix, page.rows), more))
     }
 }
 

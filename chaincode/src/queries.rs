@@ -4,8 +4,8 @@
 //!
 //! The queries, their arguments and their checks are
 //! `carechain_core::ledger::Query`; list queries return a [`Page`] whose
-//! `next` is the cursor for the following page (present whenever the page is
-//! full, so an exactly full last page is followed by an empty one).
+//! `next` is the cursor for the following page (present when more items
+//! follow, so an exactly full last page ends the list).
 //! A page is one paginated range read (Fabric's
 //! `GetStateByRangeWithPagination`), so it costs O(`limit`) whatever the
 //! number of keys under the prefix.
@@ -46,12 +46,12 @@ fn page_of<T: DeserializeOwned + Serialize>(
     page: &PageArgs,
 ) -> Result<Vec<u8>, ContractError> {
     let limit = page.limit;
-    let ids = tx.page_under(index_prefix, page.after.as_deref(), limit)?;
+    let (ids, more) = tx.page_under(index_prefix, page.after.as_deref(), limit)?;
     let mut items = Vec::with_capacity(ids.len());
     for id in &ids {
         items.push(tx.load::<T>(&table(id), kind, id)?);
     }
-    let next = (ids.len() == limit).then(|| ids.last().cloned()).flatten();
+    let next = more.then(|| ids.last().cloned()).flatten();
     respond(&Page { items, next })
 }
 
@@ -62,12 +62,12 @@ fn page_of_values<T: DeserializeOwned + Serialize>(
     page: &PageArgs,
 ) -> Result<Vec<u8>, ContractError> {
     let limit = page.limit;
-    let ids = tx.page_under(prefix, page.after.as_deref(), limit)?;
+    let (ids, more) = tx.page_under(prefix, page.after.as_deref(), limit)?;
     let mut items = Vec::with_capacity(ids.len());
     for id in &ids {
         items.push(tx.load::<T>(&format!("{prefix}{id}"), "entry", id)?);
     }
-    let next = (ids.len() == limit).then(|| ids.last().cloned()).flatten();
+    let next = more.then(|| ids.last().cloned()).flatten();
     respond(&Page { items, next })
 }
 
@@ -97,7 +97,7 @@ fn records_with_keys(
     reader: &str,
     page: &PageArgs,
 ) -> Result<Vec<u8>, ContractError> {
-    let ids = tx.page_under(
+    let (ids, more) = tx.page_under(
         &format!("patient-records/{patient}/"),
         page.after.as_deref(),
         page.limit,
@@ -108,9 +108,7 @@ fn records_with_keys(
         let key: Option<WrappedKeyState> = tx.get(&keys::record_key(id, reader))?;
         items.push(KeyedRecord { record, key });
     }
-    let next = (ids.len() == page.limit)
-        .then(|| ids.last().cloned())
-        .flatten();
+    let next = more.then(|| ids.last().cloned()).flatten();
     respond(&Page { items, next })
 }
 

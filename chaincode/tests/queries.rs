@@ -76,7 +76,7 @@ fn pages_of_requests_give_each_request_exactly_once_in_order() {
 }
 
 #[test]
-fn a_last_page_that_is_exactly_full_is_followed_by_an_empty_one() {
+fn a_last_page_that_is_exactly_full_ends_the_list() {
     let mut w = World::new();
     let patient = w.patient(0);
     let doctor = w.registered(Role::Doctor);
@@ -85,8 +85,14 @@ fn a_last_page_that_is_exactly_full_is_followed_by_an_empty_one() {
     }
     let (items, cursors) = walk(&mut w, "requests_for_patient", patient.id().as_str(), "2");
     assert_eq!(items.len(), 4);
-    assert_eq!(cursors.len(), 3);
-    assert_eq!(cursors[2], None);
+    // Two full pages and no empty third one: the second page says it is the last.
+    assert_eq!(cursors.len(), 2);
+    assert!(cursors[0].is_some());
+    assert_eq!(cursors[1], None);
+    // One item short of full pages: the last page is short and ends the list too.
+    let (items, cursors) = walk(&mut w, "requests_for_patient", patient.id().as_str(), "3");
+    assert_eq!(items.len(), 4);
+    assert_eq!(cursors, vec![Some(cursors[0].clone().unwrap()), None]);
 }
 
 #[test]
