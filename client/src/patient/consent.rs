@@ -169,34 +169,32 @@ impl PatientClient {
         let listed: Vec<KeyedRecord> = self.session.list("v1/patients/me/records").await?;
         let wallet = self.wallet.clone();
         blocking(move || {
-            let w = lock(&wallet)?;
-            let opened = listed
-                .into_iter()
-                .map(|k| {
-                    let key = k.key.ok_or_else(|| {
-                        ClientError::Integrity(format!(
-                            "record {}: no data key wrapped for the patient",
-                            k.record.record.0
-                        ))
-                    })?;
-                    let fhir_json = open_payload(&w, &k.record, &key)?;
-                    Ok((k.record, fhir_json))
-                })
-                .collect::<Result<Vec<_>, ClientError>>()?;
-            let claims: Vec<_> = opened
-                .iter()
-                .map(|(r, fhir)| (&r.code, &r.code_category, fhir.as_str()))
-                .collect();
-            let checks = check_record_codes(w.paillier_key(), &claims, &mut OsRng);
-            Ok(opened
-                .into_iter()
-                .zip(checks)
-                .map(|((state, fhir_json), code_check)| OpenedRecord {
-                    state,
-                    fhir_json,
-                    code_check,
-                })
-                .collect())
+            let guard = lock(&wallet)?;
+            let w: &carechain_core::wallet::Wallet = &guard;
+            // Opening is an HPKE unwrap and an AEAD decryption a record, and
+            // the batch check a few multiplications a record: each core takes
+            // a share of the records, the wallet borrowed under its lock.
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let share = listed.len().div_ceil(cores).max(1);
+            let mut shares: Vec<Vec<KeyedRecord>> = Vec::new();
+            let mut rest = listed.into_iter().peekable();
+            while rest.peek().is_some() {
+                shares.push(rest.by_ref().take(share).collect());
+            }
+            std::thread::scope(|scope| {
+                let running: Vec<_> = shares
+                    .into_iter()
+                    .map(|part| scope.spawn(move || open_and_check(w, part)))
+                    .collect();
+                let mut opened = Vec::new();
+                for part in running {
+                    let part = part
+                        .join()
+                        .map_err(|_| ClientError::Internal("opening records panicked".into()))??;
+                    opened.extend(part);
+                }
+                Ok(opened)
+            })
         })
         .await
     }
@@ -252,4 +250,38 @@ fn open_payload(
         &sealed,
         &wrapped,
     )?)
+}
+
+/// Opens a share of the patient's records and checks their `E(code)` in one batch.
+fn open_and_check(
+    wallet: &carechain_core::wallet::Wallet,
+    records: Vec<KeyedRecord>,
+) -> Result<Vec<OpenedRecord>, ClientError> {
+    let opened = records
+        .into_iter()
+        .map(|k| {
+            let key = k.key.ok_or_else(|| {
+                ClientError::Integrity(format!(
+                    "record {}: no data key wrapped for the patient",
+                    k.record.record.0
+                ))
+            })?;
+            let fhir_json = open_payload(wallet, &k.record, &key)?;
+            Ok((k.record, fhir_json))
+        })
+        .collect::<Result<Vec<_>, ClientError>>()?;
+    let claims: Vec<_> = opened
+        .iter()
+        .map(|(r, fhir)| (&r.code, &r.code_category, fhir.as_str()))
+        .collect();
+    let checks = check_record_codes(wallet.paillier_key(), &claims, &mut OsRng);
+    Ok(opened
+        .into_iter()
+        .zip(checks)
+        .map(|((state, fhir_json), code_check)| OpenedRecord {
+            state,
+            fhir_json,
+            code_check,
+        })
+        .collect())
 }
