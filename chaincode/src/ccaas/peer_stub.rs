@@ -127,15 +127,23 @@ impl PeerStub {
             if !page.has_more {
                 break;
             }
-            let next = QueryStateNext {
-                id: page.id.clone(),
-            }
-            .encode_to_vec();
-            page = self.query_page(Type::QueryStateNext, next)?;
+            page = self.next_page(&page.id)?;
         }
-        let close = QueryStateClose { id: page.id }.encode_to_vec();
-        self.call(Type::QueryStateClose, close)?;
+        self.close_query(page.id)?;
         Ok(rows)
+    }
+
+    /// The next page of the open query `id` (`QUERY_STATE_NEXT`).
+    fn next_page(&mut self, id: &str) -> Result<QueryResponse, StubError> {
+        let next = QueryStateNext { id: id.to_owned() }.encode_to_vec();
+        self.query_page(Type::QueryStateNext, next)
+    }
+
+    /// Closes the open query `id` on the peer (`QUERY_STATE_CLOSE`).
+    fn close_query(&mut self, id: String) -> Result<(), StubError> {
+        let close = QueryStateClose { id }.encode_to_vec();
+        self.call(Type::QueryStateClose, close)?;
+        Ok(())
     }
 
     fn query_page(&mut self, kind: Type, payload: Vec<u8>) -> Result<QueryResponse, StubError> {
@@ -220,14 +228,9 @@ impl Stub for PeerStub {
             if rows.len() == limit || !page.has_more {
                 break;
             }
-            let next = QueryStateNext {
-                id: page.id.clone(),
-            }
-            .encode_to_vec();
-            page = self.query_page(Type::QueryStateNext, next)?;
+            page = self.next_page(&page.id)?;
         }
-        let close = QueryStateClose { id: page.id }.encode_to_vec();
-        self.call(Type::QueryStateClose, close)?;
+        self.close_query(page.id)?;
         Ok(rows)
     }
 
@@ -256,8 +259,7 @@ impl Stub for PeerStub {
             ))
         })?;
         // As the shim's iterator: closed once read (the peer already released it).
-        let close = QueryStateClose { id: page.id }.encode_to_vec();
-        self.call(Type::QueryStateClose, close)?;
+        self.close_query(page.id)?;
         Ok(RangePage {
             rows,
             bookmark: metadata.bookmark,
