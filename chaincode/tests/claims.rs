@@ -23,7 +23,7 @@ fn approved_when_the_code_equals_a_covered_full_code() {
     } = setup();
     let product = w.product(&insurer, &[("I10", 10_000), ("E11.9", 50_000)]);
     let policy = w.policy(&insurer, &patient, product);
-    w.now += 3600;
+    w.advance(3600);
     let record = w.write(&doctor, &patient, "E11.9");
     let result = w.claim(&patient, policy, record, 1).unwrap();
     assert_eq!(decision(&result), ("approved", None));
@@ -31,7 +31,7 @@ fn approved_when_the_code_equals_a_covered_full_code() {
     assert_eq!(result["decision"]["currency"], "EUR");
 
     // The event tells the insurer the decision and ids only.
-    let (name, event) = w.last_event.clone().unwrap();
+    let (name, event) = w.driver.last_event.clone().unwrap();
     assert_eq!(name, "claim_decided");
     assert_eq!(event["insurer"], insurer.id().as_str());
     assert_eq!(event["decision"], "approved");
@@ -49,7 +49,7 @@ fn approved_when_the_code_falls_in_a_covered_category() {
     } = setup();
     let product = w.product(&insurer, &[("E11", 50_000)]);
     let policy = w.policy(&insurer, &patient, product);
-    w.now += 60;
+    w.advance(60);
     let record = w.write(&doctor, &patient, "E11.65");
     let result = w.claim(&patient, policy, record, 0).unwrap();
     assert_eq!(decision(&result), ("approved", None));
@@ -65,7 +65,7 @@ fn an_uncovered_diagnosis_is_rejected_with_proof_failed() {
     } = setup();
     let product = w.product(&insurer, &[("E11", 50_000), ("C50.912", 90_000)]);
     let policy = w.policy(&insurer, &patient, product);
-    w.now += 60;
+    w.advance(60);
     let flu = w.write(&doctor, &patient, "J10.1");
     for item in [0, 1] {
         let result = w.claim(&patient, policy, flu, item).unwrap();
@@ -91,7 +91,7 @@ fn a_proof_made_for_another_ciphertext_is_rejected() {
     } = setup();
     let product = w.product(&insurer, &[("E11", 50_000)]);
     let policy = w.policy(&insurer, &patient, product);
-    w.now += 60;
+    w.advance(60);
     let first = w.write(&doctor, &patient, "E11.9");
     let second = w.write(&doctor, &patient, "E11.9");
     // A valid proof for the first record, replayed for the second (same code, other randomness).
@@ -157,7 +157,7 @@ fn the_same_record_is_never_approved_twice_under_one_policy() {
     let product = w.product(&insurer, &[("E11", 50_000), ("E11.9", 70_000)]);
     let policy = w.policy(&insurer, &patient, product);
     let other_policy = w.policy(&insurer, &patient, product);
-    w.now += 60;
+    w.advance(60);
     let record = w.write(&doctor, &patient, "E11.9");
     let first = w.claim(&patient, policy, record, 0).unwrap();
     assert_eq!(decision(&first), ("approved", None));
@@ -180,7 +180,7 @@ fn a_rejected_claim_does_not_block_a_correct_one() {
     } = setup();
     let product = w.product(&insurer, &[("I10", 10_000), ("E11", 50_000)]);
     let policy = w.policy(&insurer, &patient, product);
-    w.now += 60;
+    w.advance(60);
     let record = w.write(&doctor, &patient, "E11.9");
     let wrong_item = w.claim(&patient, policy, record, 0).unwrap();
     assert_eq!(decision(&wrong_item), ("rejected", Some("proof_failed")));
@@ -200,7 +200,7 @@ fn another_patients_record_is_rejected() {
     w.consent(&doctor, &other);
     let product = w.product(&insurer, &[("E11", 50_000)]);
     let policy = w.policy(&insurer, &patient, product);
-    w.now += 60;
+    w.advance(60);
     let theirs = w.write(&doctor, &other, "E11.9");
     let claim = ClaimId::random(&mut w.rng);
     let result = w
@@ -227,10 +227,10 @@ fn a_record_written_outside_the_term_is_rejected() {
         insurer,
     } = setup();
     let before = w.write(&doctor, &patient, "E11.9");
-    w.now += 60;
+    w.advance(60);
     let product = w.product(&insurer, &[("E11", 50_000)]);
     let policy = w.policy(&insurer, &patient, product);
-    w.now += 60;
+    w.advance(60);
     let result = w.claim(&patient, policy, before, 0).unwrap();
     assert_eq!(decision(&result), ("rejected", Some("record_outside_term")));
 }
@@ -272,12 +272,12 @@ fn a_policy_not_issued_or_past_its_term_is_not_active() {
 
     // Issued, record inside the term, claimed after the term ended.
     let policy = w.policy(&insurer, &patient, product);
-    w.now += 60;
+    w.advance(60);
     let doctor_again = w.consent(&doctor, &patient);
     let _ = doctor_again;
     let record = w.write(&doctor, &patient, "E11.9");
     let proof = w.proof(&patient, policy, record, 0);
-    w.now += 366 * DAY;
+    w.advance(366 * DAY);
     let claim = ClaimId::random(&mut w.rng);
     let result = w
         .submit(
@@ -304,7 +304,7 @@ fn an_unknown_item_is_rejected() {
     } = setup();
     let product = w.product(&insurer, &[("E11", 50_000)]);
     let policy = w.policy(&insurer, &patient, product);
-    w.now += 60;
+    w.advance(60);
     let record = w.write(&doctor, &patient, "E11.9");
     for item in [1, 64, u32::MAX] {
         let claim = ClaimId::random(&mut w.rng);
@@ -335,7 +335,7 @@ fn claims_are_refused_for_strangers_and_unknown_objects() {
     let other = w.patient(1);
     let product = w.product(&insurer, &[("E11", 50_000)]);
     let policy = w.policy(&insurer, &patient, product);
-    w.now += 60;
+    w.advance(60);
     let record = w.write(&doctor, &patient, "E11.9");
     let body = |w: &mut World, policy, record| {
         Action::FileClaim(FileClaim {
@@ -346,7 +346,7 @@ fn claims_are_refused_for_strangers_and_unknown_objects() {
             proof: B64(vec![1; 256]),
         })
     };
-    let before = state(&w);
+    let before = w.snapshot();
 
     let act = body(&mut w, policy, record);
     refused(w.submit(&other, act), "not_found");
@@ -360,7 +360,7 @@ fn claims_are_refused_for_strangers_and_unknown_objects() {
     refused(w.submit(&doctor, act), "wrong_role");
     let act = body(&mut w, policy, record);
     refused(w.submit(&insurer, act), "wrong_role");
-    assert_eq!(before, state(&w), "refusals write nothing");
+    assert_eq!(before, w.snapshot(), "refusals write nothing");
 
     // A claim id is used once.
     let claim = ClaimId::random(&mut w.rng);

@@ -22,17 +22,17 @@ fn the_patient_denies_a_pending_request() {
         doctor,
     } = setup();
     let request = w.request(&doctor, &patient, vec![Read], Scope::All);
-    w.now += 99;
+    w.advance(99);
     let result = w.submit(&patient, Action::Deny(Deny { request })).unwrap();
     assert_eq!(result["status"], "denied");
-    let (name, payload) = event(&w);
+    let (name, payload) = w.event();
     assert_eq!(name, "access_denied");
     assert_eq!(payload["request"], request.to_string());
     assert_eq!(payload["patient"], patient.id().as_str());
     assert_eq!(payload["doctor"], doctor.id().as_str());
     let state = request_state(&mut w, request);
     assert_eq!(state["status"], "denied");
-    assert_eq!(state["closed_at"], w.now);
+    assert_eq!(state["closed_at"], w.now());
     assert_eq!(state["grant"], Value::Null);
 }
 
@@ -45,11 +45,10 @@ fn denying_twice_or_after_a_grant_is_refused_conflict() {
     } = setup();
     let request = w.request(&doctor, &patient, vec![Read], Scope::All);
     w.submit(&patient, Action::Deny(Deny { request })).unwrap();
-    refuses_as(&mut w, &patient, Action::Deny(Deny { request }), "conflict");
+    w.refuses_as(&patient, Action::Deny(Deny { request }), "conflict");
 
     let granted = w.consent(&doctor, &patient);
-    refuses_as(
-        &mut w,
+    w.refuses_as(
         &patient,
         Action::Deny(Deny { request: granted }),
         "conflict",
@@ -66,21 +65,10 @@ fn a_deny_by_another_patient_or_a_doctor_is_refused() {
     } = setup();
     let intruder = w.patient(1);
     let request = w.request(&doctor, &patient, vec![Read], Scope::All);
-    refuses_as(
-        &mut w,
-        &intruder,
-        Action::Deny(Deny { request }),
-        "not_found",
-    );
-    refuses_as(
-        &mut w,
-        &doctor,
-        Action::Deny(Deny { request }),
-        "wrong_role",
-    );
+    w.refuses_as(&intruder, Action::Deny(Deny { request }), "not_found");
+    w.refuses_as(&doctor, Action::Deny(Deny { request }), "wrong_role");
     let unknown = RequestId::random(&mut w.rng);
-    refuses_as(
-        &mut w,
+    w.refuses_as(
         &patient,
         Action::Deny(Deny { request: unknown }),
         "not_found",
@@ -98,19 +86,19 @@ fn the_patient_revokes_a_grant() {
         doctor,
     } = setup();
     let request = w.consent(&doctor, &patient);
-    w.now += 3600;
+    w.advance(3600);
     let result = w
         .submit(&patient, Action::Revoke(Revoke { request }))
         .unwrap();
     assert_eq!(result["status"], "revoked");
-    let (name, payload) = event(&w);
+    let (name, payload) = w.event();
     assert_eq!(name, "access_revoked");
     assert_eq!(payload["request"], request.to_string());
     assert_eq!(payload["patient"], patient.id().as_str());
     assert_eq!(payload["doctor"], doctor.id().as_str());
     let state = request_state(&mut w, request);
     assert_eq!(state["status"], "revoked");
-    assert_eq!(state["closed_at"], w.now);
+    assert_eq!(state["closed_at"], w.now());
     // The terms stay for the audit trail.
     assert!(state["grant"]["expires_at"].is_i64());
 }
@@ -123,7 +111,7 @@ fn an_expired_grant_can_still_be_revoked() {
         doctor,
     } = setup();
     let request = w.consent(&doctor, &patient);
-    w.now += 30 * DAY;
+    w.advance(30 * DAY);
     w.submit(&patient, Action::Revoke(Revoke { request }))
         .unwrap();
 }
@@ -136,8 +124,7 @@ fn revoking_a_pending_denied_or_revoked_request_is_refused_conflict() {
         doctor,
     } = setup();
     let pending = w.request(&doctor, &patient, vec![Read], Scope::All);
-    refuses_as(
-        &mut w,
+    w.refuses_as(
         &patient,
         Action::Revoke(Revoke { request: pending }),
         "conflict",
@@ -145,8 +132,7 @@ fn revoking_a_pending_denied_or_revoked_request_is_refused_conflict() {
     let denied = w.request(&doctor, &patient, vec![Read], Scope::All);
     w.submit(&patient, Action::Deny(Deny { request: denied }))
         .unwrap();
-    refuses_as(
-        &mut w,
+    w.refuses_as(
         &patient,
         Action::Revoke(Revoke { request: denied }),
         "conflict",
@@ -154,8 +140,7 @@ fn revoking_a_pending_denied_or_revoked_request_is_refused_conflict() {
     let granted = w.consent(&doctor, &patient);
     w.submit(&patient, Action::Revoke(Revoke { request: granted }))
         .unwrap();
-    refuses_as(
-        &mut w,
+    w.refuses_as(
         &patient,
         Action::Revoke(Revoke { request: granted }),
         "conflict",
@@ -171,22 +156,11 @@ fn a_revoke_by_another_patient_or_a_doctor_is_refused() {
     } = setup();
     let intruder = w.patient(1);
     let request = w.consent(&doctor, &patient);
-    refuses_as(
-        &mut w,
-        &intruder,
-        Action::Revoke(Revoke { request }),
-        "not_found",
-    );
-    refuses_as(
-        &mut w,
-        &doctor,
-        Action::Revoke(Revoke { request }),
-        "wrong_role",
-    );
-    refuses_admin(&mut w, Action::Revoke(Revoke { request }), "wrong_role");
+    w.refuses_as(&intruder, Action::Revoke(Revoke { request }), "not_found");
+    w.refuses_as(&doctor, Action::Revoke(Revoke { request }), "wrong_role");
+    w.refuses_admin(Action::Revoke(Revoke { request }), "wrong_role");
     let unknown = RequestId::random(&mut w.rng);
-    refuses_as(
-        &mut w,
+    w.refuses_as(
         &patient,
         Action::Revoke(Revoke { request: unknown }),
         "not_found",
@@ -208,14 +182,14 @@ fn a_suspended_doctors_pending_request_cannot_be_granted() {
     }))
     .unwrap();
     let body = w.grant_body(&patient, &doctor, request, vec![Read], Scope::All, 7, &[]);
-    let before = snapshot(&w);
-    refuses_as(&mut w, &patient, Action::Grant(body), "conflict");
-    assert_eq!(before, snapshot(&w));
+    let before = w.snapshot();
+    w.refuses_as(&patient, Action::Grant(body), "conflict");
+    assert_eq!(before, w.snapshot());
 }
 
 fn live_grant(w: &World, patient: &Actor, doctor: &Actor, request: RequestId) -> bool {
     let key = format!("live-grant/{}/{}/{request}", patient.id(), doctor.id());
-    w.state.get(&key).is_some()
+    w.state().get(&key).is_some()
 }
 
 fn readers(w: &mut World, patient: &Actor) -> Vec<String> {
@@ -263,12 +237,11 @@ fn an_expired_grant_left_in_the_index_does_not_count() {
     } = setup();
     let request = w.consent(&doctor, &patient);
     let record = w.write(&doctor, &patient, "I10");
-    w.now += 8 * DAY;
+    w.advance(8 * DAY);
     // The entry stays (an expiry writes nothing) but is filtered as it is read.
     assert!(live_grant(&w, &patient, &doctor, request));
     assert_eq!(readers(&mut w, &patient), vec![patient.id().to_string()]);
-    refuses_as(
-        &mut w,
+    w.refuses_as(
         &doctor,
         Action::ReadRecord(ReadRecord { record }),
         "forbidden",
@@ -277,7 +250,7 @@ fn an_expired_grant_left_in_the_index_does_not_count() {
 
 #[test]
 fn a_ledger_under_the_original_rules_checks_consent_without_the_index() {
-    let mut w = World::with_config(br#"{"audience":"carechain:test"}"#);
+    let mut w = World::memory_with_config(br#"{"audience":"carechain:test"}"#);
     let config = w.query("config", &[]).unwrap();
     assert!(config.get("rules").is_none(), "{config}");
     let patient = w.patient(0);
@@ -291,12 +264,14 @@ fn a_ledger_under_the_original_rules_checks_consent_without_the_index() {
     w.submit(&patient, Action::Revoke(Revoke { request }))
         .unwrap();
     assert_eq!(readers(&mut w, &patient), vec![patient.id().to_string()]);
-    refuses_as(
-        &mut w,
+    w.refuses_as(
         &doctor,
         Action::ReadRecord(ReadRecord { record }),
         "forbidden",
     );
-    let indexed = w.state.entries().any(|(k, _)| k.starts_with("live-grant/"));
+    let indexed = w
+        .state()
+        .entries()
+        .any(|(k, _)| k.starts_with("live-grant/"));
     assert!(!indexed, "the original rules write no index");
 }

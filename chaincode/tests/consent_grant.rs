@@ -22,7 +22,7 @@ fn a_doctor_requests_access() {
         patient,
         doctor,
     } = setup();
-    w.now += 7;
+    w.advance(7);
     let body = ask(
         &mut w,
         &patient,
@@ -36,7 +36,7 @@ fn a_doctor_requests_access() {
     assert_eq!(result["request"], body.request.to_string());
     assert_eq!(result["status"], "pending");
 
-    let (name, payload) = event(&w);
+    let (name, payload) = w.event();
     assert_eq!(name, "access_requested");
     assert_eq!(payload["request"], body.request.to_string());
     assert_eq!(payload["patient"], patient.id().as_str());
@@ -75,14 +75,9 @@ fn only_a_doctor_requests_access() {
     let insurer = w.registered(Role::Insurer);
     let body = ask(&mut w, &patient, vec![Read], Scope::All, DAY);
     for signer in [&other_patient, &insurer, &patient] {
-        refuses_as(
-            &mut w,
-            signer,
-            Action::AccessRequest(body.clone()),
-            "wrong_role",
-        );
+        w.refuses_as(signer, Action::AccessRequest(body.clone()), "wrong_role");
     }
-    refuses_admin(&mut w, Action::AccessRequest(body), "wrong_role");
+    w.refuses_admin(Action::AccessRequest(body), "wrong_role");
 }
 
 #[test]
@@ -93,7 +88,7 @@ fn a_request_to_an_unknown_or_non_patient_is_refused_not_found() {
     let insurer = w.registered(Role::Insurer);
     for target in [&stranger, &colleague, &insurer, &doctor] {
         let body = ask(&mut w, target, vec![Read], Scope::All, DAY);
-        refuses_as(&mut w, &doctor, Action::AccessRequest(body), "not_found");
+        w.refuses_as(&doctor, Action::AccessRequest(body), "not_found");
     }
 }
 
@@ -122,12 +117,7 @@ fn a_request_with_bad_actions_scope_or_duration_is_refused() {
     ];
     for (actions, scope, duration, field) in cases {
         let body = ask(&mut w, &patient, actions, scope, duration);
-        let err = refuses_as(
-            &mut w,
-            &doctor,
-            Action::AccessRequest(body),
-            "invalid_payload",
-        );
+        let err = w.refuses_as(&doctor, Action::AccessRequest(body), "invalid_payload");
         assert!(err.message.contains(field), "{field}: {err:?}");
     }
     // The bounds themselves are accepted.
@@ -147,8 +137,7 @@ fn a_request_id_used_before_is_refused_already_exists() {
     let body = ask(&mut w, &patient, vec![Read], Scope::All, DAY);
     w.submit(&doctor, Action::AccessRequest(body.clone()))
         .unwrap();
-    refuses_as(
-        &mut w,
+    w.refuses_as(
         &doctor,
         Action::AccessRequest(body.clone()),
         "already_exists",
@@ -158,12 +147,7 @@ fn a_request_id_used_before_is_refused_already_exists() {
     let other_patient = w.patient(1);
     let mut hijack = body.clone();
     hijack.patient = other_patient.id();
-    refuses_as(
-        &mut w,
-        &other,
-        Action::AccessRequest(hijack),
-        "already_exists",
-    );
+    w.refuses_as(&other, Action::AccessRequest(hijack), "already_exists");
     assert_eq!(
         request_state(&mut w, body.request)["doctor"],
         doctor.id().as_str()
@@ -181,7 +165,7 @@ fn the_patient_grants_a_pending_request() {
     } = setup();
     let (general, lab) = with_records(&mut w, &patient);
     let request = w.request(&doctor, &patient, vec![Read, Write], Scope::All);
-    w.now += 60;
+    w.advance(60);
     let body = w.grant_body(
         &patient,
         &doctor,
@@ -196,7 +180,7 @@ fn the_patient_grants_a_pending_request() {
     assert_eq!(result["request"], request.to_string());
     assert_eq!(result["status"], "granted");
 
-    let (name, payload) = event(&w);
+    let (name, payload) = w.event();
     assert_eq!(name, "access_granted");
     assert_eq!(payload["request"], request.to_string());
     assert_eq!(payload["patient"], patient.id().as_str());
@@ -208,7 +192,7 @@ fn the_patient_grants_a_pending_request() {
     assert_eq!(state["status"], "granted");
     assert_eq!(state["grant"]["actions"], serde_json::json!(["read"]));
     assert_eq!(state["grant"]["expires_at"], expires_at);
-    assert_eq!(state["grant"]["granted_at"], w.now);
+    assert_eq!(state["grant"]["granted_at"], w.now());
     // The re-wrapped keys are stored for the doctor.
     for record in [general, lab] {
         w.query("record_key", &[&record.to_string(), doctor.id().as_str()])
@@ -238,7 +222,7 @@ fn a_write_only_grant_carries_no_keys() {
         7,
         &[general],
     );
-    refuses_as(&mut w, &patient, Action::Grant(body), "invalid_payload");
+    w.refuses_as(&patient, Action::Grant(body), "invalid_payload");
 }
 
 #[test]
@@ -251,7 +235,7 @@ fn a_grant_by_another_patient_is_refused_not_found() {
     let intruder = w.patient(1);
     let request = w.request(&doctor, &patient, vec![Read], Scope::All);
     let body = w.grant_body(&patient, &doctor, request, vec![Read], Scope::All, 7, &[]);
-    refuses_as(&mut w, &intruder, Action::Grant(body), "not_found");
+    w.refuses_as(&intruder, Action::Grant(body), "not_found");
     assert_eq!(request_state(&mut w, request)["status"], "pending");
 }
 
@@ -264,7 +248,7 @@ fn a_grant_of_an_unknown_request_is_refused_not_found() {
     } = setup();
     let request = RequestId::random(&mut w.rng);
     let body = w.grant_body(&patient, &doctor, request, vec![Read], Scope::All, 7, &[]);
-    refuses_as(&mut w, &patient, Action::Grant(body), "not_found");
+    w.refuses_as(&patient, Action::Grant(body), "not_found");
 }
 
 #[test]
@@ -276,8 +260,8 @@ fn a_grant_by_a_doctor_is_refused_wrong_role() {
     } = setup();
     let request = w.request(&doctor, &patient, vec![Read], Scope::All);
     let body = w.grant_body(&patient, &doctor, request, vec![Read], Scope::All, 7, &[]);
-    refuses_as(&mut w, &doctor, Action::Grant(body.clone()), "wrong_role");
-    refuses_admin(&mut w, Action::Grant(body), "wrong_role");
+    w.refuses_as(&doctor, Action::Grant(body.clone()), "wrong_role");
+    w.refuses_admin(Action::Grant(body), "wrong_role");
 }
 
 #[test]
@@ -291,10 +275,10 @@ fn a_grant_wider_than_the_request_is_refused() {
     let request = w.request(&doctor, &patient, vec![Read], lab());
     // More actions than asked.
     let body = w.grant_body(&patient, &doctor, request, vec![Read, Write], lab(), 7, &[]);
-    let err = refuses_as(&mut w, &patient, Action::Grant(body), "invalid_payload");
+    let err = w.refuses_as(&patient, Action::Grant(body), "invalid_payload");
     assert!(err.message.contains("actions"), "{err:?}");
     let body = w.grant_body(&patient, &doctor, request, vec![Write], lab(), 7, &[]);
-    refuses_as(&mut w, &patient, Action::Grant(body), "invalid_payload");
+    w.refuses_as(&patient, Action::Grant(body), "invalid_payload");
     // A wider scope than asked.
     for scope in [
         Scope::All,
@@ -302,14 +286,14 @@ fn a_grant_wider_than_the_request_is_refused() {
         Scope::Categories(vec![RecordCategory::General]),
     ] {
         let body = w.grant_body(&patient, &doctor, request, vec![Read], scope, 7, &[]);
-        let err = refuses_as(&mut w, &patient, Action::Grant(body), "invalid_payload");
+        let err = w.refuses_as(&patient, Action::Grant(body), "invalid_payload");
         assert!(err.message.contains("scope"), "{err:?}");
     }
     // Malformed lists are refused as in a request.
     let body = w.grant_body(&patient, &doctor, request, vec![], lab(), 7, &[]);
-    refuses_as(&mut w, &patient, Action::Grant(body), "invalid_payload");
+    w.refuses_as(&patient, Action::Grant(body), "invalid_payload");
     let body = w.grant_body(&patient, &doctor, request, vec![Read, Read], lab(), 7, &[]);
-    refuses_as(&mut w, &patient, Action::Grant(body), "invalid_payload");
+    w.refuses_as(&patient, Action::Grant(body), "invalid_payload");
     let body = w.grant_body(
         &patient,
         &doctor,
@@ -319,7 +303,7 @@ fn a_grant_wider_than_the_request_is_refused() {
         7,
         &[],
     );
-    refuses_as(&mut w, &patient, Action::Grant(body), "invalid_payload");
+    w.refuses_as(&patient, Action::Grant(body), "invalid_payload");
     assert_eq!(request_state(&mut w, request)["status"], "pending");
     // Exactly what was asked is fine.
     let body = w.grant_body(&patient, &doctor, request, vec![Read], lab(), 7, &[]);
@@ -362,12 +346,12 @@ fn a_grant_ending_now_or_in_the_past_or_beyond_the_requested_duration_is_refused
     } = setup();
     // World::request asks for 30 days.
     let request = w.request(&doctor, &patient, vec![Read], Scope::All);
-    w.now += 3600;
-    let now = w.now;
+    w.advance(3600);
+    let now = w.now();
     for expires_at in [now - 1, now, now + 30 * DAY + 1, i64::MAX] {
         let mut body = w.grant_body(&patient, &doctor, request, vec![Read], Scope::All, 1, &[]);
         body.expires_at = expires_at;
-        let err = refuses_as(&mut w, &patient, Action::Grant(body), "invalid_payload");
+        let err = w.refuses_as(&patient, Action::Grant(body), "invalid_payload");
         assert!(err.message.contains("expires_at"), "{err:?}");
     }
     let mut body = w.grant_body(&patient, &doctor, request, vec![Read], Scope::All, 1, &[]);
@@ -396,10 +380,10 @@ fn a_grant_must_carry_exactly_the_keys_of_the_records_in_scope() {
         7,
         &[general],
     );
-    let err = refuses_as(&mut w, &patient, Action::Grant(body), "invalid_payload");
+    let err = w.refuses_as(&patient, Action::Grant(body), "invalid_payload");
     assert!(err.message.contains("keys"), "{err:?}");
     let body = w.grant_body(&patient, &doctor, request, vec![Read], Scope::All, 7, &[]);
-    refuses_as(&mut w, &patient, Action::Grant(body), "invalid_payload");
+    w.refuses_as(&patient, Action::Grant(body), "invalid_payload");
     // A key for a record out of scope.
     let body = w.grant_body(
         &patient,
@@ -410,7 +394,7 @@ fn a_grant_must_carry_exactly_the_keys_of_the_records_in_scope() {
         7,
         &[lab, general],
     );
-    refuses_as(&mut w, &patient, Action::Grant(body), "invalid_payload");
+    w.refuses_as(&patient, Action::Grant(body), "invalid_payload");
     // A key for a record that does not exist.
     let mut body = w.grant_body(
         &patient,
@@ -424,7 +408,7 @@ fn a_grant_must_carry_exactly_the_keys_of_the_records_in_scope() {
     let mut ghost = body.keys[0].clone();
     ghost.record = RecordId::random(&mut w.rng);
     body.keys.push(ghost);
-    refuses_as(&mut w, &patient, Action::Grant(body), "invalid_payload");
+    w.refuses_as(&patient, Action::Grant(body), "invalid_payload");
     // The same record's key twice.
     let mut body = w.grant_body(
         &patient,
@@ -436,7 +420,7 @@ fn a_grant_must_carry_exactly_the_keys_of_the_records_in_scope() {
         &[lab],
     );
     body.keys.push(body.keys[0].clone());
-    let err = refuses_as(&mut w, &patient, Action::Grant(body), "invalid_payload");
+    let err = w.refuses_as(&patient, Action::Grant(body), "invalid_payload");
     assert!(err.message.contains("keys"), "{err:?}");
     // A key of the wrong shape.
     for (enc, ciphertext) in [
@@ -454,7 +438,7 @@ fn a_grant_must_carry_exactly_the_keys_of_the_records_in_scope() {
         );
         body.keys[0].enc = B64(enc);
         body.keys[0].ciphertext = B64(ciphertext);
-        refuses_as(&mut w, &patient, Action::Grant(body), "invalid_payload");
+        w.refuses_as(&patient, Action::Grant(body), "invalid_payload");
     }
     assert_eq!(request_state(&mut w, request)["status"], "pending");
     refused(
@@ -489,19 +473,19 @@ fn granting_twice_or_after_a_deny_is_refused_conflict() {
     let body = w.grant_body(&patient, &doctor, request, vec![Read], Scope::All, 7, &[]);
     w.submit(&patient, Action::Grant(body)).unwrap();
     let body = w.grant_body(&patient, &doctor, request, vec![Read], Scope::All, 1, &[]);
-    refuses_as(&mut w, &patient, Action::Grant(body), "conflict");
+    w.refuses_as(&patient, Action::Grant(body), "conflict");
 
     let denied = w.request(&doctor, &patient, vec![Read], Scope::All);
     w.submit(&patient, Action::Deny(Deny { request: denied }))
         .unwrap();
     let body = w.grant_body(&patient, &doctor, denied, vec![Read], Scope::All, 7, &[]);
-    refuses_as(&mut w, &patient, Action::Grant(body), "conflict");
+    w.refuses_as(&patient, Action::Grant(body), "conflict");
 
     // A revoked grant cannot be granted again either: the doctor asks anew.
     w.submit(&patient, Action::Revoke(Revoke { request }))
         .unwrap();
     let body = w.grant_body(&patient, &doctor, request, vec![Read], Scope::All, 7, &[]);
-    refuses_as(&mut w, &patient, Action::Grant(body), "conflict");
+    w.refuses_as(&patient, Action::Grant(body), "conflict");
 }
 
 // ---- deny ----

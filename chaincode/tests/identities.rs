@@ -29,8 +29,8 @@ fn suspend(actor: &Actor, reason: &str) -> Action {
 
 #[test]
 fn a_patient_registers_itself_with_its_paillier_key_and_proof() {
-    let mut w = World::new();
-    w.now += 42;
+    let mut w = World::memory();
+    w.advance(42);
     let (patient, registration) = patient_registration(&mut w);
     let result = w
         .submit(&patient, Action::RegisterIdentity(registration.clone()))
@@ -50,7 +50,7 @@ fn a_patient_registers_itself_with_its_paillier_key_and_proof() {
     );
     assert_eq!(identity["hpke_key"], registration.hpke_key.encode());
 
-    let (name, payload) = event(&w);
+    let (name, payload) = w.event();
     assert_eq!(name, "identity_registered");
     assert_eq!(payload["actor"], patient.id().as_str());
     assert_eq!(payload["by"], patient.id().as_str());
@@ -59,7 +59,7 @@ fn a_patient_registers_itself_with_its_paillier_key_and_proof() {
 
 #[test]
 fn a_patient_with_a_tampered_key_proof_is_refused() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let (patient, registration) = patient_registration(&mut w);
     let proof = registration.paillier.as_ref().unwrap().key_proof.clone();
     // A flipped bit inside a root; a wrong version byte; a truncated proof; nothing.
@@ -71,8 +71,7 @@ fn a_patient_with_a_tampered_key_proof_is_refused() {
     for bad in [flipped, version, truncated, B64(vec![])] {
         let mut registration = registration.clone();
         registration.paillier.as_mut().unwrap().key_proof = bad;
-        let err = refuses_as(
-            &mut w,
+        let err = w.refuses_as(
             &patient,
             Action::RegisterIdentity(registration),
             "invalid_payload",
@@ -85,12 +84,11 @@ fn a_patient_with_a_tampered_key_proof_is_refused() {
 
 #[test]
 fn a_patient_with_the_proof_of_another_key_is_refused() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let (patient, mut registration) = patient_registration(&mut w);
     registration.paillier.as_mut().unwrap().key_proof =
         B64(paillier_key(0).prove_key_correct().to_bytes());
-    let err = refuses_as(
-        &mut w,
+    let err = w.refuses_as(
         &patient,
         Action::RegisterIdentity(registration),
         "invalid_payload",
@@ -100,11 +98,10 @@ fn a_patient_with_the_proof_of_another_key_is_refused() {
 
 #[test]
 fn a_patient_without_a_paillier_key_is_refused() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let (patient, mut registration) = patient_registration(&mut w);
     registration.paillier = None;
-    let err = refuses_as(
-        &mut w,
+    let err = w.refuses_as(
         &patient,
         Action::RegisterIdentity(registration),
         "invalid_payload",
@@ -114,7 +111,7 @@ fn a_patient_without_a_paillier_key_is_refused() {
 
 #[test]
 fn a_patient_with_a_malformed_paillier_key_is_refused() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let (patient, registration) = patient_registration(&mut w);
     let n = registration.paillier.as_ref().unwrap().public_key.clone();
     let mut even = n.clone();
@@ -125,8 +122,7 @@ fn a_patient_with_a_malformed_paillier_key_is_refused() {
     for bad in [even, small, B64(leading_zero), B64(vec![])] {
         let mut registration = registration.clone();
         registration.paillier.as_mut().unwrap().public_key = bad;
-        refuses_as(
-            &mut w,
+        w.refuses_as(
             &patient,
             Action::RegisterIdentity(registration),
             "invalid_payload",
@@ -136,39 +132,28 @@ fn a_patient_with_a_malformed_paillier_key_is_refused() {
 
 #[test]
 fn a_patient_registration_signed_by_someone_else_is_refused_forbidden() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let doctor = w.registered(Role::Doctor);
     let (patient, registration) = patient_registration(&mut w);
     // By the admin, by a doctor and by another patient: patients register themselves.
-    refuses_admin(
-        &mut w,
-        Action::RegisterIdentity(registration.clone()),
-        "forbidden",
-    );
-    refuses_as(
-        &mut w,
+    w.refuses_admin(Action::RegisterIdentity(registration.clone()), "forbidden");
+    w.refuses_as(
         &doctor,
         Action::RegisterIdentity(registration.clone()),
         "forbidden",
     );
     let other = w.patient(0);
-    refuses_as(
-        &mut w,
-        &other,
-        Action::RegisterIdentity(registration),
-        "forbidden",
-    );
+    w.refuses_as(&other, Action::RegisterIdentity(registration), "forbidden");
     refused(w.query("identity", &[patient.id().as_str()]), "not_found");
 }
 
 #[test]
 fn an_unregistered_key_cannot_register_a_patient_under_another_key() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let (victim, registration) = patient_registration(&mut w);
     let impostor = w.stranger(Role::Doctor);
     // Signed by the impostor's (unregistered) key, registering the victim's key.
-    refuses_as(
-        &mut w,
+    w.refuses_as(
         &impostor,
         Action::RegisterIdentity(registration),
         "signature_invalid",
@@ -179,12 +164,11 @@ fn an_unregistered_key_cannot_register_a_patient_under_another_key() {
 
 #[test]
 fn a_patient_registering_twice_is_refused_already_exists() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let (patient, registration) = patient_registration(&mut w);
     w.submit(&patient, Action::RegisterIdentity(registration.clone()))
         .unwrap();
-    refuses_as(
-        &mut w,
+    w.refuses_as(
         &patient,
         Action::RegisterIdentity(registration),
         "already_exists",
@@ -193,7 +177,7 @@ fn a_patient_registering_twice_is_refused_already_exists() {
 
 #[test]
 fn a_registration_with_bad_hpke_key_bytes_is_refused() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let (patient, registration) = patient_registration(&mut w);
     let doctor = w.stranger(Role::Doctor);
     let mut off_curve = vec![4u8];
@@ -201,26 +185,20 @@ fn a_registration_with_bad_hpke_key_bytes_is_refused() {
     for bad in [B64(vec![]), B64(vec![1, 2, 3]), B64(off_curve)] {
         let mut body = registration.clone();
         body.hpke_key = bad.clone();
-        let err = refuses_as(
-            &mut w,
-            &patient,
-            Action::RegisterIdentity(body),
-            "invalid_payload",
-        );
+        let err = w.refuses_as(&patient, Action::RegisterIdentity(body), "invalid_payload");
         assert!(err.message.contains("hpke_key"), "{err:?}");
         let mut body = doctor.registration();
         body.hpke_key = bad;
-        refuses_admin(&mut w, Action::RegisterIdentity(body), "invalid_payload");
+        w.refuses_admin(Action::RegisterIdentity(body), "invalid_payload");
     }
 }
 
 #[test]
 fn an_over_long_display_name_is_refused() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let (patient, mut registration) = patient_registration(&mut w);
     registration.display_name = "é".repeat(201);
-    let err = refuses_as(
-        &mut w,
+    let err = w.refuses_as(
         &patient,
         Action::RegisterIdentity(registration.clone()),
         "invalid_payload",
@@ -229,11 +207,7 @@ fn an_over_long_display_name_is_refused() {
     let doctor = w.stranger(Role::Doctor);
     let mut body = doctor.registration();
     body.display_name = "x".repeat(201);
-    refuses_admin(
-        &mut w,
-        Action::RegisterIdentity(body.clone()),
-        "invalid_payload",
-    );
+    w.refuses_admin(Action::RegisterIdentity(body.clone()), "invalid_payload");
     // 200 characters (of any width) are fine.
     registration.display_name = "é".repeat(200);
     w.submit(&patient, Action::RegisterIdentity(registration))
@@ -246,22 +220,22 @@ fn an_over_long_display_name_is_refused() {
 
 #[test]
 fn the_admin_registers_doctors_and_insurers() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let admin = w.admin.id();
     for role in [Role::Doctor, Role::Insurer] {
         let actor = w.stranger(role);
         let mut body = actor.registration();
         body.display_name = "St Elsewhere".into();
-        w.now += 10;
+        w.advance(10);
         let result = w.admin_submit(Action::RegisterIdentity(body)).unwrap();
         assert_eq!(result["actor"], actor.id().as_str());
-        let (name, payload) = event(&w);
+        let (name, payload) = w.event();
         assert_eq!(name, "identity_registered");
         assert_eq!(payload["actor"], actor.id().as_str());
         assert_eq!(payload["by"], admin.as_str());
         let identity = w.query("identity", &[actor.id().as_str()]).unwrap();
         assert_eq!(identity["registered_by"], admin.as_str());
-        assert_eq!(identity["registered_at"], w.now);
+        assert_eq!(identity["registered_at"], w.now());
         assert_eq!(identity["display_name"], "St Elsewhere");
         assert_eq!(identity["active"], true);
         assert_eq!(identity["paillier"], serde_json::Value::Null);
@@ -270,7 +244,7 @@ fn the_admin_registers_doctors_and_insurers() {
 
 #[test]
 fn an_admin_registered_by_the_admin_can_register_doctors() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let second = w.stranger(Role::Admin);
     w.admin_submit(Action::RegisterIdentity(second.registration()))
         .unwrap();
@@ -283,15 +257,14 @@ fn an_admin_registered_by_the_admin_can_register_doctors() {
 
 #[test]
 fn only_an_admin_registers_doctors_and_insurers() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let doctor = w.registered(Role::Doctor);
     let insurer = w.registered(Role::Insurer);
     let patient = w.patient(0);
     for role in [Role::Doctor, Role::Insurer, Role::Admin] {
         let newcomer = w.stranger(role);
         for signer in [&doctor, &insurer, &patient] {
-            refuses_as(
-                &mut w,
+            w.refuses_as(
                 signer,
                 Action::RegisterIdentity(newcomer.registration()),
                 "wrong_role",
@@ -303,37 +276,32 @@ fn only_an_admin_registers_doctors_and_insurers() {
 
 #[test]
 fn a_doctor_or_insurer_with_a_paillier_key_is_refused() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let patient_keys = w.stranger(Role::Patient).registration().paillier;
     for role in [Role::Doctor, Role::Insurer] {
         let actor = w.stranger(role);
         let mut body = actor.registration();
         body.paillier = patient_keys.clone();
-        let err = refuses_admin(&mut w, Action::RegisterIdentity(body), "invalid_payload");
+        let err = w.refuses_admin(Action::RegisterIdentity(body), "invalid_payload");
         assert!(err.message.contains("paillier"), "{err:?}");
     }
 }
 
 #[test]
 fn registering_an_existing_identity_is_refused_already_exists() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let doctor = w.registered(Role::Doctor);
-    refuses_admin(
-        &mut w,
+    w.refuses_admin(
         Action::RegisterIdentity(doctor.registration()),
         "already_exists",
     );
     // Not even under another role.
     let mut as_insurer = doctor.registration();
     as_insurer.role = Role::Insurer;
-    refuses_admin(
-        &mut w,
-        Action::RegisterIdentity(as_insurer),
-        "already_exists",
-    );
+    w.refuses_admin(Action::RegisterIdentity(as_insurer), "already_exists");
     // Nor the admin itself.
     let admin = w.admin.registration();
-    refuses_admin(&mut w, Action::RegisterIdentity(admin), "already_exists");
+    w.refuses_admin(Action::RegisterIdentity(admin), "already_exists");
     let identity = w.query("identity", &[doctor.id().as_str()]).unwrap();
     assert_eq!(identity["role"], "doctor");
 }
@@ -342,9 +310,9 @@ fn registering_an_existing_identity_is_refused_already_exists() {
 
 #[test]
 fn the_admin_suspends_a_doctor_at_once() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let doctor = w.registered(Role::Doctor);
-    w.now += 5;
+    w.advance(5);
     let result = w
         .admin_submit(suspend(&doctor, "licence withdrawn"))
         .unwrap();
@@ -353,7 +321,7 @@ fn the_admin_suspends_a_doctor_at_once() {
     let identity = w.query("identity", &[doctor.id().as_str()]).unwrap();
     assert_eq!(identity["active"], false);
     assert_eq!(identity["suspension"], "licence withdrawn");
-    let (name, payload) = event(&w);
+    let (name, payload) = w.event();
     assert_eq!(name, "identity_suspended");
     assert_eq!(payload["actor"], doctor.id().as_str());
     assert_eq!(payload["role"], "doctor");
@@ -362,19 +330,14 @@ fn the_admin_suspends_a_doctor_at_once() {
 
 #[test]
 fn a_suspended_insurer_and_patient_are_refused_too() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let insurer = w.registered(Role::Insurer);
     let patient = w.patient(0);
     let doctor = w.registered(Role::Doctor);
     w.admin_submit(suspend(&insurer, "fraud")).unwrap();
     w.admin_submit(suspend(&patient, "deceased")).unwrap();
     let request = carechain_core::ids::RequestId::random(&mut w.rng);
-    refuses_as(
-        &mut w,
-        &patient,
-        Action::Deny(Deny { request }),
-        "signer_suspended",
-    );
+    w.refuses_as(&patient, Action::Deny(Deny { request }), "signer_suspended");
     // A doctor cannot ask a suspended patient.
     let ask = Action::AccessRequest(AccessRequest {
         request,
@@ -384,10 +347,9 @@ fn a_suspended_insurer_and_patient_are_refused_too() {
         purpose: PurposeOfUse::Treat,
         duration_secs: DAY,
     });
-    refuses_as(&mut w, &doctor, ask, "conflict");
+    w.refuses_as(&doctor, ask, "conflict");
     let product = carechain_core::ids::ProductId::random(&mut w.rng);
-    refuses_as(
-        &mut w,
+    w.refuses_as(
         &insurer,
         Action::PublishProduct(PublishProduct {
             product,
@@ -406,13 +368,13 @@ fn a_suspended_insurer_and_patient_are_refused_too() {
 
 #[test]
 fn only_an_admin_suspends() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let doctor = w.registered(Role::Doctor);
     let insurer = w.registered(Role::Insurer);
     let patient = w.patient(0);
     let target = w.registered(Role::Doctor);
     for signer in [&doctor, &insurer, &patient] {
-        refuses_as(&mut w, signer, suspend(&target, "no reason"), "wrong_role");
+        w.refuses_as(signer, suspend(&target, "no reason"), "wrong_role");
     }
     // Nobody can suspend the admin but another admin, and not even that admin itself.
     let admin = Actor {
@@ -421,48 +383,48 @@ fn only_an_admin_suspends() {
         paillier: None,
         role: Role::Admin,
     };
-    refuses_as(&mut w, &doctor, suspend(&admin, "coup"), "wrong_role");
+    w.refuses_as(&doctor, suspend(&admin, "coup"), "wrong_role");
     let identity = w.query("identity", &[target.id().as_str()]).unwrap();
     assert_eq!(identity["active"], true);
 }
 
 #[test]
 fn an_admin_cannot_suspend_itself() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let admin = Actor {
         key: w.admin_key(),
         hpke: carechain_core::envelope::HpkeSecretKey::generate(&mut w.rng),
         paillier: None,
         role: Role::Admin,
     };
-    refuses_admin(&mut w, suspend(&admin, "tired"), "forbidden");
+    w.refuses_admin(suspend(&admin, "tired"), "forbidden");
     let identity = w.query("identity", &[admin.id().as_str()]).unwrap();
     assert_eq!(identity["active"], true);
 }
 
 #[test]
 fn suspending_twice_is_refused_conflict() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let doctor = w.registered(Role::Doctor);
     w.admin_submit(suspend(&doctor, "first")).unwrap();
-    refuses_admin(&mut w, suspend(&doctor, "second"), "conflict");
+    w.refuses_admin(suspend(&doctor, "second"), "conflict");
     let identity = w.query("identity", &[doctor.id().as_str()]).unwrap();
     assert_eq!(identity["suspension"], "first");
 }
 
 #[test]
 fn suspending_an_unknown_identity_is_refused_not_found() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let stranger = w.stranger(Role::Doctor);
-    refuses_admin(&mut w, suspend(&stranger, "who?"), "not_found");
+    w.refuses_admin(suspend(&stranger, "who?"), "not_found");
 }
 
 #[test]
 fn suspending_without_a_reason_or_with_an_over_long_one_is_refused() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let doctor = w.registered(Role::Doctor);
     for reason in [String::new(), "   \n".into(), "r".repeat(201)] {
-        let err = refuses_admin(&mut w, suspend(&doctor, &reason), "invalid_payload");
+        let err = w.refuses_admin(suspend(&doctor, &reason), "invalid_payload");
         assert!(err.message.contains("reason"), "{err:?}");
     }
     let identity = w.query("identity", &[doctor.id().as_str()]).unwrap();

@@ -18,7 +18,7 @@ use support::*;
 fn approved_claim(s: &mut Setup) -> (ClaimId, Value) {
     let product = s.w.product(&s.insurer, &[("E11", 50_000)]);
     let policy = s.w.policy(&s.insurer, &s.patient, product);
-    s.w.now += 60;
+    s.w.advance(60);
     let record = s.w.write(&s.doctor, &s.patient, "E11.9");
     let result = s.w.claim(&s.patient, policy, record, 0).unwrap();
     let id = result["claim"].as_str().unwrap().parse().unwrap();
@@ -39,7 +39,7 @@ fn the_insurer_marks_an_approved_claim_paid_once() {
         )
         .unwrap();
     assert_eq!(paid["payment"]["reference"], "SEPA-42");
-    assert_eq!(s.w.last_event.as_ref().unwrap().0, "claim_paid");
+    assert_eq!(s.w.driver.last_event.as_ref().unwrap().0, "claim_paid");
     let again = s.w.submit(
         &s.insurer,
         Action::MarkPaid(MarkPaid {
@@ -74,7 +74,7 @@ fn mark_paid_is_refused_for_others_rejections_and_bad_references() {
     // A rejected claim cannot be paid.
     let product = s.w.product(&s.insurer, &[("I10", 10_000)]);
     let policy = s.w.policy(&s.insurer, &s.patient, product);
-    s.w.now += 60;
+    s.w.advance(60);
     let record = s.w.write(&s.doctor, &s.patient, "E11.9");
     let rejected = s.w.claim(&s.patient, policy, record, 0).unwrap();
     let rejected: ClaimId = rejected["claim"].as_str().unwrap().parse().unwrap();
@@ -127,9 +127,9 @@ fn products_are_validated() {
     } = setup();
     let ok = publish(&mut w, &insurer, |_| {}).unwrap();
     assert_eq!(ok["insurer"], insurer.id().as_str());
-    assert_eq!(w.last_event.as_ref().unwrap().0, "product_published");
+    assert_eq!(w.driver.last_event.as_ref().unwrap().0, "product_published");
 
-    let before = state(&w);
+    let before = w.snapshot();
     let item = |code: &str, payout| CoveredItem {
         code: code.into(),
         payout,
@@ -168,7 +168,7 @@ fn products_are_validated() {
     }
     refused(publish(&mut w, &doctor, |_| {}), "wrong_role");
     refused(publish(&mut w, &patient, |_| {}), "wrong_role");
-    assert_eq!(before, state(&w));
+    assert_eq!(before, w.snapshot());
 
     let product = ProductId::random(&mut w.rng);
     publish(&mut w, &insurer, |p| p.product = product).unwrap();
@@ -197,7 +197,7 @@ fn purchases_are_validated() {
     let act = buy(policy, product);
     let bought = w.submit(&patient, act).unwrap();
     assert_eq!(bought["status"], "purchased");
-    assert_eq!(w.last_event.as_ref().unwrap().0, "policy_purchased");
+    assert_eq!(w.driver.last_event.as_ref().unwrap().0, "policy_purchased");
     let act = buy(policy, product);
     refused(w.submit(&patient, act), "already_exists");
 
@@ -255,7 +255,7 @@ fn issuing_is_validated() {
         issued["ends_at"].as_i64().unwrap() - issued["starts_at"].as_i64().unwrap(),
         365 * DAY
     );
-    let (name, event) = w.last_event.clone().unwrap();
+    let (name, event) = w.driver.last_event.clone().unwrap();
     assert_eq!(name, "policy_issued");
     assert_eq!(event["patient"], patient.id().as_str());
     refused(w.submit(&insurer, issue(items)), "conflict");

@@ -19,7 +19,7 @@ fn walk(w: &mut World, query: &str, owner: &str, limit: &str) -> (Vec<Value>, Ve
     let mut cursors = Vec::new();
     let mut after = String::new();
     for _ in 0..20 {
-        let page = w.query(query, &[owner, &after, limit]).unwrap();
+        let page = w.raw_query(query, &[owner, &after, limit]).unwrap();
         let got = page["items"].as_array().unwrap();
         assert!(got.len() <= limit.parse::<usize>().unwrap());
         items.extend(got.iter().cloned());
@@ -42,7 +42,7 @@ fn ids(items: &[Value], field: &str) -> Vec<String> {
 
 #[test]
 fn pages_of_requests_give_each_request_exactly_once_in_order() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let patient = w.patient(0);
     let doctor = w.registered(Role::Doctor);
     let mut made: Vec<String> = (0..5)
@@ -66,18 +66,18 @@ fn pages_of_requests_give_each_request_exactly_once_in_order() {
             "{query}"
         );
         // Default limit: everything at once, no cursor.
-        let page = w.query(query, &[owner.as_str()]).unwrap();
+        let page = w.raw_query(query, &[owner.as_str()]).unwrap();
         assert_eq!(ids(page["items"].as_array().unwrap(), "request"), made);
         assert_eq!(page["next"], Value::Null);
         // An empty `after` and `limit` mean the defaults.
-        let page = w.query(query, &[owner.as_str(), "", ""]).unwrap();
+        let page = w.raw_query(query, &[owner.as_str(), "", ""]).unwrap();
         assert_eq!(page["items"].as_array().unwrap().len(), 5);
     }
 }
 
 #[test]
 fn a_last_page_that_is_exactly_full_ends_the_list() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let patient = w.patient(0);
     let doctor = w.registered(Role::Doctor);
     for _ in 0..4 {
@@ -97,7 +97,7 @@ fn a_last_page_that_is_exactly_full_ends_the_list() {
 
 #[test]
 fn lists_are_per_owner() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let patient = w.patient(0);
     let other_patient = w.patient(1);
     let doctor = w.registered(Role::Doctor);
@@ -129,7 +129,7 @@ fn lists_are_per_owner() {
 
 #[test]
 fn records_and_access_log_paginate_too() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let patient = w.patient(0);
     let doctor = w.registered(Role::Doctor);
     w.consent(&doctor, &patient);
@@ -141,7 +141,7 @@ fn records_and_access_log_paginate_too() {
     assert_eq!(ids(&items, "record"), records);
 
     for (i, record) in records.iter().enumerate() {
-        w.now += 10 * (i as i64 + 1);
+        w.advance(10 * (i as i64 + 1));
         w.submit(
             &doctor,
             Action::ReadRecord(ReadRecord {
@@ -159,7 +159,7 @@ fn records_and_access_log_paginate_too() {
 
 #[test]
 fn a_bad_limit_is_refused_bad_arguments() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let patient = w.patient(0);
     let owner = patient.id();
     for limit in [
@@ -180,22 +180,22 @@ fn a_bad_limit_is_refused_bad_arguments() {
             "claims_for_patient",
         ] {
             let err = refused(
-                w.query(query, &[owner.as_str(), "", limit]),
+                w.raw_query(query, &[owner.as_str(), "", limit]),
                 "bad_arguments",
             );
             assert_eq!(err.status, 400);
         }
-        refused(w.query("products", &["", limit]), "bad_arguments");
+        refused(w.raw_query("products", &["", limit]), "bad_arguments");
     }
     for limit in ["1", "100"] {
-        w.query("requests_for_patient", &[owner.as_str(), "", limit])
+        w.raw_query("requests_for_patient", &[owner.as_str(), "", limit])
             .unwrap();
     }
 }
 
 #[test]
 fn ids_that_are_not_a_single_path_segment_are_refused_bad_arguments() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let patient = w.patient(0);
     let doctor = w.registered(Role::Doctor);
     let request = w.request(&doctor, &patient, vec![Read], Scope::All);
@@ -215,10 +215,10 @@ fn ids_that_are_not_a_single_path_segment_are_refused_bad_arguments() {
             "policy",
             "claim",
         ] {
-            refused(w.query(query, &[id]), "bad_arguments");
+            refused(w.raw_query(query, &[id]), "bad_arguments");
         }
-        refused(w.query("record_key", &[id, "cc"]), "bad_arguments");
-        refused(w.query("record_key", &["r", id]), "bad_arguments");
+        refused(w.raw_query("record_key", &[id, "cc"]), "bad_arguments");
+        refused(w.raw_query("record_key", &["r", id]), "bad_arguments");
     }
     // A missing argument is refused the same way.
     for query in [
@@ -229,102 +229,92 @@ fn ids_that_are_not_a_single_path_segment_are_refused_bad_arguments() {
         "readers",
         "access_log",
     ] {
-        refused(w.query(query, &[]), "bad_arguments");
+        refused(w.raw_query(query, &[]), "bad_arguments");
     }
     let args = vec![vec![0xffu8, 0xfe]];
-    refused(
-        w.state
-            .query(
-                &carechain_chaincode::CareChain,
-                carechain_chaincode::Timestamp {
-                    seconds: w.now,
-                    nanos: 0,
-                },
-                "identity",
-                &args,
-            )
-            .map(|_| Value::Null),
-        "bad_arguments",
-    );
+    refused(w.driver.raw_query("identity", &args), "bad_arguments");
 }
 
 #[test]
 fn an_unknown_query_is_refused_unknown_function() {
-    let mut w = World::new();
+    let mut w = World::memory();
     for name in ["", "nope", "Identity", "init2", "submit_all"] {
-        let err = refused(w.query(name, &[]), "unknown_function");
+        let err = refused(w.raw_query(name, &[]), "unknown_function");
         assert_eq!(err.status, 400);
     }
-    let before = snapshot(&w);
+    let before = w.snapshot();
     refused(
         w.invoke("delete", &[b"config".to_vec()]),
         "unknown_function",
     );
-    assert!(snapshot(&w) == before);
+    assert!(w.snapshot() == before);
 }
 
 #[test]
 fn a_lookup_of_something_absent_is_refused_not_found() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let patient = w.patient(0);
     let stranger = w.stranger(Role::Patient);
     let id = RequestId::random(&mut w.rng).to_string();
     for query in ["request", "record", "product", "policy", "claim"] {
-        let err = refused(w.query(query, &[&id]), "not_found");
+        let err = refused(w.raw_query(query, &[&id]), "not_found");
         assert_eq!(err.status, 404);
     }
-    refused(w.query("identity", &[stranger.id().as_str()]), "not_found");
     refused(
-        w.query("record_key", &[&id, patient.id().as_str()]),
+        w.raw_query("identity", &[stranger.id().as_str()]),
         "not_found",
     );
     refused(
-        w.query("readers", &[stranger.id().as_str(), "general"]),
+        w.raw_query("record_key", &[&id, patient.id().as_str()]),
+        "not_found",
+    );
+    refused(
+        w.raw_query("readers", &[stranger.id().as_str(), "general"]),
         "not_found",
     );
 }
 
 #[test]
 fn config_and_identity_queries_return_the_stored_values() {
-    let mut w = World::new();
-    let config = w.query("config", &[]).unwrap();
+    let mut w = World::memory();
+    let config = w.raw_query("config", &[]).unwrap();
     assert_eq!(
         config,
         serde_json::json!({"audience": AUD, "max_skew_secs": 300, "max_lifetime_secs": 3600, "rules": 1})
     );
     let doctor = w.registered(Role::Doctor);
-    let identity = w.query("identity", &[doctor.id().as_str()]).unwrap();
+    let identity = w.raw_query("identity", &[doctor.id().as_str()]).unwrap();
     assert_eq!(identity["actor"], doctor.id().as_str());
     assert_eq!(identity["role"], "doctor");
 }
 
 #[test]
 fn queries_change_nothing_and_emit_nothing() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let patient = w.patient(0);
     let doctor = w.registered(Role::Doctor);
     w.consent(&doctor, &patient);
     let record = w.write(&doctor, &patient, "I10");
-    let before = snapshot(&w);
-    let last = w.last_event.clone();
-    w.query("record", &[&record.to_string()]).unwrap();
-    w.query("record_key", &[&record.to_string(), doctor.id().as_str()])
+    let before = w.snapshot();
+    let last = w.driver.last_event.clone();
+    w.raw_query("record", &[&record.to_string()]).unwrap();
+    w.raw_query("record_key", &[&record.to_string(), doctor.id().as_str()])
         .unwrap();
-    w.query("access_log", &[patient.id().as_str()]).unwrap();
-    w.query("readers", &[patient.id().as_str(), "general"])
+    w.raw_query("access_log", &[patient.id().as_str()]).unwrap();
+    w.raw_query("readers", &[patient.id().as_str(), "general"])
         .unwrap();
-    assert!(snapshot(&w) == before);
-    assert_eq!(w.last_event, last);
+    assert!(w.snapshot() == before);
+    assert_eq!(w.driver.last_event, last);
     // In particular a `read_record` sent as a query is not a known query.
     refused(
-        w.query("read_record", &[&record.to_string()]),
+        w.raw_query("read_record", &[&record.to_string()]),
         "unknown_function",
     );
 }
 
 #[test]
 fn readers_lists_the_patient_and_the_current_readers_only() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let patient = w.patient(0);
     let doctor = |w: &mut World| w.registered(Role::Doctor);
     let current = doctor(&mut w);
@@ -335,7 +325,7 @@ fn readers_lists_the_patient_and_the_current_readers_only() {
     let expired = doctor(&mut w);
     let request = w.request(&expired, &patient, vec![Read], Scope::All);
     let mut body = w.grant_body(&patient, &expired, request, vec![Read], Scope::All, 1, &[]);
-    body.expires_at = w.now + 3600;
+    body.expires_at = w.now() + 3600;
     w.submit(&patient, Action::Grant(body)).unwrap();
 
     let revoked = doctor(&mut w);
@@ -396,7 +386,7 @@ fn readers_lists_the_patient_and_the_current_readers_only() {
     expected.sort();
     assert_eq!(listed(&mut w, "general"), expected, "before the expiry");
 
-    w.now += 3600;
+    w.advance(3600);
     let mut expected = vec![entry(&patient), entry(&current)];
     expected.sort();
     assert_eq!(listed(&mut w, "general"), expected);
@@ -405,26 +395,26 @@ fn readers_lists_the_patient_and_the_current_readers_only() {
     assert_eq!(listed(&mut w, "laboratory"), expected_lab);
 
     // Once every grant is over, only the patient is left.
-    w.now += 7 * DAY;
+    w.advance(7 * DAY);
     assert_eq!(listed(&mut w, "general"), vec![entry(&patient)]);
 }
 
 #[test]
 fn readers_with_a_bad_patient_or_category_is_refused_bad_arguments() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let patient = w.patient(0);
     for category in ["", "General", "lab", "mental_health"] {
         refused(
-            w.query("readers", &[patient.id().as_str(), category]),
+            w.raw_query("readers", &[patient.id().as_str(), category]),
             "bad_arguments",
         );
     }
     refused(
-        w.query("readers", &[patient.id().as_str()]),
+        w.raw_query("readers", &[patient.id().as_str()]),
         "bad_arguments",
     );
     for id in ["", "cc", "cc/../config", "not-an-actor"] {
-        refused(w.query("readers", &[id, "general"]), "bad_arguments");
+        refused(w.raw_query("readers", &[id, "general"]), "bad_arguments");
     }
     for category in [
         "general",
@@ -444,7 +434,7 @@ fn readers_with_a_bad_patient_or_category_is_refused_bad_arguments() {
 
 #[test]
 fn records_with_keys_answer_each_record_with_the_readers_own_key() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let patient = w.patient(0);
     let doctor = w.registered(Role::Doctor);
     w.consent(&doctor, &patient);
@@ -466,7 +456,7 @@ fn records_with_keys_answer_each_record_with_the_readers_own_key() {
             let id = item["record"].as_str().unwrap().to_owned();
             // The record's own fields are inline, and the key is the patient's.
             assert_eq!(item["patient"], owner.as_str());
-            let key = w.query("record_key", &[&id, owner.as_str()]).unwrap();
+            let key = w.raw_query("record_key", &[&id, owner.as_str()]).unwrap();
             assert_eq!(item["key"], key);
             seen.push(id);
         }
@@ -488,14 +478,14 @@ fn records_with_keys_answer_each_record_with_the_readers_own_key() {
     assert_eq!(items.len(), 3);
     assert!(items.iter().all(|i| i["key"].is_null()));
     refused(
-        w.query("records_with_keys", &[owner.as_str(), "a/b", "", "10"]),
+        w.raw_query("records_with_keys", &[owner.as_str(), "a/b", "", "10"]),
         "bad_arguments",
     );
 }
 
 #[test]
 fn own_keys_answer_the_patients_keys_of_the_records_in_scope() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let patient = w.patient(0);
     let doctor = w.registered(Role::Doctor);
     w.consent(&doctor, &patient);
@@ -504,7 +494,7 @@ fn own_keys_answer_the_patients_keys_of_the_records_in_scope() {
         .collect();
     records.sort();
     let owner = patient.id();
-    let keys = w.query("own_keys", &[owner.as_str(), "all"]).unwrap();
+    let keys = w.raw_query("own_keys", &[owner.as_str(), "all"]).unwrap();
     let keys = keys.as_array().unwrap();
     assert_eq!(ids(keys, "record"), records);
     for key in keys {
@@ -527,11 +517,13 @@ fn own_keys_answer_the_patients_keys_of_the_records_in_scope() {
     assert_eq!(general.as_array().unwrap().len(), 3);
     // Another patient has none of them.
     let other = w.patient(1);
-    let none = w.query("own_keys", &[other.id().as_str(), "all"]).unwrap();
+    let none = w
+        .raw_query("own_keys", &[other.id().as_str(), "all"])
+        .unwrap();
     assert_eq!(none, serde_json::json!([]));
     for scope in ["", "everything", "general,"] {
         refused(
-            w.query("own_keys", &[owner.as_str(), scope]),
+            w.raw_query("own_keys", &[owner.as_str(), scope]),
             "bad_arguments",
         );
     }

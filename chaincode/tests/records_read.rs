@@ -23,10 +23,10 @@ fn a_granted_doctor_reads_a_record_and_the_read_is_logged() {
         ..
     } = setup();
     let writer = w.registered(Role::Doctor);
-    grant_to(&mut w, &writer, &patient, vec![Write], Scope::All, 7);
+    w.grant_to(&writer, &patient, vec![Write], Scope::All, 7);
     let record = w.write(&writer, &patient, "E11.9");
-    w.now += 600;
-    let result = read(&mut w, &doctor, record).unwrap();
+    w.advance(600);
+    let result = w.read(&doctor, record).unwrap();
     assert_eq!(result["record"]["record"], record.to_string());
     assert_eq!(result["record"]["doctor"], writer.id().as_str());
     assert_eq!(open(&result, &doctor, &patient, record), fhir("E11.9"));
@@ -36,7 +36,7 @@ fn a_granted_doctor_reads_a_record_and_the_read_is_logged() {
         .unwrap();
     assert_ne!(result["key"], patients_key);
 
-    let (name, payload) = event(&w);
+    let (name, payload) = w.event();
     assert_eq!(name, "record_read");
     assert_eq!(payload["record"], record.to_string());
     assert_eq!(payload["patient"], patient.id().as_str());
@@ -50,12 +50,12 @@ fn a_granted_doctor_reads_a_record_and_the_read_is_logged() {
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["reader"], doctor.id().as_str());
     assert_eq!(items[0]["record"], record.to_string());
-    assert_eq!(items[0]["at"], w.now);
+    assert_eq!(items[0]["at"], w.now());
     assert!(items[0]["tx_id"].is_string());
 
     // Every read is logged, in time order.
-    w.now += 5;
-    read(&mut w, &doctor, record).unwrap();
+    w.advance(5);
+    w.read(&doctor, record).unwrap();
     let log = w.query("access_log", &[patient.id().as_str()]).unwrap();
     let at: Vec<_> = log["items"]
         .as_array()
@@ -63,7 +63,7 @@ fn a_granted_doctor_reads_a_record_and_the_read_is_logged() {
         .iter()
         .map(|e| e["at"].as_i64().unwrap())
         .collect();
-    assert_eq!(at, vec![w.now - 5, w.now]);
+    assert_eq!(at, vec![w.now() - 5, w.now()]);
 }
 
 #[test]
@@ -76,8 +76,7 @@ fn a_read_without_a_grant_is_forbidden() {
     } = setup();
     let record = w.write(&doctor, &patient, "I10");
     let stranger = w.registered(Role::Doctor);
-    let err = refuses_as(
-        &mut w,
+    let err = w.refuses_as(
         &stranger,
         Action::ReadRecord(ReadRecord { record }),
         "forbidden",
@@ -85,8 +84,7 @@ fn a_read_without_a_grant_is_forbidden() {
     assert_eq!(err.status, 403);
     // A pending request is no grant.
     w.request(&stranger, &patient, vec![Read], Scope::All);
-    refuses_as(
-        &mut w,
+    w.refuses_as(
         &stranger,
         Action::ReadRecord(ReadRecord { record }),
         "forbidden",
@@ -105,11 +103,10 @@ fn a_write_only_grant_does_not_allow_reads() {
     } = setup();
     let record = w.write(&doctor, &patient, "I10");
     let writer = w.registered(Role::Doctor);
-    grant_to(&mut w, &writer, &patient, vec![Write], Scope::All, 7);
+    w.grant_to(&writer, &patient, vec![Write], Scope::All, 7);
     let own = w.write(&writer, &patient, "J10.1");
     for record in [record, own] {
-        refuses_as(
-            &mut w,
+        w.refuses_as(
             &writer,
             Action::ReadRecord(ReadRecord { record }),
             "forbidden",
@@ -129,11 +126,10 @@ fn a_grant_past_its_end_time_refuses_the_read_before_any_revoke() {
     let expires_at = w.query("request", &[&grant.to_string()]).unwrap()["grant"]["expires_at"]
         .as_i64()
         .unwrap();
-    w.now = expires_at - 1;
-    read(&mut w, &doctor, record).unwrap();
-    w.now = expires_at;
-    refuses_as(
-        &mut w,
+    w.set_now(expires_at - 1);
+    w.read(&doctor, record).unwrap();
+    w.set_now(expires_at);
+    w.refuses_as(
         &doctor,
         Action::ReadRecord(ReadRecord { record }),
         "forbidden",
@@ -141,9 +137,8 @@ fn a_grant_past_its_end_time_refuses_the_read_before_any_revoke() {
     // Nobody flipped a flag: the grant is still "granted", only past its end.
     let state = w.query("request", &[&grant.to_string()]).unwrap();
     assert_eq!(state["status"], "granted");
-    w.now += 365 * DAY;
-    refuses_as(
-        &mut w,
+    w.advance(365 * DAY);
+    w.refuses_as(
         &doctor,
         Action::ReadRecord(ReadRecord { record }),
         "forbidden",
@@ -159,12 +154,11 @@ fn after_a_revoke_the_next_read_is_refused() {
         grant,
     } = setup();
     let record = w.write(&doctor, &patient, "I10");
-    read(&mut w, &doctor, record).unwrap();
+    w.read(&doctor, record).unwrap();
     // Same second: the revoke is effective at once.
     w.submit(&patient, Action::Revoke(Revoke { request: grant }))
         .unwrap();
-    refuses_as(
-        &mut w,
+    w.refuses_as(
         &doctor,
         Action::ReadRecord(ReadRecord { record }),
         "forbidden",
@@ -172,8 +166,8 @@ fn after_a_revoke_the_next_read_is_refused() {
     let log = w.query("access_log", &[patient.id().as_str()]).unwrap();
     assert_eq!(log["items"].as_array().unwrap().len(), 1);
     // Only a new grant restores access.
-    grant_to(&mut w, &doctor, &patient, vec![Read], Scope::All, 1);
-    let result = read(&mut w, &doctor, record).unwrap();
+    w.grant_to(&doctor, &patient, vec![Read], Scope::All, 1);
+    let result = w.read(&doctor, record).unwrap();
     assert_eq!(open(&result, &doctor, &patient, record), fhir("I10"));
 }
 
@@ -189,7 +183,7 @@ fn a_read_signed_before_a_revoke_is_refused_after_it() {
     let token = w.sign(&doctor.key, Action::ReadRecord(ReadRecord { record }));
     w.submit(&patient, Action::Revoke(Revoke { request: grant }))
         .unwrap();
-    refuses_token(&mut w, &token, "forbidden");
+    w.refuses_token(&token, "forbidden");
 }
 
 #[test]
@@ -207,14 +201,13 @@ fn a_doctor_granted_only_laboratory_cannot_read_a_general_record() {
 
     let lab_doctor = w.registered(Role::Doctor);
     let scope = Scope::Categories(vec![RecordCategory::Laboratory]);
-    grant_to(&mut w, &lab_doctor, &patient, vec![Read], scope, 7);
-    refuses_as(
-        &mut w,
+    w.grant_to(&lab_doctor, &patient, vec![Read], scope, 7);
+    w.refuses_as(
         &lab_doctor,
         Action::ReadRecord(ReadRecord { record: general }),
         "forbidden",
     );
-    let result = read(&mut w, &lab_doctor, lab).unwrap();
+    let result = w.read(&lab_doctor, lab).unwrap();
     assert_eq!(open(&result, &lab_doctor, &patient, lab), fhir("R73.09"));
 }
 
@@ -227,19 +220,19 @@ fn a_doctor_granted_after_a_record_was_written_reads_it_with_the_rewrapped_key()
         ..
     } = setup();
     let record = w.write(&doctor, &patient, "C50.912");
-    w.now += DAY;
+    w.advance(DAY);
     let later = w.registered(Role::Doctor);
     // The record was not wrapped for this doctor when written.
     refused(
         w.query("record_key", &[&record.to_string(), later.id().as_str()]),
         "not_found",
     );
-    grant_to(&mut w, &later, &patient, vec![Read], Scope::All, 7);
-    let result = read(&mut w, &later, record).unwrap();
+    w.grant_to(&later, &patient, vec![Read], Scope::All, 7);
+    let result = w.read(&later, record).unwrap();
     assert_eq!(open(&result, &later, &patient, record), fhir("C50.912"));
     // And a record written after the grant is wrapped for the new reader at write time.
     let newer = w.write(&doctor, &patient, "I10");
-    let result = read(&mut w, &later, newer).unwrap();
+    let result = w.read(&later, newer).unwrap();
     assert_eq!(open(&result, &later, &patient, newer), fhir("I10"));
 }
 
@@ -256,23 +249,21 @@ fn a_grant_from_one_patient_does_not_open_another_patients_records() {
     w.consent(&other_doctor, &other_patient);
     let theirs = w.write(&other_doctor, &other_patient, "I10");
     w.write(&doctor, &patient, "I10");
-    refuses_as(
-        &mut w,
+    w.refuses_as(
         &doctor,
         Action::ReadRecord(ReadRecord { record: theirs }),
         "forbidden",
     );
     // Nor write for them.
     let body = w.record_body(&other_patient, "I10", RecordCategory::General);
-    refuses_as(&mut w, &doctor, Action::WriteRecord(body), "forbidden");
+    w.refuses_as(&doctor, Action::WriteRecord(body), "forbidden");
 }
 
 #[test]
 fn a_read_of_an_unknown_record_is_refused_not_found() {
     let Setup { mut w, doctor, .. } = setup();
     let record = RecordId::random(&mut w.rng);
-    refuses_as(
-        &mut w,
+    w.refuses_as(
         &doctor,
         Action::ReadRecord(ReadRecord { record }),
         "not_found",
@@ -291,18 +282,13 @@ fn a_read_by_anyone_but_a_doctor_is_refused_wrong_role() {
     let insurer = w.registered(Role::Insurer);
     // The patient reads its own records directly, not through a logged transaction.
     for reader in [&patient, &insurer] {
-        refuses_as(
-            &mut w,
+        w.refuses_as(
             reader,
             Action::ReadRecord(ReadRecord { record }),
             "wrong_role",
         );
     }
-    refuses_admin(
-        &mut w,
-        Action::ReadRecord(ReadRecord { record }),
-        "wrong_role",
-    );
+    w.refuses_admin(Action::ReadRecord(ReadRecord { record }), "wrong_role");
 }
 
 #[test]
@@ -314,7 +300,7 @@ fn a_suspended_doctor_is_not_a_current_reader() {
         ..
     } = setup();
     let suspended = w.registered(Role::Doctor);
-    grant_to(&mut w, &suspended, &patient, vec![Read], Scope::All, 7);
+    w.grant_to(&suspended, &patient, vec![Read], Scope::All, 7);
     w.admin_submit(Action::SuspendIdentity(SuspendIdentity {
         actor: suspended.id(),
         reason: "licence withdrawn".into(),

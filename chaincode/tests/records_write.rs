@@ -22,14 +22,14 @@ fn a_doctor_with_a_write_grant_writes_a_record() {
         doctor,
         ..
     } = setup();
-    w.now += 120;
+    w.advance(120);
     let body = w.record_body(&patient, "E11.9", RecordCategory::Laboratory);
     let record = body.record;
     let result = w
         .submit(&doctor, Action::WriteRecord(body.clone()))
         .unwrap();
     assert_eq!(result["record"], record.to_string());
-    assert_eq!(result["written_at"], w.now);
+    assert_eq!(result["written_at"], w.now());
 
     let stored = w.query("record", &[&record.to_string()]).unwrap();
     assert_eq!(stored["patient"], patient.id().as_str());
@@ -38,7 +38,7 @@ fn a_doctor_with_a_write_grant_writes_a_record() {
     assert_eq!(stored["payload"], body.payload.encode());
     assert_eq!(stored["code"], body.code.encode());
     assert_eq!(stored["code_category"], body.code_category.encode());
-    assert_eq!(stored["written_at"], w.now);
+    assert_eq!(stored["written_at"], w.now());
     // The signed statement is kept so anyone can re-check the doctor's signature.
     let statement =
         carechain_core::statement::Statement::peek(stored["statement"].as_str().unwrap()).unwrap();
@@ -50,7 +50,7 @@ fn a_doctor_with_a_write_grant_writes_a_record() {
             .unwrap();
     }
 
-    let (name, payload) = event(&w);
+    let (name, payload) = w.event();
     assert_eq!(name, "record_written");
     assert_eq!(payload["record"], record.to_string());
     assert_eq!(payload["patient"], patient.id().as_str());
@@ -73,21 +73,21 @@ fn a_write_without_any_grant_is_forbidden() {
     let Setup { mut w, patient, .. } = setup();
     let stranger = w.registered(Role::Doctor);
     let body = w.record_body(&patient, "I10", RecordCategory::General);
-    let err = refuses_as(&mut w, &stranger, Action::WriteRecord(body), "forbidden");
+    let err = w.refuses_as(&stranger, Action::WriteRecord(body), "forbidden");
     assert_eq!(err.status, 403);
     // A pending or denied request is no grant either.
     w.request(&stranger, &patient, vec![Write], Scope::All);
     let body = w.record_body(&patient, "I10", RecordCategory::General);
-    refuses_as(&mut w, &stranger, Action::WriteRecord(body), "forbidden");
+    w.refuses_as(&stranger, Action::WriteRecord(body), "forbidden");
 }
 
 #[test]
 fn a_write_with_only_a_read_grant_is_forbidden() {
     let Setup { mut w, patient, .. } = setup();
     let reader = w.registered(Role::Doctor);
-    grant_to(&mut w, &reader, &patient, vec![Read], Scope::All, 7);
+    w.grant_to(&reader, &patient, vec![Read], Scope::All, 7);
     let body = w.record_body(&patient, "I10", RecordCategory::General);
-    refuses_as(&mut w, &reader, Action::WriteRecord(body), "forbidden");
+    w.refuses_as(&reader, Action::WriteRecord(body), "forbidden");
 }
 
 #[test]
@@ -95,10 +95,10 @@ fn a_write_outside_the_granted_categories_is_forbidden() {
     let Setup { mut w, patient, .. } = setup();
     let lab = w.registered(Role::Doctor);
     let scope = Scope::Categories(vec![RecordCategory::Laboratory]);
-    grant_to(&mut w, &lab, &patient, vec![Write], scope, 7);
+    w.grant_to(&lab, &patient, vec![Write], scope, 7);
     for category in [RecordCategory::General, RecordCategory::MentalHealth] {
         let body = w.record_body(&patient, "F32.9", category);
-        refuses_as(&mut w, &lab, Action::WriteRecord(body), "forbidden");
+        w.refuses_as(&lab, Action::WriteRecord(body), "forbidden");
     }
     let body = w.record_body(&patient, "R73.09", RecordCategory::Laboratory);
     w.submit(&lab, Action::WriteRecord(body)).unwrap();
@@ -115,11 +115,11 @@ fn a_write_after_the_grant_ends_is_forbidden() {
     let expires_at = w.query("request", &[&grant.to_string()]).unwrap()["grant"]["expires_at"]
         .as_i64()
         .unwrap();
-    w.now = expires_at - 1;
+    w.set_now(expires_at - 1);
     w.write(&doctor, &patient, "I10");
-    w.now = expires_at;
+    w.set_now(expires_at);
     let body = w.record_body(&patient, "I10", RecordCategory::General);
-    refuses_as(&mut w, &doctor, Action::WriteRecord(body), "forbidden");
+    w.refuses_as(&doctor, Action::WriteRecord(body), "forbidden");
 }
 
 #[test]
@@ -134,7 +134,7 @@ fn a_write_after_a_revoke_is_forbidden() {
     w.submit(&patient, Action::Revoke(Revoke { request: grant }))
         .unwrap();
     let body = w.record_body(&patient, "I10", RecordCategory::General);
-    refuses_as(&mut w, &doctor, Action::WriteRecord(body), "forbidden");
+    w.refuses_as(&doctor, Action::WriteRecord(body), "forbidden");
 }
 
 #[test]
@@ -142,19 +142,9 @@ fn a_write_by_anyone_but_a_doctor_is_refused_wrong_role() {
     let Setup { mut w, patient, .. } = setup();
     let insurer = w.registered(Role::Insurer);
     let body = w.record_body(&patient, "I10", RecordCategory::General);
-    refuses_as(
-        &mut w,
-        &patient,
-        Action::WriteRecord(body.clone()),
-        "wrong_role",
-    );
-    refuses_as(
-        &mut w,
-        &insurer,
-        Action::WriteRecord(body.clone()),
-        "wrong_role",
-    );
-    refuses_admin(&mut w, Action::WriteRecord(body), "wrong_role");
+    w.refuses_as(&patient, Action::WriteRecord(body.clone()), "wrong_role");
+    w.refuses_as(&insurer, Action::WriteRecord(body.clone()), "wrong_role");
+    w.refuses_admin(Action::WriteRecord(body), "wrong_role");
 }
 
 #[test]
@@ -169,7 +159,7 @@ fn a_write_for_an_unknown_or_non_patient_is_refused_not_found() {
     for target in [w.stranger(Role::Patient).id(), colleague.id()] {
         let mut body = w.record_body(&patient, "I10", RecordCategory::General);
         body.patient = target;
-        refuses_as(&mut w, &doctor, Action::WriteRecord(body), "not_found");
+        w.refuses_as(&doctor, Action::WriteRecord(body), "not_found");
     }
 }
 
@@ -182,7 +172,7 @@ fn a_write_whose_keys_do_not_match_the_current_readers_is_refused() {
         ..
     } = setup();
     let colleague = w.registered(Role::Doctor);
-    grant_to(&mut w, &colleague, &patient, vec![Read], Scope::All, 7);
+    w.grant_to(&colleague, &patient, vec![Read], Scope::All, 7);
     let stranger = w.registered(Role::Doctor);
     let template = w.record_body(&patient, "I10", RecordCategory::General);
     assert_eq!(template.keys.len(), 3, "patient, doctor, colleague");
@@ -209,23 +199,13 @@ fn a_write_whose_keys_do_not_match_the_current_readers_is_refused() {
     none.keys.clear();
     cases.push(none);
     for body in cases {
-        let err = refuses_as(
-            &mut w,
-            &doctor,
-            Action::WriteRecord(body),
-            "invalid_payload",
-        );
+        let err = w.refuses_as(&doctor, Action::WriteRecord(body), "invalid_payload");
         assert!(err.message.contains("keys"), "{err:?}");
     }
     // A key of the wrong shape.
     let mut short = template.clone();
     short.keys[0].ciphertext = B64(vec![1; 47]);
-    refuses_as(
-        &mut w,
-        &doctor,
-        Action::WriteRecord(short),
-        "invalid_payload",
-    );
+    w.refuses_as(&doctor, Action::WriteRecord(short), "invalid_payload");
     w.submit(&doctor, Action::WriteRecord(template)).unwrap();
 }
 
@@ -238,12 +218,12 @@ fn a_write_need_not_wrap_for_a_reader_whose_grant_ended_or_was_revoked() {
         ..
     } = setup();
     let expired = w.registered(Role::Doctor);
-    grant_to(&mut w, &expired, &patient, vec![Read], Scope::All, 1);
+    w.grant_to(&expired, &patient, vec![Read], Scope::All, 1);
     let revoked = w.registered(Role::Doctor);
-    let request = grant_to(&mut w, &revoked, &patient, vec![Read], Scope::All, 7);
+    let request = w.grant_to(&revoked, &patient, vec![Read], Scope::All, 7);
     w.submit(&patient, Action::Revoke(Revoke { request }))
         .unwrap();
-    w.now += DAY;
+    w.advance(DAY);
     let body = w.record_body(&patient, "I10", RecordCategory::General);
     let readers: Vec<_> = body.keys.iter().map(|k| k.reader.clone()).collect();
     assert!(!readers.contains(&expired.id()) && !readers.contains(&revoked.id()));
@@ -253,12 +233,7 @@ fn a_write_need_not_wrap_for_a_reader_whose_grant_ended_or_was_revoked() {
         let mut key = leaky.keys[0].clone();
         key.reader = former.id();
         leaky.keys.push(key);
-        refuses_as(
-            &mut w,
-            &doctor,
-            Action::WriteRecord(leaky),
-            "invalid_payload",
-        );
+        w.refuses_as(&doctor, Action::WriteRecord(leaky), "invalid_payload");
     }
     w.submit(&doctor, Action::WriteRecord(body)).unwrap();
 }
@@ -275,23 +250,13 @@ fn a_write_with_a_bad_nonce_or_payload_size_is_refused() {
     for nonce in [vec![], vec![0; 12], vec![0; 23], vec![0; 25]] {
         let mut body = template.clone();
         body.nonce = B64(nonce);
-        let err = refuses_as(
-            &mut w,
-            &doctor,
-            Action::WriteRecord(body),
-            "invalid_payload",
-        );
+        let err = w.refuses_as(&doctor, Action::WriteRecord(body), "invalid_payload");
         assert!(err.message.contains("nonce"), "{err:?}");
     }
     for payload in [vec![], vec![0; 15], vec![0; (1 << 20) + 1]] {
         let mut body = template.clone();
         body.payload = B64(payload);
-        let err = refuses_as(
-            &mut w,
-            &doctor,
-            Action::WriteRecord(body),
-            "invalid_payload",
-        );
+        let err = w.refuses_as(&doctor, Action::WriteRecord(body), "invalid_payload");
         assert!(err.message.contains("payload"), "{err:?}");
     }
     // The bounds are accepted (the contract cannot open the ciphertext).
@@ -325,21 +290,11 @@ fn a_write_with_a_malformed_paillier_ciphertext_is_refused() {
     for bad in &garbage {
         let mut body = template.clone();
         body.code = B64(bad.clone());
-        let err = refuses_as(
-            &mut w,
-            &doctor,
-            Action::WriteRecord(body),
-            "invalid_payload",
-        );
+        let err = w.refuses_as(&doctor, Action::WriteRecord(body), "invalid_payload");
         assert!(err.message.contains("code"), "{err:?}");
         let mut body = template.clone();
         body.code_category = B64(bad.clone());
-        let err = refuses_as(
-            &mut w,
-            &doctor,
-            Action::WriteRecord(body),
-            "invalid_payload",
-        );
+        let err = w.refuses_as(&doctor, Action::WriteRecord(body), "invalid_payload");
         assert!(err.message.contains("code_category"), "{err:?}");
     }
     // A ciphertext under another key of another width is refused too.
@@ -348,12 +303,7 @@ fn a_write_with_a_malformed_paillier_ciphertext_is_refused() {
     let wide = other.paillier_public().encrypt(1, &mut w.rng).to_bytes();
     if wide.len() != width {
         body.code = B64(wide);
-        refuses_as(
-            &mut w,
-            &doctor,
-            Action::WriteRecord(body),
-            "invalid_payload",
-        );
+        w.refuses_as(&doctor, Action::WriteRecord(body), "invalid_payload");
     }
 }
 
@@ -368,14 +318,14 @@ fn a_record_id_used_before_is_refused_already_exists() {
     let first = w.write(&doctor, &patient, "I10");
     let mut body = w.record_body(&patient, "E11.9", RecordCategory::General);
     body.record = first;
-    refuses_as(&mut w, &doctor, Action::WriteRecord(body), "already_exists");
+    w.refuses_as(&doctor, Action::WriteRecord(body), "already_exists");
     // Not even by another doctor, for another patient.
     let other_patient = w.patient(1);
     let other = w.registered(Role::Doctor);
     w.consent(&other, &other_patient);
     let mut body = w.record_body(&other_patient, "E11.9", RecordCategory::General);
     body.record = first;
-    refuses_as(&mut w, &other, Action::WriteRecord(body), "already_exists");
+    w.refuses_as(&other, Action::WriteRecord(body), "already_exists");
     let stored = w.query("record", &[&first.to_string()]).unwrap();
     assert_eq!(stored["doctor"], doctor.id().as_str());
 }

@@ -14,68 +14,68 @@ use support::*;
 
 #[test]
 fn a_replayed_statement_is_refused() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let patient = w.patient(0);
     let doctor = w.registered(Role::Doctor);
     let act = ask(&mut w, &patient);
     let token = w.sign(&doctor.key, act);
     w.submit_token(&token).unwrap();
-    let err = refuses_token(&mut w, &token, "replayed_nonce");
+    let err = w.refuses_token(&token, "replayed_nonce");
     assert_eq!(err.status, 403);
     // Still refused later, while the statement is otherwise valid.
-    w.now += 300;
-    refuses_token(&mut w, &token, "replayed_nonce");
+    w.advance(300);
+    w.refuses_token(&token, "replayed_nonce");
 }
 
 #[test]
 fn the_statement_query_names_the_transaction_that_used_a_nonce() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let patient = w.patient(0);
     let doctor = w.registered(Role::Doctor);
     let act = ask(&mut w, &patient);
-    let first = claims(&mut w, &doctor.key, act);
+    let first = w.statement(&doctor.key, act);
     let (iss, jti) = (first.iss.to_string(), first.jti.clone());
     refused(w.query("statement", &[&iss, &jti]), "not_found");
 
     w.submit_token(&sign_claims(&first, &doctor.key)).unwrap();
-    let used_by = w.log.last().unwrap().tx_id.clone().unwrap();
+    let used_by = w.driver.log.last().unwrap().tx_id.clone().unwrap();
     let found = w.query("statement", &[&iss, &jti]).unwrap();
     assert_eq!(found, serde_json::json!({ "tx_id": used_by }));
     // A refused replay does not move it; another signer's same jti is unused.
-    refuses_token(&mut w, &sign_claims(&first, &doctor.key), "replayed_nonce");
+    w.refuses_token(&sign_claims(&first, &doctor.key), "replayed_nonce");
     assert_eq!(w.query("statement", &[&iss, &jti]).unwrap(), found);
     let other = patient.id().to_string();
     refused(w.query("statement", &[&other, &jti]), "not_found");
-    refused(w.query("statement", &[&iss, "a/b"]), "bad_arguments");
+    refused(w.raw_query("statement", &[&iss, "a/b"]), "bad_arguments");
 }
 
 #[test]
 fn a_used_jti_is_refused_even_for_a_different_action() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let patient = w.patient(0);
     let doctor = w.registered(Role::Doctor);
     let act = ask(&mut w, &patient);
-    let first = claims(&mut w, &doctor.key, act);
+    let first = w.statement(&doctor.key, act);
     w.submit_token(&sign_claims(&first, &doctor.key)).unwrap();
 
     let act = ask(&mut w, &patient);
-    let mut second = claims(&mut w, &doctor.key, act);
+    let mut second = w.statement(&doctor.key, act);
     second.jti = first.jti.clone();
-    refuses_token(&mut w, &sign_claims(&second, &doctor.key), "replayed_nonce");
+    w.refuses_token(&sign_claims(&second, &doctor.key), "replayed_nonce");
 }
 
 #[test]
 fn a_jti_used_by_one_signer_is_free_for_another() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let patient = w.patient(0);
     let first_doctor = w.registered(Role::Doctor);
     let second_doctor = w.registered(Role::Doctor);
     let act = ask(&mut w, &patient);
-    let first = claims(&mut w, &first_doctor.key, act);
+    let first = w.statement(&first_doctor.key, act);
     w.submit_token(&sign_claims(&first, &first_doctor.key))
         .unwrap();
     let act = ask(&mut w, &patient);
-    let mut second = claims(&mut w, &second_doctor.key, act);
+    let mut second = w.statement(&second_doctor.key, act);
     second.jti = first.jti.clone();
     w.submit_token(&sign_claims(&second, &second_doctor.key))
         .unwrap();
@@ -83,18 +83,14 @@ fn a_jti_used_by_one_signer_is_free_for_another() {
 
 #[test]
 fn a_malformed_jti_is_refused() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let patient = w.patient(0);
     let doctor = w.registered(Role::Doctor);
     for jti in ["short", "has spaces in it, 1234567890", &"a".repeat(65)] {
         let act = ask(&mut w, &patient);
-        let mut statement = claims(&mut w, &doctor.key, act);
+        let mut statement = w.statement(&doctor.key, act);
         statement.jti = jti.to_owned();
-        refuses_token(
-            &mut w,
-            &sign_claims(&statement, &doctor.key),
-            "statement_invalid",
-        );
+        w.refuses_token(&sign_claims(&statement, &doctor.key), "statement_invalid");
     }
 }
 
@@ -102,7 +98,7 @@ fn a_malformed_jti_is_refused() {
 
 #[test]
 fn an_expired_statement_is_refused() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let patient = w.patient(0);
     let doctor = w.registered(Role::Doctor);
     // World::sign gives statements 600 s of life.
@@ -110,62 +106,54 @@ fn an_expired_statement_is_refused() {
     let late = w.sign(&doctor.key, act);
     let act = ask(&mut w, &patient);
     let just_in_time = w.sign(&doctor.key, act);
-    w.now += 599;
+    w.advance(599);
     w.submit_token(&just_in_time).unwrap();
-    w.now += 1;
-    let err = refuses_token(&mut w, &late, "statement_expired");
+    w.advance(1);
+    let err = w.refuses_token(&late, "statement_expired");
     assert_eq!(err.status, 403);
-    w.now += DAY;
-    refuses_token(&mut w, &late, "statement_expired");
+    w.advance(DAY);
+    w.refuses_token(&late, "statement_expired");
 }
 
 #[test]
 fn a_statement_issued_too_far_in_the_future_is_refused() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let patient = w.patient(0);
     let doctor = w.registered(Role::Doctor);
     // 300 s of skew is allowed…
     let act = ask(&mut w, &patient);
-    let mut statement = claims(&mut w, &doctor.key, act);
-    statement.iat = w.now + 300;
+    let mut statement = w.statement(&doctor.key, act);
+    statement.iat = w.now() + 300;
     statement.exp = statement.iat + 600;
     w.submit_token(&sign_claims(&statement, &doctor.key))
         .unwrap();
     // …one second more is not.
     let act = ask(&mut w, &patient);
-    let mut statement = claims(&mut w, &doctor.key, act);
-    statement.iat = w.now + 301;
+    let mut statement = w.statement(&doctor.key, act);
+    statement.iat = w.now() + 301;
     statement.exp = statement.iat + 600;
-    refuses_token(
-        &mut w,
-        &sign_claims(&statement, &doctor.key),
-        "statement_invalid",
-    );
+    w.refuses_token(&sign_claims(&statement, &doctor.key), "statement_invalid");
 }
 
 #[test]
 fn a_statement_with_a_bad_lifetime_is_refused() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let patient = w.patient(0);
     let doctor = w.registered(Role::Doctor);
     for (iat, exp) in [
-        (w.now, w.now + 3601),    // longer than the allowed hour
-        (w.now, w.now),           // empty
-        (w.now - 10, w.now - 20), // negative
+        (w.now(), w.now() + 3601),    // longer than the allowed hour
+        (w.now(), w.now()),           // empty
+        (w.now() - 10, w.now() - 20), // negative
     ] {
         let act = ask(&mut w, &patient);
-        let mut statement = claims(&mut w, &doctor.key, act);
+        let mut statement = w.statement(&doctor.key, act);
         statement.iat = iat;
         statement.exp = exp;
-        refuses_token(
-            &mut w,
-            &sign_claims(&statement, &doctor.key),
-            "statement_invalid",
-        );
+        w.refuses_token(&sign_claims(&statement, &doctor.key), "statement_invalid");
     }
     // Exactly an hour is fine.
     let act = ask(&mut w, &patient);
-    let mut statement = claims(&mut w, &doctor.key, act);
+    let mut statement = w.statement(&doctor.key, act);
     statement.exp = statement.iat + 3600;
     w.submit_token(&sign_claims(&statement, &doctor.key))
         .unwrap();
@@ -175,74 +163,61 @@ fn a_statement_with_a_bad_lifetime_is_refused() {
 
 #[test]
 fn a_statement_for_another_ledger_is_refused() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let patient = w.patient(0);
     let doctor = w.registered(Role::Doctor);
     let act = ask(&mut w, &patient);
-    let mut statement = claims(&mut w, &doctor.key, act);
+    let mut statement = w.statement(&doctor.key, act);
     statement.aud = "carechain:production".into();
-    let err = refuses_token(
-        &mut w,
-        &sign_claims(&statement, &doctor.key),
-        "wrong_audience",
-    );
+    let err = w.refuses_token(&sign_claims(&statement, &doctor.key), "wrong_audience");
     assert_eq!(err.status, 403);
 }
 
 #[test]
 fn a_statement_claiming_another_signer_is_refused_signature_invalid() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let patient = w.patient(0);
     let doctor = w.registered(Role::Doctor);
     let forger = w.stranger(Role::Doctor);
     // The forger signs its own statement, then swaps in the doctor's iss.
     let act = ask(&mut w, &patient);
-    let mut statement = claims(&mut w, &forger.key, act);
+    let mut statement = w.statement(&forger.key, act);
     let (header, _, signature) = parts(&sign_claims(&statement, &forger.key));
     statement.iss = doctor.id();
     let body = B64(serde_json::to_vec(&statement).unwrap()).encode();
     let forged = format!("{header}.{body}.{signature}");
-    refuses_token(&mut w, &forged, "signature_invalid");
+    w.refuses_token(&forged, "signature_invalid");
 
     // A registered identity cannot speak for another registered one either.
     let other = w.registered(Role::Doctor);
     let act = ask(&mut w, &patient);
-    let mut statement = claims(&mut w, &other.key, act);
+    let mut statement = w.statement(&other.key, act);
     let (header, _, signature) = parts(&sign_claims(&statement, &other.key));
     statement.iss = doctor.id();
     let body = B64(serde_json::to_vec(&statement).unwrap()).encode();
-    refuses_token(
-        &mut w,
-        &format!("{header}.{body}.{signature}"),
-        "signature_invalid",
-    );
+    w.refuses_token(&format!("{header}.{body}.{signature}"), "signature_invalid");
 }
 
 #[test]
 fn a_tampered_statement_is_refused_signature_invalid() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let patient = w.patient(0);
     let doctor = w.registered(Role::Doctor);
     let act = ask(&mut w, &patient);
-    let mut statement = claims(&mut w, &doctor.key, act);
+    let mut statement = w.statement(&doctor.key, act);
     let (header, _, signature) = parts(&sign_claims(&statement, &doctor.key));
     // Same signer, same nonce, a longer duration than signed.
     if let Action::AccessRequest(body) = &mut statement.act {
         body.duration_secs = 300 * DAY;
     }
     let body = B64(serde_json::to_vec(&statement).unwrap()).encode();
-    refuses_token(
-        &mut w,
-        &format!("{header}.{body}.{signature}"),
-        "signature_invalid",
-    );
+    w.refuses_token(&format!("{header}.{body}.{signature}"), "signature_invalid");
     // A corrupted signature.
     let token = sign_claims(&statement, &doctor.key);
     let (header, body, signature) = parts(&token);
     let mut sig = B64::decode(&signature).unwrap();
     sig.0[10] ^= 1;
-    refuses_token(
-        &mut w,
+    w.refuses_token(
         &format!("{header}.{body}.{}", sig.encode()),
         "signature_invalid",
     );
@@ -252,7 +227,7 @@ fn a_tampered_statement_is_refused_signature_invalid() {
 
 #[test]
 fn a_statement_with_another_algorithm_or_type_is_refused() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let patient = w.patient(0);
     let doctor = w.registered(Role::Doctor);
     let act = ask(&mut w, &patient);
@@ -265,12 +240,8 @@ fn a_statement_with_another_algorithm_or_type_is_refused() {
         r#"{"alg":"ES256"}"#,
     ] {
         let header = B64(header.as_bytes().to_vec()).encode();
-        refuses_token(
-            &mut w,
-            &format!("{header}.{body}.{signature}"),
-            "statement_invalid",
-        );
-        refuses_token(&mut w, &format!("{header}.{body}."), "statement_invalid");
+        w.refuses_token(&format!("{header}.{body}.{signature}"), "statement_invalid");
+        w.refuses_token(&format!("{header}.{body}."), "statement_invalid");
     }
 }
 
@@ -278,22 +249,20 @@ fn a_statement_with_another_algorithm_or_type_is_refused() {
 
 #[test]
 fn a_statement_from_an_unknown_signer_is_refused() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let patient = w.patient(0);
     let stranger = w.stranger(Role::Doctor);
     let act = ask(&mut w, &patient);
-    let err = refuses_as(&mut w, &stranger, act, "unknown_signer");
+    let err = w.refuses_as(&stranger, act, "unknown_signer");
     assert!(err.message.contains(stranger.id().as_str()), "{err:?}");
     // Only patients register themselves: a doctor cannot.
-    refuses_as(
-        &mut w,
+    w.refuses_as(
         &stranger,
         Action::RegisterIdentity(stranger.registration()),
         "unknown_signer",
     );
     let admin = w.stranger(Role::Admin);
-    refuses_as(
-        &mut w,
+    w.refuses_as(
         &admin,
         Action::RegisterIdentity(admin.registration()),
         "unknown_signer",
@@ -302,7 +271,7 @@ fn a_statement_from_an_unknown_signer_is_refused() {
 
 #[test]
 fn a_suspended_doctor_can_no_longer_request_write_or_read() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let patient = w.patient(0);
     let doctor = w.registered(Role::Doctor);
     w.consent(&doctor, &patient);
@@ -316,29 +285,23 @@ fn a_suspended_doctor_can_no_longer_request_write_or_read() {
     .unwrap();
 
     let act = ask(&mut w, &patient);
-    let err = refuses_as(&mut w, &doctor, act, "signer_suspended");
+    let err = w.refuses_as(&doctor, act, "signer_suspended");
     assert_eq!(err.status, 403);
     let body = w.record_body(&patient, "E11.9", RecordCategory::General);
-    refuses_as(
-        &mut w,
-        &doctor,
-        Action::WriteRecord(body),
-        "signer_suspended",
-    );
-    refuses_as(
-        &mut w,
+    w.refuses_as(&doctor, Action::WriteRecord(body), "signer_suspended");
+    w.refuses_as(
         &doctor,
         Action::ReadRecord(ReadRecord { record }),
         "signer_suspended",
     );
-    refuses_token(&mut w, &early_read, "signer_suspended");
+    w.refuses_token(&early_read, "signer_suspended");
 }
 
 // ---- the arguments ----
 
 #[test]
 fn a_garbage_token_is_refused_statement_invalid() {
-    let mut w = World::new();
+    let mut w = World::memory();
     for token in [
         "",
         "garbage",
@@ -348,50 +311,46 @@ fn a_garbage_token_is_refused_statement_invalid() {
         "eyJhbGciOiJFUzI1NiJ9.!!!.sig",
         "e30.e30.e30",
     ] {
-        let err = refuses_token(&mut w, token, "statement_invalid");
+        let err = w.refuses_token(token, "statement_invalid");
         assert_eq!(err.status, 403);
     }
 }
 
 #[test]
 fn a_statement_with_an_unknown_action_is_refused() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let patient = w.patient(0);
     let doctor = w.registered(Role::Doctor);
     let act = ask(&mut w, &patient);
-    let statement = claims(&mut w, &doctor.key, act);
+    let statement = w.statement(&doctor.key, act);
     let mut json = serde_json::to_value(&statement).unwrap();
     json["act"]["type"] = "delete_everything".into();
     let token = sign_claims(&statement, &doctor.key);
     let (header, _, signature) = parts(&token);
     let body = B64(serde_json::to_vec(&json).unwrap()).encode();
-    refuses_token(
-        &mut w,
-        &format!("{header}.{body}.{signature}"),
-        "statement_invalid",
-    );
+    w.refuses_token(&format!("{header}.{body}.{signature}"), "statement_invalid");
 }
 
 #[test]
 fn submit_with_a_non_utf8_argument_is_refused() {
-    let mut w = World::new();
-    let before = snapshot(&w);
+    let mut w = World::memory();
+    let before = w.snapshot();
     let err = refused(
         w.invoke("submit", &[vec![0xff, 0xfe, 0x2e]]),
         "bad_arguments",
     );
     assert_eq!(err.status, 400);
-    assert!(snapshot(&w) == before);
+    assert!(w.snapshot() == before);
 }
 
 #[test]
 fn submit_with_the_wrong_number_of_arguments_is_refused() {
-    let mut w = World::new();
+    let mut w = World::memory();
     let patient = w.patient(0);
     let doctor = w.registered(Role::Doctor);
     let act = ask(&mut w, &patient);
     let token = w.sign(&doctor.key, act);
-    let before = snapshot(&w);
+    let before = w.snapshot();
     refused(w.invoke("submit", &[]), "bad_arguments");
     refused(
         w.invoke(
@@ -400,7 +359,7 @@ fn submit_with_the_wrong_number_of_arguments_is_refused() {
         ),
         "bad_arguments",
     );
-    assert!(snapshot(&w) == before);
+    assert!(w.snapshot() == before);
     // The statement was not consumed by the refusals.
     w.submit_token(&token).unwrap();
 }

@@ -61,7 +61,7 @@ fn story() -> World {
     } = setup();
     let product = w.product(&insurer, &[("I10", 10_000), ("E11", 50_000)]);
     let policy = w.policy(&insurer, &patient, product);
-    w.now += 3600;
+    w.advance(3600);
     let record = w.write(&doctor, &patient, "E11.9");
     let other = w.write(&doctor, &patient, "J45.0");
     // A grant over two records scans them with an iterator of several batches
@@ -93,7 +93,7 @@ fn story() -> World {
     assert!(w.submit_token(&token).is_err());
     let _ = w.query("records_for_patient", &[patient.id().as_str()]);
     let _ = w.query("policy", &[&policy.to_string()]);
-    let _ = w.query("no_such_function", &[]);
+    let _ = w.raw_query("no_such_function", &[]);
     w
 }
 
@@ -136,7 +136,7 @@ async fn every_call_of_a_story_answers_as_the_reference_state_does() {
     let mut peer = TestPeer::ready(addr, CCID).await;
     peer.page_size = 1;
     let (mut refusals, mut events) = (0, 0);
-    for (i, call) in world.log.iter().enumerate() {
+    for (i, call) in world.driver.log.iter().enumerate() {
         let tx_id = call.tx_id.clone().unwrap_or_else(|| format!("query{i}"));
         let msg = transaction(&tx_id, call.now, &call.function, &call.args);
         let outcome = peer.run_one(msg, call.tx_id.is_some(), call.now).await;
@@ -155,11 +155,7 @@ async fn every_call_of_a_story_answers_as_the_reference_state_does() {
     assert!(peer.paginated_ranges > 0);
     assert!(peer.iterators_closed());
     // Same final state; the contract's empty index entries are stored as the marker.
-    let reference: Vec<(String, Vec<u8>)> = world
-        .state
-        .entries()
-        .map(|(k, v)| (k.to_owned(), v.to_vec()))
-        .collect();
+    let reference = world.snapshot();
     let on_peer: Vec<(String, Vec<u8>)> = peer
         .state
         .iter()
@@ -182,7 +178,7 @@ async fn concurrent_transactions_are_told_apart_by_tx_id() {
     let addr = server().await;
     let mut peer = TestPeer::ready(addr, CCID).await;
     // Build the final state through the server, then ask every query at once.
-    for call in world.log.iter().filter(|c| c.tx_id.is_some()) {
+    for call in world.driver.log.iter().filter(|c| c.tx_id.is_some()) {
         let msg = transaction(
             call.tx_id.as_deref().unwrap(),
             call.now,
@@ -191,8 +187,9 @@ async fn concurrent_transactions_are_told_apart_by_tx_id() {
         );
         peer.run_one(msg, true, call.now).await;
     }
-    let mut reference = world.state.clone();
+    let mut reference = world.state().clone();
     let queries: Vec<(String, &Call)> = world
+        .driver
         .log
         .iter()
         .filter(|c| c.tx_id.is_none())

@@ -20,7 +20,7 @@ pub struct Setup {
 }
 
 pub fn setup() -> Setup {
-    let mut w = World::new();
+    let mut w = World::memory();
     let patient = w.patient(0);
     let doctor = w.registered(Role::Doctor);
     Setup { w, patient, doctor }

@@ -26,25 +26,8 @@ pub fn ask(w: &mut World, patient: &Actor) -> Action {
     })
 }
 
-/// The admin's self-signed registration, as `init` expects it.
-pub fn admin_token(w: &mut World) -> String {
-    let key = w.admin_key();
-    let registration = w.admin.registration();
-    w.sign(&key, Action::RegisterIdentity(registration))
-}
-
-/// Calls `init` and asserts the refusal `code` and an unchanged state.
-#[track_caller]
-pub fn init_refused(w: &mut World, args: &[Vec<u8>], code: &str) {
-    let before = snapshot(w);
-    refused(w.invoke("init", args), code);
-    assert!(snapshot(w) == before, "a refused init changed the state");
-}
-
 /// Splits a compact JWS into its three parts.
 pub fn parts(token: &str) -> (String, String, String) {
     let mut it = token.split('.').map(str::to_owned);
     (it.next().unwrap(), it.next().unwrap(), it.next().unwrap())
 }
-
-// ---- init ----

@@ -20,7 +20,7 @@ pub struct Setup {
 }
 
 pub fn setup() -> Setup {
-    let mut w = World::new();
+    let mut w = World::memory();
     let patient = w.patient(0);
     let doctor = w.registered(Role::Doctor);
     let insurer = w.registered(Role::Insurer);
@@ -31,11 +31,4 @@ pub fn setup() -> Setup {
         doctor,
         insurer,
     }
-}
-
-pub fn state(w: &World) -> Vec<(String, Vec<u8>)> {
-    w.state
-        .entries()
-        .map(|(k, v)| (k.to_owned(), v.to_vec()))
-        .collect()
 }
