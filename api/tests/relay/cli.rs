@@ -4,7 +4,7 @@
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use carechain_api::keystore::AdminKeys;
@@ -31,6 +31,45 @@ fn get(port: u16, path: &str) -> Option<String> {
     let mut out = String::new();
     stream.read_to_string(&mut out).ok()?;
     Some(out)
+}
+
+/// A free loopback port.
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// `cmd` serving on `port` with one worker.
+fn spawn_on(mut cmd: Command, port: u16) -> Child {
+    cmd.env("CARECHAIN_LISTEN", format!("127.0.0.1:{port}"))
+        .env("CARECHAIN_WORKERS", "1")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Polls `/readyz` on `port` until it answers (its whole reply), failing
+/// if `server` exits first or `within` passes.
+fn wait_ready(server: &mut Child, port: u16, within: Duration, what: &str) -> String {
+    let start = Instant::now();
+    loop {
+        if let Some(reply) = get(port, "/readyz") {
+            return reply;
+        }
+        if let Some(status) = server.try_wait().unwrap() {
+            panic!("{what}: the relay exited early: {status:?}");
+        }
+        assert!(start.elapsed() < within, "{what}: the relay did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Sends SIGTERM to `server`.
+fn terminate(server: &Child) -> std::process::ExitStatus {
+    Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap()
 }
 
 #[test]
@@ -71,39 +110,18 @@ fn init_verify_serve_and_shut_down_gracefully() {
         String::from_utf8_lossy(&verify.stdout)
     );
 
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
-    let mut server = relay(dir.path())
-        .arg("serve")
-        .env("CARECHAIN_LISTEN", format!("127.0.0.1:{port}"))
-        .env("CARECHAIN_WORKERS", "1")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    let health = loop {
-        if let Some(reply) = get(port, "/readyz") {
-            break reply;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "the relay did not start"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let port = free_port();
+    let mut serve = relay(dir.path());
+    serve.arg("serve");
+    let mut server = spawn_on(serve, port);
+    let health = wait_ready(&mut server, port, Duration::from_secs(30), "serve");
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
     let metrics = get(port, "/metrics").unwrap();
     assert!(
         metrics.contains("carechain_relay_http_requests_total"),
         "{metrics}"
     );
-    let killed = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    assert!(terminate(&server).success());
     let start = Instant::now();
     let status = loop {
         if let Some(status) = server.try_wait().unwrap() {
@@ -123,39 +141,17 @@ fn init_verify_serve_and_shut_down_gracefully() {
 #[test]
 fn first_start_without_subcommand_initialises_then_serves() {
     let dir = tempfile::tempdir().unwrap();
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    let port = free_port();
     for round in 0..2 {
-        let mut server = relay(dir.path())
-            .env("CARECHAIN_ADMIN_EMAIL", "admin@example.org")
-            .env("CARECHAIN_LISTEN", format!("127.0.0.1:{port}"))
-            .env("CARECHAIN_WORKERS", "1")
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let start = Instant::now();
-        let ready = loop {
-            if let Some(reply) = get(port, "/readyz") {
-                break reply;
-            }
-            if let Some(status) = server.try_wait().unwrap() {
-                panic!("round {round}: the relay exited early: {status:?}");
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "round {round}: the relay did not start"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        };
+        let mut first_start = relay(dir.path());
+        first_start.env("CARECHAIN_ADMIN_EMAIL", "admin@example.org");
+        let mut server = spawn_on(first_start, port);
+        let what = format!("round {round}");
+        let ready = wait_ready(&mut server, port, Duration::from_secs(60), &what);
         assert!(ready.starts_with("HTTP/1.1 200"), "round {round}: {ready}");
         let sealed = std::fs::read(dir.path().join("data/admin.keystore")).unwrap();
         assert!(AdminKeys::open(&sealed, "keystore-passphrase").is_ok());
-        Command::new("kill")
-            .args(["-TERM", &server.id().to_string()])
-            .status()
-            .unwrap();
+        terminate(&server);
         let status = server.wait().unwrap();
         assert!(status.success(), "round {round}: {status:?}");
     }

@@ -4,13 +4,13 @@
 use actix_web::http::StatusCode;
 use serde_json::Value;
 
-use carechain_core::envelope::{HpkePublicKey, WrappedKey};
-use carechain_core::ids::{B64, ClaimId, RecordId};
+use carechain_core::envelope::WrappedKey;
+use carechain_core::ids::{B64, RecordId};
 use carechain_core::ledger::{ClaimContext, GrantContext, KeyedRecord, Page};
 use carechain_core::statement::*;
 
 use crate::support::start;
-use crate::world::ok;
+use crate::world::{claim_from, ok, wrapped};
 
 #[actix_web::test]
 async fn a_grant_context_holds_the_request_the_grantee_and_the_patients_keys_in_scope() {
@@ -21,9 +21,7 @@ async fn a_grant_context_holds_the_request_the_grantee_and_the_patients_keys_in_
     let request = app.ask(&reader, &s.patient).await;
 
     let url = format!("/v1/requests/{request}/grant-context");
-    let reply = app.get(&url, &s.patient.token).await;
-    ok(&reply, StatusCode::OK);
-    let context: GrantContext = serde_json::from_value(reply.body).unwrap();
+    let context: GrantContext = app.get_typed(&url, &s.patient.token).await;
     assert_eq!(context.request.request, request);
     assert_eq!(context.grantee.actor, reader.id());
     assert_eq!(
@@ -38,43 +36,9 @@ async fn a_grant_context_holds_the_request_the_grantee_and_the_patients_keys_in_
 
     // The phone re-wraps its own keys for the doctor; the grant is accepted
     // and the doctor can open a record's key.
-    let grantee = HpkePublicKey::from_bytes(context.grantee.hpke_key.as_bytes()).unwrap();
-    let keys = context
-        .keys
-        .iter()
-        .map(|k| {
-            let own = WrappedKey {
-                enc: k.key.enc.clone(),
-                ciphertext: k.key.ciphertext.clone(),
-            };
-            let wrapped = own
-                .rewrap_for(
-                    &s.patient.hpke,
-                    &grantee,
-                    &s.patient.id(),
-                    &k.record,
-                    &mut app.rng,
-                )
-                .unwrap();
-            RecordKey {
-                record: k.record,
-                enc: wrapped.enc,
-                ciphertext: wrapped.ciphertext,
-            }
-        })
-        .collect();
-    let act = Action::Grant(Grant {
-        request,
-        actions: vec![AccessAction::Read],
-        scope: Scope::All,
-        expires_at: carechain_api::db::now() + 86_400,
-        keys,
-    });
-    ok(
-        &app.post_signed(&format!("/v1/requests/{request}/grant"), &s.patient, act)
-            .await,
-        StatusCode::OK,
-    );
+    let act = app.grant_with_keys(&s.patient, &context);
+    let path = format!("/v1/requests/{request}/grant");
+    app.submit(&path, &s.patient, act, StatusCode::OK).await;
     let act = Action::ReadRecord(ReadRecord { record: second });
     let read = app
         .post_signed(&format!("/v1/records/{second}/read"), &reader, act)
@@ -106,32 +70,16 @@ async fn a_claim_context_holds_what_the_proof_needs_and_only_for_the_patients_ow
     let s = app.scenario().await;
     let record = app.write_record(&s.doctor, &s.patient, "E11.9").await;
     let url = format!("/v1/policies/{}/claim-context?record={record}", s.policy);
-    let reply = app.get(&url, &s.patient.token).await;
-    ok(&reply, StatusCode::OK);
-    let context: ClaimContext = serde_json::from_value(reply.body).unwrap();
+    let context: ClaimContext = app.get_typed(&url, &s.patient.token).await;
     assert_eq!(context.policy.policy, s.policy);
     assert_eq!(context.product.product, s.product);
     assert_eq!(context.record.record, record);
-    let key = WrappedKey {
-        enc: context.key.enc.clone(),
-        ciphertext: context.key.ciphertext.clone(),
-    };
-    key.unwrap(&s.patient.hpke, &s.patient.id(), &record)
+    wrapped(&context.key)
+        .unwrap(&s.patient.hpke, &s.patient.id(), &record)
         .unwrap();
 
     // The proof made from the context alone is accepted.
-    let sk = s.patient.paillier.unwrap();
-    let pk = sk.public_key();
-    let item = crate::world::ct(pk, &context.policy.items[0].encode());
-    let diagnosis = crate::world::ct(pk, &context.record.code.encode());
-    let proof = sk.prove_zero(&pk.sub(&item, &diagnosis).unwrap()).unwrap();
-    let act = Action::FileClaim(FileClaim {
-        claim: ClaimId::random(&mut app.rng),
-        policy: s.policy,
-        record,
-        item: 0,
-        proof: B64(proof.to_bytes()),
-    });
+    let (_, act) = claim_from(&context, &s.patient, &mut app.rng);
     let filed = app.post_signed("/v1/claims", &s.patient, act).await;
     ok(&filed, StatusCode::CREATED);
     assert_eq!(filed.body["result"]["decision"]["decision"], "approved");
@@ -157,11 +105,9 @@ async fn the_patients_records_come_with_the_patients_own_keys() {
     let mut app = start().await;
     let s = app.scenario().await;
     app.write_record(&s.doctor, &s.patient, "I10").await;
-    let reply = app
-        .get("/v1/patients/me/records?limit=1", &s.patient.token)
+    let page: Page<KeyedRecord> = app
+        .get_typed("/v1/patients/me/records?limit=1", &s.patient.token)
         .await;
-    ok(&reply, StatusCode::OK);
-    let page: Page<KeyedRecord> = serde_json::from_value(reply.body).unwrap();
     assert_eq!(page.items.len(), 1);
     assert!(page.next.is_some());
     let item = &page.items[0];

@@ -184,6 +184,87 @@ impl Drop for PgDatabase {
     }
 }
 
+/// What keeps a test database alive.
+enum Keep {
+    Sqlite { _dir: tempfile::TempDir },
+    Pg { _database: PgDatabase },
+}
+
+/// A pool on a fresh database of one backend, gone when this drops (the
+/// pool closes first).
+pub struct TestDb {
+    /// The pool.
+    pub pool: DbPool,
+    _keep: Keep,
+}
+
+impl TestDb {
+    /// `size` connections to a fresh SQLite file.
+    pub fn sqlite(size: u32) -> TestDb {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = db::connect(dir.path().join("t.sqlite").to_str().unwrap(), size).unwrap();
+        TestDb {
+            pool,
+            _keep: Keep::Sqlite { _dir: dir },
+        }
+    }
+
+    /// `size` connections to a fresh PostgreSQL database, or `None` when
+    /// `CARECHAIN_SKIP_PG=1`.
+    pub fn postgres(size: u32) -> Option<TestDb> {
+        let database = PgDatabase::create()?;
+        let pool = db::connect(&database.url, size).unwrap();
+        Some(TestDb {
+            pool,
+            _keep: Keep::Pg {
+                _database: database,
+            },
+        })
+    }
+}
+
+/// Two tests named `$name::on_sqlite` and `$name::on_postgres` that run
+/// `$check(&DbPool)` (awaited after `async`) on a fresh database of each
+/// backend of `$size` connections; the PostgreSQL one is skipped with
+/// `CARECHAIN_SKIP_PG=1`.
+macro_rules! on_both_backends {
+    ($name:ident, $size:expr, async $check:path) => {
+        mod $name {
+            use crate::database::TestDb;
+
+            #[actix_web::test]
+            async fn on_sqlite() {
+                $check(&TestDb::sqlite($size).pool).await;
+            }
+
+            #[actix_web::test]
+            async fn on_postgres() {
+                if let Some(database) = TestDb::postgres($size) {
+                    $check(&database.pool).await;
+                }
+            }
+        }
+    };
+    ($name:ident, $size:expr, $check:path) => {
+        mod $name {
+            use crate::database::TestDb;
+
+            #[test]
+            fn on_sqlite() {
+                $check(&TestDb::sqlite($size).pool);
+            }
+
+            #[test]
+            fn on_postgres() {
+                if let Some(database) = TestDb::postgres($size) {
+                    $check(&database.pool);
+                }
+            }
+        }
+    };
+}
+pub(crate) use on_both_backends;
+
 #[test]
 fn schema_rs_matches_the_postgres_migrations() {
     let Some(database) = PgDatabase::create() else {
@@ -395,22 +476,7 @@ fn exercise_repository(pool: &DbPool) {
     assert_eq!(outbox::after(conn, "p", all[2].id, 10).unwrap().len(), 1);
 }
 
-#[test]
-fn repository_functions_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let pool = db::connect(dir.path().join("r.sqlite").to_str().unwrap(), 2).unwrap();
-    exercise_repository(&pool);
-}
-
-#[test]
-fn repository_functions_on_postgres() {
-    let Some(database) = PgDatabase::create() else {
-        return;
-    };
-    let pool = db::connect(&database.url, 2).unwrap();
-    exercise_repository(&pool);
-    drop(pool);
-}
+on_both_backends!(repository_functions, 2, super::exercise_repository);
 
 #[actix_web::test]
 async fn the_whole_story_on_postgres() {
@@ -425,27 +491,9 @@ async fn the_whole_story_on_postgres() {
     let claims = app.get("/v1/claims", &s.patient.token).await;
     ok(&claims, actix_web::http::StatusCode::OK);
     assert_eq!(claims.body["items"][0]["decision"]["decision"], "approved");
-    let first = s.patient.refresh.clone();
-    let body = serde_json::json!({ "refresh_token": first });
-    let rotated = app
-        .send(
-            actix_web::http::Method::POST,
-            "/v1/auth/refresh",
-            None,
-            Some(body.clone()),
-            None,
-        )
-        .await;
+    let rotated = app.refresh(&s.patient.refresh).await;
     ok(&rotated, actix_web::http::StatusCode::OK);
-    let replay = app
-        .send(
-            actix_web::http::Method::POST,
-            "/v1/auth/refresh",
-            None,
-            Some(body),
-            None,
-        )
-        .await;
+    let replay = app.refresh(&s.patient.refresh).await;
     assert_eq!(replay.status, actix_web::http::StatusCode::UNAUTHORIZED);
     drop(app);
 }

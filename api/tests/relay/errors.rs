@@ -4,21 +4,15 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::test::TestRequest;
 use serde_json::json;
 
+use carechain_api::auth::tokens::JwtKeys;
 use carechain_api::types::AccountRole;
 use carechain_core::statement::*;
 
-use crate::support::{self, start};
+use crate::support::{self, Reply, start};
 
 #[track_caller]
-fn problem(reply: &support::Reply, status: StatusCode, code: &str) {
-    assert_eq!(reply.status, status, "{reply:?}");
-    assert_eq!(reply.content_type, "application/problem+json", "{reply:?}");
-    assert_eq!(
-        reply.body["type"],
-        format!("https://carechain.dev/problems/{code}"),
-        "{reply:?}"
-    );
-    assert_eq!(reply.body["status"], status.as_u16());
+fn problem(reply: &Reply, status: StatusCode, code: &str) {
+    reply.assert_problem_of(status, code);
 }
 
 #[actix_web::test]
@@ -90,66 +84,45 @@ async fn statements_must_be_the_callers_and_of_the_endpoints_kind_and_validly_si
     let doctor = app.approved(Role::Doctor).await;
     let other = app.approved(Role::Doctor).await;
     let patient = app.patient(0).await;
-    let act = |app: &mut support::TestApp<_>| {
-        Action::AccessRequest(AccessRequest {
-            request: carechain_core::ids::RequestId::random(&mut app.rng),
-            patient: patient.id(),
-            actions: vec![AccessAction::Read],
-            scope: Scope::All,
-            purpose: PurposeOfUse::Treat,
-            duration_secs: 86_400,
-        })
-    };
-    // Signed by another doctor, sent with this doctor's token.
-    let a = act(&mut app);
-    let statement = app.sign(&other.key, a);
     let token = doctor.token.clone();
-    let r = app
-        .post(
-            "/v1/requests",
-            Some(&token),
-            json!({"statement": statement}),
-        )
-        .await;
-    problem(&r, StatusCode::FORBIDDEN, "forbidden");
+    // Signed by another doctor, sent with this doctor's token.
+    let another = app.read_request(&patient);
+    let another = app.sign(&other.key, another);
     // The wrong action for the endpoint.
     let record = carechain_core::ids::RecordId::random(&mut app.rng);
-    let statement = app.sign(&doctor.key, Action::ReadRecord(ReadRecord { record }));
-    let r = app
-        .post(
-            "/v1/requests",
-            Some(&token),
-            json!({"statement": statement}),
-        )
-        .await;
-    problem(&r, StatusCode::FORBIDDEN, "forbidden");
+    let wrong = app.sign(&doctor.key, Action::ReadRecord(ReadRecord { record }));
     // A bad signature: the ledger refuses, with its code.
-    let a = act(&mut app);
-    let statement = support::tamper(&app.sign(&doctor.key, a));
-    let r = app
-        .post(
-            "/v1/requests",
-            Some(&token),
-            json!({"statement": statement}),
-        )
-        .await;
-    problem(&r, StatusCode::FORBIDDEN, "signature_invalid");
+    let tampered = app.read_request(&patient);
+    let tampered = support::tamper(&app.sign(&doctor.key, tampered));
+    for (statement, code) in [
+        (another, "forbidden"),
+        (wrong, "forbidden"),
+        (tampered, "signature_invalid"),
+    ] {
+        let r = app
+            .post_statement("/v1/requests", Some(&token), &statement)
+            .await;
+        problem(&r, StatusCode::FORBIDDEN, code);
+    }
     // A statement sent again (under a new key, as after a relay restart) is
     // answered from the ledger with the transaction that ran it.
-    let a = act(&mut app);
-    let statement = app.sign(&doctor.key, a);
-    let body = json!({ "statement": statement });
-    let first = app.post("/v1/requests", Some(&token), body.clone()).await;
+    let act = app.read_request(&patient);
+    let statement = app.sign(&doctor.key, act);
+    let first = app
+        .post_statement("/v1/requests", Some(&token), &statement)
+        .await;
     assert_eq!(first.status, StatusCode::CREATED, "{first:?}");
-    let again = app.post("/v1/requests", Some(&token), body).await;
+    let again = app
+        .post_statement("/v1/requests", Some(&token), &statement)
+        .await;
     assert_eq!(again.status, StatusCode::CREATED, "{again:?}");
     assert_eq!(again.body, first.body);
     // Another statement with its nonce: the ledger refuses it.
     let mut reused = Statement::peek(&statement).unwrap();
-    reused.act = act(&mut app);
+    reused.act = app.read_request(&patient);
     let reused = reused.sign(&doctor.key).unwrap();
     let r = app
-        .post("/v1/requests", Some(&token), json!({ "statement": reused }))
+        .post_statement("/v1/requests", Some(&token), &reused)
         .await;
     problem(&r, StatusCode::FORBIDDEN, "replayed_nonce");
 }
@@ -162,57 +135,27 @@ async fn bad_expired_and_foreign_access_tokens_are_401() {
         StatusCode::UNAUTHORIZED,
         "unauthorized",
     );
-    let expired = app
-        .state
-        .jwt
-        .issue(
-            &app.admin.account,
-            AccountRole::Admin,
-            None,
-            carechain_api::db::now() - 3600,
-        )
-        .unwrap();
-    problem(
-        &app.get("/v1/me", &expired).await,
-        StatusCode::UNAUTHORIZED,
-        "unauthorized",
-    );
-    let foreign = carechain_api::auth::tokens::JwtKeys::new(&[9u8; 32], "carechain-relay", 900)
-        .issue(
-            &app.admin.account,
-            AccountRole::Admin,
-            None,
-            carechain_api::db::now(),
-        )
-        .unwrap();
-    problem(
-        &app.get("/v1/me", &foreign).await,
-        StatusCode::UNAUTHORIZED,
-        "unauthorized",
-    );
-    let other_aud = carechain_api::auth::tokens::JwtKeys::new(&[7u8; 32], "another-relay", 900)
-        .issue(
-            &app.admin.account,
-            AccountRole::Admin,
-            None,
-            carechain_api::db::now(),
-        )
-        .unwrap();
-    problem(
-        &app.get("/v1/me", &other_aud).await,
-        StatusCode::UNAUTHORIZED,
-        "unauthorized",
-    );
+    let now = carechain_api::db::now();
+    let admin_token = |keys: &JwtKeys, issued_at| {
+        keys.issue(&app.admin.account, AccountRole::Admin, None, issued_at)
+            .unwrap()
+    };
+    // Issued an hour ago; signed with another secret; for another audience.
+    let expired = admin_token(&app.state.jwt, now - 3600);
+    let foreign = admin_token(&JwtKeys::new(&[9u8; 32], "carechain-relay", 900), now);
+    let other_aud = admin_token(&JwtKeys::new(&[7u8; 32], "another-relay", 900), now);
     // alg "none": header {"alg":"none"}.
     let none = format!(
         "eyJhbGciOiJub25lIn0.{}.",
         app.admin.token.split('.').nth(1).unwrap()
     );
-    problem(
-        &app.get("/v1/me", &none).await,
-        StatusCode::UNAUTHORIZED,
-        "unauthorized",
-    );
+    for token in [expired, foreign, other_aud, none] {
+        problem(
+            &app.get("/v1/me", &token).await,
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        );
+    }
     let no_auth = app.send(Method::GET, "/v1/me", None, None, None).await;
     problem(&no_auth, StatusCode::UNAUTHORIZED, "unauthorized");
 }
@@ -227,17 +170,7 @@ async fn logins_are_rate_limited() {
     let body = json!({"email": "admin@example.org", "password": "wrong-password"});
     let mut statuses = Vec::new();
     for _ in 0..3 {
-        statuses.push(
-            app.send(
-                Method::POST,
-                "/v1/auth/login",
-                None,
-                Some(body.clone()),
-                None,
-            )
-            .await
-            .status,
-        );
+        statuses.push(app.post_plain("/v1/auth/login", body.clone()).await.status);
     }
     assert_eq!(
         statuses,
@@ -247,9 +180,7 @@ async fn logins_are_rate_limited() {
             StatusCode::TOO_MANY_REQUESTS
         ]
     );
-    let r = app
-        .send(Method::POST, "/v1/auth/login", None, Some(body), None)
-        .await;
+    let r = app.post_plain("/v1/auth/login", body).await;
     problem(&r, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
 }
 
@@ -267,23 +198,17 @@ async fn health_readiness_and_metrics_answer() {
 #[actix_web::test]
 async fn patient_registration_takes_only_a_self_signed_patient_registration() {
     let mut app = start().await;
+    // A doctor's self-signed registration; a patient's signed by the admin.
     let doctor = app.signed_up(Role::Doctor).await;
-    let statement = app.sign(&doctor.key, Action::RegisterIdentity(doctor.registration()));
-    let r = app
-        .post("/v1/patients", None, json!({ "statement": statement }))
-        .await;
-    problem(&r, StatusCode::FORBIDDEN, "forbidden");
+    let by_doctor = app.sign(&doctor.key, doctor.register());
     let patient = app.new_patient_keys(0);
-    let admin_key =
-        carechain_core::identity::SigningKey::from_bytes(app.admin.key.to_bytes().as_slice())
-            .unwrap();
-    let statement = app.sign(&admin_key, Action::RegisterIdentity(patient.registration()));
-    let r = app
-        .post("/v1/patients", None, json!({ "statement": statement }))
-        .await;
-    problem(&r, StatusCode::FORBIDDEN, "forbidden");
-    let r = app
-        .post("/v1/patients", None, json!({ "statement": "x.y.z" }))
-        .await;
-    problem(&r, StatusCode::BAD_REQUEST, "bad_request");
+    let by_admin = app.sign_as_admin(patient.register());
+    for (statement, status, code) in [
+        (by_doctor.as_str(), StatusCode::FORBIDDEN, "forbidden"),
+        (by_admin.as_str(), StatusCode::FORBIDDEN, "forbidden"),
+        ("x.y.z", StatusCode::BAD_REQUEST, "bad_request"),
+    ] {
+        let r = app.post_statement("/v1/patients", None, statement).await;
+        problem(&r, status, code);
+    }
 }

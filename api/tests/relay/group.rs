@@ -10,7 +10,7 @@ use carechain_api::db::group::{Durability, GroupWriter};
 use carechain_api::db::models::IdempotencyRecord;
 use carechain_api::db::{self, DbPool, idempotency};
 
-use crate::database::{PgDatabase, commits_are_synced, temp_store_in_memory};
+use crate::database::{TestDb, commits_are_synced, on_both_backends, temp_store_in_memory};
 
 fn record(key: &str) -> IdempotencyRecord {
     IdempotencyRecord {
@@ -24,7 +24,17 @@ fn record(key: &str) -> IdempotencyRecord {
     }
 }
 
-async fn exercise(pool: DbPool) {
+/// The stored claim of `key`, if any.
+fn stored(conn: &mut db::DbConnection, key: &str) -> Option<IdempotencyRecord> {
+    idempotency::get(conn, "acct", key).unwrap()
+}
+
+/// Every connection of `pool`, held at once.
+fn hold_all(pool: &DbPool) -> Vec<db::PooledConn> {
+    (0..pool.max_size()).map(|_| pool.get().unwrap()).collect()
+}
+
+async fn exercise(pool: &DbPool) {
     let writer = GroupWriter::start(pool.clone());
     // 100 distinct keys claimed, 20 of them twice, and 10 writes that fail, all at once.
     let mut tasks = Vec::new();
@@ -77,17 +87,14 @@ async fn exercise(pool: DbPool) {
     }
     let mut conn = pool.get().unwrap();
     for i in 0..10 {
+        let partial = stored(&mut conn, &format!("partial{i}"));
         assert!(
-            idempotency::get(&mut conn, "acct", &format!("partial{i}"))
-                .unwrap()
-                .is_none(),
+            partial.is_none(),
             "a failed write's own changes are rolled back"
         );
     }
     for i in 0..100 {
-        let stored = idempotency::get(&mut conn, "acct", &format!("k{i}"))
-            .unwrap()
-            .unwrap();
+        let stored = stored(&mut conn, &format!("k{i}")).unwrap();
         assert_eq!(stored.status, idempotency::DONE);
         assert_eq!(stored.status_code, 201);
         assert_eq!(stored.request_hash, format!("hash-k{i}"));
@@ -97,7 +104,7 @@ async fn exercise(pool: DbPool) {
 /// Rebuildable writes alone commit unsynced; with a synced write in the
 /// batch they commit synced; either way every pooled connection is synced
 /// afterwards.
-async fn rebuildable(pool: DbPool) {
+async fn rebuildable(pool: &DbPool) {
     let writer = GroupWriter::start(pool.clone());
     let alone = writer
         .run(Durability::Rebuildable, |conn| {
@@ -140,7 +147,7 @@ async fn rebuildable(pool: DbPool) {
     );
     assert!(other.await.unwrap());
 
-    let mut held: Vec<_> = (0..pool.max_size()).map(|_| pool.get().unwrap()).collect();
+    let mut held = hold_all(pool);
     for conn in &mut held {
         assert!(
             commits_are_synced(conn),
@@ -148,35 +155,18 @@ async fn rebuildable(pool: DbPool) {
         );
     }
     for key in ["r1", "r2", "s1"] {
-        assert!(
-            idempotency::get(&mut held[0], "acct", key)
-                .unwrap()
-                .is_some(),
-            "{key} is stored"
-        );
+        assert!(stored(&mut held[0], key).is_some(), "{key} is stored");
     }
 }
 
-#[actix_web::test]
-async fn group_commit_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let pool = db::connect(dir.path().join("g.sqlite").to_str().unwrap(), 4).unwrap();
-    exercise(pool).await;
-}
-
-#[actix_web::test]
-async fn rebuildable_writes_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let pool = db::connect(dir.path().join("r.sqlite").to_str().unwrap(), 4).unwrap();
-    rebuildable(pool).await;
-}
+on_both_backends!(group_commit, 4, async super::exercise);
+on_both_backends!(rebuildable_writes, 4, async super::rebuildable);
 
 /// The writer's savepoints journal pages in memory, not in a temporary file.
 #[test]
 fn sqlite_connections_keep_statement_journals_in_memory() {
-    let dir = tempfile::tempdir().unwrap();
-    let pool = db::connect(dir.path().join("t.sqlite").to_str().unwrap(), 3).unwrap();
-    let mut held: Vec<_> = (0..pool.max_size()).map(|_| pool.get().unwrap()).collect();
+    let database = TestDb::sqlite(3);
+    let mut held = hold_all(&database.pool);
     for conn in &mut held {
         let db::DbConnection::Sqlite(conn) = &mut **conn else {
             panic!("a file path opens SQLite");
@@ -186,29 +176,9 @@ fn sqlite_connections_keep_statement_journals_in_memory() {
 }
 
 #[actix_web::test]
-async fn rebuildable_writes_on_postgres() {
-    let Some(database) = PgDatabase::create() else {
-        return;
-    };
-    let pool = db::connect(&database.url, 4).unwrap();
-    rebuildable(pool.clone()).await;
-    drop(pool);
-}
-
-#[actix_web::test]
-async fn group_commit_on_postgres() {
-    let Some(database) = PgDatabase::create() else {
-        return;
-    };
-    let pool = db::connect(&database.url, 4).unwrap();
-    exercise(pool.clone()).await;
-    drop(pool);
-}
-
-#[actix_web::test]
 async fn flush_returns_once_every_queued_write_is_stored() {
-    let dir = tempfile::tempdir().unwrap();
-    let pool = db::connect(dir.path().join("f.sqlite").to_str().unwrap(), 4).unwrap();
+    let database = TestDb::sqlite(4);
+    let pool = &database.pool;
     let writer = GroupWriter::start(pool.clone());
     // Queued and never awaited, as `once_on_ledger` does after answering.
     for i in 0..50 {
@@ -224,11 +194,7 @@ async fn flush_returns_once_every_queued_write_is_stored() {
     writer.flush().await.unwrap();
     let mut conn = pool.get().unwrap();
     for i in 0..50 {
-        assert!(
-            idempotency::get(&mut conn, "acct", &format!("q{i}"))
-                .unwrap()
-                .is_some(),
-            "write q{i} was queued before the flush"
-        );
+        let queued = stored(&mut conn, &format!("q{i}"));
+        assert!(queued.is_some(), "write q{i} was queued before the flush");
     }
 }

@@ -51,11 +51,6 @@ fn same_keys(reply: &Reply, actor: &Actor, role: &str) {
     );
 }
 
-fn problem(reply: &Reply, status: StatusCode) {
-    assert_eq!(reply.status, status, "{reply:?}");
-    assert_eq!(reply.content_type, "application/problem+json", "{reply:?}");
-}
-
 #[actix_web::test]
 async fn a_doctor_fetches_a_patients_keys_and_a_patient_a_doctors() {
     let mut app = start().await;
@@ -85,21 +80,21 @@ async fn identities_refuse_anonymous_unknown_and_malformed_actors() {
 
     let path = format!("/v1/identities/{}", patient.id());
     let anonymous = app.send(Method::GET, &path, None, None, None).await;
-    problem(&anonymous, StatusCode::UNAUTHORIZED);
+    anonymous.assert_problem(StatusCode::UNAUTHORIZED);
     assert!(anonymous.body.get("hpke_key").is_none());
 
     let stranger = SigningKey::generate(&mut app.rng).actor_id();
     let unknown = app
         .get(&format!("/v1/identities/{stranger}"), &doctor.token)
         .await;
-    problem(&unknown, StatusCode::NOT_FOUND);
+    unknown.assert_problem(StatusCode::NOT_FOUND);
 
     let upper = patient.id().to_string().to_uppercase();
     for bad in ["not-an-actor", "cc1234", upper.as_str(), "%00"] {
         let reply = app
             .get(&format!("/v1/identities/{bad}"), &doctor.token)
             .await;
-        problem(&reply, StatusCode::BAD_REQUEST);
+        reply.assert_problem(StatusCode::BAD_REQUEST);
         assert!(
             reply.body["detail"]
                 .as_str()

@@ -12,32 +12,17 @@ use carechain_api::db::limits::{self, Quota};
 use carechain_api::state::{AppState, open_ledger};
 use carechain_api::{app, db};
 
-use crate::database::PgDatabase;
-use crate::support::{self, ADMIN_PASSWORD, init_state, start_with, test_config};
+use crate::database::{PgDatabase, on_both_backends};
+use crate::support::{self, ADMIN_PASSWORD, Relay, init_state, start_with, test_config};
 
-/// One login attempt on `service`: status, `Retry-After`, body.
-async fn login<S, B>(service: &S, password: &str) -> (StatusCode, Option<u64>, Value)
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
+/// One login attempt on `relay`: status, `Retry-After`, body.
+async fn login(relay: &impl Relay, password: &str) -> (StatusCode, Option<u64>, Value) {
     let req = TestRequest::post()
         .uri("/v1/auth/login")
-        .set_json(json!({"email": "admin@example.org", "password": password}))
-        .to_request();
-    let res = actix_web::test::call_service(service, req).await;
-    let status = res.status();
-    let retry = res
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok());
-    let body = serde_json::from_slice(&actix_web::test::read_body(res).await).unwrap_or_default();
-    (status, retry, body)
+        .set_json(json!({"email": "admin@example.org", "password": password}));
+    let reply = relay.answer(req).await;
+    let retry = reply.header("retry-after").and_then(|v| v.parse().ok());
+    (reply.status, retry, reply.body)
 }
 
 /// Two relays on `database_url` allowing 4 attempts a minute: attempts
@@ -127,21 +112,7 @@ fn gcra(pool: &db::DbPool) {
     );
 }
 
-#[test]
-fn the_limit_algorithm_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    gcra(&db::connect(dir.path().join("l.sqlite").to_str().unwrap(), 1).unwrap());
-}
-
-#[test]
-fn the_limit_algorithm_on_postgres() {
-    let Some(database) = PgDatabase::create() else {
-        return;
-    };
-    let pool = db::connect(&database.url, 1).unwrap();
-    gcra(&pool);
-    drop(pool);
-}
+on_both_backends!(the_limit_algorithm, 1, super::gcra);
 
 #[actix_web::test]
 async fn a_limited_login_says_when_to_retry() {

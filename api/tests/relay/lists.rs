@@ -16,11 +16,8 @@ async fn lists_page_with_cursors_and_filters_by_status() {
         ids.push(app.ask(&doctor, &patient).await);
     }
     let act = Action::Deny(Deny { request: ids[1] });
-    ok(
-        &app.post_signed(&format!("/v1/requests/{}/deny", ids[1]), &patient, act)
-            .await,
-        StatusCode::OK,
-    );
+    let path = format!("/v1/requests/{}/deny", ids[1]);
+    app.submit(&path, &patient, act, StatusCode::OK).await;
 
     let mut seen = Vec::new();
     let mut url = "/v1/requests?limit=2".to_owned();

@@ -6,18 +6,17 @@
 
 use std::collections::BTreeSet;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{Method, StatusCode};
 use serde_json::json;
 
-use carechain_core::ids::{B64, ClaimId, RecordId, RequestId};
+use carechain_core::identity::SigningKey;
+use carechain_core::ids::{B64, ClaimId, RecordId};
 use carechain_core::statement::*;
 
-use crate::support::{Actor, TestApp, start};
-use crate::world::Scenario;
+use crate::support::{Actor, Relay, Reply, TestApp, start};
+use crate::world::{Scenario, grant};
 
-/// A caller who is not a party to A's objects.
+/// A caller who is not a party to A's objects (in `MATRIX` column order).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Who {
     Anon,
@@ -48,6 +47,27 @@ enum Expect {
 
 use Expect::*;
 
+/// `expect` for callers of role `who`, every other caller refused.
+const fn only(who: Who, expect: Expect) -> [Expect; 5] {
+    let mut row = [Refused; 5];
+    row[who as usize] = expect;
+    row
+}
+
+/// A list that callers of roles `a` and `b` may read (without A's objects).
+const fn listed(a: Who, b: Who) -> [Expect; 5] {
+    let mut row = only(a, NotListed);
+    row[b as usize] = NotListed;
+    row
+}
+
+/// Only the admin.
+const ADMIN: [Expect; 5] = only(Who::Admin, Allowed);
+/// Only a patient, given a list without A's objects.
+const PATIENTS_LIST: [Expect; 5] = only(Who::Patient, NotListed);
+/// Any authenticated caller.
+const SIGNED_IN: [Expect; 5] = [Refused, Allowed, Allowed, Allowed, Allowed];
+
 /// `(method, OpenAPI path, expectation for Anon, Patient, Doctor, Insurer, Admin)`.
 const MATRIX: &[(&str, &str, [Expect; 5])] = &[
     ("get", "/healthz", [Allowed; 5]),
@@ -57,54 +77,18 @@ const MATRIX: &[(&str, &str, [Expect; 5])] = &[
     ("post", "/v1/auth/refresh", [Allowed; 5]),
     ("post", "/v1/auth/challenge", [Allowed; 5]),
     ("post", "/v1/auth/patient-login", [Allowed; 5]),
-    (
-        "get",
-        "/v1/me",
-        [Refused, Allowed, Allowed, Allowed, Allowed],
-    ),
+    ("get", "/v1/me", SIGNED_IN),
     ("post", "/v1/patients", [Allowed; 5]),
-    (
-        "get",
-        "/v1/patients/me/records",
-        [Refused, NotListed, Refused, Refused, Refused],
-    ),
-    (
-        "get",
-        "/v1/patients/me/access-log",
-        [Refused, NotListed, Refused, Refused, Refused],
-    ),
+    ("get", "/v1/patients/me/records", PATIENTS_LIST),
+    ("get", "/v1/patients/me/access-log", PATIENTS_LIST),
     ("get", "/v1/patients/{id}/readers", [Refused; 5]),
     ("get", "/v1/patients/{id}/records", [Refused; 5]),
-    (
-        "get",
-        "/v1/admin/accounts",
-        [Refused, Refused, Refused, Refused, Allowed],
-    ),
-    (
-        "post",
-        "/v1/admin/accounts/{id}/approve",
-        [Refused, Refused, Refused, Refused, Allowed],
-    ),
-    (
-        "post",
-        "/v1/admin/accounts/{id}/suspend",
-        [Refused, Refused, Refused, Refused, Allowed],
-    ),
-    (
-        "get",
-        "/v1/admin/audit",
-        [Refused, Refused, Refused, Refused, Allowed],
-    ),
-    (
-        "post",
-        "/v1/requests",
-        [Refused, Refused, Allowed, Refused, Refused],
-    ),
-    (
-        "get",
-        "/v1/requests",
-        [Refused, NotListed, NotListed, Refused, Refused],
-    ),
+    ("get", "/v1/admin/accounts", ADMIN),
+    ("post", "/v1/admin/accounts/{id}/approve", ADMIN),
+    ("post", "/v1/admin/accounts/{id}/suspend", ADMIN),
+    ("get", "/v1/admin/audit", ADMIN),
+    ("post", "/v1/requests", only(Who::Doctor, Allowed)),
+    ("get", "/v1/requests", listed(Who::Patient, Who::Doctor)),
     ("get", "/v1/requests/{id}", [Refused; 5]),
     ("get", "/v1/requests/{id}/grant-context", [Refused; 5]),
     ("post", "/v1/requests/{id}/grant", [Refused; 5]),
@@ -113,59 +97,23 @@ const MATRIX: &[(&str, &str, [Expect; 5])] = &[
     ("post", "/v1/records", [Refused; 5]),
     ("get", "/v1/records/{id}", [Refused; 5]),
     ("post", "/v1/records/{id}/read", [Refused; 5]),
-    (
-        "post",
-        "/v1/products",
-        [Refused, Refused, Refused, Allowed, Refused],
-    ),
-    (
-        "get",
-        "/v1/products",
-        [Refused, Allowed, Allowed, Allowed, Allowed],
-    ),
-    (
-        "get",
-        "/v1/products/{id}",
-        [Refused, Allowed, Allowed, Allowed, Allowed],
-    ),
-    (
-        "post",
-        "/v1/policies",
-        [Refused, Allowed, Refused, Refused, Refused],
-    ),
+    ("post", "/v1/products", only(Who::Insurer, Allowed)),
+    ("get", "/v1/products", SIGNED_IN),
+    ("get", "/v1/products/{id}", SIGNED_IN),
+    ("post", "/v1/policies", only(Who::Patient, Allowed)),
     ("post", "/v1/policies/{id}/issue", [Refused; 5]),
-    (
-        "get",
-        "/v1/policies",
-        [Refused, NotListed, Refused, NotListed, Refused],
-    ),
+    ("get", "/v1/policies", listed(Who::Patient, Who::Insurer)),
     ("get", "/v1/policies/{id}", [Refused; 5]),
     ("get", "/v1/policies/{id}/claim-context", [Refused; 5]),
     ("post", "/v1/claims", [Refused; 5]),
-    (
-        "get",
-        "/v1/claims",
-        [Refused, NotListed, Refused, NotListed, Refused],
-    ),
+    ("get", "/v1/claims", listed(Who::Patient, Who::Insurer)),
     ("get", "/v1/claims/{id}", [Refused; 5]),
     ("post", "/v1/claims/{id}/paid", [Refused; 5]),
     // Public keys: any authenticated caller.
-    (
-        "get",
-        "/v1/identities/{actor}",
-        [Refused, Allowed, Allowed, Allowed, Allowed],
-    ),
+    ("get", "/v1/identities/{actor}", SIGNED_IN),
     // Push: each caller's own events and subscriptions only.
-    (
-        "get",
-        "/v1/events",
-        [Refused, Allowed, Allowed, Allowed, Allowed],
-    ),
-    (
-        "post",
-        "/v1/push/subscriptions",
-        [Refused, Allowed, Allowed, Allowed, Allowed],
-    ),
+    ("get", "/v1/events", SIGNED_IN),
+    ("post", "/v1/push/subscriptions", SIGNED_IN),
     ("delete", "/v1/push/subscriptions/{id}", [Refused; 5]),
 ];
 
@@ -207,29 +155,16 @@ fn concrete(path: &str, s: &Scenario) -> String {
 }
 
 /// The action a caller would sign to act on A's object at `path`.
-fn action<S>(app: &mut TestApp<S>, path: &str, s: &Scenario) -> Action {
+fn action<S: Relay>(app: &mut TestApp<S>, path: &str, s: &Scenario) -> Action {
     let junk = || B64(vec![1; 24]);
     match path {
-        "/v1/admin/accounts/{id}/approve" => Action::RegisterIdentity(s.doctor.registration()),
+        "/v1/admin/accounts/{id}/approve" => s.doctor.register(),
         "/v1/admin/accounts/{id}/suspend" => Action::SuspendIdentity(SuspendIdentity {
             actor: s.doctor.id(),
             reason: "x".into(),
         }),
-        "/v1/requests" => Action::AccessRequest(AccessRequest {
-            request: RequestId::random(&mut app.rng),
-            patient: s.patient.id(),
-            actions: vec![AccessAction::Read],
-            scope: Scope::All,
-            purpose: PurposeOfUse::Treat,
-            duration_secs: 86_400,
-        }),
-        "/v1/requests/{id}/grant" => Action::Grant(Grant {
-            request: s.request,
-            actions: vec![AccessAction::Read],
-            scope: Scope::All,
-            expires_at: carechain_api::db::now() + 86_400,
-            keys: vec![],
-        }),
+        "/v1/requests" => app.read_request(&s.patient),
+        "/v1/requests/{id}/grant" => grant(s.request, vec![AccessAction::Read], 1, vec![]),
         "/v1/requests/{id}/deny" => Action::Deny(Deny { request: s.request }),
         "/v1/requests/{id}/revoke" => Action::Revoke(Revoke { request: s.request }),
         "/v1/records" => Action::WriteRecord(WriteRecord {
@@ -243,21 +178,8 @@ fn action<S>(app: &mut TestApp<S>, path: &str, s: &Scenario) -> Action {
             code_category: junk(),
         }),
         "/v1/records/{id}/read" => Action::ReadRecord(ReadRecord { record: s.record }),
-        "/v1/products" => Action::PublishProduct(PublishProduct {
-            product: carechain_core::ids::ProductId::random(&mut app.rng),
-            name: "n".into(),
-            currency: "EUR".into(),
-            premium: 1,
-            term_days: 30,
-            items: vec![CoveredItem {
-                code: "E11".into(),
-                payout: 1,
-            }],
-        }),
-        "/v1/policies" => Action::PurchasePolicy(PurchasePolicy {
-            policy: carechain_core::ids::PolicyId::random(&mut app.rng),
-            product: s.product,
-        }),
+        "/v1/products" => app.product_act("n", "E11").1,
+        "/v1/policies" => app.purchase_act(s.product).1,
         "/v1/policies/{id}/issue" => Action::IssuePolicy(IssuePolicy {
             policy: s.policy,
             items: vec![junk()],
@@ -287,42 +209,37 @@ fn a_ids(s: &Scenario) -> [String; 4] {
     ]
 }
 
-async fn probe<S, B>(
+async fn probe<S: Relay>(
     app: &mut TestApp<S>,
     s: &Scenario,
     method: &str,
     path: &str,
     who: Who,
-) -> crate::support::Reply
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
+) -> Reply {
     let url = concrete(path, s);
     let actor = caller(app, s, who);
     let token = actor.map(|a| a.token.clone());
-    let key = actor.map(|a| {
-        carechain_core::identity::SigningKey::from_bytes(a.key.to_bytes().as_slice()).unwrap()
-    });
-    if method == "get" {
-        return app
-            .send(Method::GET, &url, token.as_deref(), None, None)
-            .await;
-    }
-    if method == "delete" {
-        return app
-            .send(Method::DELETE, &url, token.as_deref(), None, None)
-            .await;
-    }
-    if path.starts_with("/v1/push/") {
-        return app.post(&url, token.as_deref(), json!({})).await;
+    let key = actor.map(|a| SigningKey::from_bytes(a.key.to_bytes().as_slice()).unwrap());
+    match method {
+        "get" => {
+            return app
+                .send(Method::GET, &url, token.as_deref(), None, None)
+                .await;
+        }
+        "delete" => {
+            return app
+                .send(Method::DELETE, &url, token.as_deref(), None, None)
+                .await;
+        }
+        _ if path.starts_with("/v1/push/") => {
+            return app.post(&url, token.as_deref(), json!({})).await;
+        }
+        _ => {}
     }
     let act = action(app, path, s);
-    let signer =
-        key.unwrap_or_else(|| carechain_core::identity::SigningKey::generate(&mut app.rng));
+    let signer = key.unwrap_or_else(|| SigningKey::generate(&mut app.rng));
     let statement = app.sign(&signer, act);
-    app.post(&url, token.as_deref(), json!({ "statement": statement }))
-        .await
+    app.post_statement(&url, token.as_deref(), &statement).await
 }
 
 #[actix_web::test]

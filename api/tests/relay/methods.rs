@@ -6,7 +6,6 @@ use std::collections::BTreeSet;
 
 use actix_web::http::{Method, StatusCode};
 use actix_web::test::TestRequest;
-use serde_json::Value;
 
 use crate::support::start;
 
@@ -35,6 +34,11 @@ fn declared(item: &utoipa::openapi::PathItem) -> BTreeSet<String> {
     .collect()
 }
 
+/// A bare `method` request for `path`: no token, no body.
+fn request(method: Method, path: &str) -> TestRequest {
+    TestRequest::default().method(method).uri(path)
+}
+
 /// A concrete path for a template: each `{param}` becomes `x1`.
 fn concrete(template: &str) -> String {
     template
@@ -57,35 +61,26 @@ async fn every_route_answers_405_with_allow_for_a_method_it_does_not_serve() {
             if allowed.contains(method.as_str()) {
                 continue;
             }
-            let req = TestRequest::default()
-                .method(method.clone())
-                .uri(&path)
-                .to_request();
-            let res = actix_web::test::call_service(&app.app, req).await;
+            let res = app.raw(request(method.clone(), &path)).await;
             assert_eq!(
-                res.status(),
+                res.status,
                 StatusCode::METHOD_NOT_ALLOWED,
                 "{method} {path}"
             );
             let allow: BTreeSet<String> = res
-                .headers()
-                .get("allow")
-                .and_then(|v| v.to_str().ok())
+                .header("allow")
                 .unwrap_or_else(|| panic!("{method} {path}: no Allow header"))
                 .split(',')
                 .map(|m| m.trim().to_owned())
                 .collect();
             assert_eq!(allow, allowed, "{method} {path}: Allow");
-            let content_type = res
-                .headers()
-                .get("content-type")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_owned();
-            assert_eq!(content_type, "application/problem+json", "{method} {path}");
+            assert_eq!(
+                res.content_type, "application/problem+json",
+                "{method} {path}"
+            );
             if method != Method::HEAD {
-                let body: Value =
-                    serde_json::from_slice(&actix_web::test::read_body(res).await).unwrap();
+                let body = &res.body;
+                assert!(body.is_object(), "{method} {path}: a JSON problem body");
                 assert_eq!(
                     body["type"], "https://carechain.dev/problems/method_not_allowed",
                     "{method} {path}: {body}"
@@ -115,15 +110,10 @@ async fn unknown_paths_stay_404_and_served_methods_are_not_405() {
         (Method::GET, "/v1/requests//grant"),
         (Method::PUT, "/v2/healthz"),
     ] {
-        let req = TestRequest::default()
-            .method(method.clone())
-            .uri(path)
-            .to_request();
-        let res = actix_web::test::call_service(&app.app, req).await;
-        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{method} {path}");
-        assert!(res.headers().get("allow").is_none(), "{method} {path}");
-        let body: Value = serde_json::from_slice(&actix_web::test::read_body(res).await).unwrap();
-        assert_eq!(body["type"], "https://carechain.dev/problems/not_found");
+        let res = app.raw(request(method.clone(), path)).await;
+        assert_eq!(res.status, StatusCode::NOT_FOUND, "{method} {path}");
+        assert!(res.header("allow").is_none(), "{method} {path}");
+        assert_eq!(res.body["type"], "https://carechain.dev/problems/not_found");
     }
     // Served methods still reach their handlers.
     let healthz = app.get("/healthz", "").await;
@@ -135,16 +125,8 @@ async fn unknown_paths_stay_404_and_served_methods_are_not_405() {
     assert_eq!(docs, StatusCode::PERMANENT_REDIRECT);
     // Routes outside the document: Swagger UI and the metrics endpoint.
     for path in ["/docs", "/docs/index.html", "/v1/openapi.json", "/metrics"] {
-        let req = TestRequest::default()
-            .method(Method::POST)
-            .uri(path)
-            .to_request();
-        let res = actix_web::test::call_service(&app.app, req).await;
-        assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED, "POST {path}");
-        assert_eq!(
-            res.headers().get("allow").and_then(|v| v.to_str().ok()),
-            Some("GET"),
-            "POST {path}"
-        );
+        let res = app.raw(request(Method::POST, path)).await;
+        assert_eq!(res.status, StatusCode::METHOD_NOT_ALLOWED, "POST {path}");
+        assert_eq!(res.header("allow"), Some("GET"), "POST {path}");
     }
 }

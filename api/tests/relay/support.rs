@@ -2,10 +2,12 @@
 //! embedded ledger, with actors holding real keys.
 #![allow(dead_code)]
 
+use std::future::Future;
 use std::sync::OnceLock;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::header::HeaderMap;
 use actix_web::http::{Method, StatusCode};
 use actix_web::test::TestRequest;
 use actix_web::web;
@@ -30,6 +32,8 @@ use carechain_core::statement::*;
 pub const LEDGER_AUD: &str = "carechain";
 /// The admin's password.
 pub const ADMIN_PASSWORD: &str = "admin-password-1";
+/// Every doctor's and insurer's password.
+pub const STAFF_PASSWORD: &str = "a-good-password";
 
 /// Shared 2048-bit Paillier keys, made once per test binary.
 pub fn paillier_key(slot: usize) -> &'static SecretKey {
@@ -71,6 +75,23 @@ impl Actor {
                 key_proof: B64(sk.prove_key_correct().to_bytes()),
             }),
         }
+    }
+
+    /// The body of this actor's `POST /v1/accounts` (doctors and insurers).
+    pub fn sign_up(&self) -> Value {
+        json!({
+            "email": self.email,
+            "password": STAFF_PASSWORD,
+            "role": role_name(self.role),
+            "display_name": format!("{:?}", self.role),
+            "signing_key": B64(self.key.verifying_key().to_sec1_bytes()).encode(),
+            "hpke_key": B64(self.hpke.public_key().to_bytes()).encode(),
+        })
+    }
+
+    /// The action registering this actor's keys.
+    pub fn register(&self) -> Action {
+        Action::RegisterIdentity(self.registration())
     }
 }
 
@@ -173,14 +194,71 @@ pub struct Reply {
     pub content_type: String,
     /// Whether the answer is marked `Idempotent-Replayed: true`.
     pub replayed: bool,
+    pub headers: HeaderMap,
     pub body: Value,
 }
 
-impl<S, B> TestApp<S>
+impl Reply {
+    /// The value of header `name`, if present and text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts an RFC 9457 problem answer with `status`.
+    #[track_caller]
+    pub fn assert_problem(&self, status: StatusCode) {
+        assert_eq!(self.status, status, "{self:?}");
+        assert_eq!(self.content_type, "application/problem+json", "{self:?}");
+    }
+
+    /// Asserts an RFC 9457 problem with `status` whose type is `code`.
+    #[track_caller]
+    pub fn assert_problem_of(&self, status: StatusCode, code: &str) {
+        self.assert_problem(status);
+        assert_eq!(
+            self.body["type"],
+            format!("https://carechain.dev/problems/{code}"),
+            "{self:?}"
+        );
+        assert_eq!(self.body["status"], status.as_u16());
+    }
+}
+
+/// Something a test request can be sent to: the relay's service, however built.
+pub trait Relay {
+    /// Sends `req` and reads the whole answer.
+    fn answer(&self, req: TestRequest) -> impl Future<Output = Reply>;
+}
+
+impl<S, B> Relay for S
 where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
 {
+    async fn answer(&self, req: TestRequest) -> Reply {
+        let res = actix_web::test::call_service(self, req.to_request()).await;
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = actix_web::test::read_body(res).await;
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        Reply {
+            status,
+            content_type: header("content-type").unwrap_or("").to_owned(),
+            replayed: header("idempotent-replayed") == Some("true"),
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            headers,
+        }
+    }
+}
+
+/// Signs `act` with `key` for the ledger, issued now for five minutes.
+pub fn sign(rng: &mut ChaCha20Rng, key: &SigningKey, act: Action) -> String {
+    Statement::new(key.actor_id(), LEDGER_AUD, act, db::now(), 300, rng)
+        .sign(key)
+        .unwrap()
+}
+
+impl<S: Relay> TestApp<S> {
     /// Sends a request: JSON body, optional bearer token, optional idempotency key.
     pub async fn send(
         &self,
@@ -205,26 +283,21 @@ where
 
     /// Sends a prepared request.
     pub async fn raw(&self, req: TestRequest) -> Reply {
-        let res = actix_web::test::call_service(&self.app, req.to_request()).await;
-        let status = res.status();
-        let content_type = res
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        let replayed = res
-            .headers()
-            .get("idempotent-replayed")
-            .is_some_and(|v| v == "true");
-        let bytes = actix_web::test::read_body(res).await;
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Reply {
-            status,
-            content_type,
-            replayed,
-            body,
-        }
+        self.app.answer(req).await
+    }
+
+    /// POSTs a JSON body with neither token nor idempotency key (the auth routes).
+    pub async fn post_plain(&self, path: &str, body: Value) -> Reply {
+        self.send(Method::POST, path, None, Some(body), None).await
+    }
+
+    /// Asks for new tokens with `refresh_token`.
+    pub async fn refresh(&self, refresh_token: &str) -> Reply {
+        self.post_plain(
+            "/v1/auth/refresh",
+            json!({ "refresh_token": refresh_token }),
+        )
+        .await
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Reply {
@@ -239,43 +312,59 @@ where
             .await
     }
 
+    /// POSTs `statement` (a fresh idempotency key) with `token`.
+    pub async fn post_statement(
+        &mut self,
+        path: &str,
+        token: Option<&str>,
+        statement: &str,
+    ) -> Reply {
+        self.post(path, token, json!({ "statement": statement }))
+            .await
+    }
+
     /// Signs `act` with `key` for the ledger.
     pub fn sign(&mut self, key: &SigningKey, act: Action) -> String {
-        Statement::new(
-            key.actor_id(),
-            LEDGER_AUD,
-            act,
-            db::now(),
-            300,
-            &mut self.rng,
-        )
-        .sign(key)
-        .unwrap()
+        sign(&mut self.rng, key, act)
+    }
+
+    /// Signs `act` with the admin's key.
+    pub fn sign_as_admin(&mut self, act: Action) -> String {
+        sign(&mut self.rng, &self.admin.key, act)
     }
 
     /// Signs `act` as `actor` and POSTs it to `path` with the actor's token.
     pub async fn post_signed(&mut self, path: &str, actor: &Actor, act: Action) -> Reply {
         let statement = self.sign(&actor.key, act);
-        let token = actor.token.clone();
-        self.post(path, Some(&token), json!({ "statement": statement }))
+        self.post_statement(path, Some(&actor.token), &statement)
             .await
     }
 
-    pub async fn password_login(&self, email: &str, password: &str) -> (String, String) {
-        let reply = self
-            .send(
-                Method::POST,
-                "/v1/auth/login",
-                None,
-                Some(json!({"email": email, "password": password})),
-                None,
-            )
-            .await;
-        assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
-        (
-            reply.body["access_token"].as_str().unwrap().to_owned(),
-            reply.body["refresh_token"].as_str().unwrap().to_owned(),
+    /// Signs `act` as the admin and POSTs it to `path` with the admin's token.
+    pub async fn post_as_admin(&mut self, path: &str, act: Action) -> Reply {
+        let statement = self.sign_as_admin(act);
+        let token = self.admin.token.clone();
+        self.post_statement(path, Some(&token), &statement).await
+    }
+
+    /// The admin approves `actor`'s account by registering its keys.
+    pub async fn approve(&mut self, actor: &Actor) -> Reply {
+        let path = format!("/v1/admin/accounts/{}/approve", actor.account);
+        self.post_as_admin(&path, actor.register()).await
+    }
+
+    /// A password login's reply.
+    pub async fn login_reply(&self, email: &str, password: &str) -> Reply {
+        self.post_plain(
+            "/v1/auth/login",
+            json!({"email": email, "password": password}),
         )
+        .await
+    }
+
+    /// Logs in with a password: access and refresh token.
+    pub async fn password_login(&self, email: &str, password: &str) -> (String, String) {
+        tokens(&self.login_reply(email, password).await)
     }
 
     fn new_actor(&mut self, role: Role, paillier: Option<&'static SecretKey>) -> Actor {
@@ -295,27 +384,8 @@ where
     pub async fn signed_up(&mut self, role: Role) -> Actor {
         let mut actor = self.new_actor(role, None);
         self.counter += 1;
-        actor.email = format!(
-            "{}{}@example.org",
-            format!("{role:?}").to_lowercase(),
-            self.counter
-        );
-        let reply = self
-            .send(
-                Method::POST,
-                "/v1/accounts",
-                None,
-                Some(json!({
-                    "email": actor.email,
-                    "password": "a-good-password",
-                    "role": format!("{role:?}").to_lowercase(),
-                    "display_name": format!("{role:?}"),
-                    "signing_key": B64(actor.key.verifying_key().to_sec1_bytes()).encode(),
-                    "hpke_key": B64(actor.hpke.public_key().to_bytes()).encode(),
-                })),
-                None,
-            )
-            .await;
+        actor.email = format!("{}{}@example.org", role_name(role), self.counter);
+        let reply = self.post_plain("/v1/accounts", actor.sign_up()).await;
         assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
         actor.account = reply.body["id"].as_str().unwrap().to_owned();
         actor
@@ -324,17 +394,9 @@ where
     /// A doctor or insurer, approved by the admin and logged in.
     pub async fn approved(&mut self, role: Role) -> Actor {
         let mut actor = self.signed_up(role).await;
-        let admin_key = SigningKey::from_bytes(self.admin.key.to_bytes().as_slice()).unwrap();
-        let statement = self.sign(&admin_key, Action::RegisterIdentity(actor.registration()));
-        let path = format!("/v1/admin/accounts/{}/approve", actor.account);
-        let token = self.admin.token.clone();
-        let reply = self
-            .post(&path, Some(&token), json!({ "statement": statement }))
-            .await;
+        let reply = self.approve(&actor).await;
         assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
-        let (token, refresh) = self.password_login(&actor.email, "a-good-password").await;
-        actor.token = token;
-        actor.refresh = refresh;
+        (actor.token, actor.refresh) = self.password_login(&actor.email, STAFF_PASSWORD).await;
         actor
     }
 
@@ -346,51 +408,55 @@ where
     /// A registered, logged-in patient using Paillier key `slot`.
     pub async fn patient(&mut self, slot: usize) -> Actor {
         let mut actor = self.new_patient_keys(slot);
-        let statement = self.sign(&actor.key, Action::RegisterIdentity(actor.registration()));
-        let reply = self
-            .post("/v1/patients", None, json!({ "statement": statement }))
-            .await;
+        let statement = self.sign(&actor.key, actor.register());
+        let reply = self.post_statement("/v1/patients", None, &statement).await;
         assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
         actor.account = reply.body["account_id"].as_str().unwrap().to_owned();
-        let (token, refresh) = self.patient_login(&actor).await;
-        actor.token = token;
-        actor.refresh = refresh;
+        (actor.token, actor.refresh) = self.patient_login(&actor).await;
         actor
+    }
+
+    /// A login challenge for `actor`: the challenge and the audience to sign it for.
+    pub async fn challenge(&self, actor: &Actor) -> (String, String) {
+        let reply = self
+            .post_plain(
+                "/v1/auth/challenge",
+                json!({"actor": actor.id().to_string()}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+        let field = |name: &str| reply.body[name].as_str().unwrap().to_owned();
+        (field("challenge"), field("audience"))
+    }
+
+    /// A patient login of `actor` with a login proof `signature`.
+    pub async fn patient_login_reply(&self, actor: &Actor, signature: &str) -> Reply {
+        self.post_plain(
+            "/v1/auth/patient-login",
+            json!({"actor": actor.id().to_string(), "signature": signature}),
+        )
+        .await
     }
 
     /// The patient's signed challenge login.
     pub async fn patient_login(&self, actor: &Actor) -> (String, String) {
-        let reply = self
-            .send(
-                Method::POST,
-                "/v1/auth/challenge",
-                None,
-                Some(json!({"actor": actor.id().to_string()})),
-                None,
-            )
-            .await;
-        assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
-        let signature = login_proof(
-            actor,
-            reply.body["challenge"].as_str().unwrap(),
-            reply.body["audience"].as_str().unwrap(),
-            0,
-        );
-        let reply = self
-            .send(
-                Method::POST,
-                "/v1/auth/patient-login",
-                None,
-                Some(json!({"actor": actor.id().to_string(), "signature": signature})),
-                None,
-            )
-            .await;
-        assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
-        (
-            reply.body["access_token"].as_str().unwrap().to_owned(),
-            reply.body["refresh_token"].as_str().unwrap().to_owned(),
-        )
+        let (challenge, audience) = self.challenge(actor).await;
+        let signature = login_proof(actor, &challenge, &audience, 0);
+        tokens(&self.patient_login_reply(actor, &signature).await)
     }
+}
+
+/// The access and refresh tokens of a successful login.
+#[track_caller]
+pub fn tokens(reply: &Reply) -> (String, String) {
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    let token = |name: &str| reply.body[name].as_str().unwrap().to_owned();
+    (token("access_token"), token("refresh_token"))
+}
+
+/// A role's name in the API (`doctor`, `insurer`, …).
+pub fn role_name(role: Role) -> String {
+    format!("{role:?}").to_lowercase()
 }
 
 /// A compact ES256 JWS by the actor over a login challenge, issued `offset` seconds from now.

@@ -1,19 +1,25 @@
 //! A full scenario through the HTTP API: every object of every kind, owned by
-//! "A" actors, plus "B" actors of each role who own nothing of A's.
+//! "A" actors, plus "B" actors of each role who own nothing of A's. Records,
+//! policy items and claim proofs come from `carechain_core::protocol`, as the
+//! phone and the staff client make them.
 #![allow(dead_code)]
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use carechain_core::envelope::{self, DataKey};
-use carechain_core::icd10::{CoveredCode, Icd10Code};
-use carechain_core::ids::{ActorId, B64, ClaimId, PolicyId, ProductId, RecordId, RequestId};
-use carechain_core::paillier::Ciphertext;
+use rand_chacha::ChaCha20Rng;
+
+use carechain_core::envelope::WrappedKey;
+use carechain_core::icd10::Icd10Code;
+use carechain_core::ids::{B64, ClaimId, PolicyId, ProductId, RecordId, RequestId};
+use carechain_core::ledger::{ClaimContext, GrantContext, ProductState, Reader, WrappedKeyState};
+use carechain_core::protocol::claim::{Diagnosis, encrypt_policy_items, find_claim_item};
+use carechain_core::protocol::grant::rewrap_keys;
+use carechain_core::protocol::write::{RecordWrite, reader_key};
 use carechain_core::statement::*;
 
-use crate::support::{Actor, TestApp};
+use crate::support::{Actor, Relay, Reply, TestApp};
 
 /// Everything the scenario made.
 pub struct Scenario {
@@ -31,104 +37,175 @@ pub struct Scenario {
 }
 
 #[track_caller]
-pub fn ok(reply: &crate::support::Reply, status: StatusCode) {
+pub fn ok(reply: &Reply, status: StatusCode) {
     assert_eq!(reply.status, status, "{reply:?}");
 }
 
-pub fn ct(pk: &carechain_core::paillier::PublicKey, b64: &str) -> Ciphertext {
-    pk.ciphertext_from_bytes(B64::decode(b64).unwrap().as_bytes())
-        .unwrap()
+/// The body of a `200 OK` reply as `T`.
+#[track_caller]
+pub fn typed<T: DeserializeOwned>(reply: Reply) -> T {
+    ok(&reply, StatusCode::OK);
+    serde_json::from_value(reply.body).unwrap()
 }
 
-impl<S, B> TestApp<S>
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
+/// A doctor's request for `actions` on all of `patient`'s records, for `days`.
+pub fn access_request(
+    request: RequestId,
+    patient: &Actor,
+    actions: Vec<AccessAction>,
+    days: i64,
+) -> Action {
+    Action::AccessRequest(AccessRequest {
+        request,
+        patient: patient.id(),
+        actions,
+        scope: Scope::All,
+        purpose: PurposeOfUse::Treat,
+        duration_secs: days * 86_400,
+    })
+}
+
+/// The patient's grant of `actions` on everything for `days`, carrying `keys`.
+pub fn grant(
+    request: RequestId,
+    actions: Vec<AccessAction>,
+    days: i64,
+    keys: Vec<RecordKey>,
+) -> Action {
+    Action::Grant(Grant {
+        request,
+        actions,
+        scope: Scope::All,
+        expires_at: carechain_api::db::now() + days * 86_400,
+        keys,
+    })
+}
+
+/// A data key as the ledger holds it, ready to unwrap.
+pub fn wrapped(key: &WrappedKeyState) -> WrappedKey {
+    WrappedKey {
+        enc: key.enc.clone(),
+        ciphertext: key.ciphertext.clone(),
+    }
+}
+
+/// The phone's claim from a claim context alone: the covered item the
+/// record's diagnosis equals, with its proof.
+pub fn claim_from(
+    context: &ClaimContext,
+    patient: &Actor,
+    rng: &mut ChaCha20Rng,
+) -> (ClaimId, Action) {
+    let diagnosis = Diagnosis {
+        code: &context.record.code,
+        category: &context.record.code_category,
+    };
+    let sk = patient.paillier.unwrap();
+    let items = &context.product.items;
+    let (item, proof) = find_claim_item(sk, items, &context.policy.items, diagnosis)
+        .unwrap()
+        .expect("the record's diagnosis is a covered item");
+    let claim = ClaimId::random(rng);
+    let act = Action::FileClaim(FileClaim {
+        claim,
+        policy: context.policy.policy,
+        record: context.record.record,
+        item,
+        proof: B64(proof),
+    });
+    (claim, act)
+}
+
+impl<S: Relay> TestApp<S> {
+    /// Signs `act` as `actor`, POSTs it to `path` and asserts `status`.
+    pub async fn submit(&mut self, path: &str, actor: &Actor, act: Action, status: StatusCode) {
+        ok(&self.post_signed(path, actor, act).await, status);
+    }
+
+    /// GETs `path` with `token`, asserting `200 OK`.
+    pub async fn get_ok(&self, path: &str, token: &str) -> Reply {
+        let reply = self.get(path, token).await;
+        ok(&reply, StatusCode::OK);
+        reply
+    }
+
+    /// How many items the list at `path` shows the holder of `token` (asserting `200 OK`).
+    pub async fn count(&self, path: &str, token: &str) -> usize {
+        let reply = self.get_ok(path, token).await;
+        reply.body["items"].as_array().unwrap().len()
+    }
+
+    /// The admin's audit trail: asserts it holds each of `kinds` of action
+    /// and metadata only (no payload, no proof).
+    pub async fn assert_audit_holds(&self, kinds: &[&str]) {
+        let audit = self.get_ok("/v1/admin/audit", &self.admin.token).await;
+        let found: Vec<&str> = audit.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["action"].as_str().unwrap())
+            .collect();
+        for kind in kinds {
+            assert!(found.contains(kind), "{kind} missing from {found:?}");
+        }
+        let text = audit.body.to_string();
+        assert!(!text.contains("payload") && !text.contains("proof"));
+    }
+
+    /// GETs `path` with `token` and reads the `200 OK` body as `T`.
+    pub async fn get_typed<T: DeserializeOwned>(&self, path: &str, token: &str) -> T {
+        typed(self.get(path, token).await)
+    }
+
     /// The doctor asks the patient for read and write on everything.
     pub async fn ask(&mut self, doctor: &Actor, patient: &Actor) -> RequestId {
         let request = RequestId::random(&mut self.rng);
-        let act = Action::AccessRequest(AccessRequest {
-            request,
-            patient: patient.id(),
-            actions: vec![AccessAction::Read, AccessAction::Write],
-            scope: Scope::All,
-            purpose: PurposeOfUse::Treat,
-            duration_secs: 30 * 86_400,
-        });
-        ok(
-            &self.post_signed("/v1/requests", doctor, act).await,
-            StatusCode::CREATED,
-        );
+        let actions = vec![AccessAction::Read, AccessAction::Write];
+        let act = access_request(request, patient, actions, 30);
+        self.submit("/v1/requests", doctor, act, StatusCode::CREATED)
+            .await;
         request
+    }
+
+    /// A fresh request to read all of `patient`'s records for a day.
+    pub fn read_request(&mut self, patient: &Actor) -> Action {
+        let request = RequestId::random(&mut self.rng);
+        access_request(request, patient, vec![AccessAction::Read], 1)
+    }
+
+    /// An access request whose reply is returned, not asserted.
+    pub async fn ask_raw(&mut self, doctor: &Actor, patient: &Actor) -> Reply {
+        let act = self.read_request(patient);
+        self.post_signed("/v1/requests", doctor, act).await
     }
 
     /// The patient grants everything asked, for a week (no records yet).
     pub fn grant_act(&self, request: RequestId) -> Action {
-        Action::Grant(Grant {
-            request,
-            actions: vec![AccessAction::Read, AccessAction::Write],
-            scope: Scope::All,
-            expires_at: carechain_api::db::now() + 7 * 86_400,
-            keys: vec![],
-        })
+        let actions = vec![AccessAction::Read, AccessAction::Write];
+        grant(request, actions, 7, vec![])
     }
 
     /// The doctor writes a record with diagnosis `code`, keys for the readers the relay lists.
     pub async fn write_record(&mut self, doctor: &Actor, patient: &Actor, code: &str) -> RecordId {
-        let readers = self
-            .get(
-                &format!("/v1/patients/{}/readers?category=general", patient.id()),
-                &doctor.token,
-            )
-            .await;
-        ok(&readers, StatusCode::OK);
-        let record = RecordId::random(&mut self.rng);
+        let path = format!("/v1/patients/{}/readers?category=general", patient.id());
+        let readers: Vec<Reader> = self.get_typed(&path, &doctor.token).await;
+        let readers: Vec<_> = readers.into_iter().map(|r| (r.actor, r.hpke_key)).collect();
         let code: Icd10Code = code.parse().unwrap();
-        let data_key = DataKey::generate(&mut self.rng);
-        let sealed = envelope::seal(
-            b"{\"resourceType\":\"Condition\"}",
-            &data_key,
-            &patient.id(),
-            &record,
-            &mut self.rng,
-        );
-        let keys = readers
-            .body
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| {
-                let actor: ActorId = r["actor"].as_str().unwrap().parse().unwrap();
-                let key = B64::decode(r["hpke_key"].as_str().unwrap()).unwrap();
-                let key = envelope::HpkePublicKey::from_bytes(key.as_bytes()).unwrap();
-                let wrapped = data_key
-                    .wrap_for(&key, &patient.id(), &record, &mut self.rng)
-                    .unwrap();
-                ReaderKey {
-                    reader: actor,
-                    enc: wrapped.enc,
-                    ciphertext: wrapped.ciphertext,
-                }
-            })
-            .collect();
-        let pk = patient.paillier.unwrap().public_key();
-        let act = Action::WriteRecord(WriteRecord {
-            record,
-            patient: patient.id(),
+        let write = RecordWrite {
+            record: RecordId::random(&mut self.rng),
+            patient: &patient.id(),
             category: RecordCategory::General,
-            nonce: sealed.nonce,
-            payload: sealed.ciphertext,
-            keys,
-            code: B64(pk.encrypt(code.encode(), &mut self.rng).to_bytes()),
-            code_category: B64(pk
-                .encrypt(code.category().encode(), &mut self.rng)
-                .to_bytes()),
-        });
-        ok(
-            &self.post_signed("/v1/records", doctor, act).await,
-            StatusCode::CREATED,
-        );
+            payload: b"{\"resourceType\":\"Condition\"}",
+            code: &code,
+            paillier_key: patient.paillier.unwrap().public_key(),
+            readers: &readers,
+        }
+        .compose(&mut self.rng)
+        .unwrap();
+        let record = write.record;
+        let act = Action::WriteRecord(write);
+        self.submit("/v1/records", doctor, act, StatusCode::CREATED)
+            .await;
         record
     }
 
@@ -151,20 +228,24 @@ where
 
     pub async fn publish(&mut self, insurer: &Actor, code: &str) -> ProductId {
         let (product, act) = self.product_act("Cover", code);
-        ok(
-            &self.post_signed("/v1/products", insurer, act).await,
-            StatusCode::CREATED,
-        );
+        self.submit("/v1/products", insurer, act, StatusCode::CREATED)
+            .await;
         product
     }
 
-    pub async fn buy(&mut self, patient: &Actor, product: ProductId) -> PolicyId {
+    /// A fresh policy of `product` for the signer, and the action buying it.
+    pub fn purchase_act(&mut self, product: ProductId) -> (PolicyId, Action) {
         let policy = PolicyId::random(&mut self.rng);
-        let act = Action::PurchasePolicy(PurchasePolicy { policy, product });
-        ok(
-            &self.post_signed("/v1/policies", patient, act).await,
-            StatusCode::CREATED,
-        );
+        (
+            policy,
+            Action::PurchasePolicy(PurchasePolicy { policy, product }),
+        )
+    }
+
+    pub async fn buy(&mut self, patient: &Actor, product: ProductId) -> PolicyId {
+        let (policy, act) = self.purchase_act(product);
+        self.submit("/v1/policies", patient, act, StatusCode::CREATED)
+            .await;
         policy
     }
 
@@ -176,54 +257,34 @@ where
         policy: PolicyId,
         product: ProductId,
     ) -> Action {
-        let product = self
-            .get(&format!("/v1/products/{product}"), &insurer.token)
+        let product: ProductState = self
+            .get_typed(&format!("/v1/products/{product}"), &insurer.token)
             .await;
-        ok(&product, StatusCode::OK);
-        let pk = patient.paillier.unwrap().public_key().clone();
-        let items = product.body["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|item| {
-                let code: CoveredCode = item["code"].as_str().unwrap().parse().unwrap();
-                B64(pk.encrypt(code.encode(), &mut self.rng).to_bytes())
-            })
-            .collect();
+        let pk = patient.paillier.unwrap().public_key();
+        let items = encrypt_policy_items(pk, &product.items, &mut self.rng).unwrap();
         Action::IssuePolicy(IssuePolicy { policy, items })
     }
 
-    /// The phone's claim of item 0 of `policy` with `record`.
+    /// The phone's claim on `policy` with `record`, from its claim context.
     pub async fn claim_act(
         &mut self,
         patient: &Actor,
         policy: PolicyId,
         record: RecordId,
     ) -> (ClaimId, Action) {
-        let sk = patient.paillier.unwrap();
-        let pk = sk.public_key();
-        let policy_view = self
-            .get(&format!("/v1/policies/{policy}"), &patient.token)
-            .await;
-        ok(&policy_view, StatusCode::OK);
-        let record_view = self
-            .get(&format!("/v1/records/{record}"), &patient.token)
-            .await;
-        ok(&record_view, StatusCode::OK);
-        let item_ct = ct(pk, policy_view.body["items"][0].as_str().unwrap());
-        let diag_ct = ct(pk, record_view.body["record"]["code"].as_str().unwrap());
-        let proof = sk.prove_zero(&pk.sub(&item_ct, &diag_ct).unwrap()).unwrap();
-        let claim = ClaimId::random(&mut self.rng);
-        (
-            claim,
-            Action::FileClaim(FileClaim {
-                claim,
-                policy,
-                record,
-                item: 0,
-                proof: B64(proof.to_bytes()),
-            }),
-        )
+        let path = format!("/v1/policies/{policy}/claim-context?record={record}");
+        let context: ClaimContext = self.get_typed(&path, &patient.token).await;
+        claim_from(&context, patient, &mut self.rng)
+    }
+
+    /// The patient's grant of read access on everything to `request`'s
+    /// doctor for a day, with the data keys of its grant context re-wrapped.
+    pub fn grant_with_keys(&mut self, patient: &Actor, context: &GrantContext) -> Action {
+        let grantee = reader_key(&context.grantee.actor, &context.grantee.hpke_key).unwrap();
+        let own = context.keys.iter().map(|k| (k.record, wrapped(&k.key)));
+        let keys = rewrap_keys(&patient.hpke, &patient.id(), &grantee, own, &mut self.rng);
+        let request = context.request.request;
+        grant(request, vec![AccessAction::Read], 1, keys.unwrap())
     }
 
     /// Builds the whole scenario, asserting every step succeeds.
@@ -237,21 +298,13 @@ where
 
         let request = self.ask(&doctor, &patient).await;
         let act = self.grant_act(request);
-        ok(
-            &self
-                .post_signed(&format!("/v1/requests/{request}/grant"), &patient, act)
-                .await,
-            StatusCode::OK,
-        );
+        let path = format!("/v1/requests/{request}/grant");
+        self.submit(&path, &patient, act, StatusCode::OK).await;
         let product = self.publish(&insurer, "E11.9").await;
         let policy = self.buy(&patient, product).await;
         let act = self.issue_act(&insurer, &patient, policy, product).await;
-        ok(
-            &self
-                .post_signed(&format!("/v1/policies/{policy}/issue"), &insurer, act)
-                .await,
-            StatusCode::OK,
-        );
+        let path = format!("/v1/policies/{policy}/issue");
+        self.submit(&path, &insurer, act, StatusCode::OK).await;
         // Written after the issue, so inside the policy term.
         let record = self.write_record(&doctor, &patient, "E11.9").await;
         let (claim, act) = self.claim_act(&patient, policy, record).await;
