@@ -13,10 +13,10 @@ use carechain_api::state::{AppState, open_ledger};
 use carechain_api::{app, db};
 
 use crate::database::{PgDatabase, on_both_backends};
-use crate::support::{self, ADMIN_PASSWORD, Relay, init_state, start_with, test_config};
+use crate::support::{self, ADMIN_PASSWORD, RelayApp, init_state, start_with, test_config};
 
 /// One login attempt on `relay`: status, `Retry-After`, body.
-async fn login(relay: &impl Relay, password: &str) -> (StatusCode, Option<u64>, Value) {
+async fn login(relay: &impl RelayApp, password: &str) -> (StatusCode, Option<u64>, Value) {
     let req = TestRequest::post()
         .uri("/v1/auth/login")
         .set_json(json!({"email": "admin@example.org", "password": password}));

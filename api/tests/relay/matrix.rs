@@ -13,7 +13,7 @@ use carechain_core::identity::SigningKey;
 use carechain_core::ids::{B64, ClaimId, RecordId};
 use carechain_core::statement::*;
 
-use crate::support::{Actor, Relay, Reply, TestApp, start};
+use crate::support::{Actor, RelayApp, Reply, TestApp, start};
 use crate::world::{Scenario, grant};
 
 /// A caller who is not a party to A's objects (in `MATRIX` column order).
@@ -155,7 +155,7 @@ fn concrete(path: &str, s: &Scenario) -> String {
 }
 
 /// The action a caller would sign to act on A's object at `path`.
-fn action<S: Relay>(app: &mut TestApp<S>, path: &str, s: &Scenario) -> Action {
+fn action<S: RelayApp>(app: &mut TestApp<S>, path: &str, s: &Scenario) -> Action {
     let junk = || B64(vec![1; 24]);
     match path {
         "/v1/admin/accounts/{id}/approve" => s.doctor.register(),
@@ -209,7 +209,7 @@ fn a_ids(s: &Scenario) -> [String; 4] {
     ]
 }
 
-async fn probe<S: Relay>(
+async fn probe<S: RelayApp>(
     app: &mut TestApp<S>,
     s: &Scenario,
     method: &str,

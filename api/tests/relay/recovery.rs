@@ -5,11 +5,11 @@ use actix_web::http::StatusCode;
 use carechain_core::statement::Role;
 use carechain_ledger::Proposal;
 
-use crate::support::{Relay, STAFF_PASSWORD, TestApp, start};
+use crate::support::{RelayApp, STAFF_PASSWORD, TestApp, start};
 use crate::world::ok;
 
 /// The first attempt reached the ledger only: `statement` submitted straight to it.
-async fn on_the_ledger_only<S: Relay>(app: &TestApp<S>, statement: String) {
+async fn on_the_ledger_only<S: RelayApp>(app: &TestApp<S>, statement: String) {
     app.state
         .ledger
         .submit(Proposal::new("submit", [statement.into_bytes()]))

@@ -225,12 +225,12 @@ impl Reply {
 }
 
 /// Something a test request can be sent to: the relay's service, however built.
-pub trait Relay {
+pub trait RelayApp {
     /// Sends `req` and reads the whole answer.
     fn answer(&self, req: TestRequest) -> impl Future<Output = Reply>;
 }
 
-impl<S, B> Relay for S
+impl<S, B> RelayApp for S
 where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
@@ -258,7 +258,7 @@ pub fn sign(rng: &mut ChaCha20Rng, key: &SigningKey, act: Action) -> String {
         .unwrap()
 }
 
-impl<S: Relay> TestApp<S> {
+impl<S: RelayApp> TestApp<S> {
     /// Sends a request: JSON body, optional bearer token, optional idempotency key.
     pub async fn send(
         &self,

@@ -19,7 +19,7 @@ use carechain_core::protocol::grant::rewrap_keys;
 use carechain_core::protocol::write::{RecordWrite, reader_key};
 use carechain_core::statement::*;
 
-use crate::support::{Actor, Relay, Reply, TestApp};
+use crate::support::{Actor, RelayApp, Reply, TestApp};
 
 /// Everything the scenario made.
 pub struct Scenario {
@@ -116,7 +116,7 @@ pub fn claim_from(
     (claim, act)
 }
 
-impl<S: Relay> TestApp<S> {
+impl<S: RelayApp> TestApp<S> {
     /// Signs `act` as `actor`, POSTs it to `path` and asserts `status`.
     pub async fn submit(&mut self, path: &str, actor: &Actor, act: Action, status: StatusCode) {
         ok(&self.post_signed(path, actor, act).await, status);
