@@ -4,7 +4,8 @@
 //! [`statements`] builds the signed statements from the protocol steps of
 //! `carechain_core::protocol` (one record-write composer, one claim prover),
 //! a [`Driver`] carries them to a backend — the in-memory state
-//! ([`MemoryDriver`]) or any ledger (`LedgerDriver`, feature `ledger`) — and a
+//! ([`MemoryDriver`]), any ledger (`LedgerDriver`, feature `ledger`) or the
+//! relay through its HTTP API (`RelayDriver`, feature `relay`) — and a
 //! [`World`] writes the scenario steps once over any driver. [`scenario`]
 //! holds stories written once and run on each backend.
 //!
@@ -15,6 +16,8 @@ pub mod actors;
 pub mod driver;
 pub mod keys;
 pub mod memory;
+#[cfg(feature = "relay")]
+pub mod relay;
 pub mod scenario;
 pub mod statements;
 pub mod world;
