@@ -4,10 +4,10 @@
 //! `carechain-client` sessions — one per actor, as the phone and the staff
 //! client hold them.
 //!
-//! A statement goes to the POST route of its action ([`post_route`]); a
-//! typed query to the GET route that answers it ([`RelayDriver::get_route`]),
-//! asked by a party allowed to read it, which the driver learns from the
-//! statements it forwarded. A doctor or insurer is signed up and approved
+//! A statement goes to the POST route of its action; a typed query to the
+//! GET route that answers it, asked by a party allowed to read it, which the
+//! driver learns from the statements it forwarded ([`routes`], the one
+//! mapping table). A doctor or insurer is signed up and approved
 //! through the API and logs in with a password. A patient registers through
 //! the API; the challenge login needs the patient's key, which a driver never
 //! sees, so the driver stores a refresh token through the relay's own token
@@ -19,144 +19,39 @@
 //! keeps only its class (`unauthorized`, `forbidden`, `not_found`), as the
 //! client reports it.
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::mpsc;
+pub mod routes;
+mod server;
 
-use actix_web::dev::ServerHandle;
-use actix_web::{HttpServer, web};
-use carechain_api::config::Config;
+use std::collections::HashMap;
+
+use actix_web::web;
 use carechain_api::db::{self, models::RefreshToken};
 use carechain_api::keystore::AdminKeys;
-use carechain_api::state::{AppState, open_ledger};
-use carechain_api::{app, setup};
+use carechain_api::setup;
+use carechain_api::state::AppState;
 use carechain_chaincode::ChaincodeError;
 use carechain_chaincode::contract::CURRENT_RULES;
 use carechain_client::{ClientError, Session};
 use carechain_core::envelope::HpkeSecretKey;
 use carechain_core::ids::{ActorId, B64};
-use carechain_core::ledger::{PageArgs, Query};
-use carechain_core::statement::{AccessAction, Action, RegisterIdentity, Role, Statement};
+use carechain_core::ledger::Query;
+use carechain_core::statement::{Action, RegisterIdentity, Role, Statement};
 use serde_json::{Value, json};
 
 use crate::driver::{Driver, FixedClock, Outcome};
 use crate::{AUD, Actor, World};
+use routes::{Asker, Parties, post_route};
+use server::Server;
 
 /// The relay's first admin's login.
 const ADMIN_EMAIL: &str = "admin@example.org";
 /// Every password of the driver's accounts.
 const PASSWORD: &str = "a-good-password";
 
-/// The POST route of a statement's action (relative to the relay's base URL);
-/// `None` for a registration, which [`RelayDriver::register`] routes by who signed it.
-pub fn post_route(act: &Action, account_of: impl Fn(&ActorId) -> String) -> Option<String> {
-    Some(match act {
-        Action::RegisterIdentity(_) => return None,
-        Action::SuspendIdentity(s) => format!("v1/admin/accounts/{}/suspend", account_of(&s.actor)),
-        Action::AccessRequest(_) => "v1/requests".into(),
-        Action::Grant(g) => format!("v1/requests/{}/grant", g.request),
-        Action::Deny(d) => format!("v1/requests/{}/deny", d.request),
-        Action::Revoke(r) => format!("v1/requests/{}/revoke", r.request),
-        Action::WriteRecord(_) => "v1/records".into(),
-        Action::ReadRecord(r) => format!("v1/records/{}/read", r.record),
-        Action::PublishProduct(_) => "v1/products".into(),
-        Action::PurchasePolicy(_) => "v1/policies".into(),
-        Action::IssuePolicy(i) => format!("v1/policies/{}/issue", i.policy),
-        Action::FileClaim(_) => "v1/claims".into(),
-        Action::MarkPaid(m) => format!("v1/claims/{}/paid", m.claim),
-    })
-}
-
-/// Who asks a query: the admin or a party of the object.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Asker {
-    Admin,
-    Actor(ActorId),
-}
-
-/// A GET route answering a query: the path, who asks it, and which field
-/// of the answer is the contract's (`None`: all of it).
-struct GetRoute {
-    path: String,
-    asker: Asker,
-    field: Option<&'static str>,
-}
-
-/// `path` with a page's `limit` and `after`.
-fn paged(path: &str, page: &PageArgs) -> String {
-    let sep = if path.contains('?') { '&' } else { '?' };
-    match &page.after {
-        Some(after) => format!("{path}{sep}limit={}&after={after}", page.limit),
-        None => format!("{path}{sep}limit={}", page.limit),
-    }
-}
-
 /// An account the driver holds a session of.
 struct Account {
     id: String,
-    role: Role,
     session: Session,
-}
-
-/// The relay running on its own thread (an actix system) until dropped.
-struct Server {
-    addr: SocketAddr,
-    state: web::Data<AppState>,
-    handle: ServerHandle,
-    thread: Option<std::thread::JoinHandle<()>>,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    /// A relay on a fresh temp directory, signing statements' audience `AUD`.
-    fn start() -> Server {
-        let dir = tempfile::tempdir().expect("a temp directory");
-        let config = Config {
-            data_dir: dir.path().to_owned(),
-            ledger_audience: AUD.into(),
-            login_attempts_per_minute: 10_000,
-            pool_size: 4,
-            ..Config::default()
-        };
-        let (tx, rx) = mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            actix_web::rt::System::new().block_on(async move {
-                let pool = db::connect(&config.database_url(), config.pool_size).unwrap();
-                let ledger = open_ledger(&config).unwrap();
-                let state = web::Data::new(AppState::new(config, pool, ledger, &[7u8; 32]));
-                let metrics = app::metrics().unwrap();
-                let shared = state.clone();
-                let server = HttpServer::new(move || app::app(shared.clone(), metrics.clone()))
-                    .workers(1)
-                    .shutdown_timeout(1)
-                    .disable_signals()
-                    .bind(("127.0.0.1", 0))
-                    .unwrap();
-                let addr = server.addrs()[0];
-                let server = server.run();
-                tx.send((addr, state, server.handle())).unwrap();
-                server.await.unwrap();
-            });
-        });
-        let (addr, state, handle) = rx.recv().expect("the relay starts");
-        Server {
-            addr,
-            state,
-            handle,
-            thread: Some(thread),
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // The server's own system waits for the stop; this one only asks.
-        drop(self.handle.stop(false));
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
 }
 
 /// The contract behind the relay's HTTP API; see the module docs.
@@ -166,12 +61,8 @@ pub struct RelayDriver {
     admin_keys: Option<AdminKeys>,
     admin: Option<Account>,
     accounts: HashMap<ActorId, Account>,
-    /// The party that may read each object the driver forwarded (by id).
-    parties: HashMap<String, ActorId>,
-    /// Each access request's doctor.
-    doctors: HashMap<String, ActorId>,
-    /// For each patient, a doctor with a write grant (who may list its readers).
-    writers: HashMap<ActorId, ActorId>,
+    /// Who may read what.
+    parties: Parties,
     signups: u64,
 }
 
@@ -187,9 +78,7 @@ impl RelayDriver {
             admin_keys: None,
             admin: None,
             accounts: HashMap::new(),
-            parties: HashMap::new(),
-            doctors: HashMap::new(),
-            writers: HashMap::new(),
+            parties: Parties::default(),
             signups: 0,
         }
     }
@@ -228,126 +117,6 @@ impl RelayDriver {
         match asker {
             Asker::Admin => &self.admin.as_ref().expect("an initialised relay").session,
             Asker::Actor(actor) => &self.account(actor).session,
-        }
-    }
-
-    /// A party of object `id`, or any patient (who is then told it is not found).
-    fn party(&self, id: &str) -> Asker {
-        let any = || {
-            let mut patients = self
-                .accounts
-                .iter()
-                .filter(|(_, a)| a.role == Role::Patient);
-            patients.next().map(|(actor, _)| actor.clone())
-        };
-        let party = self.parties.get(id).cloned().or_else(any);
-        party.map_or(Asker::Admin, Asker::Actor)
-    }
-
-    /// The GET route answering `query`, or `None` where the API has none
-    /// (the configuration, a statement's use, another reader's key, own keys).
-    fn get_route(&self, query: &Query) -> Option<GetRoute> {
-        let me = |actor: &str| actor.parse().map(Asker::Actor).ok();
-        let route = |path: String, asker: Option<Asker>, field| {
-            asker.map(|asker| GetRoute { path, asker, field })
-        };
-        let admin = Some(Asker::Admin);
-        match query {
-            Query::Config {} | Query::Statement { .. } | Query::OwnKeys { .. } => None,
-            Query::Identity { actor } => route(format!("v1/identities/{actor}"), admin, None),
-            Query::Request { request } => route(
-                format!("v1/requests/{request}"),
-                Some(self.party(request)),
-                None,
-            ),
-            Query::RequestsForPatient { patient: who, page }
-            | Query::RequestsByDoctor { doctor: who, page } => {
-                route(paged("v1/requests", page), me(who), None)
-            }
-            Query::Record { record } => route(
-                format!("v1/records/{record}"),
-                Some(self.party(record)),
-                Some("record"),
-            ),
-            Query::RecordKey { record, reader } => {
-                let asker = me(reader).filter(|asker| *asker == self.party(record));
-                route(format!("v1/records/{record}"), asker, Some("key"))
-            }
-            Query::RecordsForPatient { patient, page } => {
-                route(paged("v1/patients/me/records", page), me(patient), None)
-            }
-            Query::RecordsWithKeys {
-                patient,
-                reader,
-                page,
-            } if patient == reader => {
-                route(paged("v1/patients/me/records", page), me(patient), None)
-            }
-            Query::RecordsWithKeys {
-                patient,
-                reader,
-                page,
-            } => route(
-                paged(&format!("v1/patients/{patient}/records"), page),
-                me(reader),
-                None,
-            ),
-            Query::Readers { patient, category } => {
-                let category = serde_json::to_value(category).ok()?;
-                let path = format!(
-                    "v1/patients/{patient}/readers?category={}",
-                    category.as_str()?
-                );
-                let writer = self.writers.get(patient).cloned().map(Asker::Actor);
-                route(path, writer, None)
-            }
-            Query::AccessLog { patient, page } => {
-                route(paged("v1/patients/me/access-log", page), me(patient), None)
-            }
-            Query::Product { product } => route(format!("v1/products/{product}"), admin, None),
-            Query::Products { page } => route(paged("v1/products", page), admin, None),
-            Query::Policy { policy } => route(
-                format!("v1/policies/{policy}"),
-                Some(self.party(policy)),
-                None,
-            ),
-            Query::PoliciesForPatient { patient: who, page }
-            | Query::PoliciesForInsurer { insurer: who, page } => {
-                route(paged("v1/policies", page), me(who), None)
-            }
-            Query::Claim { claim } => {
-                route(format!("v1/claims/{claim}"), Some(self.party(claim)), None)
-            }
-            Query::ClaimsForPatient { patient: who, page }
-            | Query::ClaimsForInsurer { insurer: who, page } => {
-                route(paged("v1/claims", page), me(who), None)
-            }
-        }
-    }
-
-    /// Remembers who may read what `act` (signed by `signer`) creates.
-    fn learn(&mut self, signer: &ActorId, act: &Action) {
-        match act {
-            Action::AccessRequest(r) => {
-                self.parties
-                    .insert(r.request.to_string(), r.patient.clone());
-                self.doctors.insert(r.request.to_string(), signer.clone());
-            }
-            Action::Grant(g) if g.actions.contains(&AccessAction::Write) => {
-                if let Some(doctor) = self.doctors.get(&g.request.to_string()) {
-                    self.writers.insert(signer.clone(), doctor.clone());
-                }
-            }
-            Action::WriteRecord(w) => {
-                self.parties.insert(w.record.to_string(), w.patient.clone());
-            }
-            Action::PurchasePolicy(p) => {
-                self.parties.insert(p.policy.to_string(), signer.clone());
-            }
-            Action::FileClaim(c) => {
-                self.parties.insert(c.claim.to_string(), signer.clone());
-            }
-            _ => {}
         }
     }
 
@@ -403,8 +172,10 @@ impl RelayDriver {
                 .map_err(refusal)?;
             id
         };
-        let role = r.role;
-        self.accounts.insert(actor, Account { id, role, session });
+        if r.role == Role::Patient {
+            self.parties.any_patient.get_or_insert(actor.clone());
+        }
+        self.accounts.insert(actor, Account { id, session });
         Ok(json!({ "registered": r.role == Role::Patient }))
     }
 
@@ -472,7 +243,8 @@ impl Driver for RelayDriver {
                 status: 400,
                 code: "bad_request".into(),
                 message: format!(
-                    "the relay starts its ledger for {AUD:?} under rules {CURRENT_RULES}, not {config}"
+                    "expected audience {AUD:?} and rules {CURRENT_RULES} (the relay's own), \
+                     found {config}"
                 ),
             });
         }
@@ -499,7 +271,6 @@ impl Driver for RelayDriver {
             .map_err(refusal)?;
         self.admin = Some(Account {
             id: account.id,
-            role: Role::Admin,
             session,
         });
         Ok(json!({ "admin": keys.signing.actor_id() }))
@@ -529,12 +300,12 @@ impl Driver for RelayDriver {
         let answer: Value = self
             .block(session.submit(&path, token.to_owned()))
             .map_err(refusal)?;
-        self.learn(&signer, &statement.act);
+        self.parties.learn(&signer, &statement.act);
         Ok(contract_answer(answer))
     }
 
     fn query(&mut self, query: &Query) -> Outcome {
-        let Some(route) = self.get_route(query) else {
+        let Some(route) = self.parties.get_route(query) else {
             return Err(ChaincodeError {
                 status: 501,
                 code: "no_route".into(),
