@@ -115,6 +115,10 @@ pub enum Failure {
     PeerError,
     /// The endorser hangs for the gateway's endorsement timeout (30 s), past a client's deadline.
     Timeout,
+    /// The gateway finds no live peers that satisfy the endorsement policy, as
+    /// for 5–15 s after a peer restarts (until gossip sees it) or while an org
+    /// is down: `FailedPrecondition` from `registry.endorsementPlan`.
+    NoEndorsementPlan,
 }
 
 struct Serving {
@@ -333,6 +337,15 @@ impl TestNetwork {
         self.stop_gateway().await;
         let listener = bind(&format!("127.0.0.1:{}", self.port)).await?;
         self.serve(listener)
+    }
+
+    /// Stops the chaincode server abruptly, as a crashed chaincode process: the
+    /// peer's connection to it ends, and every proposal is answered with the
+    /// peer's 500 "chaincode stream terminated" (gateway: `Aborted`). The
+    /// peer itself, its gateway and ledger keep answering (e.g. the height).
+    pub fn stop_chaincode(&self) {
+        self.peer.handler.terminate();
+        self.chaincode_server.abort();
     }
 
     /// Makes the next `n` proposals (Evaluate or Endorse) fail with `failure`.
