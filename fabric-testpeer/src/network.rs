@@ -13,7 +13,6 @@ use carechain_fabric_protos::prost_types::Timestamp;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
-use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 
 use crate::chaincode::{ChaincodeHandler, ConnectError};
@@ -264,7 +263,10 @@ impl TestNetwork {
         .max_decoding_message_size(MAX_MESSAGE)
         .max_encoding_message_size(MAX_MESSAGE);
         let task = tokio::spawn(async move {
-            let incoming = TcpIncoming::from(listener);
+            // Go's net package (the real peer's gRPC) sets TCP_NODELAY on
+            // every connection; without it each answer waits for the
+            // client's delayed ACK (≈ 40 ms a call).
+            let incoming = carechain_chaincode::ccaas::incoming(listener);
             let _ = builder
                 .serve_with_incoming_shutdown(service, incoming, async {
                     let _ = signal.await;
