@@ -24,6 +24,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -39,6 +40,7 @@ use carechain_fabric_protos::protos::{
     QueryResultBytes, QueryStateClose, QueryStateNext, Response, SignedProposal,
 };
 use carechain_fabric_protos::queryresult::Kv;
+use tokio::sync::Notify;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tonic::transport::Endpoint;
 
@@ -91,6 +93,12 @@ type Routes = Arc<Mutex<HashMap<(String, String), UnboundedSender<ChaincodeMessa
 pub(crate) struct ChaincodeHandler {
     out: UnboundedSender<ChaincodeMessage>,
     routes: Routes,
+    /// Set once the stream has ended (the chaincode went away, or
+    /// [`ChaincodeHandler::terminate`]): every later transaction fails as the
+    /// peer's handler fails it, "chaincode stream terminated".
+    terminated: Arc<AtomicBool>,
+    /// Wakes the stream's reader to close it.
+    close: Arc<Notify>,
 }
 
 fn message(kind: Type, channel: &str, tx_id: &str, payload: Vec<u8>) -> ChaincodeMessage {
@@ -139,8 +147,16 @@ impl ChaincodeHandler {
         let _ = out.send(message(Type::Ready, "", "", Vec::new()));
         let routes: Routes = Arc::default();
         let reader_routes = Arc::clone(&routes);
+        let terminated = Arc::new(AtomicBool::new(false));
+        let close = Arc::new(Notify::new());
+        let (reader_terminated, reader_close) = (Arc::clone(&terminated), Arc::clone(&close));
         tokio::spawn(async move {
-            while let Ok(Some(msg)) = inbound.message().await {
+            loop {
+                let msg = tokio::select! {
+                    msg = inbound.message() => msg,
+                    () = reader_close.notified() => break,
+                };
+                let Ok(Some(msg)) = msg else { break };
                 if msg.r#type == Type::Keepalive as i32 {
                     continue;
                 }
@@ -150,13 +166,26 @@ impl ChaincodeHandler {
                     let _ = route.send(msg);
                 }
             }
-            // The stream ended: every transaction waiting on it fails.
+            // The stream ended: every transaction waiting on it fails, and so
+            // does every later one.
+            reader_terminated.store(true, Ordering::SeqCst);
             reader_routes
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .clear();
         });
-        Ok(Self { out, routes })
+        Ok(Self {
+            out,
+            routes,
+            terminated,
+            close,
+        })
+    }
+
+    /// Ends the stream as a crashed chaincode process would.
+    pub(crate) fn terminate(&self) {
+        self.terminated.store(true, Ordering::SeqCst);
+        self.close.notify_one();
     }
 
     /// Runs `input` as transaction `tx_id` and records its read-write set in `namespace`.
@@ -169,6 +198,9 @@ impl ChaincodeHandler {
         input: &ChaincodeInput,
         proposal: &SignedProposal,
     ) -> Result<Simulation, String> {
+        if self.terminated.load(Ordering::SeqCst) {
+            return Err(format!("error sending: {STREAM_TERMINATED}"));
+        }
         let key = (channel.to_owned(), tx_id.to_owned());
         let (sender, replies) = unbounded_channel();
         {

@@ -140,6 +140,14 @@ impl GatewayService {
                 };
                 return Ok((Some(response), None));
             }
+            Some(Failure::NoEndorsementPlan) => {
+                // internal/pkg/gateway/registry.go wraps discovery's error so.
+                return Err(Status::failed_precondition(format!(
+                    "no combination of peers can be derived which satisfy the endorsement policy: \
+                     cannot satisfy the endorsement policy of chaincode {}: no peer of Org2MSP is alive",
+                    self.peer.chaincode
+                )));
+            }
             Some(Failure::Timeout) => {
                 tokio::time::sleep(ENDORSEMENT_TIMEOUT).await;
                 let err = "rpc error: code = DeadlineExceeded desc = context deadline exceeded";

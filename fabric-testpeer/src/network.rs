@@ -13,7 +13,6 @@ use carechain_fabric_protos::prost_types::Timestamp;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
-use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 
 use crate::chaincode::{ChaincodeHandler, ConnectError};
@@ -115,6 +114,10 @@ pub enum Failure {
     PeerError,
     /// The endorser hangs for the gateway's endorsement timeout (30 s), past a client's deadline.
     Timeout,
+    /// The gateway finds no live peers that satisfy the endorsement policy, as
+    /// for 5–15 s after a peer restarts (until gossip sees it) or while an org
+    /// is down: `FailedPrecondition` from `registry.endorsementPlan`.
+    NoEndorsementPlan,
 }
 
 struct Serving {
@@ -260,7 +263,10 @@ impl TestNetwork {
         .max_decoding_message_size(MAX_MESSAGE)
         .max_encoding_message_size(MAX_MESSAGE);
         let task = tokio::spawn(async move {
-            let incoming = TcpIncoming::from(listener);
+            // Go's net package (the real peer's gRPC) sets TCP_NODELAY on
+            // every connection; without it each answer waits for the
+            // client's delayed ACK (≈ 40 ms a call).
+            let incoming = carechain_chaincode::ccaas::incoming(listener);
             let _ = builder
                 .serve_with_incoming_shutdown(service, incoming, async {
                     let _ = signal.await;
@@ -333,6 +339,15 @@ impl TestNetwork {
         self.stop_gateway().await;
         let listener = bind(&format!("127.0.0.1:{}", self.port)).await?;
         self.serve(listener)
+    }
+
+    /// Stops the chaincode server abruptly, as a crashed chaincode process: the
+    /// peer's connection to it ends, and every proposal is answered with the
+    /// peer's 500 "chaincode stream terminated" (gateway: `Aborted`). The
+    /// peer itself, its gateway and ledger keep answering (e.g. the height).
+    pub fn stop_chaincode(&self) {
+        self.peer.handler.terminate();
+        self.chaincode_server.abort();
     }
 
     /// Makes the next `n` proposals (Evaluate or Endorse) fail with `failure`.

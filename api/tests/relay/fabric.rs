@@ -15,14 +15,16 @@ use carechain_ledger::fabric::{Deadlines, FabricConfig};
 use crate::support;
 use crate::world::ok;
 
-#[actix_web::test]
-async fn the_story_through_http_on_fabric() {
-    let network = TestNetwork::start(NetworkOptions {
-        tls: true,
-        ..NetworkOptions::default()
-    })
-    .await
-    .unwrap();
+/// A relay configured for `network`'s gateway (TLS, the client identity from files).
+async fn relay_on(
+    network: &TestNetwork,
+) -> support::TestApp<
+    impl actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+    >,
+> {
     let dir = tempfile::tempdir().unwrap();
     let write = |name: &str, text: &str| {
         let path = dir.path().join(name);
@@ -46,7 +48,41 @@ async fn the_story_through_http_on_fabric() {
         conflict_retries: 3,
     });
     let (state, admin) = support::init_state(config, None).await;
-    let mut app = support::start_with(state, admin, Some(dir)).await;
+    support::start_with(state, admin, Some(dir)).await
+}
+
+/// A test network with TLS.
+async fn network() -> TestNetwork {
+    TestNetwork::start(NetworkOptions {
+        tls: true,
+        ..NetworkOptions::default()
+    })
+    .await
+    .unwrap()
+}
+
+#[actix_web::test]
+async fn readiness_fails_while_the_chaincode_is_down_though_the_peer_answers() {
+    let network = network().await;
+    let app = relay_on(&network).await;
+    let ready = app.send(Method::GET, "/readyz", None, None, None).await;
+    ok(&ready, StatusCode::OK);
+    network.stop_chaincode();
+    let height = network.height();
+    let ready = app.send(Method::GET, "/readyz", None, None, None).await;
+    assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE, "{ready:?}");
+    assert_eq!(ready.content_type, "application/problem+json");
+    assert!(
+        ready.body.to_string().contains("ledger not ready"),
+        "{ready:?}"
+    );
+    assert_eq!(network.height(), height, "the peer still answers");
+}
+
+#[actix_web::test]
+async fn the_story_through_http_on_fabric() {
+    let network = network().await;
+    let mut app = relay_on(&network).await;
     // Consent, records, insurance, an approved claim (asserted inside).
     let s = app.scenario().await;
     let height_after_story = network.height();

@@ -67,8 +67,8 @@ pub(super) fn follow(
 enum Step {
     /// Events were received (or none yet); go on.
     Continue,
-    /// A transient failure; reconnect after backoff.
-    Retry,
+    /// A transient failure (why); reconnect after backoff.
+    Retry(String),
     /// A permanent failure to yield.
     Fail(LedgerError),
     /// The ledger closed.
@@ -96,10 +96,15 @@ impl Follower {
                     self.done = true;
                     return Some(Err(error));
                 }
-                Step::Retry => {
+                Step::Retry(why) => {
                     self.stream = None;
                     self.failures = self.failures.saturating_add(1);
                     let wait = backoff(self.failures);
+                    tracing::warn!(
+                        next_block = self.next_block,
+                        attempt = self.failures,
+                        "chaincode event stream dropped ({why}); reconnecting in {wait:?}"
+                    );
                     tokio::select! {
                         () = tokio::time::sleep(wait) => {}
                         _ = self.shutdown.changed() => return None,
@@ -127,18 +132,28 @@ impl Follower {
         };
         match opened {
             Ok(Ok(response)) => {
+                if self.failures > 0 {
+                    tracing::info!(
+                        next_block = self.next_block,
+                        attempts = self.failures,
+                        "chaincode event stream resumed"
+                    );
+                }
                 self.stream = Some(response.into_inner());
                 Step::Continue
             }
             Ok(Err(status)) => self.failed(status),
-            Err(_) => Step::Retry,
+            Err(_) => Step::Retry(format!(
+                "no answer to the opening within {:?}",
+                config.deadlines.connect
+            )),
         }
     }
 
     /// Takes the next block's events from the open stream.
     async fn receive(&mut self) -> Step {
         let Some(stream) = self.stream.as_mut() else {
-            return Step::Retry;
+            return Step::Retry("no open stream".into());
         };
         let message = tokio::select! {
             message = stream.message() => message,
@@ -158,7 +173,7 @@ impl Follower {
                     }));
                 Step::Continue
             }
-            Ok(None) => Step::Retry,
+            Ok(None) => Step::Retry("the gateway ended the stream".into()),
             Err(status) => self.failed(status),
         }
     }
@@ -174,7 +189,7 @@ impl Follower {
             | Code::FailedPrecondition => {
                 Step::Fail(to_ledger_error("ChaincodeEvents", None, &status))
             }
-            _ => Step::Retry,
+            code => Step::Retry(format!("{code:?}: {}", status.message())),
         }
     }
 }

@@ -8,10 +8,18 @@
 //! error detail of the endorser that ran it (code `Unknown` from `Evaluate`,
 //! `Aborted` from `Endorse`), and the contract's message is
 //! `"{code}: {message}"`, so the refusal comes back as the same
-//! [`LedgerError::Refused`] as in-process. `Unavailable`, `ResourceExhausted`
-//! and an `Aborted` without a chaincode response (an endorser crashed or a
-//! peer-generated 500) are transient; `DeadlineExceeded` is a timeout; the
-//! rest (bad request, access denied, unknown channel) need an operator.
+//! [`LedgerError::Refused`] as in-process. Transient, so retried and then
+//! answered 503: `Unavailable`, `ResourceExhausted`; an `Aborted` without a
+//! chaincode response (an endorser crashed or a peer-generated 500); an
+//! `Unknown` without one (tonic's code for a connection reset in the middle
+//! of a call, "transport error"); and the `FailedPrecondition` the gateway
+//! answers while no set of live peers satisfies the endorsement policy (for
+//! 5–15 s after a peer restarts, until gossip sees it, and while an org is
+//! down; `internal/pkg/gateway/registry.go`). A `Submit` or `CommitStatus`
+//! still failing that way leaves the outcome unknown: it becomes a
+//! [`LedgerError::Timeout`] carrying the transaction id, which may still
+//! commit. `DeadlineExceeded` is a timeout; the rest (bad request, access
+//! denied, unknown channel) need an operator.
 
 use carechain_fabric_protos::gateway::ErrorDetail;
 use carechain_fabric_protos::prost::Message;
@@ -90,13 +98,32 @@ fn is_code(s: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
+/// The gateway's messages (`internal/pkg/gateway/registry.go`) for "no live
+/// peers satisfy the endorsement policy now", which gossip or a restarted
+/// peer resolves.
+const NO_ENDORSEMENT_PLAN: &[&str] = &[
+    "no combination of peers can be derived which satisfy the endorsement policy",
+    "failed to select a set of endorsers that satisfy the endorsement policy due to unavailability of peers",
+    "failed to find any endorsing peers for org(s)",
+    "no peers available to evaluate chaincode",
+];
+
 /// Whether retrying the same call may succeed.
 pub fn is_transient(status: &Status) -> bool {
     match status.code() {
         Code::Unavailable | Code::ResourceExhausted => true,
-        Code::Aborted => refusal(status).is_none(),
+        Code::Aborted | Code::Unknown => refusal(status).is_none(),
+        Code::FailedPrecondition => NO_ENDORSEMENT_PLAN
+            .iter()
+            .any(|text| status.message().contains(text)),
         _ => false,
     }
+}
+
+/// Whether a failed `call` may have left the transaction to commit anyway:
+/// it was already handed to ordering.
+fn outcome_unknown(call: &str) -> bool {
+    matches!(call, "Submit" | "CommitStatus")
 }
 
 /// The contract's refusal carried by `status`, if it is one.
@@ -125,6 +152,12 @@ pub fn to_ledger_error(call: &'static str, tx_id: Option<&str>, status: &Status)
             during: call.to_owned(),
             tx_id: tx_id.map(str::to_owned),
         },
+        _ if is_transient(status) && outcome_unknown(call) && tx_id.is_some() => {
+            LedgerError::Timeout {
+                during: format!("{call} ({:?}: {message})", status.code()),
+                tx_id: tx_id.map(str::to_owned),
+            }
+        }
         _ if is_transient(status) => LedgerError::Unavailable(format!(
             "Fabric gateway {call}: {:?}: {message}",
             status.code()
@@ -207,6 +240,47 @@ mod tests {
         assert!(matches!(
             to_ledger_error("CommitStatus", Some("t1"), &Status::deadline_exceeded("late")),
             LedgerError::Timeout { ref tx_id, .. } if tx_id.as_deref() == Some("t1")
+        ));
+    }
+
+    #[test]
+    fn a_connection_reset_mid_call_is_transient_and_mid_commit_status_may_still_commit() {
+        // tonic's status for a reset HTTP/2 connection.
+        let reset = Status::unknown("transport error");
+        assert!(is_transient(&reset));
+        assert!(matches!(
+            to_ledger_error("Endorse", Some("t1"), &reset),
+            LedgerError::Unavailable(_)
+        ));
+        for call in ["Submit", "CommitStatus"] {
+            match to_ledger_error(call, Some("t1"), &reset) {
+                e @ LedgerError::Timeout { .. } => {
+                    assert!(e.to_string().contains("t1 may still commit"), "{e}");
+                }
+                other => panic!("{call}: expected an unknown outcome, found {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn no_endorsement_plan_is_transient_but_other_preconditions_are_not() {
+        let no_plan = Status::failed_precondition(
+            "no combination of peers can be derived which satisfy the endorsement policy: \
+             required chaincodes are not installed on sufficient peers",
+        );
+        assert!(is_transient(&no_plan));
+        assert!(matches!(
+            to_ledger_error("Endorse", Some("t1"), &no_plan),
+            LedgerError::Unavailable(_)
+        ));
+        let down =
+            Status::failed_precondition("failed to find any endorsing peers for org(s): Org2MSP");
+        assert!(is_transient(&down));
+        let acl = Status::failed_precondition("access denied: channel [c] creator org unknown");
+        assert!(!is_transient(&acl));
+        assert!(matches!(
+            to_ledger_error("Evaluate", None, &acl),
+            LedgerError::Gateway { ref code, .. } if code == "FailedPrecondition"
         ));
     }
 }

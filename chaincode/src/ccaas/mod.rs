@@ -251,7 +251,43 @@ pub async fn serve_on(
     }
     let service = ChaincodeAsService::new(config.chaincode_id.clone(), chaincode).into_service();
     builder
-        .serve_with_incoming_shutdown(service, TcpIncoming::from(listener), shutdown)
+        .serve_with_incoming_shutdown(service, incoming(listener), shutdown)
         .await?;
     Ok(())
+}
+
+/// TCP keepalive probes on accepted peer connections after this long idle.
+const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
+
+/// The accepted connections of `listener`, with `TCP_NODELAY` and TCP keepalive set.
+///
+/// `Server::tcp_nodelay` applies only to servers that bind their own address;
+/// an incoming stream made from a listener keeps the kernel's defaults, and
+/// with Nagle on, each small message to the peer waits for the peer's delayed
+/// ACK (measured on Fabric 3.1.5: 46 ms for a one-key query instead of 3 ms).
+pub fn incoming(listener: TcpListener) -> TcpIncoming {
+    TcpIncoming::from(listener)
+        .with_nodelay(Some(true))
+        .with_keepalive(Some(TCP_KEEPALIVE))
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::StreamExt as _;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn accepted_peer_connections_have_nodelay_and_keepalive() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let mut accepted = incoming(listener);
+        let _client = tokio::net::TcpStream::connect(address).await.unwrap();
+        let socket = accepted.next().await.unwrap().unwrap();
+        assert!(socket.nodelay().unwrap(), "TCP_NODELAY is off");
+        assert!(
+            socket2::SockRef::from(&socket).keepalive().unwrap(),
+            "SO_KEEPALIVE is off"
+        );
+    }
 }

@@ -421,6 +421,17 @@ async fn injected_failures_and_tls() {
         Code::Unknown,
         "failures are used up: {status:?}"
     );
+    // No live peers satisfy the endorsement policy (an org down, or gossip
+    // not yet aware of a restarted peer): the gateway's FailedPrecondition.
+    net.fail_next_endorsements(1, Failure::NoEndorsementPlan);
+    let status = client.endorse(&[b"config"]).await.unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+    assert!(
+        status.message().starts_with(
+            "no combination of peers can be derived which satisfy the endorsement policy"
+        ),
+        "{status:?}"
+    );
     net.fail_next_endorsements(1, Failure::Timeout);
     let (tx_id, proposal) = client.proposal(&[b"config"]);
     let mut request = carechain_fabric_protos::tonic::Request::new(
