@@ -61,28 +61,28 @@ async fn target(state: &AppState, id: &str) -> Result<crate::db::models::Account
     Ok(account)
 }
 
-/// Approves a pending doctor or insurer and forwards the admin-signed
-/// `register_identity` of the account's registered keys.
-#[utoipa::path(tag = "admin", security(("bearer" = [])), request_body = StatementRequest,
-    params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "required")),
-    responses((status = 200, body = Submitted), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
-#[post("/v1/admin/accounts/{id}/approve")]
-pub async fn approve(
+statement_post! {
+    /// Approves a pending doctor or insurer and forwards the admin-signed
+    /// `register_identity` of the account's registered keys.
+    approve, "/v1/admin/accounts/{id}/approve", tag = "admin", 200, id => approve_account
+}
+
+/// The body of [`approve`].
+async fn approve_account(
     state: web::Data<AppState>,
     caller: Caller,
     idem: IdempotencyKey,
-    path: web::Path<String>,
-    body: web::Json<StatementRequest>,
+    id: String,
+    body: StatementRequest,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[AccountRole::Admin])?;
-    let account = target(&state, &path).await?;
+    let account = target(&state, &id).await?;
     if account.status != status::PENDING {
         return Err(ApiError::Conflict(format!(
             "the account is {}, not pending",
             account.status
         )));
     }
-    let body = body.into_inner();
     let statement: Statement = forward::check(&caller, &body.statement, "register_identity")?;
     let Action::RegisterIdentity(reg) = &statement.act else {
         return Err(ApiError::forbidden(
@@ -136,21 +136,21 @@ pub async fn approve(
     .await
 }
 
-/// Suspends an account and forwards the admin-signed `suspend_identity`.
-#[utoipa::path(tag = "admin", security(("bearer" = [])), request_body = StatementRequest,
-    params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "required")),
-    responses((status = 200, body = Submitted), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
-#[post("/v1/admin/accounts/{id}/suspend")]
-pub async fn suspend(
+statement_post! {
+    /// Suspends an account and forwards the admin-signed `suspend_identity`.
+    suspend, "/v1/admin/accounts/{id}/suspend", tag = "admin", 200, id => suspend_account
+}
+
+/// The body of [`suspend`].
+async fn suspend_account(
     state: web::Data<AppState>,
     caller: Caller,
     idem: IdempotencyKey,
-    path: web::Path<String>,
-    body: web::Json<StatementRequest>,
+    id: String,
+    body: StatementRequest,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[AccountRole::Admin])?;
-    let account = target(&state, &path).await?;
-    let body = body.into_inner();
+    let account = target(&state, &id).await?;
     let statement = forward::check(&caller, &body.statement, "suspend_identity")?;
     let Action::SuspendIdentity(s) = &statement.act else {
         return Err(ApiError::forbidden("expected a suspend_identity statement"));

@@ -15,11 +15,11 @@ use carechain_api::db;
 use carechain_api::push::deliveries::{self, DeliveryRow};
 use carechain_api::push::webpush::Vapid;
 use carechain_api::push::{Push, PushConfig};
-use carechain_api::state::{AppState, open_ledger};
+use carechain_api::state::AppState;
 use carechain_core::statement::Role;
 
 use crate::harness::{serve, state_with, wait_rows};
-use crate::support::{start_with, test_config};
+use crate::support::{start_with, test_config, test_relay};
 use crate::webpush::{Log, Seen, check_vapid, decrypt, scripted_receiver};
 
 const AUTH: [u8; 16] = [3u8; 16];
@@ -243,11 +243,11 @@ async fn a_restarted_relay_delivers_what_was_pending() {
     // Another relay process on the same database (its own ledger directory:
     // the first one's is still locked) resumes the delivery.
     let dir2 = tempfile::tempdir().unwrap();
-    let config2 = test_config(dir2.path());
-    let pool = db::connect(&database_url, 2).unwrap();
-    let ledger = open_ledger(&config2).unwrap();
     let second = Push::new(config(Duration::from_millis(50)), Some(vapid));
-    let state2 = web::Data::new(AppState::new(config2, pool, ledger, &[7u8; 32]).with_push(second));
+    let mut relay2 = test_relay(test_config(dir2.path()))
+        .database_url(database_url)
+        .push(second);
+    let state2 = web::Data::new(relay2.open().unwrap());
     let _worker2 = carechain_api::push::spawn_worker(state2.clone());
     until("the resumed push", || seen_at(&log, "/phone").len() >= 2).await;
     let deadline = Instant::now() + Duration::from_secs(10);
