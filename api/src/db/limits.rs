@@ -60,22 +60,17 @@ pub fn take(
     now_ms: i64,
 ) -> Result<Option<i64>, ApiError> {
     let period = quota.interval_ms.saturating_mul(quota.burst);
-    let taken: Option<Tat> = match conn {
-        DbConnection::Sqlite(c) => diesel::sql_query(SQLITE_TAKE)
-            .bind::<Text, _>(key)
-            .bind::<BigInt, _>(now_ms)
-            .bind::<BigInt, _>(quota.interval_ms)
-            .bind::<BigInt, _>(period)
-            .get_result(c)
-            .optional()?,
-        DbConnection::Pg(c) => diesel::sql_query(PG_TAKE)
-            .bind::<Text, _>(key)
-            .bind::<BigInt, _>(now_ms)
-            .bind::<BigInt, _>(quota.interval_ms)
-            .bind::<BigInt, _>(period)
-            .get_result(c)
-            .optional()?,
+    let sql = match conn {
+        DbConnection::Sqlite(_) => SQLITE_TAKE,
+        DbConnection::Pg(_) => PG_TAKE,
     };
+    let taken: Option<Tat> = diesel::sql_query(sql)
+        .bind::<Text, _>(key)
+        .bind::<BigInt, _>(now_ms)
+        .bind::<BigInt, _>(quota.interval_ms)
+        .bind::<BigInt, _>(period)
+        .get_result(conn)
+        .optional()?;
     if let Some(taken) = taken {
         debug_assert!(
             taken.tat_ms > now_ms,

@@ -7,6 +7,7 @@ use carechain_core::ledger::{ErrorCode, Identity, Query};
 use carechain_core::statement::{Action, Statement};
 
 use crate::auth::Caller;
+use crate::db::models::Account;
 use crate::db::{self, accounts, tokens as token_db};
 use crate::error::ApiError;
 use crate::forward;
@@ -52,13 +53,35 @@ pub async fn list_accounts(
     Ok(HttpResponse::Ok().json(AccountPage { items, next }))
 }
 
-/// Loads a non-admin account by id for an admin action.
-async fn target(state: &AppState, id: &str) -> Result<crate::db::models::Account, ApiError> {
+/// The account `id` an admin acts on (404 if none; `admit` may refuse it)
+/// and the admin's statement of `kind` about it.
+async fn admin_statement(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    body: &StatementRequest,
+    kind: &str,
+    admit: fn(&Account) -> Result<(), ApiError>,
+) -> Result<(Account, Statement), ApiError> {
+    caller.require(&[AccountRole::Admin])?;
     let id = path_id(id)?.to_owned();
     let account = db::run(&state.pool, move |conn| accounts::by_id(conn, &id))
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok(account)
+    admit(&account)?;
+    let statement = forward::check(caller, &body.statement, kind)?;
+    Ok((account, statement))
+}
+
+/// Only a pending account is approved.
+fn pending(account: &Account) -> Result<(), ApiError> {
+    if account.status != status::PENDING {
+        return Err(ApiError::Conflict(format!(
+            "the account is {}, not pending",
+            account.status
+        )));
+    }
+    Ok(())
 }
 
 statement_post! {
@@ -72,18 +95,11 @@ async fn approve_account(
     state: web::Data<AppState>,
     caller: Caller,
     idem: IdempotencyKey,
-    id: String,
     body: StatementRequest,
+    id: String,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(&[AccountRole::Admin])?;
-    let account = target(&state, &id).await?;
-    if account.status != status::PENDING {
-        return Err(ApiError::Conflict(format!(
-            "the account is {}, not pending",
-            account.status
-        )));
-    }
-    let statement: Statement = forward::check(&caller, &body.statement, "register_identity")?;
+    let (account, statement) =
+        admin_statement(&state, &caller, &id, &body, "register_identity", pending).await?;
     let Action::RegisterIdentity(reg) = &statement.act else {
         return Err(ApiError::forbidden(
             "expected a register_identity statement",
@@ -146,12 +162,11 @@ async fn suspend_account(
     state: web::Data<AppState>,
     caller: Caller,
     idem: IdempotencyKey,
-    id: String,
     body: StatementRequest,
+    id: String,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(&[AccountRole::Admin])?;
-    let account = target(&state, &id).await?;
-    let statement = forward::check(&caller, &body.statement, "suspend_identity")?;
+    let (account, statement) =
+        admin_statement(&state, &caller, &id, &body, "suspend_identity", |_| Ok(())).await?;
     let Action::SuspendIdentity(s) = &statement.act else {
         return Err(ApiError::forbidden("expected a suspend_identity statement"));
     };

@@ -6,38 +6,32 @@
 /// transaction. `utoipa` needs the path, the status and the path parameter
 /// written out (and sees the route through a `post` imported where the
 /// macro is used), so each route is one declaration whose body is one call,
-/// `$handler(state, caller, idem, [id,] body, args…)`, of a generic function
+/// `$handler(state, caller, idem, body, [id,] args…)`, of a generic function
 /// such as [`forward_new`] or [`forward_as_party`].
 macro_rules! statement_post {
     ($(#[doc = $doc:expr])* $name:ident, $path:tt, tag = $tag:tt, $status:tt, id => $handler:path $(, $arg:expr)*) => {
-        $(#[doc = $doc])*
-        #[utoipa::path(tag = $tag, security(("bearer" = [])), request_body = crate::types::StatementRequest,
-            params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "required")),
-            responses((status = $status, body = crate::types::Submitted), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
-        #[post($path)]
-        pub async fn $name(
-            state: actix_web::web::Data<crate::state::AppState>,
-            caller: crate::auth::Caller,
-            idem: crate::idempotency::IdempotencyKey,
-            path: actix_web::web::Path<String>,
-            body: actix_web::web::Json<crate::types::StatementRequest>,
-        ) -> Result<actix_web::HttpResponse, crate::error::ApiError> {
-            $handler(state, caller, idem, path.into_inner(), body.into_inner() $(, $arg)*).await
+        statement_post! {
+            @route [$(#[doc = $doc])*] $name, $path, $tag, $status, [("id" = String, Path),],
+            [path: actix_web::web::Path<String>,], $handler, [path.into_inner(), $($arg),*]
         }
     };
     ($(#[doc = $doc:expr])* $name:ident, $path:tt, tag = $tag:tt, $status:tt => $handler:path $(, $arg:expr)*) => {
-        $(#[doc = $doc])*
+        statement_post! { @route [$(#[doc = $doc])*] $name, $path, $tag, $status, [], [], $handler, [$($arg),*] }
+    };
+    (@route [$($doc:tt)*] $name:ident, $path:tt, $tag:tt, $status:tt, [$($param:tt)*], [$($extractor:tt)*], $handler:path, [$($arg:expr),* $(,)?]) => {
+        $($doc)*
         #[utoipa::path(tag = $tag, security(("bearer" = [])), request_body = crate::types::StatementRequest,
-            params(("Idempotency-Key" = String, Header, description = "required")),
+            params($($param)* ("Idempotency-Key" = String, Header, description = "required")),
             responses((status = $status, body = crate::types::Submitted), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
         #[post($path)]
         pub async fn $name(
             state: actix_web::web::Data<crate::state::AppState>,
             caller: crate::auth::Caller,
             idem: crate::idempotency::IdempotencyKey,
+            $($extractor)*
             body: actix_web::web::Json<crate::types::StatementRequest>,
         ) -> Result<actix_web::HttpResponse, crate::error::ApiError> {
-            $handler(state, caller, idem, body.into_inner() $(, $arg)*).await
+            $handler(state, caller, idem, body.into_inner(), $($arg),*).await
         }
     };
 }
@@ -274,8 +268,8 @@ pub(crate) async fn forward_as_party<T: Parties>(
     state: web::Data<AppState>,
     caller: Caller,
     idem: IdempotencyKey,
-    id: String,
     body: StatementRequest,
+    id: String,
     expect: Expect,
     query_of: fn(String) -> Query,
 ) -> Result<HttpResponse, ApiError> {

@@ -148,8 +148,8 @@ async fn answer(
     state: web::Data<AppState>,
     caller: Caller,
     idem: IdempotencyKey,
-    id: String,
     body: StatementRequest,
+    id: String,
     kind: &'static str,
 ) -> Result<HttpResponse, ApiError> {
     let expect = Expect::ok(&[AccountRole::Patient], kind);
