@@ -14,8 +14,8 @@
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
-use crate::db::DbConnection;
 use crate::db::schema::login_limits;
+use crate::db::{DbConnection, on_backend};
 use crate::error::ApiError;
 
 /// How a limited key behaves.
@@ -64,13 +64,13 @@ pub fn take(
         DbConnection::Sqlite(_) => SQLITE_TAKE,
         DbConnection::Pg(_) => PG_TAKE,
     };
-    let taken: Option<Tat> = diesel::sql_query(sql)
+    let taken: Option<Tat> = on_backend!(conn, |c| diesel::sql_query(sql)
         .bind::<Text, _>(key)
         .bind::<BigInt, _>(now_ms)
         .bind::<BigInt, _>(quota.interval_ms)
         .bind::<BigInt, _>(period)
-        .get_result(conn)
-        .optional()?;
+        .get_result(c)
+        .optional()?);
     if let Some(taken) = taken {
         debug_assert!(
             taken.tat_ms > now_ms,
