@@ -2,11 +2,11 @@
 //! see decisions; the insurer marks approved claims paid.
 
 use actix_web::{HttpResponse, get, post, web};
-use carechain_core::ledger::{ClaimState, Query};
+use carechain_core::ledger::{ClaimState, Page, Query};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::handlers::{Expect, caller_page, forward_as_party, forward_new, party_get};
+use crate::handlers::{Expect, forward_as_party, forward_new, own_page, party_get};
 use crate::state::AppState;
 use crate::types::{AccountRole, PageQuery};
 
@@ -29,24 +29,15 @@ pub async fn list(
     caller: Caller,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let roles = [AccountRole::Patient, AccountRole::Insurer];
-    caller_page::<ClaimState>(
+    let page: Page<ClaimState> = own_page(
         &state,
         &caller,
-        &roles,
         &query,
-        |role, actor, page| match role {
-            AccountRole::Patient => Query::ClaimsForPatient {
-                patient: actor,
-                page,
-            },
-            _ => Query::ClaimsForInsurer {
-                insurer: actor,
-                page,
-            },
-        },
+        |patient, page| Query::ClaimsForPatient { patient, page },
+        |insurer, page| Query::ClaimsForInsurer { insurer, page },
     )
-    .await
+    .await?;
+    Ok(HttpResponse::Ok().json(page))
 }
 
 /// One claim and its decision, for its patient or its insurer.

@@ -51,7 +51,7 @@ use std::future::{Future, Ready, ready};
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use carechain_core::ledger::{AccessRequestState, ClaimState, PageArgs, PolicyState, Query};
+use carechain_core::ledger::{AccessRequestState, ClaimState, Page, PageArgs, PolicyState, Query};
 use carechain_core::statement::Action;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -93,8 +93,27 @@ pub(crate) async fn caller_page<T: DeserializeOwned + Serialize>(
     caller.require(roles)?;
     let page = page_args(query)?;
     let query = query_of(caller.role, caller.actor()?.to_owned(), page);
-    let page: carechain_core::ledger::Page<T> = forward::query(state, query).await?;
+    let page: Page<T> = forward::query(state, query).await?;
     Ok(HttpResponse::Ok().json(page))
+}
+
+/// A page of the caller's own objects from a patient- or insurer-keyed ledger
+/// list query, for routes open to both roles (policies, claims).
+pub(crate) async fn own_page<T: serde::de::DeserializeOwned>(
+    state: &crate::state::AppState,
+    caller: &crate::auth::Caller,
+    query: &PageQuery,
+    for_patient: fn(String, PageArgs) -> Query,
+    for_insurer: fn(String, PageArgs) -> Query,
+) -> Result<Page<T>, ApiError> {
+    use crate::types::AccountRole;
+    caller.require(&[AccountRole::Patient, AccountRole::Insurer])?;
+    let query_of = match caller.role {
+        AccountRole::Patient => for_patient,
+        _ => for_insurer,
+    };
+    let page = page_args(query)?;
+    crate::forward::query(state, query_of(caller.actor()?.to_owned(), page)).await
 }
 
 /// Checks an id taken from the path is a single plausible segment (else 404).

@@ -2,15 +2,13 @@
 
 use actix_web::{HttpResponse, get, post, web};
 use carechain_core::ledger::{
-    ClaimContext, PolicyState, ProductState, Query, RecordState, WrappedKeyState,
+    ClaimContext, Page, PolicyState, ProductState, Query, RecordState, WrappedKeyState,
 };
 
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::forward;
-use crate::handlers::{
-    Expect, caller_page, forward_as_party, forward_new, party, party_get, path_id,
-};
+use crate::handlers::{Expect, forward_as_party, forward_new, own_page, party, party_get, path_id};
 use crate::state::AppState;
 use crate::types::{AccountRole, ClaimContextQuery, PageQuery};
 
@@ -39,24 +37,15 @@ pub async fn list(
     caller: Caller,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let roles = [AccountRole::Patient, AccountRole::Insurer];
-    caller_page::<PolicyState>(
+    let page: Page<PolicyState> = own_page(
         &state,
         &caller,
-        &roles,
         &query,
-        |role, actor, page| match role {
-            AccountRole::Patient => Query::PoliciesForPatient {
-                patient: actor,
-                page,
-            },
-            _ => Query::PoliciesForInsurer {
-                insurer: actor,
-                page,
-            },
-        },
+        |patient, page| Query::PoliciesForPatient { patient, page },
+        |insurer, page| Query::PoliciesForInsurer { insurer, page },
     )
-    .await
+    .await?;
+    Ok(HttpResponse::Ok().json(page))
 }
 
 /// What the patient needs to prove a claim under policy `id` for `record`, in
