@@ -139,47 +139,41 @@ impl Config {
 
     /// Overrides fields from environment variables read through `var`.
     pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
-        fn parse<T: std::str::FromStr>(
-            value: Option<String>,
+        /// Parses variable `name` into `field` when it is set.
+        fn set<T: std::str::FromStr>(
+            var: &impl Fn(&str) -> Option<String>,
             name: &'static str,
             expected: &'static str,
-        ) -> Result<Option<T>, ConfigError> {
-            value
-                .map(|v| v.parse().map_err(|_| ConfigError::Env { name, expected }))
-                .transpose()
+            field: &mut T,
+        ) -> Result<(), ConfigError> {
+            if let Some(value) = var(name) {
+                *field = value
+                    .parse()
+                    .map_err(|_| ConfigError::Env { name, expected })?;
+            }
+            Ok(())
         }
-        if let Some(v) = parse(var("CARECHAIN_LISTEN"), "CARECHAIN_LISTEN", "host:port")? {
-            self.listen = v;
-        }
-        if let Some(v) = var("CARECHAIN_DATA_DIR") {
-            self.data_dir = PathBuf::from(v);
-        }
+        set(&var, "CARECHAIN_LISTEN", "host:port", &mut self.listen)?;
+        set(&var, "CARECHAIN_DATA_DIR", "a path", &mut self.data_dir)?;
         if let Some(v) = var("DATABASE_URL").or_else(|| var("CARECHAIN_DATABASE_URL")) {
             self.database_url = Some(v);
         }
-        if let Some(v) = parse(
-            var("CARECHAIN_POOL_SIZE"),
-            "CARECHAIN_POOL_SIZE",
-            "a number",
-        )? {
-            self.pool_size = v;
-        }
-        if let Some(v) = var("CARECHAIN_AUDIENCE") {
-            self.audience = v;
-        }
-        if let Some(v) = var("CARECHAIN_LEDGER_AUDIENCE") {
-            self.ledger_audience = v;
-        }
-        if let Some(v) = parse(
-            var("CARECHAIN_LOGIN_ATTEMPTS_PER_MINUTE"),
+        set(&var, "CARECHAIN_POOL_SIZE", "a number", &mut self.pool_size)?;
+        set(&var, "CARECHAIN_AUDIENCE", "text", &mut self.audience)?;
+        set(
+            &var,
+            "CARECHAIN_LEDGER_AUDIENCE",
+            "text",
+            &mut self.ledger_audience,
+        )?;
+        let attempts = &mut self.login_attempts_per_minute;
+        set(
+            &var,
             "CARECHAIN_LOGIN_ATTEMPTS_PER_MINUTE",
             "a number",
-        )? {
-            self.login_attempts_per_minute = v;
-        }
-        if let Some(v) = parse(var("CARECHAIN_WORKERS"), "CARECHAIN_WORKERS", "a number")? {
-            self.workers = v;
-        }
+            attempts,
+        )?;
+        set(&var, "CARECHAIN_WORKERS", "a number", &mut self.workers)?;
         match var("CARECHAIN_LEDGER").as_deref() {
             None => {}
             Some("embedded") => self.ledger = LedgerKind::Embedded,

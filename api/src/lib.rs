@@ -11,7 +11,8 @@
 //! Layout: [`handlers`] (one file per resource) call [`db`] repository
 //! functions or [`forward`]; [`types`] are the wire types; [`error::ApiError`]
 //! is the one error, rendered as RFC 9457 problems; [`config::Config`] is
-//! loaded once and shared through [`state::AppState`].
+//! loaded once and shared through [`state::AppState`]; [`relay::Relay`]
+//! assembles and starts the whole relay.
 
 pub mod app;
 pub mod auth;
@@ -25,6 +26,7 @@ pub mod keystore;
 pub mod methods;
 pub mod openapi;
 pub mod push;
+pub mod relay;
 pub mod setup;
 pub mod state;
 pub mod types;

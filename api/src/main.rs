@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use actix_web::{HttpServer, web};
+use actix_web::web;
 use clap::{Parser, Subcommand};
 use rand_core::OsRng;
 use tracing_subscriber::EnvFilter;
@@ -13,8 +13,9 @@ use zeroize::Zeroizing;
 use carechain_api::config::Config;
 use carechain_api::error::ApiError;
 use carechain_api::keystore::AdminKeys;
+use carechain_api::relay::Relay;
+use carechain_api::setup;
 use carechain_api::state::AppState;
-use carechain_api::{app, setup};
 
 /// The CareChain relay.
 #[derive(Parser)]
@@ -124,12 +125,11 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), ApiError> {
             init(config.clone(), init_args).await?;
         }
     }
-    let listen = config.listen;
-    let workers = config.workers;
+    let mut relay = Relay::builder(config);
     // The embedded ledger has one writer process: while the ledger is empty,
     // close it between checks so `init` (another process) can write genesis.
     let state = loop {
-        let state = AppState::open(config.clone())?;
+        let state = relay.open()?;
         if setup::ledger_initialised(&state).await? {
             break web::Data::new(state);
         }
@@ -137,28 +137,7 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), ApiError> {
         tracing::warn!("the ledger is empty: run `carechain-relay init --admin-email …` (waiting)");
         actix_web::rt::time::sleep(Duration::from_secs(5)).await;
     };
-    let metrics = app::metrics()?;
-    carechain_api::push::spawn_producer(state.clone());
-    // Resumes the Web Push deliveries left pending by an earlier run.
-    let _worker = carechain_api::push::spawn_worker(state.clone());
-    tracing::info!(%listen, "relay listening");
-    let writes = state.writes.clone();
-    let mut server =
-        HttpServer::new(move || app::app(state.clone(), metrics.clone())).shutdown_timeout(30);
-    if workers > 0 {
-        server = server.workers(workers);
-    }
-    server
-        .bind(listen)
-        .map_err(|e| ApiError::internal(format!("cannot listen on {listen}: {e}")))?
-        .run()
-        .await
-        .map_err(|e| ApiError::internal(format!("server: {e}")))?;
-    // Outbox rows the producer queued may wait for a group commit; store
-    // them before exiting.
-    writes.flush().await?;
-    tracing::info!("relay stopped");
-    Ok(())
+    relay.serve(state)?.wait().await
 }
 
 fn verify(config: &Config) -> Result<(), ApiError> {

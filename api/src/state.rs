@@ -1,6 +1,5 @@
 //! What every handler shares, built once at start and passed as `web::Data`.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use carechain_chaincode::CareChain;
@@ -38,31 +37,10 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Opens the database (running migrations) and the ledger of `config`.
+    /// Opens the database (running migrations) and the ledger of `config`,
+    /// as `serve` does (see [`crate::relay::RelayBuilder::open`]).
     pub fn open(config: Config) -> Result<AppState, ApiError> {
-        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-            ApiError::internal(format!(
-                "cannot create the data directory {}: {e}",
-                config.data_dir.display()
-            ))
-        })?;
-        let ledger = open_ledger(&config)?;
-        let secret = config
-            .jwt_secret()
-            .map_err(|e| ApiError::internal(e.to_string()))?;
-        let url = config.database_url();
-        // SQLite: this process alone uses the file (see `db::lock`).
-        let sqlite = !(url.starts_with("postgres://") || url.starts_with("postgresql://"));
-        let db_lock = if sqlite {
-            Some(db::lock::DbLock::acquire(Path::new(&url))?)
-        } else {
-            None
-        };
-        let pool = db::connect(&url, config.pool_size)?;
-        let push = crate::push::Push::open(&config.data_dir)?;
-        let mut state = AppState::new(config, pool, ledger, &secret).with_push(push);
-        state.db_lock = db_lock;
-        Ok(state)
+        crate::relay::RelayBuilder::new(config).open()
     }
 
     /// Replaces the push delivery settings (VAPID key, endpoints policy).

@@ -33,13 +33,12 @@ mod push;
 mod workload;
 mod world;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_web::{HttpServer, web};
-use carechain_api::app;
 use carechain_api::config::Config;
-use carechain_api::state::AppState;
+use carechain_api::relay::Relay;
 use carechain_core::paillier::SecretKey;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng as _;
@@ -142,18 +141,12 @@ async fn run() {
         access_token_ttl_secs: 3_600,
         ..Config::default()
     };
-    let state = web::Data::new(AppState::open(config).unwrap());
-    carechain_api::push::spawn_producer(state.clone());
-    let metrics = app::metrics().unwrap();
-    let shared = state.clone();
-    let server = HttpServer::new(move || app::app(shared.clone(), metrics.clone()))
+    let server = Relay::builder(config)
+        .listen(SocketAddr::from(([127, 0, 0, 1], 0)))
         .disable_signals()
-        .bind(("127.0.0.1", 0))
+        .start()
         .unwrap();
-    let addr = server.addrs()[0];
-    let server = server.run();
-    let handle = server.handle();
-    actix_web::rt::spawn(server);
+    let (addr, state) = (server.addr(), server.state().clone());
 
     let mut relay = World::relay(&state, addr).await;
     let mut ledger = World::ledger(&dir.path().join("ledger"), &state.config.ledger_audience).await;
@@ -229,7 +222,7 @@ async fn run() {
         "claims: {rounds} rounds in {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    handle.stop(true).await;
+    server.stop().await.unwrap();
 
     report(&grant_pair, &claim_pair, &push);
     report_retries(&first, &again);

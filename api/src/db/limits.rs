@@ -14,8 +14,8 @@
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
-use crate::db::DbConnection;
 use crate::db::schema::login_limits;
+use crate::db::{DbConnection, on_backend};
 use crate::error::ApiError;
 
 /// How a limited key behaves.
@@ -60,22 +60,17 @@ pub fn take(
     now_ms: i64,
 ) -> Result<Option<i64>, ApiError> {
     let period = quota.interval_ms.saturating_mul(quota.burst);
-    let taken: Option<Tat> = match conn {
-        DbConnection::Sqlite(c) => diesel::sql_query(SQLITE_TAKE)
-            .bind::<Text, _>(key)
-            .bind::<BigInt, _>(now_ms)
-            .bind::<BigInt, _>(quota.interval_ms)
-            .bind::<BigInt, _>(period)
-            .get_result(c)
-            .optional()?,
-        DbConnection::Pg(c) => diesel::sql_query(PG_TAKE)
-            .bind::<Text, _>(key)
-            .bind::<BigInt, _>(now_ms)
-            .bind::<BigInt, _>(quota.interval_ms)
-            .bind::<BigInt, _>(period)
-            .get_result(c)
-            .optional()?,
+    let sql = match conn {
+        DbConnection::Sqlite(_) => SQLITE_TAKE,
+        DbConnection::Pg(_) => PG_TAKE,
     };
+    let taken: Option<Tat> = on_backend!(conn, |c| diesel::sql_query(sql)
+        .bind::<Text, _>(key)
+        .bind::<BigInt, _>(now_ms)
+        .bind::<BigInt, _>(quota.interval_ms)
+        .bind::<BigInt, _>(period)
+        .get_result(c)
+        .optional()?);
     if let Some(taken) = taken {
         debug_assert!(
             taken.tat_ms > now_ms,

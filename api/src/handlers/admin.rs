@@ -7,6 +7,7 @@ use carechain_core::ledger::{ErrorCode, Identity, Query};
 use carechain_core::statement::{Action, Statement};
 
 use crate::auth::Caller;
+use crate::db::models::Account;
 use crate::db::{self, accounts, tokens as token_db};
 use crate::error::ApiError;
 use crate::forward;
@@ -52,38 +53,53 @@ pub async fn list_accounts(
     Ok(HttpResponse::Ok().json(AccountPage { items, next }))
 }
 
-/// Loads a non-admin account by id for an admin action.
-async fn target(state: &AppState, id: &str) -> Result<crate::db::models::Account, ApiError> {
+/// The account `id` an admin acts on (404 if none; `admit` may refuse it)
+/// and the admin's statement of `kind` about it.
+async fn admin_statement(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    body: &StatementRequest,
+    kind: &str,
+    admit: fn(&Account) -> Result<(), ApiError>,
+) -> Result<(Account, Statement), ApiError> {
+    caller.require(&[AccountRole::Admin])?;
     let id = path_id(id)?.to_owned();
     let account = db::run(&state.pool, move |conn| accounts::by_id(conn, &id))
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok(account)
+    admit(&account)?;
+    let statement = forward::check(caller, &body.statement, kind)?;
+    Ok((account, statement))
 }
 
-/// Approves a pending doctor or insurer and forwards the admin-signed
-/// `register_identity` of the account's registered keys.
-#[utoipa::path(tag = "admin", security(("bearer" = [])), request_body = StatementRequest,
-    params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "required")),
-    responses((status = 200, body = Submitted), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
-#[post("/v1/admin/accounts/{id}/approve")]
-pub async fn approve(
-    state: web::Data<AppState>,
-    caller: Caller,
-    idem: IdempotencyKey,
-    path: web::Path<String>,
-    body: web::Json<StatementRequest>,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(&[AccountRole::Admin])?;
-    let account = target(&state, &path).await?;
+/// Only a pending account is approved.
+fn pending(account: &Account) -> Result<(), ApiError> {
     if account.status != status::PENDING {
         return Err(ApiError::Conflict(format!(
             "the account is {}, not pending",
             account.status
         )));
     }
-    let body = body.into_inner();
-    let statement: Statement = forward::check(&caller, &body.statement, "register_identity")?;
+    Ok(())
+}
+
+statement_post! {
+    /// Approves a pending doctor or insurer and forwards the admin-signed
+    /// `register_identity` of the account's registered keys.
+    approve, "/v1/admin/accounts/{id}/approve", tag = "admin", 200, id => approve_account
+}
+
+/// The body of [`approve`].
+async fn approve_account(
+    state: web::Data<AppState>,
+    caller: Caller,
+    idem: IdempotencyKey,
+    body: StatementRequest,
+    id: String,
+) -> Result<HttpResponse, ApiError> {
+    let (account, statement) =
+        admin_statement(&state, &caller, &id, &body, "register_identity", pending).await?;
     let Action::RegisterIdentity(reg) = &statement.act else {
         return Err(ApiError::forbidden(
             "expected a register_identity statement",
@@ -136,22 +152,21 @@ pub async fn approve(
     .await
 }
 
-/// Suspends an account and forwards the admin-signed `suspend_identity`.
-#[utoipa::path(tag = "admin", security(("bearer" = [])), request_body = StatementRequest,
-    params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "required")),
-    responses((status = 200, body = Submitted), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
-#[post("/v1/admin/accounts/{id}/suspend")]
-pub async fn suspend(
+statement_post! {
+    /// Suspends an account and forwards the admin-signed `suspend_identity`.
+    suspend, "/v1/admin/accounts/{id}/suspend", tag = "admin", 200, id => suspend_account
+}
+
+/// The body of [`suspend`].
+async fn suspend_account(
     state: web::Data<AppState>,
     caller: Caller,
     idem: IdempotencyKey,
-    path: web::Path<String>,
-    body: web::Json<StatementRequest>,
+    body: StatementRequest,
+    id: String,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(&[AccountRole::Admin])?;
-    let account = target(&state, &path).await?;
-    let body = body.into_inner();
-    let statement = forward::check(&caller, &body.statement, "suspend_identity")?;
+    let (account, statement) =
+        admin_statement(&state, &caller, &id, &body, "suspend_identity", |_| Ok(())).await?;
     let Action::SuspendIdentity(s) = &statement.act else {
         return Err(ApiError::forbidden("expected a suspend_identity statement"));
     };

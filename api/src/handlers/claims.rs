@@ -1,37 +1,23 @@
 //! Claims: patients file; the contract decides at once; patient and insurer
 //! see decisions; the insurer marks approved claims paid.
 
-use actix_web::{HttpResponse, get, http::StatusCode, post, web};
+use actix_web::{HttpResponse, get, post, web};
 use carechain_core::ledger::{ClaimState, Page, Query};
-use carechain_core::statement::Action;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::forward;
-use crate::handlers::{Expect, own_page, path_id, submit_signed};
-use crate::idempotency::IdempotencyKey;
+use crate::handlers::{Expect, forward_as_party, forward_new, own_page, party_get};
 use crate::state::AppState;
-use crate::types::{AccountRole, PageQuery, StatementRequest, Submitted};
+use crate::types::{AccountRole, PageQuery};
 
-create_with_statement! {
+statement_post! {
     /// A patient files a claim with a signed `file_claim`; the result holds the decision.
-    file, "/v1/claims", tag = "claims", Patient, "file_claim"
+    file, "/v1/claims", tag = "claims", 201 => forward_new, &[AccountRole::Patient], "file_claim"
 }
 
-/// Loads a claim the caller is a party to (404 otherwise).
-async fn party_claim(state: &AppState, caller: &Caller, id: &str) -> Result<ClaimState, ApiError> {
-    let claim: ClaimState = forward::query(
-        state,
-        Query::Claim {
-            claim: path_id(id)?.to_owned(),
-        },
-    )
-    .await?;
-    let actor = caller.actor()?;
-    if claim.patient.as_str() != actor && claim.insurer.as_str() != actor {
-        return Err(ApiError::NotFound);
-    }
-    Ok(claim)
+/// The query of claim `claim`.
+fn claim_query(claim: String) -> Query {
+    Query::Claim { claim }
 }
 
 /// The caller's claims: a patient's own, or those against an insurer.
@@ -63,39 +49,12 @@ pub async fn get_one(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(&[AccountRole::Patient, AccountRole::Insurer])?;
-    Ok(HttpResponse::Ok().json(party_claim(&state, &caller, &path).await?))
+    let roles = [AccountRole::Patient, AccountRole::Insurer];
+    party_get::<ClaimState>(&state, &caller, &roles, &path, claim_query).await
 }
 
-/// The insurer marks approved claim `id` paid with a signed `mark_paid`.
-#[utoipa::path(tag = "claims", security(("bearer" = [])), request_body = StatementRequest,
-    params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "required")),
-    responses((status = 200, body = Submitted), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
-#[post("/v1/claims/{id}/paid")]
-pub async fn paid(
-    state: web::Data<AppState>,
-    caller: Caller,
-    idem: IdempotencyKey,
-    path: web::Path<String>,
-    body: web::Json<StatementRequest>,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(&[AccountRole::Insurer])?;
-    let id = path.into_inner();
-    party_claim(&state, &caller, &id).await?;
-    submit_signed(
-        &state,
-        &caller,
-        idem,
-        body.into_inner(),
-        Expect {
-            roles: &[AccountRole::Insurer],
-            kind: "mark_paid",
-            status: StatusCode::OK,
-        },
-        |act| match act {
-            Action::MarkPaid(p) => forward::same_id(&id, p.claim),
-            _ => Err(ApiError::forbidden("expected a mark_paid statement")),
-        },
-    )
-    .await
+statement_post! {
+    /// The insurer marks approved claim `id` paid with a signed `mark_paid`.
+    paid, "/v1/claims/{id}/paid", tag = "claims", 200, id => forward_as_party::<ClaimState>,
+        Expect::ok(&[AccountRole::Insurer], "mark_paid"), claim_query
 }

@@ -13,7 +13,7 @@ use crate::auth::Caller;
 use crate::db::{self, accounts, models};
 use crate::error::ApiError;
 use crate::forward;
-use crate::handlers::{page_args, path_id};
+use crate::handlers::{caller_page, page_args, path_id};
 use crate::idempotency::IdempotencyKey;
 use crate::state::AppState;
 use crate::types::{
@@ -132,19 +132,18 @@ pub async fn my_records(
     caller: Caller,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(&[AccountRole::Patient])?;
-    let page = page_args(&query)?;
-    let patient = caller.actor()?.to_owned();
-    let page: Page<KeyedRecord> = forward::query(
+    caller_page::<KeyedRecord>(
         &state,
-        Query::RecordsWithKeys {
+        &caller,
+        &[AccountRole::Patient],
+        &query,
+        |_, patient, page| Query::RecordsWithKeys {
             reader: patient.clone(),
             patient,
             page,
         },
     )
-    .await?;
-    Ok(HttpResponse::Ok().json(page))
+    .await
 }
 
 /// Who read the patient's records, and when.
@@ -156,17 +155,14 @@ pub async fn access_log(
     caller: Caller,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(&[AccountRole::Patient])?;
-    let page = page_args(&query)?;
-    let page: Page<AccessLogEntry> = forward::query(
+    caller_page::<AccessLogEntry>(
         &state,
-        Query::AccessLog {
-            patient: caller.actor()?.to_owned(),
-            page,
-        },
+        &caller,
+        &[AccountRole::Patient],
+        &query,
+        |_, patient, page| Query::AccessLog { patient, page },
     )
-    .await?;
-    Ok(HttpResponse::Ok().json(page))
+    .await
 }
 
 /// The doctor's granted requests from `patient` (scanning the doctor's requests).

@@ -1,75 +1,31 @@
 //! Policies: patients purchase; insurers issue; each party lists its own.
 
-use actix_web::{HttpResponse, get, http::StatusCode, post, web};
+use actix_web::{HttpResponse, get, post, web};
 use carechain_core::ledger::{
     ClaimContext, Page, PolicyState, ProductState, Query, RecordState, WrappedKeyState,
 };
-use carechain_core::statement::Action;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::forward;
-use crate::handlers::{Expect, own_page, path_id, submit_signed};
-use crate::idempotency::IdempotencyKey;
+use crate::handlers::{Expect, forward_as_party, forward_new, own_page, party, party_get, path_id};
 use crate::state::AppState;
-use crate::types::{AccountRole, ClaimContextQuery, PageQuery, StatementRequest, Submitted};
+use crate::types::{AccountRole, ClaimContextQuery, PageQuery};
 
-create_with_statement! {
+statement_post! {
     /// A patient buys a product with a signed `purchase_policy`.
-    purchase, "/v1/policies", tag = "policies", Patient, "purchase_policy"
+    purchase, "/v1/policies", tag = "policies", 201 => forward_new, &[AccountRole::Patient], "purchase_policy"
 }
 
-/// Loads a policy the caller is a party to (404 otherwise).
-async fn party_policy(
-    state: &AppState,
-    caller: &Caller,
-    id: &str,
-) -> Result<PolicyState, ApiError> {
-    let policy: PolicyState = forward::query(
-        state,
-        Query::Policy {
-            policy: path_id(id)?.to_owned(),
-        },
-    )
-    .await?;
-    let actor = caller.actor()?;
-    if policy.patient.as_str() != actor && policy.insurer.as_str() != actor {
-        return Err(ApiError::NotFound);
-    }
-    Ok(policy)
+/// The query of policy `policy`.
+fn policy_query(policy: String) -> Query {
+    Query::Policy { policy }
 }
 
-/// The insurer issues purchased policy `id` with a signed `issue_policy`.
-#[utoipa::path(tag = "policies", security(("bearer" = [])), request_body = StatementRequest,
-    params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "required")),
-    responses((status = 200, body = Submitted), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
-#[post("/v1/policies/{id}/issue")]
-pub async fn issue(
-    state: web::Data<AppState>,
-    caller: Caller,
-    idem: IdempotencyKey,
-    path: web::Path<String>,
-    body: web::Json<StatementRequest>,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(&[AccountRole::Insurer])?;
-    let id = path.into_inner();
-    party_policy(&state, &caller, &id).await?;
-    submit_signed(
-        &state,
-        &caller,
-        idem,
-        body.into_inner(),
-        Expect {
-            roles: &[AccountRole::Insurer],
-            kind: "issue_policy",
-            status: StatusCode::OK,
-        },
-        |act| match act {
-            Action::IssuePolicy(p) => forward::same_id(&id, p.policy),
-            _ => Err(ApiError::forbidden("expected an issue_policy statement")),
-        },
-    )
-    .await
+statement_post! {
+    /// The insurer issues purchased policy `id` with a signed `issue_policy`.
+    issue, "/v1/policies/{id}/issue", tag = "policies", 200, id => forward_as_party::<PolicyState>,
+        Expect::ok(&[AccountRole::Insurer], "issue_policy"), policy_query
 }
 
 /// The caller's policies: a patient's own, or those of an insurer's products.
@@ -104,7 +60,7 @@ pub async fn claim_context(
     query: web::Query<ClaimContextQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[AccountRole::Patient])?;
-    let policy = party_policy(&state, &caller, &path).await?;
+    let policy: PolicyState = party(&state, &caller, &path, policy_query).await?;
     let patient = caller.actor()?.to_owned();
     let record_id = path_id(&query.record)?.to_owned();
     let record: RecordState = forward::query(
@@ -149,6 +105,6 @@ pub async fn get_one(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(&[AccountRole::Patient, AccountRole::Insurer])?;
-    Ok(HttpResponse::Ok().json(party_policy(&state, &caller, &path).await?))
+    let roles = [AccountRole::Patient, AccountRole::Insurer];
+    party_get::<PolicyState>(&state, &caller, &roles, &path, policy_query).await
 }

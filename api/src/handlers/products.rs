@@ -6,13 +6,13 @@ use carechain_core::ledger::{Page, ProductState, Query};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::forward;
-use crate::handlers::{page_args, path_id};
+use crate::handlers::{forward_new, page_args, path_id};
 use crate::state::AppState;
-use crate::types::PageQuery;
+use crate::types::{AccountRole, PageQuery};
 
-create_with_statement! {
+statement_post! {
     /// An insurer publishes a product with a signed `publish_product`.
-    publish, "/v1/products", tag = "products", Insurer, "publish_product"
+    publish, "/v1/products", tag = "products", 201 => forward_new, &[AccountRole::Insurer], "publish_product"
 }
 
 /// Every product.

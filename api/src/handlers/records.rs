@@ -1,21 +1,20 @@
 //! Records: doctors write ciphertext; the patient reads their own (a query);
 //! a doctor reads through a logged `read_record` transaction.
 
-use actix_web::{HttpResponse, get, http::StatusCode, post, web};
+use actix_web::{HttpResponse, get, post, web};
 use carechain_core::ledger::{Query, RecordForReader, RecordState, WrappedKeyState};
-use carechain_core::statement::Action;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::forward;
-use crate::handlers::path_id;
+use crate::handlers::{Expect, forward_new, forward_signed, path_id};
 use crate::idempotency::IdempotencyKey;
 use crate::state::AppState;
 use crate::types::{AccountRole, RecordRead, StatementRequest};
 
-create_with_statement! {
+statement_post! {
     /// A doctor with a write grant writes a record with a signed `write_record`.
-    write, "/v1/records", tag = "records", Doctor, "write_record"
+    write, "/v1/records", tag = "records", 201 => forward_new, &[AccountRole::Doctor], "write_record"
 }
 
 /// The patient's own record and the data key wrapped for the patient.
@@ -67,31 +66,28 @@ pub async fn read(
     path: web::Path<String>,
     body: web::Json<StatementRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(&[AccountRole::Doctor])?;
-    let id = path_id(&path)?.to_owned();
-    let body = body.into_inner();
-    let statement = forward::check(&caller, &body.statement, "read_record")?;
-    match &statement.act {
-        Action::ReadRecord(r) => forward::same_id(&id, r.record)?,
-        _ => return Err(ApiError::forbidden("expected a read_record statement")),
-    }
-    let st = state.clone();
-    let token = body.statement.clone();
-    idem.once_on_ledger(&state, &caller.account, &body, || async move {
-        // The contract refuses a reader without a grant; its refusal is the
-        // answer. Its answer holds the record and this reader's key: one call.
-        let submitted = forward::submit(&st, &token).await?;
-        let read: RecordForReader = serde_json::from_value(submitted.result).map_err(|e| {
-            ApiError::internal(format!("ledger answered read_record with bad JSON: {e}"))
-        })?;
-        Ok((
-            StatusCode::OK,
-            RecordRead {
+    let expect = Expect::ok(&[AccountRole::Doctor], "read_record");
+    let id = path.into_inner();
+    forward_signed(
+        &state,
+        &caller,
+        idem,
+        body.into_inner(),
+        expect,
+        Some(&id),
+        |_, submitted| async move {
+            // The contract refuses a reader without a grant; its refusal is the
+            // answer. Its answer holds the record and this reader's key: one call.
+            let submitted = submitted?;
+            let read: RecordForReader = serde_json::from_value(submitted.result).map_err(|e| {
+                ApiError::internal(format!("ledger answered read_record with bad JSON: {e}"))
+            })?;
+            Ok(RecordRead {
                 tx_id: Some(submitted.tx_id),
                 record: read.record,
                 key: read.key,
-            },
-        ))
-    })
+            })
+        },
+    )
     .await
 }

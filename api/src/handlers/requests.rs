@@ -1,23 +1,24 @@
 //! Access requests: doctors ask, patients grant, deny and revoke.
 
-use actix_web::{HttpResponse, get, http::StatusCode, post, web};
+use actix_web::{HttpResponse, get, post, web};
 use carechain_core::ledger::{
     AccessRequestState, GrantContext, Identity, MAX_PAGE, OwnKey, Page, PageArgs, Query, Reader,
     RequestStatus, parse_scope,
 };
-use carechain_core::statement::Action;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::forward;
-use crate::handlers::{page_args, path_id};
+use crate::handlers::{
+    Expect, as_submitted, forward_new, forward_signed, page_args, party, party_get,
+};
 use crate::idempotency::IdempotencyKey;
 use crate::state::AppState;
-use crate::types::{AccountRole, GrantContextQuery, PageQuery, StatementRequest, Submitted};
+use crate::types::{AccountRole, GrantContextQuery, PageQuery, StatementRequest};
 
-create_with_statement! {
+statement_post! {
     /// A doctor asks a patient for access with a signed `access_request`.
-    create, "/v1/requests", tag = "requests", Doctor, "access_request"
+    create, "/v1/requests", tag = "requests", 201 => forward_new, &[AccountRole::Doctor], "access_request"
 }
 
 /// The caller's requests: a patient's (asked of them) or a doctor's (made by them).
@@ -79,24 +80,9 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(page))
 }
 
-/// Loads a request the caller is a party to (404 otherwise).
-async fn party_request(
-    state: &AppState,
-    caller: &Caller,
-    id: &str,
-) -> Result<AccessRequestState, ApiError> {
-    let request: AccessRequestState = forward::query(
-        state,
-        Query::Request {
-            request: path_id(id)?.to_owned(),
-        },
-    )
-    .await?;
-    let actor = caller.actor()?;
-    if request.patient.as_str() != actor && request.doctor.as_str() != actor {
-        return Err(ApiError::NotFound);
-    }
-    Ok(request)
+/// The query of request `request`.
+fn request_query(request: String) -> Query {
+    Query::Request { request }
 }
 
 /// One request, for its patient or its doctor.
@@ -108,8 +94,8 @@ pub async fn get_one(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(&[AccountRole::Patient, AccountRole::Doctor])?;
-    Ok(HttpResponse::Ok().json(party_request(&state, &caller, &path).await?))
+    let roles = [AccountRole::Patient, AccountRole::Doctor];
+    party_get::<AccessRequestState>(&state, &caller, &roles, &path, request_query).await
 }
 
 /// What the patient needs to grant request `id` in one answer: the request,
@@ -125,7 +111,7 @@ pub async fn grant_context(
     query: web::Query<GrantContextQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[AccountRole::Patient])?;
-    let request = party_request(&state, &caller, &path).await?;
+    let request: AccessRequestState = party(&state, &caller, &path, request_query).await?;
     let patient = caller.actor()?.to_owned();
     if request.patient.as_str() != patient {
         return Err(ApiError::NotFound);
@@ -162,67 +148,40 @@ async fn answer(
     state: web::Data<AppState>,
     caller: Caller,
     idem: IdempotencyKey,
-    id: String,
     body: StatementRequest,
+    id: String,
     kind: &'static str,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(&[AccountRole::Patient])?;
-    path_id(&id)?;
-    let statement = forward::check(&caller, &body.statement, kind)?;
-    match &statement.act {
-        Action::Grant(g) => forward::same_id(&id, g.request)?,
-        Action::Deny(d) => forward::same_id(&id, d.request)?,
-        Action::Revoke(r) => forward::same_id(&id, r.request)?,
-        _ => return Err(ApiError::forbidden("unexpected action")),
-    }
-    let (st, token, who) = (state.clone(), body.statement.clone(), caller.clone());
-    idem.once_on_ledger(&state, &caller.account, &body, || async move {
-        match forward::submit(&st, &token).await {
-            Ok(submitted) => {
-                tracing::info!(kind, tx = %submitted.tx_id, "statement forwarded");
-                Ok((StatusCode::OK, submitted))
+    let expect = Expect::ok(&[AccountRole::Patient], kind);
+    let (who, request) = (caller.clone(), id.clone());
+    forward_signed(
+        &state,
+        &caller,
+        idem,
+        body,
+        expect,
+        Some(&id),
+        |st, submitted| async move {
+            if let Err(ApiError::Ledger { .. }) = &submitted {
+                party::<AccessRequestState>(&st, &who, &request, request_query).await?;
             }
-            Err(refused @ ApiError::Ledger { .. }) => {
-                party_request(&st, &who, &id).await?;
-                Err(refused)
-            }
-            Err(e) => Err(e),
-        }
-    })
+            as_submitted(st, submitted).await
+        },
+    )
     .await
 }
 
-/// Declares the patient's answer `$kind` to request `id` (see [`answer`]).
-macro_rules! answer_endpoint {
-    ($(#[doc = $doc:expr])* $name:ident, $path:tt, $kind:tt) => {
-        $(#[doc = $doc])*
-        #[utoipa::path(tag = "requests", security(("bearer" = [])), request_body = StatementRequest,
-            params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "required")),
-            responses((status = 200, body = Submitted), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
-        #[post($path)]
-        pub async fn $name(
-            state: web::Data<AppState>,
-            caller: Caller,
-            idem: IdempotencyKey,
-            path: web::Path<String>,
-            body: web::Json<StatementRequest>,
-        ) -> Result<HttpResponse, ApiError> {
-            answer(state, caller, idem, path.into_inner(), body.into_inner(), $kind).await
-        }
-    };
-}
-
-answer_endpoint! {
+statement_post! {
     /// The patient grants request `id` with a signed `grant`.
-    grant, "/v1/requests/{id}/grant", "grant"
+    grant, "/v1/requests/{id}/grant", tag = "requests", 200, id => answer, "grant"
 }
 
-answer_endpoint! {
+statement_post! {
     /// The patient denies request `id` with a signed `deny`.
-    deny, "/v1/requests/{id}/deny", "deny"
+    deny, "/v1/requests/{id}/deny", tag = "requests", 200, id => answer, "deny"
 }
 
-answer_endpoint! {
+statement_post! {
     /// The patient revokes the grant of request `id` with a signed `revoke`.
-    revoke, "/v1/requests/{id}/revoke", "revoke"
+    revoke, "/v1/requests/{id}/revoke", tag = "requests", 200, id => answer, "revoke"
 }

@@ -158,6 +158,14 @@ mod tests {
         }
     }
 
+    /// Who event `name` with `payload` goes to.
+    fn recipients(name: &str, payload: Value) -> Vec<String> {
+        rows_for(&ev(name, payload))
+            .into_iter()
+            .map(|r| r.recipient)
+            .collect()
+    }
+
     const P: &str = "cc1111111111111111111111111111111111111111";
     const D: &str = "cc2222222222222222222222222222222222222222";
     const I: &str = "cc3333333333333333333333333333333333333333";
@@ -184,35 +192,17 @@ mod tests {
         assert!(rows.iter().all(|r| !r.payload.contains("decision")));
         assert!(rows.iter().all(|r| !r.payload.contains("payout")));
         assert_eq!(
-            rows_for(&ev(
+            recipients(
                 "access_granted",
                 json!({"request": R, "patient": P, "doctor": D})
-            ))[0]
-                .recipient,
-            D
+            ),
+            [D]
         );
-        assert!(
-            rows_for(&ev(
-                "record_read",
-                json!({"record": R, "patient": P, "actor": P})
-            ))
-            .is_empty()
-        );
-        assert_eq!(
-            rows_for(&ev(
-                "record_read",
-                json!({"record": R, "patient": P, "actor": D})
-            ))[0]
-                .recipient,
-            P
-        );
-        assert!(
-            rows_for(&ev(
-                "product_published",
-                json!({"product": R, "insurer": I})
-            ))
-            .is_empty()
-        );
+        let own_read = json!({"record": R, "patient": P, "actor": P});
+        assert!(recipients("record_read", own_read).is_empty());
+        let doctors_read = json!({"record": R, "patient": P, "actor": D});
+        assert_eq!(recipients("record_read", doctors_read), [P]);
+        assert!(recipients("product_published", json!({"product": R, "insurer": I})).is_empty());
         assert!(rows_for(&ev("access_requested", json!("not an object"))).is_empty());
         assert!(rows_for(&ev("no_such_event", json!({"patient": P}))).is_empty());
     }

@@ -5,6 +5,8 @@
 
 use std::time::{Duration, Instant};
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
 use actix_web::web;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -15,11 +17,11 @@ use carechain_api::db;
 use carechain_api::push::deliveries::{self, DeliveryRow};
 use carechain_api::push::webpush::Vapid;
 use carechain_api::push::{Push, PushConfig};
-use carechain_api::state::{AppState, open_ledger};
+use carechain_api::state::AppState;
 use carechain_core::statement::Role;
 
-use crate::harness::{serve, state_with, wait_rows};
-use crate::support::{start_with, test_config};
+use crate::harness::{served, state_with, wait_rows};
+use crate::support::{TestApp, start_with, test_config, test_relay};
 use crate::webpush::{Log, Seen, check_vapid, decrypt, scripted_receiver};
 
 const AUTH: [u8; 16] = [3u8; 16];
@@ -65,30 +67,46 @@ async fn pending(state: &web::Data<AppState>) -> Vec<DeliveryRow> {
     db::run(&state.pool, deliveries::pending).await.unwrap()
 }
 
+/// Waits (up to 10 s) until no delivery is pending.
+async fn until_drained(state: &web::Data<AppState>) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !pending(state).await.is_empty() {
+        assert!(Instant::now() < deadline, "{:?}", pending(state).await);
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Subscribes the patient holding `token` at `endpoint` (201 expected).
+async fn subscribe<S, B>(app: &mut TestApp<S>, token: &str, endpoint: String, ua: &p256::SecretKey)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let reply = app
+        .post(
+            "/v1/push/subscriptions",
+            Some(token),
+            subscription(endpoint, ua),
+        )
+        .await;
+    assert_eq!(reply.status.as_u16(), 201, "{reply:?}");
+}
+
 #[actix_web::test]
 async fn retries_after_503_and_429_deliver_once_and_410_drops_the_subscription() {
     let vapid = Vapid::new(p256::SecretKey::random(&mut rand_core::OsRng));
     let push = Push::new(config(Duration::from_millis(50)), Some(vapid));
-    let (state, admin, dir) = state_with(push).await;
-    serve(&state);
     let (origin, log, script) = scripted_receiver();
     script.lock().unwrap().extend([
         ("/busy".to_owned(), [(503, None), (503, None)].into()),
         ("/slow".to_owned(), [(429, Some("1"))].into()),
     ]);
-    let mut app = start_with(state, admin, Some(dir)).await;
+    let (_, mut app) = served(push).await;
     let doctor = app.approved(Role::Doctor).await;
     let patient = app.patient(0).await;
     let ua = p256::SecretKey::random(&mut rand_core::OsRng);
     for path in ["/busy", "/slow", "/gone"] {
-        let reply = app
-            .post(
-                "/v1/push/subscriptions",
-                Some(&patient.token.clone()),
-                subscription(format!("{origin}{path}"), &ua),
-            )
-            .await;
-        assert_eq!(reply.status.as_u16(), 201, "{reply:?}");
+        subscribe(&mut app, &patient.token, format!("{origin}{path}"), &ua).await;
     }
 
     app.ask(&doctor, &patient).await;
@@ -98,12 +116,7 @@ async fn retries_after_503_and_429_deliver_once_and_410_drops_the_subscription()
         seen_at(&log, "/busy").len() >= 3 && seen_at(&log, "/slow").len() >= 2
     })
     .await;
-    let state = app.state.clone();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !pending(&state).await.is_empty() {
-        assert!(Instant::now() < deadline, "{:?}", pending(&state).await);
-        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_drained(&app.state).await;
     // Nothing more arrives: each accepted push was sent once.
     actix_web::rt::time::sleep(Duration::from_millis(500)).await;
     let busy = seen_at(&log, "/busy");
@@ -149,33 +162,19 @@ async fn a_failing_push_is_given_up_after_the_attempt_limit() {
     let vapid = Vapid::new(p256::SecretKey::random(&mut rand_core::OsRng));
     let mut settings = config(Duration::from_millis(20));
     settings.max_attempts = 3;
-    let (state, admin, dir) = state_with(Push::new(settings, Some(vapid))).await;
-    serve(&state);
     let (origin, log, script) = scripted_receiver();
     script
         .lock()
         .unwrap()
         .insert("/down".to_owned(), [(500, None); 10].into());
-    let mut app = start_with(state, admin, Some(dir)).await;
+    let (_, mut app) = served(Push::new(settings, Some(vapid))).await;
     let doctor = app.approved(Role::Doctor).await;
     let patient = app.patient(0).await;
     let ua = p256::SecretKey::random(&mut rand_core::OsRng);
-    let reply = app
-        .post(
-            "/v1/push/subscriptions",
-            Some(&patient.token.clone()),
-            subscription(format!("{origin}/down"), &ua),
-        )
-        .await;
-    assert_eq!(reply.status.as_u16(), 201, "{reply:?}");
+    subscribe(&mut app, &patient.token, format!("{origin}/down"), &ua).await;
     app.ask(&doctor, &patient).await;
     until("three attempts", || seen_at(&log, "/down").len() >= 3).await;
-    let state = app.state.clone();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !pending(&state).await.is_empty() {
-        assert!(Instant::now() < deadline, "{:?}", pending(&state).await);
-        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_drained(&app.state).await;
     actix_web::rt::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         seen_at(&log, "/down").len(),
@@ -210,14 +209,7 @@ async fn a_restarted_relay_delivers_what_was_pending() {
     let doctor = app.approved(Role::Doctor).await;
     let patient = app.patient(0).await;
     let ua = p256::SecretKey::random(&mut rand_core::OsRng);
-    let reply = app
-        .post(
-            "/v1/push/subscriptions",
-            Some(&patient.token.clone()),
-            subscription(format!("{origin}/phone"), &ua),
-        )
-        .await;
-    assert_eq!(reply.status.as_u16(), 201, "{reply:?}");
+    subscribe(&mut app, &patient.token, format!("{origin}/phone"), &ua).await;
     app.ask(&doctor, &patient).await;
     let id = wait_rows(&app.state, &patient.id().to_string(), 0, 1).await[0].id;
 
@@ -243,18 +235,14 @@ async fn a_restarted_relay_delivers_what_was_pending() {
     // Another relay process on the same database (its own ledger directory:
     // the first one's is still locked) resumes the delivery.
     let dir2 = tempfile::tempdir().unwrap();
-    let config2 = test_config(dir2.path());
-    let pool = db::connect(&database_url, 2).unwrap();
-    let ledger = open_ledger(&config2).unwrap();
     let second = Push::new(config(Duration::from_millis(50)), Some(vapid));
-    let state2 = web::Data::new(AppState::new(config2, pool, ledger, &[7u8; 32]).with_push(second));
+    let mut relay2 = test_relay(test_config(dir2.path()))
+        .database_url(database_url)
+        .push(second);
+    let state2 = web::Data::new(relay2.open().unwrap());
     let _worker2 = carechain_api::push::spawn_worker(state2.clone());
     until("the resumed push", || seen_at(&log, "/phone").len() >= 2).await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !pending(&state2).await.is_empty() {
-        assert!(Instant::now() < deadline);
-        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_drained(&state2).await;
     actix_web::rt::time::sleep(Duration::from_millis(300)).await;
     let phone = seen_at(&log, "/phone");
     assert_eq!(

@@ -5,18 +5,19 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use actix_web::{HttpServer, web};
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::web;
 use futures::{SinkExt as _, StreamExt as _};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
 use carechain_api::db;
 use carechain_api::push::{OutboxEvent, Push};
-use carechain_api::state::{AppState, open_ledger};
-use carechain_api::{app, setup};
-use carechain_core::statement::Role;
+use carechain_api::relay::Relay;
+use carechain_api::state::AppState;
 
-use crate::support::{ADMIN_PASSWORD, Actor, test_config};
+use crate::support::{Actor, TestApp, init_with, start_with, test_config, test_relay};
 
 /// A client socket.
 pub type Ws =
@@ -25,43 +26,39 @@ pub type Ws =
 /// A fresh state (temp SQLite, fresh ledger, initialised) with `push`.
 pub async fn state_with(push: Push) -> (web::Data<AppState>, Actor, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let config = test_config(dir.path());
-    let pool = db::connect(&config.database_url(), config.pool_size).unwrap();
-    let ledger = open_ledger(&config).unwrap();
-    let state = web::Data::new(AppState::new(config, pool, ledger, &[7u8; 32]).with_push(push));
-    let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(99);
-    let keys = carechain_api::keystore::AdminKeys::generate(&mut rng);
-    let account = setup::init_admin(&state, &keys, "admin@example.org", ADMIN_PASSWORD, "Admin")
-        .await
-        .unwrap();
-    let admin = Actor {
-        key: keys.signing,
-        hpke: keys.hpke,
-        paillier: None,
-        role: Role::Admin,
-        account: account.id,
-        token: String::new(),
-        refresh: String::new(),
-        email: "admin@example.org".into(),
-    };
+    let (state, admin) = init_with(test_relay(test_config(dir.path())).push(push)).await;
     (state, admin, dir)
 }
 
 /// Serves `state` on a loopback port (for WebSockets) and starts the
 /// producer and the Web Push worker.
 pub fn serve(state: &web::Data<AppState>) -> SocketAddr {
-    let metrics = app::metrics().unwrap();
-    let shared = state.clone();
-    let server = HttpServer::new(move || app::app(shared.clone(), metrics.clone()))
+    Relay::builder(state.config.clone())
+        .listen(SocketAddr::from(([127, 0, 0, 1], 0)))
         .workers(1)
         .disable_signals()
-        .bind(("127.0.0.1", 0))
-        .unwrap();
-    let addr = server.addrs()[0];
-    actix_web::rt::spawn(server.run());
-    carechain_api::push::spawn_producer(state.clone());
-    carechain_api::push::spawn_worker(state.clone());
-    addr
+        .serve(state.clone())
+        .unwrap()
+        .addr()
+}
+
+/// A relay with `push` served on a loopback port (see [`serve`]) and the
+/// in-process app over the same state.
+pub async fn served(
+    push: Push,
+) -> (
+    SocketAddr,
+    TestApp<
+        impl Service<
+            actix_http::Request,
+            Response = ServiceResponse<impl MessageBody>,
+            Error = actix_web::Error,
+        >,
+    >,
+) {
+    let (state, admin, dir) = state_with(push).await;
+    let addr = serve(&state);
+    (addr, start_with(state, admin, Some(dir)).await)
 }
 
 /// Opens `/v1/events?{query}` with the token in the query.

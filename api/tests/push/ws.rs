@@ -7,14 +7,13 @@ use carechain_api::db;
 use carechain_api::push::{Push, store};
 use carechain_core::statement::Role;
 
-use crate::harness::{ack, connect, next_event, serve, state_with, try_next_event, wait_rows};
-use crate::support::start_with;
+use crate::harness::{
+    ack, connect, next_event, serve, served, state_with, try_next_event, wait_rows,
+};
 
 #[actix_web::test]
 async fn a_request_reaches_every_open_socket_of_the_patient() {
-    let (state, admin, dir) = state_with(Push::default()).await;
-    let addr = serve(&state);
-    let mut app = start_with(state, admin, Some(dir)).await;
+    let (addr, mut app) = served(Push::default()).await;
     let doctor = app.approved(Role::Doctor).await;
     let patient = app.patient(0).await;
     let mut phone = connect(addr, &patient.token, "device=phone").await;
@@ -43,9 +42,7 @@ async fn a_request_reaches_every_open_socket_of_the_patient() {
 
 #[actix_web::test]
 async fn an_offline_patient_gets_exactly_the_missed_events_in_order() {
-    let (state, admin, dir) = state_with(Push::default()).await;
-    let addr = serve(&state);
-    let mut app = start_with(state, admin, Some(dir)).await;
+    let (addr, mut app) = served(Push::default()).await;
     let doctor = app.approved(Role::Doctor).await;
     let patient = app.patient(0).await;
     let p = patient.id().to_string();

@@ -19,7 +19,9 @@ use serde_json::{Value, json};
 
 use carechain_api::config::Config;
 use carechain_api::keystore::AdminKeys;
-use carechain_api::state::{AppState, open_ledger};
+use carechain_api::push::Push;
+use carechain_api::relay::{Relay, RelayBuilder};
+use carechain_api::state::AppState;
 use carechain_api::{app, db, setup};
 use carechain_core::envelope::HpkeSecretKey;
 use carechain_core::identity::SigningKey;
@@ -115,17 +117,30 @@ pub struct TestApp<S> {
     _dir: Option<tempfile::TempDir>,
 }
 
+/// The relay builder tests start from: `config` with a fixed JWT secret, no
+/// VAPID key, and no database lock (some tests run two relays on one file).
+pub fn test_relay(config: Config) -> RelayBuilder {
+    Relay::builder(config)
+        .jwt_secret(&[7u8; 32])
+        .push(Push::default())
+        .shared_database()
+}
+
 /// Builds the state for `config` (fresh database, fresh ledger) and initialises the ledger.
 pub async fn init_state(
     config: Config,
     database_url: Option<String>,
 ) -> (web::Data<AppState>, Actor) {
-    std::fs::create_dir_all(&config.data_dir).unwrap();
-    let url = database_url.unwrap_or_else(|| config.database_url());
-    let pool = db::connect(&url, config.pool_size).unwrap();
-    let ledger = open_ledger(&config).unwrap();
-    let state = AppState::new(config, pool, ledger, &[7u8; 32]);
-    let state = web::Data::new(state);
+    let relay = test_relay(config);
+    match database_url {
+        Some(url) => init_with(relay.database_url(url)).await,
+        None => init_with(relay).await,
+    }
+}
+
+/// Opens the state `relay` builds and initialises its ledger with the admin.
+pub async fn init_with(mut relay: RelayBuilder) -> (web::Data<AppState>, Actor) {
+    let state = web::Data::new(relay.open().unwrap());
     let mut rng = ChaCha20Rng::seed_from_u64(99);
     let keys = AdminKeys::generate(&mut rng);
     let account = setup::init_admin(&state, &keys, "admin@example.org", ADMIN_PASSWORD, "Admin")
