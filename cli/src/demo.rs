@@ -17,8 +17,8 @@ use carechain_client::events::{self, Cursor, EventSink};
 use carechain_client::patient::{PolicyCheck, RequestFilter};
 use carechain_client::{ClientError, PatientClient, StaffClient, StaffKeys};
 use carechain_core::OsRng;
-use carechain_core::ids::{ActorId, ProductId, RecordId};
-use carechain_core::ledger::{Decision, PolicyStatus, RequestStatus};
+use carechain_core::ids::{ActorId, PolicyId, ProductId, RecordId};
+use carechain_core::ledger::{ClaimState, Decision, PolicyStatus, RequestStatus};
 use carechain_core::paillier::DEFAULT_MODULUS_BITS;
 use carechain_core::protocol::check::CodeCheck;
 use carechain_core::protocol::fhir;
@@ -322,16 +322,8 @@ pub async fn run(relay_url: &str, audience: &str, admin: DemoAdmin) -> Result<()
 
     const CLAIM: &str = "covered claim";
     let n = s.next("At a visit during the policy term the doctor records E11.65 (type 2 diabetes with hyperglycemia); the phone files a claim with its zero proof.");
-    let visit = write(
-        &doctor,
-        &patient,
-        "E11.65",
-        "Type 2 diabetes mellitus with hyperglycemia",
-    )
-    .await
-    .map_err(|e| fail(n, CLAIM, e))?;
-    let claim = phone
-        .file_claim(policy, visit, false)
+    let visit = ("E11.65", "Type 2 diabetes mellitus with hyperglycemia");
+    let claim = write_and_claim(&doctor, &phone, policy, visit, false)
         .await
         .map_err(|e| fail(n, CLAIM, e))?;
     match &claim.decision {
@@ -372,16 +364,8 @@ pub async fn run(relay_url: &str, audience: &str, admin: DemoAdmin) -> Result<()
 
     const REJECT: &str = "uncovered claim";
     let n = s.next("The doctor records asthma, J45.909, which the policy does not cover; the patient files a claim for it anyway.");
-    let asthma = write(
-        &doctor,
-        &patient,
-        "J45.909",
-        "Unspecified asthma, uncomplicated",
-    )
-    .await
-    .map_err(|e| fail(n, REJECT, e))?;
-    let rejected = phone
-        .file_claim(policy, asthma, true)
+    let asthma = ("J45.909", "Unspecified asthma, uncomplicated");
+    let rejected = write_and_claim(&doctor, &phone, policy, asthma, true)
         .await
         .map_err(|e| fail(n, REJECT, e))?;
     match &rejected.decision {
@@ -448,6 +432,20 @@ pub async fn run(relay_url: &str, audience: &str, admin: DemoAdmin) -> Result<()
         s.started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The doctor records a visit (ICD-10-CM code, text) for the phone's patient,
+/// and the phone files a claim on it under `policy` (even if uncovered, when
+/// `anyway`): the contract's decision.
+async fn write_and_claim(
+    doctor: &StaffClient,
+    phone: &PatientClient,
+    policy: PolicyId,
+    (code, text): (&str, &str),
+    anyway: bool,
+) -> Result<ClaimState, ClientError> {
+    let record = write(doctor, &phone.actor()?, code, text).await?;
+    phone.file_claim(policy, record, anyway).await
 }
 
 /// The doctor writes a minimal FHIR Condition with ICD-10-CM `code` for `patient`.
