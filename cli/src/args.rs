@@ -143,6 +143,16 @@ pub enum AdminCommand {
     Audit,
 }
 
+/// The commands a doctor or insurer runs without a login.
+#[derive(Subcommand)]
+pub enum Account {
+    /// Keystore and session.
+    #[command(flatten)]
+    Common(Common),
+    /// Sign up (password from CARECHAIN_PASSWORD or a prompt); an admin then approves.
+    Register(Register),
+}
+
 /// Sign-up shared by doctors and insurers.
 #[derive(Args)]
 pub struct Register {
@@ -157,11 +167,9 @@ pub struct Register {
 /// Doctor commands.
 #[derive(Subcommand)]
 pub enum DoctorCommand {
-    /// Keystore and session.
+    /// Keystore, session and sign-up.
     #[command(flatten)]
-    Common(Common),
-    /// Sign up (password from CARECHAIN_PASSWORD or a prompt); an admin then approves.
-    Register(Register),
+    Account(Account),
     /// Ask a patient for access to every record.
     Request {
         /// The patient's actor id.
@@ -212,11 +220,9 @@ pub enum DoctorCommand {
 /// Insurer commands.
 #[derive(Subcommand)]
 pub enum InsurerCommand {
-    /// Keystore and session.
+    /// Keystore, session and sign-up.
     #[command(flatten)]
-    Common(Common),
-    /// Sign up (password from CARECHAIN_PASSWORD or a prompt); an admin then approves.
-    Register(Register),
+    Account(Account),
     /// Publish a product.
     Publish {
         /// Name shown to patients.

@@ -99,6 +99,16 @@ fn fail(step: u32, what: &'static str, reason: impl std::fmt::Display) -> DemoEr
     }
 }
 
+/// A step's outcome that is not the `expected` one.
+fn unexpected(
+    step: u32,
+    what: &'static str,
+    expected: &str,
+    found: impl std::fmt::Debug,
+) -> DemoError {
+    fail(step, what, format!("expected {expected}, found {found:?}"))
+}
+
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -276,13 +286,7 @@ pub async fn run(relay_url: &str, audience: &str, admin: DemoAdmin) -> Result<()
         CodeCheck::Verified { code } if code.to_string() == "E11.9" => println!(
             "    decrypted: Condition {code}, written by the doctor; encrypted code verified"
         ),
-        other => {
-            return Err(fail(
-                n,
-                READ,
-                format!("expected Verified E11.9, found {other:?}"),
-            ));
-        }
+        other => return Err(unexpected(n, READ, "Verified E11.9", other)),
     }
 
     const BUY: &str = "purchase and issue";
@@ -311,13 +315,7 @@ pub async fn run(relay_url: &str, audience: &str, admin: DemoAdmin) -> Result<()
         Some(p) if p.state.status == PolicyStatus::Issued && p.check == PolicyCheck::Verified => {
             println!("    policy {policy} issued; the phone verified the insurer's E(M_i)")
         }
-        other => {
-            return Err(fail(
-                n,
-                BUY,
-                format!("expected an issued, verified policy, found {other:?}"),
-            ));
-        }
+        other => return Err(unexpected(n, BUY, "an issued, verified policy", other)),
     }
 
     const CLAIM: &str = "covered claim";
@@ -330,13 +328,7 @@ pub async fn run(relay_url: &str, audience: &str, admin: DemoAdmin) -> Result<()
         Decision::Approved { payout, currency } if *payout == 50_000 => {
             println!("    claim APPROVED: payout {}", money(*payout, currency))
         }
-        other => {
-            return Err(fail(
-                n,
-                CLAIM,
-                format!("expected APPROVED 500.00, found {other:?}"),
-            ));
-        }
+        other => return Err(unexpected(n, CLAIM, "APPROVED 500.00", other)),
     }
 
     const PAID: &str = "insurer pays";
@@ -376,13 +368,7 @@ pub async fn run(relay_url: &str, audience: &str, admin: DemoAdmin) -> Result<()
                 .unwrap_or_else(|| format!("{reason:?}"));
             println!("    claim REJECTED by the contract: {reason}")
         }
-        other => {
-            return Err(fail(
-                n,
-                REJECT,
-                format!("expected REJECTED, found {other:?}"),
-            ));
-        }
+        other => return Err(unexpected(n, REJECT, "REJECTED", other)),
     }
 
     const REVOKE: &str = "revocation";

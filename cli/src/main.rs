@@ -19,7 +19,7 @@ use std::process::ExitCode;
 use clap::Parser as _;
 use serde_json::json;
 
-use args::{AdminCommand, Cli, Command, Common, DoctorCommand, InsurerCommand, Register};
+use args::{Account, AdminCommand, Cli, Command, Common, DoctorCommand, InsurerCommand, Register};
 use carechain_client::StaffClient;
 use carechain_client::doctor::AccessAsk;
 use carechain_core::OsRng;
@@ -252,13 +252,22 @@ async fn admin(cli: &Cli, keystore: &Path, command: &AdminCommand) -> Result<(),
     Ok(())
 }
 
-async fn doctor(cli: &Cli, keystore: &Path, command: &DoctorCommand) -> Result<(), CliError> {
+/// A doctor's or insurer's command that needs no login.
+async fn without_login(
+    cli: &Cli,
+    keystore: &Path,
+    role: Role,
+    command: &Account,
+) -> Result<(), CliError> {
     match command {
-        DoctorCommand::Common(c) => return common(cli, keystore, c).await,
-        DoctorCommand::Register(args) => {
-            return register(cli, keystore, Role::Doctor, args).await;
-        }
-        _ => {}
+        Account::Common(c) => common(cli, keystore, c).await,
+        Account::Register(args) => register(cli, keystore, role, args).await,
+    }
+}
+
+async fn doctor(cli: &Cli, keystore: &Path, command: &DoctorCommand) -> Result<(), CliError> {
+    if let DoctorCommand::Account(a) = command {
+        return without_login(cli, keystore, Role::Doctor, a).await;
     }
     // Validate the FHIR file before unlocking anything or calling the relay.
     let record = match command {
@@ -294,7 +303,7 @@ async fn doctor(cli: &Cli, keystore: &Path, command: &DoctorCommand) -> Result<(
     let doctor = staff(cli, keystore).await?;
     let patient_id = |p: &str| parse_id::<ActorId>(p, "patient").map_err(CliError::Invalid);
     match command {
-        DoctorCommand::Common(_) | DoctorCommand::Register(_) => {}
+        DoctorCommand::Account(_) => {}
         DoctorCommand::Request {
             patient,
             days,
@@ -364,16 +373,12 @@ async fn doctor(cli: &Cli, keystore: &Path, command: &DoctorCommand) -> Result<(
 }
 
 async fn insurer(cli: &Cli, keystore: &Path, command: &InsurerCommand) -> Result<(), CliError> {
-    match command {
-        InsurerCommand::Common(c) => return common(cli, keystore, c).await,
-        InsurerCommand::Register(args) => {
-            return register(cli, keystore, Role::Insurer, args).await;
-        }
-        _ => {}
+    if let InsurerCommand::Account(a) = command {
+        return without_login(cli, keystore, Role::Insurer, a).await;
     }
     let insurer = staff(cli, keystore).await?;
     match command {
-        InsurerCommand::Common(_) | InsurerCommand::Register(_) => {}
+        InsurerCommand::Account(_) => {}
         InsurerCommand::Publish {
             name,
             currency,

@@ -1,6 +1,7 @@
 //! How every secret file (a staff keystore, the CLI's login session, the
 //! relay's generated secrets) is written: owner-only, synced before it is
-//! trusted. One implementation for the relay and the CLI.
+//! trusted. One implementation for the relay and the CLI (whose tests check
+//! the files' mode: `api/tests/relay/cli.rs`, `cli/tests/`).
 
 use std::io::Write as _;
 use std::path::Path;
@@ -20,26 +21,4 @@ pub fn write_private(path: &Path, bytes: &[u8], replace: bool) -> std::io::Resul
     let mut file = options.open(path)?;
     file.write_all(bytes)?;
     file.sync_all()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_secret_file_is_owner_only_and_not_overwritten_unless_asked() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("secret");
-        write_private(&path, b"one", false).unwrap();
-        let err = write_private(&path, b"two", false).unwrap_err();
-        assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
-        write_private(&path, b"three", true).unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), b"three");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
-    }
 }

@@ -75,6 +75,13 @@ async def new_patient(relay, name="Alice"):
     return wallet, client
 
 
+async def cast(relay, name):
+    """A fresh doctor and insurer (the carechain CLI) and a patient on a new phone."""
+    doctor, insurer = await staff(relay)
+    wallet, phone = await new_patient(relay, name)
+    return doctor, insurer, wallet, phone, wallet.actor_id()
+
+
 def test_wallet_keygen_seal_keystore_and_backup():
     async def scenario():
         progress = Progress()
@@ -125,9 +132,7 @@ def test_wallet_keygen_seal_keystore_and_backup():
 
 def test_the_whole_story_approved_and_uncovered_rejected(relay):
     async def scenario():
-        doctor, insurer = await staff(relay)
-        wallet, phone = await new_patient(relay)
-        me = wallet.actor_id()
+        doctor, insurer, wallet, phone, me = await cast(relay, "Alice")
         events = Events()
         sub = phone.subscribe_events(events, "phone-1", None)
         try:
@@ -224,9 +229,7 @@ def test_the_whole_story_approved_and_uncovered_rejected(relay):
 
 def test_a_record_whose_encrypted_code_differs_is_flagged(relay):
     async def scenario():
-        doctor, _ = await staff(relay)
-        wallet, phone = await new_patient(relay, "Bob")
-        me = wallet.actor_id()
+        doctor, _, wallet, phone, me = await cast(relay, "Bob")
         request_id = await doctor.request_access(me)
         await phone.approve(request_id, [cm.AccessKind.WRITE], None, int(time.time()) + 3600)
         # The payload says I10, but E(code) encrypts E11.9.
@@ -248,9 +251,7 @@ def test_a_record_whose_encrypted_code_differs_is_flagged(relay):
 
 def test_events_resume_after_the_last_acknowledged_one(relay):
     async def scenario():
-        doctor, _ = await staff(relay)
-        wallet, phone = await new_patient(relay, "Carol")
-        me = wallet.actor_id()
+        doctor, _, wallet, phone, me = await cast(relay, "Carol")
         first = Events()
         sub = phone.subscribe_events(first, "tablet", None)
         one = await doctor.request_access(me)
