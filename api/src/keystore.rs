@@ -3,25 +3,8 @@
 //! [`write_private`], how every secret file of the relay and the CLI is
 //! written: owner-only, synced before it is trusted.
 
-use std::io::Write as _;
-use std::path::Path;
-
 /// The admin's secret keys: the core staff keystore.
 pub use carechain_core::wallet::{KeystoreError, StaffKeys as AdminKeys};
 
-/// Writes `bytes` to `path`, readable by its owner only (mode 0600 on Unix)
-/// and synced to disk; refuses an existing file unless `replace`.
-pub fn write_private(path: &Path, bytes: &[u8], replace: bool) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true);
-    if replace {
-        options.create(true).truncate(true);
-    } else {
-        options.create_new(true);
-    }
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
-}
+/// How every secret file is written: core's one implementation.
+pub use carechain_core::wallet::write_private;

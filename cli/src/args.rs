@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use carechain_client::wire::AccountStatus;
 use clap::{Args, Parser, Subcommand};
 
 /// CareChain for doctors, insurers and admins, and `carechain demo`.
@@ -24,6 +25,9 @@ pub struct Cli {
         default_value = "carechain"
     )]
     pub audience: String,
+    /// Print each answer as one JSON document (ids, ledger transactions) for scripts.
+    #[arg(long, global = true)]
+    pub json: bool,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -119,8 +123,8 @@ pub enum AdminCommand {
     /// List accounts.
     Accounts {
         /// Only `pending`, `active` or `suspended` accounts.
-        #[arg(long)]
-        status: Option<String>,
+        #[arg(long, value_parser = crate::staff::account_status)]
+        status: Option<AccountStatus>,
     },
     /// Approve a pending doctor or insurer account (registers its identity on the ledger).
     Approve {
@@ -139,6 +143,16 @@ pub enum AdminCommand {
     Audit,
 }
 
+/// The commands a doctor or insurer runs without a login.
+#[derive(Subcommand)]
+pub enum Account {
+    /// Keystore and session.
+    #[command(flatten)]
+    Common(Common),
+    /// Sign up (password from CARECHAIN_PASSWORD or a prompt); an admin then approves.
+    Register(Register),
+}
+
 /// Sign-up shared by doctors and insurers.
 #[derive(Args)]
 pub struct Register {
@@ -153,11 +167,9 @@ pub struct Register {
 /// Doctor commands.
 #[derive(Subcommand)]
 pub enum DoctorCommand {
-    /// Keystore and session.
+    /// Keystore, session and sign-up.
     #[command(flatten)]
-    Common(Common),
-    /// Sign up (password from CARECHAIN_PASSWORD or a prompt); an admin then approves.
-    Register(Register),
+    Account(Account),
     /// Ask a patient for access to every record.
     Request {
         /// The patient's actor id.
@@ -180,10 +192,18 @@ pub enum DoctorCommand {
         /// The patient's actor id.
         patient: String,
         /// The FHIR JSON file.
-        file: PathBuf,
+        #[arg(required_unless_present = "condition", conflicts_with = "condition")]
+        file: Option<PathBuf>,
+        /// Instead of a file: a minimal Condition with this ICD-10-CM code.
+        #[arg(long, value_name = "CODE")]
+        condition: Option<String>,
         /// The record's category.
         #[arg(long, default_value = "general")]
         category: String,
+        /// Tests only: `E(code)` encrypts this code instead of the payload's,
+        /// playing a lying doctor whose record the patient's phone flags.
+        #[arg(long, hide = true, value_name = "CODE")]
+        encrypted_code: Option<String>,
     },
     /// Read and decrypt a record (the read is logged on the ledger).
     Read {
@@ -200,11 +220,9 @@ pub enum DoctorCommand {
 /// Insurer commands.
 #[derive(Subcommand)]
 pub enum InsurerCommand {
-    /// Keystore and session.
+    /// Keystore, session and sign-up.
     #[command(flatten)]
-    Common(Common),
-    /// Sign up (password from CARECHAIN_PASSWORD or a prompt); an admin then approves.
-    Register(Register),
+    Account(Account),
     /// Publish a product.
     Publish {
         /// Name shown to patients.

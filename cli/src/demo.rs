@@ -17,8 +17,8 @@ use carechain_client::events::{self, Cursor, EventSink};
 use carechain_client::patient::{PolicyCheck, RequestFilter};
 use carechain_client::{ClientError, PatientClient, StaffClient, StaffKeys};
 use carechain_core::OsRng;
-use carechain_core::ids::{ActorId, ProductId, RecordId};
-use carechain_core::ledger::{Decision, PolicyStatus, RequestStatus};
+use carechain_core::ids::{ActorId, PolicyId, ProductId, RecordId};
+use carechain_core::ledger::{ClaimState, Decision, PolicyStatus, RequestStatus};
 use carechain_core::paillier::DEFAULT_MODULUS_BITS;
 use carechain_core::protocol::check::CodeCheck;
 use carechain_core::protocol::fhir;
@@ -97,6 +97,16 @@ fn fail(step: u32, what: &'static str, reason: impl std::fmt::Display) -> DemoEr
         what,
         reason: reason.to_string(),
     }
+}
+
+/// A step's outcome that is not the `expected` one.
+fn unexpected(
+    step: u32,
+    what: &'static str,
+    expected: &str,
+    found: impl std::fmt::Debug,
+) -> DemoError {
+    fail(step, what, format!("expected {expected}, found {found:?}"))
 }
 
 fn now() -> i64 {
@@ -276,13 +286,7 @@ pub async fn run(relay_url: &str, audience: &str, admin: DemoAdmin) -> Result<()
         CodeCheck::Verified { code } if code.to_string() == "E11.9" => println!(
             "    decrypted: Condition {code}, written by the doctor; encrypted code verified"
         ),
-        other => {
-            return Err(fail(
-                n,
-                READ,
-                format!("expected Verified E11.9, found {other:?}"),
-            ));
-        }
+        other => return Err(unexpected(n, READ, "Verified E11.9", other)),
     }
 
     const BUY: &str = "purchase and issue";
@@ -311,40 +315,20 @@ pub async fn run(relay_url: &str, audience: &str, admin: DemoAdmin) -> Result<()
         Some(p) if p.state.status == PolicyStatus::Issued && p.check == PolicyCheck::Verified => {
             println!("    policy {policy} issued; the phone verified the insurer's E(M_i)")
         }
-        other => {
-            return Err(fail(
-                n,
-                BUY,
-                format!("expected an issued, verified policy, found {other:?}"),
-            ));
-        }
+        other => return Err(unexpected(n, BUY, "an issued, verified policy", other)),
     }
 
     const CLAIM: &str = "covered claim";
     let n = s.next("At a visit during the policy term the doctor records E11.65 (type 2 diabetes with hyperglycemia); the phone files a claim with its zero proof.");
-    let visit = write(
-        &doctor,
-        &patient,
-        "E11.65",
-        "Type 2 diabetes mellitus with hyperglycemia",
-    )
-    .await
-    .map_err(|e| fail(n, CLAIM, e))?;
-    let claim = phone
-        .file_claim(policy, visit, false)
+    let visit = ("E11.65", "Type 2 diabetes mellitus with hyperglycemia");
+    let claim = write_and_claim(&doctor, &phone, policy, visit, false)
         .await
         .map_err(|e| fail(n, CLAIM, e))?;
     match &claim.decision {
         Decision::Approved { payout, currency } if *payout == 50_000 => {
             println!("    claim APPROVED: payout {}", money(*payout, currency))
         }
-        other => {
-            return Err(fail(
-                n,
-                CLAIM,
-                format!("expected APPROVED 500.00, found {other:?}"),
-            ));
-        }
+        other => return Err(unexpected(n, CLAIM, "APPROVED 500.00", other)),
     }
 
     const PAID: &str = "insurer pays";
@@ -372,16 +356,8 @@ pub async fn run(relay_url: &str, audience: &str, admin: DemoAdmin) -> Result<()
 
     const REJECT: &str = "uncovered claim";
     let n = s.next("The doctor records asthma, J45.909, which the policy does not cover; the patient files a claim for it anyway.");
-    let asthma = write(
-        &doctor,
-        &patient,
-        "J45.909",
-        "Unspecified asthma, uncomplicated",
-    )
-    .await
-    .map_err(|e| fail(n, REJECT, e))?;
-    let rejected = phone
-        .file_claim(policy, asthma, true)
+    let asthma = ("J45.909", "Unspecified asthma, uncomplicated");
+    let rejected = write_and_claim(&doctor, &phone, policy, asthma, true)
         .await
         .map_err(|e| fail(n, REJECT, e))?;
     match &rejected.decision {
@@ -392,13 +368,7 @@ pub async fn run(relay_url: &str, audience: &str, admin: DemoAdmin) -> Result<()
                 .unwrap_or_else(|| format!("{reason:?}"));
             println!("    claim REJECTED by the contract: {reason}")
         }
-        other => {
-            return Err(fail(
-                n,
-                REJECT,
-                format!("expected REJECTED, found {other:?}"),
-            ));
-        }
+        other => return Err(unexpected(n, REJECT, "REJECTED", other)),
     }
 
     const REVOKE: &str = "revocation";
@@ -448,6 +418,20 @@ pub async fn run(relay_url: &str, audience: &str, admin: DemoAdmin) -> Result<()
         s.started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The doctor records a visit (ICD-10-CM code, text) for the phone's patient,
+/// and the phone files a claim on it under `policy` (even if uncovered, when
+/// `anyway`): the contract's decision.
+async fn write_and_claim(
+    doctor: &StaffClient,
+    phone: &PatientClient,
+    policy: PolicyId,
+    (code, text): (&str, &str),
+    anyway: bool,
+) -> Result<ClaimState, ClientError> {
+    let record = write(doctor, &phone.actor()?, code, text).await?;
+    phone.file_claim(policy, record, anyway).await
 }
 
 /// The doctor writes a minimal FHIR Condition with ICD-10-CM `code` for `patient`.

@@ -7,7 +7,6 @@
 //! protection. The session (relay URL, email and the rotating refresh token,
 //! never the password) sits beside it in `<keystore>.session`, mode 0600.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -16,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use carechain_core::OsRng;
-use carechain_core::wallet::{KeystoreError, StaffKeys};
+use carechain_core::wallet::{self, KeystoreError, StaffKeys};
 
 /// Why the keystore or session could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -106,18 +105,9 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
     }
 }
 
-/// Writes `bytes` to `path` readable by its owner only (mode 0600 on Unix),
-/// synced to disk; an existing file is an error unless `replace`.
+/// Writes `bytes` to `path` owner-only (core's one implementation).
 fn write_private(path: &Path, bytes: &[u8], replace: bool) -> Result<(), StoreError> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(!replace);
-    if replace {
-        options.create(true).truncate(true);
-    }
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let write = |mut file: std::fs::File| file.write_all(bytes).and_then(|()| file.sync_all());
-    options.open(path).and_then(write).map_err(io(path))
+    wallet::write_private(path, bytes, replace).map_err(io(path))
 }
 
 /// Generates fresh signing and HPKE keys and seals them into a new keystore at `path`.

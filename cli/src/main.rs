@@ -17,12 +17,13 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser as _;
-use serde_json::Value;
+use serde_json::json;
 
-use args::{AdminCommand, Cli, Command, Common, DoctorCommand, InsurerCommand, Register};
+use args::{Account, AdminCommand, Cli, Command, Common, DoctorCommand, InsurerCommand, Register};
 use carechain_client::StaffClient;
 use carechain_client::doctor::AccessAsk;
 use carechain_core::OsRng;
+use carechain_core::icd10::Icd10Code;
 use carechain_core::ids::{ActorId, ClaimId, PolicyId, ProductId, RecordId};
 use carechain_core::protocol::fhir::{self, FhirError};
 use carechain_core::statement::{
@@ -69,6 +70,24 @@ fn print_json(value: &impl serde::Serialize) {
     }
 }
 
+/// Prints an answer: `text` for people, or `value` as JSON with `--json`.
+fn say(cli: &Cli, text: impl std::fmt::Display, value: &impl serde::Serialize) {
+    if cli.json {
+        print_json(value);
+    } else {
+        println!("{text}");
+    }
+}
+
+/// How a ledger answer names its transaction in the CLI's output.
+fn ledger_tx(tx_id: &str) -> String {
+    if tx_id.is_empty() {
+        "already on the ledger".to_owned()
+    } else {
+        format!("ledger tx {tx_id}")
+    }
+}
+
 fn client(cli: &Cli, keys: carechain_client::StaffKeys) -> Result<StaffClient, CliError> {
     StaffClient::new(&cli.relay, &cli.audience, keys)
         .map_err(|e| CliError::Invalid(format!("relay URL: {e}")))
@@ -79,15 +98,16 @@ async fn common(cli: &Cli, keystore: &Path, common: &Common) -> Result<(), CliEr
     match common {
         Common::Init => {
             let keys = keystore::create(keystore, PASSPHRASE)?;
-            println!(
-                "created {} for actor {}",
-                keystore.display(),
-                keys.signing.actor_id()
+            let actor = keys.signing.actor_id();
+            say(
+                cli,
+                format!("created {} for actor {actor}", keystore.display()),
+                &json!({ "keystore": keystore, "actor": actor }),
             );
         }
         Common::Whoami => {
-            let keys = keystore::open(keystore, PASSPHRASE)?;
-            println!("{}", keys.signing.actor_id());
+            let actor = keystore::open(keystore, PASSPHRASE)?.signing.actor_id();
+            say(cli, &actor, &json!({ "actor": actor }));
         }
         Common::Login { email } => {
             let keys = keystore::open(keystore, PASSPHRASE)?;
@@ -98,7 +118,11 @@ async fn common(cli: &Cli, keystore: &Path, common: &Common) -> Result<(), CliEr
                 .await
                 .at("POST /v1/auth/login")?;
             save_session(cli, keystore, email, &staff)?;
-            println!("logged in to {} as {email}", cli.relay);
+            say(
+                cli,
+                format!("logged in to {} as {email}", cli.relay),
+                &json!({ "relay": cli.relay, "email": email }),
+            );
         }
     }
     Ok(())
@@ -154,9 +178,13 @@ async fn register(cli: &Cli, keystore: &Path, role: Role, args: &Register) -> Re
     } else {
         "insurer"
     };
-    println!(
-        "signed up {} as a {role}: account {} is pending an admin's approval",
-        args.email, account.id
+    say(
+        cli,
+        format!(
+            "signed up {} as a {role}: account {} is pending an admin's approval",
+            args.email, account.id
+        ),
+        &account,
     );
     Ok(())
 }
@@ -184,16 +212,7 @@ async fn admin(cli: &Cli, keystore: &Path, command: &AdminCommand) -> Result<(),
     match command {
         AdminCommand::Common(_) => {}
         AdminCommand::Accounts { status } => {
-            let path = match status {
-                Some(s) => format!("v1/admin/accounts?status={s}"),
-                None => "v1/admin/accounts".into(),
-            };
-            // Printed as the relay answered (the client's `Account` is not serialisable).
-            let accounts: Vec<Value> = admin
-                .session()
-                .list(&path)
-                .await
-                .at(format!("GET /{path}"))?;
+            let accounts = admin.accounts(*status).await.at("GET /v1/admin/accounts")?;
             print_json(&accounts);
         }
         AdminCommand::Approve { account: id } => {
@@ -204,65 +223,87 @@ async fn admin(cli: &Cli, keystore: &Path, command: &AdminCommand) -> Result<(),
                     account.role
                 )));
             }
-            admin
+            let answer = admin
                 .approve_account(&account)
                 .await
                 .at(format!("POST /v1/admin/accounts/{id}/approve"))?;
-            println!("approved account {id}");
+            let tx = ledger_tx(&answer.tx_id);
+            say(cli, format!("approved account {id} ({tx})"), &answer);
         }
         AdminCommand::Suspend {
             account: id,
             reason,
         } => {
             let account = account(&admin, id, "suspend").await?;
-            let actor: ActorId = parse_id(account.actor_id.as_deref().unwrap_or(""), "actor")
-                .map_err(CliError::Invalid)?;
-            admin
+            let actor = account.actor_id.ok_or_else(|| {
+                CliError::Invalid(format!("suspend: account {id} has no ledger actor yet"))
+            })?;
+            let answer = admin
                 .suspend_account(id, actor, reason)
                 .await
                 .at(format!("POST /v1/admin/accounts/{id}/suspend"))?;
-            println!("suspended account {id}");
+            let tx = ledger_tx(&answer.tx_id);
+            say(cli, format!("suspended account {id} ({tx})"), &answer);
         }
         AdminCommand::Audit => {
-            let audit: Vec<Value> = admin
-                .session()
-                .list("v1/admin/audit")
-                .await
-                .at("GET /v1/admin/audit")?;
-            print_json(&audit);
+            print_json(&admin.audit().await.at("GET /v1/admin/audit")?);
         }
     }
     Ok(())
 }
 
-async fn doctor(cli: &Cli, keystore: &Path, command: &DoctorCommand) -> Result<(), CliError> {
+/// A doctor's or insurer's command that needs no login.
+async fn without_login(
+    cli: &Cli,
+    keystore: &Path,
+    role: Role,
+    command: &Account,
+) -> Result<(), CliError> {
     match command {
-        DoctorCommand::Common(c) => return common(cli, keystore, c).await,
-        DoctorCommand::Register(args) => {
-            return register(cli, keystore, Role::Doctor, args).await;
-        }
-        _ => {}
+        Account::Common(c) => common(cli, keystore, c).await,
+        Account::Register(args) => register(cli, keystore, role, args).await,
+    }
+}
+
+async fn doctor(cli: &Cli, keystore: &Path, command: &DoctorCommand) -> Result<(), CliError> {
+    if let DoctorCommand::Account(a) = command {
+        return without_login(cli, keystore, Role::Doctor, a).await;
     }
     // Validate the FHIR file before unlocking anything or calling the relay.
     let record = match command {
         DoctorCommand::Write {
             patient,
             file,
+            condition,
             category,
+            encrypted_code,
         } => {
-            let text = std::fs::read_to_string(file)
-                .map_err(|e| CliError::File(format!("{}: {e}", file.display())))?;
+            let text = match (file, condition) {
+                (Some(file), _) => std::fs::read_to_string(file)
+                    .map_err(|e| CliError::File(format!("{}: {e}", file.display())))?,
+                (None, Some(code)) => fhir::condition(patient, code, "").to_string(),
+                (None, None) => {
+                    return Err(CliError::Invalid(
+                        "write: expected a FHIR file or --condition CODE".into(),
+                    ));
+                }
+            };
             let valid = fhir::validate(&text, patient)?;
             let category = staff::category(category).map_err(CliError::Invalid)?;
             let patient: ActorId = parse_id(patient, "patient").map_err(CliError::Invalid)?;
-            Some((patient, text, valid.code, category))
+            let encrypted: Option<Icd10Code> = encrypted_code
+                .as_deref()
+                .map(|code| parse_id(code, "encrypted code"))
+                .transpose()
+                .map_err(CliError::Invalid)?;
+            Some((patient, text, valid.code, category, encrypted))
         }
         _ => None,
     };
     let doctor = staff(cli, keystore).await?;
     let patient_id = |p: &str| parse_id::<ActorId>(p, "patient").map_err(CliError::Invalid);
     match command {
-        DoctorCommand::Common(_) | DoctorCommand::Register(_) => {}
+        DoctorCommand::Account(_) => {}
         DoctorCommand::Request {
             patient,
             days,
@@ -281,7 +322,11 @@ async fn doctor(cli: &Cli, keystore: &Path, command: &DoctorCommand) -> Result<(
                 duration_secs: i64::from(*days) * 86_400,
             };
             let id = doctor.request_access(ask).await.at("POST /v1/requests")?;
-            println!("request {id} sent to patient {patient}; it awaits their answer");
+            say(
+                cli,
+                format!("request {id} sent to patient {patient}; it awaits their answer"),
+                &json!({ "request": id, "patient": patient }),
+            );
         }
         DoctorCommand::Grants { status } => {
             let requests = doctor
@@ -291,12 +336,21 @@ async fn doctor(cli: &Cli, keystore: &Path, command: &DoctorCommand) -> Result<(
             print_json(&requests);
         }
         DoctorCommand::Write { .. } => {
-            if let Some((patient, text, code, category)) = record {
-                let id = doctor
-                    .write_record(&patient, category, &text)
-                    .await
-                    .at("POST /v1/records")?;
-                println!("wrote record {id} ({code} for patient {patient})");
+            if let Some((patient, text, code, category, encrypted)) = record {
+                let written = match &encrypted {
+                    Some(lie) => {
+                        doctor
+                            .write_record_encrypting(&patient, category, &text, lie)
+                            .await
+                    }
+                    None => doctor.write_record(&patient, category, &text).await,
+                };
+                let id = written.at("POST /v1/records")?;
+                say(
+                    cli,
+                    format!("wrote record {id} ({code} for patient {patient})"),
+                    &json!({ "record": id, "code": code.to_string(), "patient": patient }),
+                );
             }
         }
         DoctorCommand::Read { record } => {
@@ -319,16 +373,12 @@ async fn doctor(cli: &Cli, keystore: &Path, command: &DoctorCommand) -> Result<(
 }
 
 async fn insurer(cli: &Cli, keystore: &Path, command: &InsurerCommand) -> Result<(), CliError> {
-    match command {
-        InsurerCommand::Common(c) => return common(cli, keystore, c).await,
-        InsurerCommand::Register(args) => {
-            return register(cli, keystore, Role::Insurer, args).await;
-        }
-        _ => {}
+    if let InsurerCommand::Account(a) = command {
+        return without_login(cli, keystore, Role::Insurer, a).await;
     }
     let insurer = staff(cli, keystore).await?;
     match command {
-        InsurerCommand::Common(_) | InsurerCommand::Register(_) => {}
+        InsurerCommand::Account(_) => {}
         InsurerCommand::Publish {
             name,
             currency,
@@ -354,27 +404,33 @@ async fn insurer(cli: &Cli, keystore: &Path, command: &InsurerCommand) -> Result
                 .publish_product(product)
                 .await
                 .at("POST /v1/products")?;
-            println!("published product {id}");
+            say(
+                cli,
+                format!("published product {id}"),
+                &json!({ "product": id }),
+            );
         }
         InsurerCommand::Purchases => {
             print_json(&insurer.policies().await.at("GET /v1/policies")?);
         }
         InsurerCommand::Issue { policy } => {
             let id: PolicyId = parse_id(policy, "policy").map_err(CliError::Invalid)?;
-            insurer
+            let answer = insurer
                 .issue_policy(id)
                 .await
                 .at(format!("POST /v1/policies/{policy}/issue"))?;
-            println!("issued policy {policy}");
+            let tx = ledger_tx(&answer.tx_id);
+            say(cli, format!("issued policy {policy} ({tx})"), &answer);
         }
         InsurerCommand::Claims => print_json(&insurer.claims().await.at("GET /v1/claims")?),
         InsurerCommand::Paid { claim, reference } => {
             let id: ClaimId = parse_id(claim, "claim").map_err(CliError::Invalid)?;
-            insurer
+            let answer = insurer
                 .mark_paid(id, reference)
                 .await
                 .at(format!("POST /v1/claims/{claim}/paid"))?;
-            println!("claim {claim} marked paid");
+            let tx = ledger_tx(&answer.tx_id);
+            say(cli, format!("claim {claim} marked paid ({tx})"), &answer);
         }
     }
     Ok(())

@@ -3,6 +3,7 @@
 //! worded it), and parsing the arguments that become ledger values.
 
 use carechain_client::ClientError;
+use carechain_client::wire::AccountStatus;
 use carechain_core::icd10::CoveredCode;
 use carechain_core::statement::RecordCategory;
 
@@ -31,12 +32,12 @@ pub struct Refusal<'a> {
 /// `err` as a refusal by the relay, or `None` if the relay did not answer one.
 pub fn refusal(err: &ClientError) -> Option<Refusal<'_>> {
     let (status, detail) = match err {
-        ClientError::Unauthenticated { detail } => (401, detail),
-        ClientError::Forbidden { detail } => (403, detail),
-        ClientError::NotFound { detail } => (404, detail),
-        ClientError::RateLimited { detail, .. } => (429, detail),
-        ClientError::Ledger { status, detail, .. }
-        | ClientError::Refused { status, detail, .. } => (*status, detail),
+        ClientError::Unauthenticated { detail }
+        | ClientError::Forbidden { detail, .. }
+        | ClientError::NotFound { detail, .. }
+        | ClientError::RateLimited { detail, .. }
+        | ClientError::Ledger { detail, .. }
+        | ClientError::Refused { detail, .. } => (err.status()?, detail),
         _ => return None,
     };
     let title = reqwest::StatusCode::from_u16(status)
@@ -104,6 +105,12 @@ pub fn category(name: &str) -> Result<RecordCategory, String> {
             "category: expected general, laboratory, imaging, mental-health, sexual-health or substance-use, found {name:?}"
         )
     })
+}
+
+/// An account status from its wire name (`pending`, `active`, `suspended`).
+pub fn account_status(name: &str) -> Result<AccountStatus, String> {
+    serde_json::from_value(serde_json::Value::String(name.to_owned()))
+        .map_err(|_| format!("expected pending, active or suspended, found {name:?}"))
 }
 
 /// Parses `CODE=PAYOUT` (`E11=50000`), checking the code.

@@ -7,21 +7,28 @@ use carechain_core::statement::{Action, RegisterIdentity, SuspendIdentity};
 
 use crate::error::ClientError;
 use crate::staff::StaffClient;
-use crate::wire::{Account, AuditEntry};
+use crate::wire::{Account, AccountStatus, Approval, AuditEntry, Submitted};
+use carechain_core::ledger::Registered;
 
 impl StaffClient {
-    /// Accounts, optionally of one status (`pending`, `active`, `suspended`).
-    pub async fn accounts(&self, status: Option<&str>) -> Result<Vec<Account>, ClientError> {
+    /// Accounts, optionally of one status.
+    pub async fn accounts(
+        &self,
+        status: Option<AccountStatus>,
+    ) -> Result<Vec<Account>, ClientError> {
         let path = match status {
-            Some(s) => format!("v1/admin/accounts?status={s}"),
+            Some(s) => format!("v1/admin/accounts?status={}", s.as_str()),
             None => "v1/admin/accounts".to_owned(),
         };
         self.session.list(&path).await
     }
 
     /// Approves a pending doctor or insurer `account`: registers its keys on
-    /// the ledger (admin-signed) and activates it.
-    pub async fn approve_account(&self, account: &Account) -> Result<(), ClientError> {
+    /// the ledger (admin-signed) and activates it; the ledger's answer.
+    pub async fn approve_account(
+        &self,
+        account: &Account,
+    ) -> Result<Submitted<Approval>, ClientError> {
         let key = |what: &str, v: &Option<String>| {
             v.as_deref()
                 .and_then(|k| B64::decode(k).ok())
@@ -37,28 +44,27 @@ impl StaffClient {
             display_name: account.display_name.clone(),
             paillier: None,
         };
-        self.submit::<serde_json::Value>(
+        self.submit(
             &format!("v1/admin/accounts/{}/approve", account.id),
             Action::RegisterIdentity(registration),
         )
         .await
-        .map(drop)
     }
 
-    /// Suspends the account `account_id` of ledger actor `actor`, for `reason`.
+    /// Suspends the account `account_id` of ledger actor `actor`, for
+    /// `reason`; the ledger's answer.
     pub async fn suspend_account(
         &self,
         account_id: &str,
         actor: ActorId,
         reason: &str,
-    ) -> Result<(), ClientError> {
+    ) -> Result<Submitted<Registered>, ClientError> {
         let action = Action::SuspendIdentity(SuspendIdentity {
             actor,
             reason: reason.to_owned(),
         });
-        self.submit::<serde_json::Value>(&format!("v1/admin/accounts/{account_id}/suspend"), action)
+        self.submit(&format!("v1/admin/accounts/{account_id}/suspend"), action)
             .await
-            .map(drop)
     }
 
     /// The audit trail: every transaction's metadata, never payloads.

@@ -1,6 +1,8 @@
 //! [`ClientError`]: what went wrong, grouped by what a caller (the phone, the
 //! CLI, a test) does about it. RFC 9457 problems from the relay are decoded
-//! here; a contract refusal keeps the contract's [`ErrorCode`].
+//! here; a contract refusal keeps the contract's [`ErrorCode`] and stays
+//! apart from the relay's own refusals, whose codes (`forbidden`,
+//! `not_found`, `conflict`) share names with some contract codes.
 
 use std::time::Duration;
 
@@ -23,15 +25,19 @@ pub enum ClientError {
         /// The relay's explanation.
         detail: String,
     },
-    /// Logged in, but this role or actor may not do this.
-    #[error("forbidden: {detail}")]
+    /// The relay itself refused: logged in, but this role or actor may not do this.
+    #[error("forbidden ({code}): {detail}")]
     Forbidden {
+        /// The relay's problem code (`forbidden`).
+        code: String,
         /// The relay's explanation.
         detail: String,
     },
-    /// No such object, or not one the caller may see.
-    #[error("not found: {detail}")]
+    /// The relay found no such object, or not one the caller may see.
+    #[error("not found ({code}): {detail}")]
     NotFound {
+        /// The relay's problem code (`not_found`).
+        code: String,
         /// What was looked up.
         detail: String,
     },
@@ -43,7 +49,7 @@ pub enum ClientError {
         /// The relay's explanation.
         detail: String,
     },
-    /// The contract refused the transaction.
+    /// The contract refused the transaction (or the query), whatever the status.
     #[error("the ledger refused ({status}, {}): {detail}", code.as_str())]
     Ledger {
         /// The HTTP status.
@@ -53,7 +59,7 @@ pub enum ClientError {
         /// The contract's explanation.
         detail: String,
     },
-    /// The relay refused the request for another reason (conflict, bad request, idempotency).
+    /// The relay itself refused the request for another reason (conflict, bad request, idempotency).
     #[error("refused ({status}, {code}): {detail}")]
     Refused {
         /// The HTTP status.
@@ -96,8 +102,32 @@ impl ClientError {
     pub fn code(&self) -> Option<&str> {
         match self {
             ClientError::Ledger { code, .. } => Some(code.as_str()),
-            ClientError::Refused { code, .. } => Some(code),
+            ClientError::Refused { code, .. }
+            | ClientError::Forbidden { code, .. }
+            | ClientError::NotFound { code, .. } => Some(code),
             ClientError::Precondition { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status of a refusal by the relay or the contract behind it.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ClientError::Unauthenticated { .. } => Some(401),
+            ClientError::Forbidden { .. } => Some(403),
+            ClientError::NotFound { .. } => Some(404),
+            ClientError::RateLimited { .. } => Some(429),
+            ClientError::Ledger { status, .. } | ClientError::Refused { status, .. } => {
+                Some(*status)
+            }
+            _ => None,
+        }
+    }
+
+    /// The contract's code if the contract (not the relay) refused.
+    pub fn ledger_code(&self) -> Option<ErrorCode> {
+        match self {
+            ClientError::Ledger { code, .. } => Some(*code),
             _ => None,
         }
     }
@@ -113,6 +143,40 @@ impl From<reqwest::Error> for ClientError {
             }
         }
     }
+}
+
+/// The problem codes of the relay's own refusals (`ApiError::code` in
+/// `api/src/error.rs`). A problem `type` of `{base}ledger/{code}` is the
+/// contract's; a bare `{base}{code}` is the relay's when `code` is one of
+/// these, and otherwise the contract's (as relays before the `ledger/`
+/// segment sent every contract refusal).
+const RELAY_CODES: [&str; 12] = [
+    "bad_request",
+    "unauthorized",
+    "forbidden",
+    "not_found",
+    "method_not_allowed",
+    "conflict",
+    "idempotency_key_required",
+    "idempotency_key_reused",
+    "payload_too_large",
+    "rate_limited",
+    "unavailable",
+    "internal",
+];
+
+/// Who refused: the contract's code, or `None` for the relay itself.
+fn contract_code(kind: &str) -> (Option<ErrorCode>, &str) {
+    let code = kind.rsplit('/').next().unwrap_or_default();
+    let marked = kind
+        .strip_suffix(code)
+        .is_some_and(|base| base.ends_with("/ledger/"));
+    let contract = if marked || !RELAY_CODES.contains(&code) {
+        code.parse::<ErrorCode>().ok()
+    } else {
+        None
+    };
+    (contract, code)
 }
 
 /// An RFC 9457 problem document.
@@ -136,28 +200,32 @@ pub(crate) fn from_problem(
         kind: String::new(),
         detail: format!("HTTP {status}"),
     });
-    let code = problem.kind.rsplit('/').next().unwrap_or_default();
+    let (contract, code) = contract_code(&problem.kind);
     let detail = problem.detail.clone();
-    match status.as_u16() {
-        401 => ClientError::Unauthenticated { detail },
-        403 => ClientError::Forbidden { detail },
-        404 => ClientError::NotFound { detail },
-        429 => ClientError::RateLimited {
+    match (status.as_u16(), contract) {
+        (401, _) => ClientError::Unauthenticated { detail },
+        (429, _) => ClientError::RateLimited {
             retry_after,
             detail,
         },
-        s if s >= 500 => ClientError::Unavailable { detail },
-        s => match code.parse::<ErrorCode>() {
-            Ok(code) => ClientError::Ledger {
-                status: s,
-                code,
-                detail,
-            },
-            Err(_) => ClientError::Refused {
-                status: s,
-                code: code.to_owned(),
-                detail,
-            },
+        (s, _) if s >= 500 => ClientError::Unavailable { detail },
+        (s, Some(code)) => ClientError::Ledger {
+            status: s,
+            code,
+            detail,
+        },
+        (403, None) => ClientError::Forbidden {
+            code: code.to_owned(),
+            detail,
+        },
+        (404, None) => ClientError::NotFound {
+            code: code.to_owned(),
+            detail,
+        },
+        (s, None) => ClientError::Refused {
+            status: s,
+            code: code.to_owned(),
+            detail,
         },
     }
 }
@@ -173,9 +241,45 @@ mod tests {
         })
     }
 
+    fn s(n: u16) -> StatusCode {
+        StatusCode::from_u16(n).unwrap()
+    }
+
+    #[test]
+    fn a_contract_refusal_is_told_from_the_relays_own() {
+        // The relay's own `forbidden`, `not_found`, `conflict`: its variants, code kept.
+        assert!(matches!(
+            from_problem(s(403), problem("forbidden"), None),
+            ClientError::Forbidden { ref code, .. } if code == "forbidden"
+        ));
+        assert!(matches!(
+            from_problem(s(404), problem("not_found"), None),
+            ClientError::NotFound { ref code, .. } if code == "not_found"
+        ));
+        let relay = from_problem(s(409), problem("conflict"), None);
+        assert!(
+            matches!(relay, ClientError::Refused { status: 409, ref code, .. } if code == "conflict")
+        );
+        assert_eq!(relay.ledger_code(), None);
+        // The same codes under `ledger/`: the contract's, whatever the status.
+        for (status, code) in [
+            (403, ErrorCode::Forbidden),
+            (404, ErrorCode::NotFound),
+            (409, ErrorCode::Conflict),
+        ] {
+            let err = from_problem(s(status), problem(&format!("ledger/{code}")), None);
+            assert_eq!(err.ledger_code(), Some(code), "{err:?}");
+            assert_eq!(err.status(), Some(status));
+            assert_eq!(err.code(), Some(code.as_str()));
+        }
+        // A code only the contract has is the contract's even without `ledger/`.
+        let err = from_problem(s(403), problem("wrong_role"), None);
+        assert_eq!(err.ledger_code(), Some(ErrorCode::WrongRole), "{err:?}");
+        assert_eq!(err.status(), Some(403));
+    }
+
     #[test]
     fn problems_map_to_what_the_caller_acts_on() {
-        let s = |n| StatusCode::from_u16(n).unwrap();
         assert!(matches!(
             from_problem(s(409), problem("replayed_nonce"), None),
             ClientError::Ledger {

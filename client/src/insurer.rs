@@ -10,6 +10,7 @@ use carechain_core::statement::{Action, IssuePolicy, MarkPaid, PublishProduct};
 use crate::error::ClientError;
 use crate::patient::blocking;
 use crate::staff::StaffClient;
+use crate::wire::Submitted;
 use carechain_core::ledger::{ClaimState, PolicyState, ProductState};
 
 impl StaffClient {
@@ -34,8 +35,11 @@ impl StaffClient {
     }
 
     /// Issues purchased `policy`: each covered item encrypted under the
-    /// patient's Paillier key, as the ledger publishes it.
-    pub async fn issue_policy(&self, policy: PolicyId) -> Result<(), ClientError> {
+    /// patient's Paillier key, as the ledger publishes it; the ledger's answer.
+    pub async fn issue_policy(
+        &self,
+        policy: PolicyId,
+    ) -> Result<Submitted<PolicyState>, ClientError> {
         let state = self.policy(policy).await?;
         let product = self.product(state.product).await?;
         let patient = self.identity(&state.patient).await?;
@@ -50,12 +54,11 @@ impl StaffClient {
             Ok(encrypt_policy_items(&pk, &product.items, &mut OsRng)?)
         })
         .await?;
-        self.submit::<serde_json::Value>(
+        self.submit(
             &format!("v1/policies/{}/issue", policy.0),
             Action::IssuePolicy(IssuePolicy { policy, items }),
         )
         .await
-        .map(drop)
     }
 
     /// One policy the insurer (or the patient) is party to.
@@ -78,14 +81,17 @@ impl StaffClient {
         self.session.get(&format!("v1/claims/{}", claim.0)).await
     }
 
-    /// Marks approved `claim` paid with the insurer's `reference`.
-    pub async fn mark_paid(&self, claim: ClaimId, reference: &str) -> Result<(), ClientError> {
+    /// Marks approved `claim` paid with the insurer's `reference`; the ledger's answer.
+    pub async fn mark_paid(
+        &self,
+        claim: ClaimId,
+        reference: &str,
+    ) -> Result<Submitted<ClaimState>, ClientError> {
         let action = Action::MarkPaid(MarkPaid {
             claim,
             reference: reference.to_owned(),
         });
-        self.submit::<serde_json::Value>(&format!("v1/claims/{}/paid", claim.0), action)
+        self.submit(&format!("v1/claims/{}/paid", claim.0), action)
             .await
-            .map(drop)
     }
 }

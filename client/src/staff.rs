@@ -84,8 +84,9 @@ impl StaffClient {
         self.session.get(&format!("v1/identities/{actor}")).await
     }
 
-    /// Signs `action` with the staff key and POSTs it to `path`.
-    pub(crate) async fn submit<T: DeserializeOwned>(
+    /// Signs `action` with the staff key and POSTs it to `path` (relative);
+    /// the relay's answer. The role operations are built on it.
+    pub async fn submit<T: DeserializeOwned>(
         &self,
         path: &str,
         action: Action,

@@ -29,7 +29,7 @@ pub(crate) struct Challenge {
 }
 
 /// The ledger's answer to a forwarded statement.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Submitted<T> {
     /// The transaction.
     pub tx_id: String,
@@ -98,8 +98,45 @@ pub(crate) struct Signup<'a> {
     pub hpke_key: String,
 }
 
+/// Where an account stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountStatus {
+    /// Signed up, awaiting an admin's approval.
+    Pending,
+    /// Approved: its identity is on the ledger.
+    Active,
+    /// Suspended by an admin.
+    Suspended,
+}
+
+impl AccountStatus {
+    /// The status's wire name (`pending`, `active`, `suspended`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountStatus::Pending => "pending",
+            AccountStatus::Active => "active",
+            AccountStatus::Suspended => "suspended",
+        }
+    }
+}
+
+/// What approving an account put on the ledger: the identity registered or,
+/// when an earlier approval had already registered the keys, that actor adopted.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Approval {
+    /// The account's ledger actor.
+    pub actor: ActorId,
+    /// Its role, when registered now.
+    #[serde(default)]
+    pub role: Option<Role>,
+    /// True when an earlier approval's registration was adopted.
+    #[serde(default)]
+    pub adopted: bool,
+}
+
 /// An account as the relay shows it.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Account {
     /// Account id.
     pub id: String,
@@ -110,11 +147,11 @@ pub struct Account {
     pub email: Option<String>,
     /// Ledger actor id, once known.
     #[serde(default)]
-    pub actor_id: Option<String>,
+    pub actor_id: Option<ActorId>,
     /// Display name.
     pub display_name: String,
-    /// `pending`, `active` or `suspended`.
-    pub status: String,
+    /// Pending, active or suspended.
+    pub status: AccountStatus,
     /// When created.
     pub created_at: i64,
     /// The signing key (SEC1, base64url) the admin registers.
@@ -126,7 +163,7 @@ pub struct Account {
 }
 
 /// One transaction of the audit trail: metadata, never payloads.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AuditEntry {
     /// Block number.
     pub block: u64,
@@ -138,7 +175,7 @@ pub struct AuditEntry {
     pub action: String,
     /// The signer, if any.
     #[serde(default)]
-    pub signer: Option<String>,
+    pub signer: Option<ActorId>,
     /// Whether the contract accepted it.
     pub valid: bool,
     /// The contract's code if refused.

@@ -110,8 +110,14 @@ impl From<ClientError> for MobileError {
             ClientError::Unauthenticated { detail } => {
                 MobileError::NotAuthenticated { reason: detail }
             }
-            ClientError::NotFound { detail } => MobileError::NotFound { reason: detail },
-            ClientError::Forbidden { detail } => refused(403, "forbidden", detail),
+            // Whoever found nothing, the relay or the contract, the app shows "not found".
+            ClientError::NotFound { detail, .. }
+            | ClientError::Ledger {
+                status: 404,
+                detail,
+                ..
+            } => MobileError::NotFound { reason: detail },
+            ClientError::Forbidden { code, detail } => refused(403, &code, detail),
             ClientError::RateLimited { detail, .. } => refused(429, "rate_limited", detail),
             ClientError::Ledger {
                 status,

@@ -23,9 +23,6 @@ mod runtime;
 mod types;
 mod wallet;
 
-#[cfg(feature = "testkit")]
-mod testkit;
-
 pub use error::MobileError;
 pub use events::{EventListener, EventSubscription};
 pub use relay::RelayClient;

@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
-use carechain_client::PatientClient;
 use carechain_client::patient::RequestFilter;
+use carechain_client::{ClientError, PatientClient};
 use carechain_core::ledger::RequestStatus as LedgerStatus;
 use carechain_core::statement::Scope;
 
@@ -31,6 +31,20 @@ where
 {
     let client = client.clone();
     runtime::spawn(async move { op(client).await }).await
+}
+
+/// [`run`] for a list: each item converted to its FFI type.
+async fn run_list<T, U, F, Fut>(client: &Arc<PatientClient>, op: F) -> Result<Vec<U>, MobileError>
+where
+    T: Into<U> + Send + 'static,
+    U: Send + 'static,
+    F: FnOnce(Arc<PatientClient>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Vec<T>, ClientError>> + Send + 'static,
+{
+    run(client, |c| async move {
+        Ok(op(c).await?.into_iter().map(Into::into).collect())
+    })
+    .await
 }
 
 /// Parses an id argument.
@@ -128,10 +142,7 @@ impl RelayClient {
     /// The patient's records, decrypted on the phone, each with the check of
     /// its encrypted diagnosis code against the payload.
     pub async fn records(&self) -> Result<Vec<MedicalRecord>, MobileError> {
-        run(&self.0, |c| async move {
-            Ok(c.records().await?.into_iter().map(Into::into).collect())
-        })
-        .await
+        run_list(&self.0, |c| async move { c.records().await }).await
     }
 
     /// One of the patient's records, decrypted and checked.
@@ -145,18 +156,12 @@ impl RelayClient {
 
     /// Who read the patient's records, and when.
     pub async fn access_log(&self) -> Result<Vec<AccessLogEntry>, MobileError> {
-        run(&self.0, |c| async move {
-            Ok(c.access_log().await?.into_iter().map(Into::into).collect())
-        })
-        .await
+        run_list(&self.0, |c| async move { c.access_log().await }).await
     }
 
     /// Every published product.
     pub async fn products(&self) -> Result<Vec<Product>, MobileError> {
-        run(&self.0, |c| async move {
-            Ok(c.products().await?.into_iter().map(Into::into).collect())
-        })
-        .await
+        run_list(&self.0, |c| async move { c.products().await }).await
     }
 
     /// Buys `product_id` (a signed purchase); returns the new policy's id.
@@ -172,10 +177,7 @@ impl RelayClient {
     /// The patient's policies, each issued one checked: every `E(M_i)` must
     /// decrypt to the product's covered item i.
     pub async fn policies(&self) -> Result<Vec<Policy>, MobileError> {
-        run(&self.0, |c| async move {
-            Ok(c.policies().await?.into_iter().map(Into::into).collect())
-        })
-        .await
+        run_list(&self.0, |c| async move { c.policies().await }).await
     }
 
     /// Files a claim under `policy_id` supported by `record_id`. The phone
@@ -202,10 +204,7 @@ impl RelayClient {
 
     /// The patient's claims and their decisions.
     pub async fn claims(&self) -> Result<Vec<Claim>, MobileError> {
-        run(&self.0, |c| async move {
-            Ok(c.claims().await?.into_iter().map(Into::into).collect())
-        })
-        .await
+        run_list(&self.0, |c| async move { c.claims().await }).await
     }
 }
 

@@ -26,12 +26,7 @@ where
     T: Send + 'static,
     F: Future<Output = Result<T, MobileError>> + Send + 'static,
 {
-    runtime()
-        .spawn(future)
-        .await
-        .map_err(|e| MobileError::Internal {
-            reason: format!("a background task failed: {e}"),
-        })?
+    joined(runtime().spawn(future).await, "task")
 }
 
 /// Runs CPU-heavy `work` (key generation, argon2, proofs) on the runtime's
@@ -41,12 +36,17 @@ where
     T: Send + 'static,
     F: FnOnce() -> Result<T, MobileError> + Send + 'static,
 {
-    runtime()
-        .spawn_blocking(work)
-        .await
-        .map_err(|e| MobileError::Internal {
-            reason: format!("a background computation failed: {e}"),
-        })?
+    joined(runtime().spawn_blocking(work).await, "computation")
+}
+
+/// The result of a joined background `what`, or why it did not finish.
+fn joined<T>(
+    outcome: Result<Result<T, MobileError>, tokio::task::JoinError>,
+    what: &str,
+) -> Result<T, MobileError> {
+    outcome.map_err(|e| MobileError::Internal {
+        reason: format!("a background {what} failed: {e}"),
+    })?
 }
 
 /// Spawns a long-lived task (the event socket) and returns its handle.

@@ -1,8 +1,11 @@
-# Sourced by run-python.sh, run-kotlin.sh and run-swift.sh: builds the relay and
-# the carechain-mobile cdylib with uniffi-bindgen (one cargo invocation, the
-# same features for every language, so nothing is rebuilt between them), and
-# defines `generate LANGUAGE` (bindings into $out/LANGUAGE, with the library).
-# Sets: root, target, profile, profile_dir, out, lib, CARECHAIN_RELAY_BIN.
+# Sourced by run-python.sh, run-kotlin.sh and run-swift.sh: builds the relay,
+# the staff CLI `carechain` (the stories drive the doctor, the insurer and the
+# admin through it, as staff would) and the carechain-mobile cdylib with
+# uniffi-bindgen (one cargo invocation, the same features for every language,
+# so nothing is rebuilt between them), and defines `generate LANGUAGE`
+# (bindings into $out/LANGUAGE, with the library).
+# Sets: root, target, profile, profile_dir, out, lib, CARECHAIN_RELAY_BIN,
+# CARECHAIN_CLI_BIN.
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
@@ -19,20 +22,24 @@ out="$target/bindings"
 # that build are used as they are, so nothing is compiled again with another
 # feature set. Otherwise they are built here.
 if [ "${CARECHAIN_PREBUILT:-0}" != 1 ]; then
-    # A relay binary already built may be passed in CARECHAIN_RELAY_BIN.
+    # Binaries already built may be passed in CARECHAIN_RELAY_BIN and CARECHAIN_CLI_BIN.
     if [ -z "${CARECHAIN_RELAY_BIN:-}" ]; then
         cargo build --profile "$profile" -p carechain-api --bin carechain-relay
     fi
+    if [ -z "${CARECHAIN_CLI_BIN:-}" ]; then
+        cargo build --profile "$profile" -p carechain-cli --bin carechain
+    fi
     # One build for both: the bindgen binary also builds the library, and a
     # second build with other features would overwrite the cdylib.
-    cargo build --profile "$profile" -p carechain-mobile --features testkit,bindgen --lib --bin uniffi-bindgen
+    cargo build --profile "$profile" -p carechain-mobile --features bindgen --lib --bin uniffi-bindgen
 fi
 CARECHAIN_RELAY_BIN="${CARECHAIN_RELAY_BIN:-$profile_dir/carechain-relay}"
-export CARECHAIN_RELAY_BIN
+CARECHAIN_CLI_BIN="${CARECHAIN_CLI_BIN:-$profile_dir/carechain}"
+export CARECHAIN_RELAY_BIN CARECHAIN_CLI_BIN
 
 lib="$profile_dir/libcarechain_mobile.so"
 [ -f "$lib" ] || lib="$profile_dir/libcarechain_mobile.dylib"
-for artifact in "$CARECHAIN_RELAY_BIN" "$lib" "$profile_dir/uniffi-bindgen"; do
+for artifact in "$CARECHAIN_RELAY_BIN" "$CARECHAIN_CLI_BIN" "$lib" "$profile_dir/uniffi-bindgen"; do
     if [ ! -f "$artifact" ]; then
         echo "missing build artifact: $artifact (run without CARECHAIN_PREBUILT=1 to build it)" >&2
         exit 1

@@ -24,7 +24,7 @@ packages="$(cat "$chroot_dir/.carechain-packages")"
 
 # The repository (and the target folder, wherever it is) at the same paths
 # inside the chroot, so the bindings, the library and the relay's data dir
-# are visible there; everything is unmounted on exit.
+# and the carechain CLI are visible there; everything is unmounted on exit.
 mounted=()
 cleanup() {
     stop_relay
@@ -69,7 +69,8 @@ if ! start_relay; then
 fi
 
 set +e
-in_chroot env CARECHAIN_RELAY_URL="$CARECHAIN_RELAY_URL" CARECHAIN_RELAY_DATA_DIR="$CARECHAIN_RELAY_DATA_DIR" "$build/story" 2>&1 |
+in_chroot env CARECHAIN_RELAY_URL="$CARECHAIN_RELAY_URL" CARECHAIN_RELAY_DATA_DIR="$CARECHAIN_RELAY_DATA_DIR" \
+    CARECHAIN_CLI_BIN="$CARECHAIN_CLI_BIN" "$build/story" 2>&1 |
     tee "$target/swift-tests.log"
 status=${PIPESTATUS[0]}
 set -e

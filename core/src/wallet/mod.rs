@@ -20,6 +20,7 @@
 
 mod backup;
 mod contents;
+mod file;
 mod log;
 mod seal;
 mod staff;
@@ -28,6 +29,7 @@ use std::fmt;
 
 use rand_core::CryptoRngCore;
 
+pub use self::file::write_private;
 pub use self::log::LogEntry;
 use self::seal::{Container, Lock, Unlock};
 pub use self::seal::{KdfParams, MAX_M_KIB, MAX_P, MAX_T};

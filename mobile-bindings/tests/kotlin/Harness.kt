@@ -15,7 +15,8 @@ const val LEDGER_AUDIENCE = "carechain"
 class Relay(val url: String, private val dataDir: File) {
     val audience = LEDGER_AUDIENCE
 
-    fun adminKeystore(): ByteArray = File(dataDir, "admin.keystore").readBytes()
+    /** The admin's keystore, which `carechain-relay` wrote. */
+    fun adminKeystore(): File = File(dataDir, "admin.keystore")
 
     companion object {
         fun fromEnvironment(): Relay {

@@ -70,16 +70,6 @@ suspend fun newPatient(relay: Relay, name: String = "Alice"): Pair<Wallet, Relay
     return wallet to client
 }
 
-suspend fun staff(relay: Relay): Pair<TestStaff, TestStaff> {
-    val admin = testkitAdmin(
-        relay.url, relay.audience, relay.adminKeystore(), KEYSTORE_PASSPHRASE, ADMIN_EMAIL, ADMIN_PASSWORD,
-    )
-    val tag = UUID.randomUUID().toString().take(8)
-    val doctor = admin.enrol(TestRole.DOCTOR, "doc-$tag@example.org", "a-good-password", "Dr Who")
-    val insurer = admin.enrol(TestRole.INSURER, "ins-$tag@example.org", "a-good-password", "Insure Co")
-    return doctor to insurer
-}
-
 fun now(): Long = System.currentTimeMillis() / 1000
 
 fun walletKeygenSealKeystoreAndBackup(): Unit = runBlocking {
@@ -125,7 +115,6 @@ fun theWholeStoryApprovedAndUncoveredRejected(relay: Relay): Unit = runBlocking 
     val (doctor, insurer) = staff(relay)
     val (wallet, phone) = newPatient(relay)
     val me = wallet.actorId()
-    val paillier = wallet.paillierPublicKey()
     val events = Events()
     val sub = phone.subscribeEvents(events, "phone-1", null)
     try {
@@ -150,7 +139,7 @@ fun theWholeStoryApprovedAndUncoveredRejected(relay: Relay): Unit = runBlocking 
         expectEq(grants[0].expiresAt, week, "grant end")
 
         // The doctor writes a record; the phone decrypts it and checks E(code).
-        val recordId = doctor.writeCondition(me, paillier, "E11.9", null)
+        val recordId = doctor.writeCondition(me, "E11.9")
         val written = events.nextOf("record_written")
         expectEq(field(written.dataJson, "record"), recordId, "pushed record")
         val records = phone.records()
@@ -173,21 +162,21 @@ fun theWholeStoryApprovedAndUncoveredRejected(relay: Relay): Unit = runBlocking 
         val bought = phone.policies().single()
         expect(bought.policyId == policyId && !bought.issued) { "bought $bought" }
         expectEq(bought.check, PolicyCheck.NotIssued, "check before issue")
-        insurer.issuePolicy(policyId, paillier)
+        insurer.issuePolicy(policyId)
         events.nextOf("policy_issued")
         val policy = phone.policies().single()
         expect(policy.issued) { "policy not issued" }
         expectEq(policy.check, PolicyCheck.Verified, "policy check")
 
         // A diagnosis made during the policy's term, proven on the phone: APPROVED.
-        val diagnosed = doctor.writeCondition(me, paillier, "E11.9", null)
+        val diagnosed = doctor.writeCondition(me, "E11.9")
         val claim = phone.fileClaim(policyId, diagnosed, false)
         expectEq(claim.decision, ClaimDecision.Approved(payout = 50_000uL, currency = "EUR"), "decision")
         val decided = events.nextOf("claim_decided")
         expectEq(field(decided.dataJson, "claim"), claim.claimId, "pushed claim")
 
         // An uncovered diagnosis: refused on the phone unless asked, then REJECTED.
-        val asthma = doctor.writeCondition(me, paillier, "J45.909", null)
+        val asthma = doctor.writeCondition(me, "J45.909")
         val refused = expectThrows<MobileException.Refused> { phone.fileClaim(policyId, asthma, false) }
         expectEq(refused.code, "not_covered", "refusal code")
         val rejected = phone.fileClaim(policyId, asthma, true)
@@ -208,7 +197,8 @@ fun theWholeStoryApprovedAndUncoveredRejected(relay: Relay): Unit = runBlocking 
         // Revoking ends the grant: the doctor can no longer write.
         phone.revoke(requestId)
         expectEq(phone.grants(), emptyList(), "grants after revoke")
-        expectThrows<MobileException.Refused> { doctor.writeCondition(me, paillier, "E11.9", null) }
+        val refusedWrite = expectThrows<CliFailed> { doctor.writeCondition(me, "E11.9") }
+        expect("the relay refused" in refusedWrite.stderr) { "not a refusal: ${refusedWrite.stderr}" }
         expect(sub.lastAcknowledged() >= decided.id) { "acknowledged ${sub.lastAcknowledged()} < ${decided.id}" }
     } finally {
         sub.stop()
@@ -222,7 +212,7 @@ fun aRecordWhoseEncryptedCodeDiffersIsFlagged(relay: Relay): Unit = runBlocking 
     val requestId = doctor.requestAccess(me)
     phone.approve(requestId, listOf(AccessKind.WRITE), null, now() + 3600)
     // The payload says I10, but E(code) encrypts E11.9.
-    doctor.writeCondition(me, wallet.paillierPublicKey(), "I10", "E11.9")
+    doctor.writeCondition(me, "I10", encryptedCode = "E11.9")
     val record = phone.records().single()
     expectEq(record.codeCheck, CodeCheck.Mismatch(inPayload = "I10", encrypted = "E11.9"), "code check")
     // Deny and unknown ids are refused cleanly.

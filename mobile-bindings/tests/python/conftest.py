@@ -25,10 +25,6 @@ class Relay:
         self.data_dir = data_dir
         self.audience = LEDGER_AUDIENCE
 
-    def admin_keystore(self):
-        with open(os.path.join(self.data_dir, "admin.keystore"), "rb") as f:
-            return f.read()
-
 
 @pytest.fixture(scope="session")
 def relay():

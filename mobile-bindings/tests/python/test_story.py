@@ -14,7 +14,7 @@ import pytest
 
 import carechain_mobile as cm
 
-from conftest import ADMIN_EMAIL, ADMIN_PASSWORD, KEYSTORE_PASSPHRASE
+from staff_cli import CliFailed, staff
 
 
 class Progress(cm.KeygenProgressListener):
@@ -75,14 +75,11 @@ async def new_patient(relay, name="Alice"):
     return wallet, client
 
 
-async def staff(relay):
-    admin = await cm.testkit_admin(
-        relay.url, relay.audience, relay.admin_keystore(), KEYSTORE_PASSPHRASE, ADMIN_EMAIL, ADMIN_PASSWORD
-    )
-    tag = uuid.uuid4().hex[:8]
-    doctor = await admin.enrol(cm.TestRole.DOCTOR, f"doc-{tag}@example.org", "a-good-password", "Dr Who")
-    insurer = await admin.enrol(cm.TestRole.INSURER, f"ins-{tag}@example.org", "a-good-password", "Insure Co")
-    return doctor, insurer
+async def cast(relay, name):
+    """A fresh doctor and insurer (the carechain CLI) and a patient on a new phone."""
+    doctor, insurer = await staff(relay)
+    wallet, phone = await new_patient(relay, name)
+    return doctor, insurer, wallet, phone, wallet.actor_id()
 
 
 def test_wallet_keygen_seal_keystore_and_backup():
@@ -135,10 +132,7 @@ def test_wallet_keygen_seal_keystore_and_backup():
 
 def test_the_whole_story_approved_and_uncovered_rejected(relay):
     async def scenario():
-        doctor, insurer = await staff(relay)
-        wallet, phone = await new_patient(relay)
-        me = wallet.actor_id()
-        paillier = wallet.paillier_public_key()
+        doctor, insurer, wallet, phone, me = await cast(relay, "Alice")
         events = Events()
         sub = phone.subscribe_events(events, "phone-1", None)
         try:
@@ -163,7 +157,7 @@ def test_the_whole_story_approved_and_uncovered_rejected(relay):
             assert grants[0].expires_at == week
 
             # The doctor writes a record; the phone decrypts it and checks E(code).
-            record_id = await doctor.write_condition(me, paillier, "E11.9", None)
+            record_id = await doctor.write_condition(me, "E11.9")
             written = await events.next_of("record_written")
             assert json.loads(written.data_json)["record"] == record_id
             records = await phone.records()
@@ -188,7 +182,7 @@ def test_the_whole_story_approved_and_uncovered_rejected(relay):
             [bought] = await phone.policies()
             assert bought.policy_id == policy_id and not bought.issued
             assert bought.check == cm.PolicyCheck.NOT_ISSUED()
-            await insurer.issue_policy(policy_id, paillier)
+            await insurer.issue_policy(policy_id)
             await events.next_of("policy_issued")
             [policy] = await phone.policies()
             assert policy.issued and policy.check == cm.PolicyCheck.VERIFIED()
@@ -196,7 +190,7 @@ def test_the_whole_story_approved_and_uncovered_rejected(relay):
             # The claim is for a diagnosis made during the policy's term (the
             # first record may predate the term's start by a second): proven on
             # the phone, it is APPROVED by the contract.
-            diagnosed = await doctor.write_condition(me, paillier, "E11.9", None)
+            diagnosed = await doctor.write_condition(me, "E11.9")
             claim = await phone.file_claim(policy_id, diagnosed, False)
             assert claim.decision == cm.ClaimDecision.APPROVED(payout=50_000, currency="EUR")
             decided = await events.next_of("claim_decided")
@@ -204,7 +198,7 @@ def test_the_whole_story_approved_and_uncovered_rejected(relay):
 
             # A record whose diagnosis the policy does not cover: the phone
             # refuses to file it unless asked, and then the contract REJECTS it.
-            asthma = await doctor.write_condition(me, paillier, "J45.909", None)
+            asthma = await doctor.write_condition(me, "J45.909")
             with pytest.raises(cm.MobileError.Refused) as refused:
                 await phone.file_claim(policy_id, asthma, False)
             assert refused.value.code == "not_covered"
@@ -223,8 +217,9 @@ def test_the_whole_story_approved_and_uncovered_rejected(relay):
             # Revoking ends the grant: the doctor can no longer write.
             await phone.revoke(request_id)
             assert await phone.grants() == []
-            with pytest.raises(cm.MobileError.Refused):
-                await doctor.write_condition(me, paillier, "E11.9", None)
+            with pytest.raises(CliFailed) as refused:
+                await doctor.write_condition(me, "E11.9")
+            assert "the relay refused" in refused.value.stderr
             assert sub.last_acknowledged() >= int(decided.id)
         finally:
             sub.stop()
@@ -234,13 +229,11 @@ def test_the_whole_story_approved_and_uncovered_rejected(relay):
 
 def test_a_record_whose_encrypted_code_differs_is_flagged(relay):
     async def scenario():
-        doctor, _ = await staff(relay)
-        wallet, phone = await new_patient(relay, "Bob")
-        me = wallet.actor_id()
+        doctor, _, wallet, phone, me = await cast(relay, "Bob")
         request_id = await doctor.request_access(me)
         await phone.approve(request_id, [cm.AccessKind.WRITE], None, int(time.time()) + 3600)
         # The payload says I10, but E(code) encrypts E11.9.
-        await doctor.write_condition(me, wallet.paillier_public_key(), "I10", "E11.9")
+        await doctor.write_condition(me, "I10", encrypted_code="E11.9")
         [record] = await phone.records()
         assert record.code_check == cm.CodeCheck.MISMATCH(in_payload="I10", encrypted="E11.9")
         # Deny and unknown ids are refused cleanly.
@@ -258,9 +251,7 @@ def test_a_record_whose_encrypted_code_differs_is_flagged(relay):
 
 def test_events_resume_after_the_last_acknowledged_one(relay):
     async def scenario():
-        doctor, _ = await staff(relay)
-        wallet, phone = await new_patient(relay, "Carol")
-        me = wallet.actor_id()
+        doctor, _, wallet, phone, me = await cast(relay, "Carol")
         first = Events()
         sub = phone.subscribe_events(first, "tablet", None)
         one = await doctor.request_access(me)

@@ -22,9 +22,8 @@ struct Relay {
         return Relay(url: url, dataDir: dir)
     }
 
-    func adminKeystore() throws -> Data {
-        try Data(contentsOf: URL(fileURLWithPath: dataDir + "/admin.keystore"))
-    }
+    /// The path of the admin's keystore, which `carechain-relay` wrote.
+    func adminKeystore() -> String { dataDir + "/admin.keystore" }
 }
 
 struct Failure: Error, CustomStringConvertible {

@@ -79,18 +79,6 @@ func newPatient(_ relay: Relay, _ name: String = "Alice") async throws -> (Walle
     return (wallet, client)
 }
 
-func staff(_ relay: Relay) async throws -> (doctor: TestStaff, insurer: TestStaff) {
-    let admin = try await testkitAdmin(
-        baseUrl: relay.url, ledgerAudience: relay.audience, keystore: try relay.adminKeystore(),
-        keystorePassphrase: keystorePassphrase, email: adminEmail, password: adminPassword)
-    let tag = UUID().uuidString.prefix(8).lowercased()
-    let doctor = try await admin.enrol(
-        role: .doctor, email: "doc-\(tag)@example.org", password: "a-good-password", displayName: "Dr Who")
-    let insurer = try await admin.enrol(
-        role: .insurer, email: "ins-\(tag)@example.org", password: "a-good-password", displayName: "Insure Co")
-    return (doctor, insurer)
-}
-
 func walletKeygenSealKeystoreAndBackup() async throws {
     let progress = Progress()
     let wallet = try await createWallet(progress: progress)
@@ -134,7 +122,6 @@ func theWholeStoryApprovedAndUncoveredRejected(_ relay: Relay) async throws {
     let (doctor, insurer) = try await staff(relay)
     let (wallet, phone) = try await newPatient(relay)
     let me = try wallet.actorId()
-    let paillier = try wallet.paillierPublicKey()
     let events = Events()
     let sub = try phone.subscribeEvents(listener: events, device: "phone-1", after: nil)
     defer { sub.stop() }
@@ -160,7 +147,7 @@ func theWholeStoryApprovedAndUncoveredRejected(_ relay: Relay) async throws {
     try expectEq(grants[0].expiresAt, week, "grant end")
 
     // The doctor writes a record; the phone decrypts it and checks E(code).
-    let recordId = try await doctor.writeCondition(patientId: me, patientPaillierKey: paillier, code: "E11.9", lieAboutCode: nil)
+    let recordId = try await doctor.writeCondition(patientId: me, code: "E11.9")
     let written = try await events.next("record_written")
     try expectEq(try field(written.dataJson, "record"), recordId, "pushed record")
     let records = try await phone.records()
@@ -184,21 +171,21 @@ func theWholeStoryApprovedAndUncoveredRejected(_ relay: Relay) async throws {
     let bought = try await phone.policies()
     try expect(bought.count == 1 && bought[0].policyId == policyId && !bought[0].issued, "bought \(bought)")
     try expectEq(bought[0].check, .notIssued, "check before issue")
-    try await insurer.issuePolicy(policyId: policyId, patientPaillierKey: paillier)
+    try await insurer.issuePolicy(policyId: policyId)
     _ = try await events.next("policy_issued")
     let issued = try await phone.policies()
     try expect(issued.count == 1 && issued[0].issued, "issued \(issued)")
     try expectEq(issued[0].check, .verified, "policy check")
 
     // A diagnosis made during the policy's term, proven on the phone: APPROVED.
-    let diagnosed = try await doctor.writeCondition(patientId: me, patientPaillierKey: paillier, code: "E11.9", lieAboutCode: nil)
+    let diagnosed = try await doctor.writeCondition(patientId: me, code: "E11.9")
     let claim = try await phone.fileClaim(policyId: policyId, recordId: diagnosed, fileIfUncovered: false)
     try expectEq(claim.decision, .approved(payout: 50_000, currency: "EUR"), "decision")
     let decided = try await events.next("claim_decided")
     try expectEq(try field(decided.dataJson, "claim"), claim.claimId, "pushed claim")
 
     // An uncovered diagnosis: refused on the phone unless asked, then REJECTED.
-    let asthma = try await doctor.writeCondition(patientId: me, patientPaillierKey: paillier, code: "J45.909", lieAboutCode: nil)
+    let asthma = try await doctor.writeCondition(patientId: me, code: "J45.909")
     let refused = try await expectError("Refused") {
         _ = try await phone.fileClaim(policyId: policyId, recordId: asthma, fileIfUncovered: false)
     }
@@ -218,8 +205,11 @@ func theWholeStoryApprovedAndUncoveredRejected(_ relay: Relay) async throws {
     // Revoking ends the grant: the doctor can no longer write.
     try await phone.revoke(requestId: requestId)
     try expectEq(try await phone.grants(), [], "grants after revoke")
-    try await expectError("Refused") {
-        _ = try await doctor.writeCondition(patientId: me, patientPaillierKey: paillier, code: "E11.9", lieAboutCode: nil)
+    do {
+        _ = try await doctor.writeCondition(patientId: me, code: "E11.9")
+        throw Failure("a write after the revocation was not refused")
+    } catch let refused as CliFailed {
+        try expect(refused.stderr.contains("the relay refused"), "not a refusal: \(refused.stderr)")
     }
     try expect(sub.lastAcknowledged() >= decided.id, "acknowledged \(sub.lastAcknowledged()) < \(decided.id)")
 }
@@ -231,8 +221,7 @@ func aRecordWhoseEncryptedCodeDiffersIsFlagged(_ relay: Relay) async throws {
     let requestId = try await doctor.requestAccess(patientId: me)
     try await phone.approve(requestId: requestId, actions: [.write], categories: nil, expiresAt: now() + 3600)
     // The payload says I10, but E(code) encrypts E11.9.
-    _ = try await doctor.writeCondition(
-        patientId: me, patientPaillierKey: try wallet.paillierPublicKey(), code: "I10", lieAboutCode: "E11.9")
+    _ = try await doctor.writeCondition(patientId: me, code: "I10", encryptedCode: "E11.9")
     let records = try await phone.records()
     try expectEq(records.map(\.codeCheck), [.mismatch(inPayload: "I10", encrypted: "E11.9")], "code check")
     // Deny and unknown ids are refused cleanly.

@@ -13,7 +13,7 @@ use carechain_core::ids::{B64, ClaimId};
 use carechain_core::statement::{Action, FileClaim};
 use carechain_mobile::ClaimDecision;
 
-use crate::http::{items, sign};
+use crate::http::sign;
 use crate::relay::Relay;
 use crate::world::Cast;
 
@@ -48,11 +48,7 @@ pub async fn replayed_claim_takes_effect_once(relay: Arc<Relay>) {
     let cast = Cast::new(&relay, "replay").await;
     let (policy, record) = cast.insured_record().await;
     let phone = &cast.patient;
-    let claim = phone
-        .client
-        .file_claim(policy.to_string(), record.to_string(), false)
-        .await
-        .expect("the claim is filed");
+    let claim = phone.claim(policy, record).await;
     approved(&claim);
     let signed = phone
         .wallet
@@ -63,10 +59,8 @@ pub async fn replayed_claim_takes_effect_once(relay: Arc<Relay>) {
         .expect("the wallet logged the claim");
 
     // Whoever captured it resends it with a fresh idempotency key.
-    let token = phone.token().await;
     let replay = phone
-        .http()
-        .post_statement("/v1/claims", &token, &signed.token)
+        .post_by_hand("v1/claims", &signed.token)
         .await
         .ok(StatusCode::CREATED);
     assert_eq!(
@@ -82,16 +76,9 @@ pub async fn replayed_claim_takes_effect_once(relay: Arc<Relay>) {
 pub async fn double_claim_rejected(relay: Arc<Relay>) {
     let cast = Cast::new(&relay, "double").await;
     let (policy, record) = cast.insured_record().await;
-    let client = &cast.patient.client;
-    let first = client
-        .file_claim(policy.to_string(), record.to_string(), false)
-        .await
-        .expect("the first claim is filed");
+    let first = cast.patient.claim(policy, record).await;
     approved(&first);
-    let second = client
-        .file_claim(policy.to_string(), record.to_string(), false)
-        .await
-        .expect("the second claim is filed");
+    let second = cast.patient.claim(policy, record).await;
     rejected(&second, "already_claimed");
     assert_ne!(first.claim_id, second.claim_id);
 }
@@ -106,18 +93,11 @@ pub async fn out_of_term_record_rejected(relay: Arc<Relay>) {
     // Ledger time has one-second resolution: the term must start later.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     cast.insurer.issue(policy).await;
-    let client = &cast.patient.client;
-    let claim = client
-        .file_claim(policy.to_string(), before.to_string(), false)
-        .await
-        .expect("the claim is filed");
+    let claim = cast.patient.claim(policy, before).await;
     rejected(&claim, "record_outside_term");
 
     let during = cast.doctor.write_condition(&cast.patient.id, "E11.9").await;
-    let claim = client
-        .file_claim(policy.to_string(), during.to_string(), false)
-        .await
-        .expect("the claim is filed");
+    let claim = cast.patient.claim(policy, during).await;
     approved(&claim);
 }
 
@@ -140,11 +120,9 @@ pub async fn forged_proof_rejected(relay: Arc<Relay>) {
         item: 0,
         proof: B64(rho),
     });
-    let token = phone.token().await;
     let jws = sign(phone.signing_key(), act);
     let reply = phone
-        .http()
-        .post_statement("/v1/claims", &token, &jws)
+        .post_by_hand("v1/claims", &jws)
         .await
         .ok(StatusCode::CREATED);
     assert_eq!(
@@ -155,28 +133,21 @@ pub async fn forged_proof_rejected(relay: Arc<Relay>) {
         reply["result"]["decision"]["reason"], "proof_failed",
         "{reply}"
     );
-    let seen = phone
-        .http()
-        .get(&format!("/v1/claims/{claim}"), &token)
+    let seen: Value = phone
+        .session
+        .get(&format!("v1/claims/{claim}"))
         .await
-        .ok(StatusCode::OK);
+        .expect("the patient's claim");
     assert_eq!(seen["decision"]["reason"], "proof_failed", "{seen}");
 
     // A rejection does not use the record up: the honest proof is approved.
-    let honest = phone
-        .client
-        .file_claim(policy.to_string(), record.to_string(), false)
-        .await
-        .expect("the claim is filed");
+    let honest = phone.claim(policy, record).await;
     approved(&honest);
-    let listed = phone
-        .http()
-        .get("/v1/claims", &token)
+    let listed: Vec<Value> = phone
+        .session
+        .list("v1/claims")
         .await
-        .ok(StatusCode::OK);
-    let decisions: Vec<&Value> = items(&listed)
-        .iter()
-        .map(|c| &c["decision"]["decision"])
-        .collect();
-    assert_eq!(decisions.len(), 2, "{listed}");
+        .expect("the patient's claims");
+    let decisions: Vec<&Value> = listed.iter().map(|c| &c["decision"]["decision"]).collect();
+    assert_eq!(decisions.len(), 2, "{listed:?}");
 }

@@ -4,14 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::StatusCode;
-
 use carechain_core::statement::Role;
 use carechain_mobile::{AccessKind, RequestStatus};
 
 use crate::http::now;
 use crate::relay::Relay;
-use crate::staff::enrol;
+use crate::staff::{enrol, refused};
 use crate::world::Cast;
 
 /// After the patient revokes, the doctor's reads and listings are refused.
@@ -31,31 +29,13 @@ pub async fn revoked_grant_refuses_reads(relay: Arc<Relay>) {
         .await
         .expect("the patient revokes");
     assert_eq!(cast.request_status(request).await, RequestStatus::Revoked);
-    assert!(
-        cast.patient
-            .client
-            .grants()
-            .await
-            .expect("grants")
-            .is_empty(),
-        "no grant is left"
-    );
+    assert!(cast.patient.grants().await.is_empty(), "no grant is left");
 
-    cast.doctor
-        .try_read(record)
-        .await
-        .refused(StatusCode::FORBIDDEN, "forbidden");
-    cast.doctor
-        .get(&format!("/v1/patients/{}/records", cast.patient.id))
-        .await
-        .refused(StatusCode::NOT_FOUND, "not_found");
+    refused(cast.doctor.read_record(record).await, 403, "forbidden");
+    let listed = cast.doctor.patient_records(&cast.patient.id).await;
+    refused(listed, 404, "not_found");
     // One read, before the revocation.
-    let log = cast
-        .patient
-        .client
-        .access_log()
-        .await
-        .expect("the access log");
+    let log = cast.patient.access_log().await;
     assert_eq!(log.len(), 1, "{log:?}");
 }
 
@@ -76,17 +56,9 @@ pub async fn expired_grant_refuses_reads(relay: Arc<Relay>) {
     while now() <= until + 1 {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    cast.doctor
-        .try_read(record)
-        .await
-        .refused(StatusCode::FORBIDDEN, "forbidden");
+    refused(cast.doctor.read_record(record).await, 403, "forbidden");
     assert!(
-        cast.patient
-            .client
-            .grants()
-            .await
-            .expect("grants")
-            .is_empty(),
+        cast.patient.grants().await.is_empty(),
         "an expired grant is not listed as current"
     );
     // The patient still reads the record.
@@ -110,12 +82,7 @@ pub async fn a_later_grant_opens_earlier_records(relay: Arc<Relay>) {
     let fhir = second.read_condition(earlier).await;
     assert_eq!(fhir["code"]["coding"][0]["code"], "E11.9");
 
-    let log = cast
-        .patient
-        .client
-        .access_log()
-        .await
-        .expect("the access log");
+    let log = cast.patient.access_log().await;
     assert!(
         log.iter()
             .any(|e| e.reader_id == second.id().to_string() && e.record_id == earlier.to_string()),
@@ -131,29 +98,23 @@ pub async fn no_write_without_a_write_grant(relay: Arc<Relay>) {
     let patient = &cast.patient.id;
 
     // The relay does not list readers to a doctor without a write grant...
-    cast.doctor
-        .try_readers(patient)
-        .await
-        .refused(StatusCode::NOT_FOUND, "not_found");
+    refused(cast.doctor.try_readers(patient).await, 404, "not_found");
     // ...and the contract refuses a record the doctor wraps for the patient alone.
-    let hpke = cast.doctor.patient_keys(patient).await.hpke;
-    let (_, act) = cast
+    let keys = cast
         .doctor
-        .record_act(patient, "E11.9", &[(patient.clone(), hpke.clone())])
-        .await;
-    cast.doctor
-        .post("/v1/records", act)
+        .identity(patient)
         .await
-        .refused(StatusCode::FORBIDDEN, "forbidden");
+        .expect("the patient's keys");
+    let alone = [(patient.clone(), keys.hpke_key)];
+    let written = cast.doctor.try_write_for(patient, "E11.9", &alone).await;
+    refused(written, 403, "forbidden");
     // Nor can a doctor the patient never answered.
     let stranger = enrol(&cast.admin, Role::Doctor, "stranger").await;
-    let (_, act) = stranger
-        .record_act(patient, "E11.9", &[(patient.clone(), hpke)])
-        .await;
-    stranger
-        .post("/v1/records", act)
-        .await
-        .refused(StatusCode::FORBIDDEN, "forbidden");
+    refused(
+        stranger.try_write_for(patient, "E11.9", &alone).await,
+        403,
+        "forbidden",
+    );
     assert!(
         cast.patient
             .client

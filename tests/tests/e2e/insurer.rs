@@ -4,14 +4,13 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use reqwest::StatusCode;
 use serde_json::Value;
 
-use carechain_core::statement::{AccessAction, Action, ReadRecord};
+use carechain_core::statement::AccessAction;
 use carechain_mobile::ClaimDecision;
 
-use crate::http::items;
 use crate::relay::Relay;
+use crate::staff::refused;
 use crate::world::Cast;
 
 /// The fields of a claim as the insurer sees it: ids, item index, decision, time, payment.
@@ -61,12 +60,7 @@ fn only_the_decision(claim: &Value) {
 pub async fn insurer_never_sees_a_record(relay: Arc<Relay>) {
     let cast = Cast::new(&relay, "insurer").await;
     let (policy, record) = cast.insured_record().await;
-    let claim = cast
-        .patient
-        .client
-        .file_claim(policy.to_string(), record.to_string(), false)
-        .await
-        .expect("the claim is filed");
+    let claim = cast.patient.claim(policy, record).await;
     assert!(
         matches!(claim.decision, ClaimDecision::Approved { .. }),
         "{claim:?}"
@@ -75,69 +69,39 @@ pub async fn insurer_never_sees_a_record(relay: Arc<Relay>) {
     let patient = &cast.patient.id;
 
     // The records of a patient, their readers, one record, a logged read.
-    insurer
-        .get(&format!("/v1/patients/{patient}/records"))
-        .await
-        .refused(StatusCode::FORBIDDEN, "forbidden");
-    insurer
-        .get(&format!("/v1/patients/{patient}/readers?category=general"))
-        .await
-        .refused(StatusCode::FORBIDDEN, "forbidden");
-    insurer
-        .get(&format!("/v1/records/{record}"))
-        .await
-        .refused(StatusCode::FORBIDDEN, "forbidden");
-    insurer
-        .post(
-            &format!("/v1/records/{record}/read"),
-            Action::ReadRecord(ReadRecord { record }),
-        )
-        .await
-        .refused(StatusCode::FORBIDDEN, "forbidden");
+    refused(insurer.patient_records(patient).await, 403, "forbidden");
+    refused(insurer.try_readers(patient).await, 403, "forbidden");
+    let one = format!("v1/records/{record}");
+    refused(insurer.session().get::<Value>(&one).await, 403, "forbidden");
+    refused(insurer.read_record(record).await, 403, "forbidden");
     // The patient-only routes.
-    for path in ["/v1/patients/me/records", "/v1/patients/me/access-log"] {
-        insurer
-            .get(path)
-            .await
-            .refused(StatusCode::FORBIDDEN, "forbidden");
+    for path in ["v1/patients/me/records", "v1/patients/me/access-log"] {
+        refused(insurer.session().get::<Value>(path).await, 403, "forbidden");
     }
     // Nor can it ask the patient for access, which would lead to the records.
-    let asked = insurer
-        .post(
-            "/v1/requests",
-            Action::AccessRequest(carechain_core::statement::AccessRequest {
-                request: carechain_core::ids::RequestId::random(&mut carechain_core::OsRng),
-                patient: patient.clone(),
-                actions: vec![AccessAction::Read],
-                scope: carechain_core::statement::Scope::All,
-                purpose: carechain_core::statement::PurposeOfUse::Treat,
-                duration_secs: 86_400,
-            }),
-        )
-        .await;
-    asked.refused(StatusCode::FORBIDDEN, "forbidden");
+    let asked = insurer.try_request_access(patient, vec![AccessAction::Read]);
+    refused(asked.await, 403, "forbidden");
     // The patient's access log shows no read by the insurer.
-    let log = cast
-        .patient
-        .client
-        .access_log()
-        .await
-        .expect("the access log");
+    let log = cast.patient.access_log().await;
     assert!(
         log.iter().all(|e| e.reader_id != insurer.id().to_string()),
         "{log:?}"
     );
 
     // The claim decision, one and listed, holds only the decision.
-    let seen = insurer
-        .get(&format!("/v1/claims/{}", claim.claim_id))
+    let seen: Value = insurer
+        .session()
+        .get(&format!("v1/claims/{}", claim.claim_id))
         .await
-        .ok(StatusCode::OK);
+        .expect("the insurer's view of the claim");
     assert_eq!(seen["decision"]["decision"], "approved");
     assert_eq!(seen["decision"]["payout"], 120_000);
     only_the_decision(&seen);
-    let listed = insurer.get("/v1/claims").await.ok(StatusCode::OK);
-    let listed = items(&listed);
+    let listed: Vec<Value> = insurer
+        .session()
+        .list("v1/claims")
+        .await
+        .expect("the insurer's claims");
     assert_eq!(listed.len(), 1, "{listed:?}");
     only_the_decision(&listed[0]);
 }

@@ -22,36 +22,25 @@ use relay::{Backend, Relay};
 
 type Scenario = fn(Arc<Relay>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 
+/// `(name, scenario)` for each `module::function`, named after the function.
+macro_rules! scenarios {
+    ($($module:ident::$name:ident),* $(,)?) => {
+        [$((stringify!($name), (|r| Box::pin($module::$name(r))) as Scenario)),*]
+    };
+}
+
 /// Every scenario, by name.
-const SCENARIOS: [(&str, Scenario); 10] = [
-    ("whole_story", |r| Box::pin(story::whole_story(r))),
-    ("insurer_never_sees_a_record", |r| {
-        Box::pin(insurer::insurer_never_sees_a_record(r))
-    }),
-    ("revoked_grant_refuses_reads", |r| {
-        Box::pin(grants::revoked_grant_refuses_reads(r))
-    }),
-    ("expired_grant_refuses_reads", |r| {
-        Box::pin(grants::expired_grant_refuses_reads(r))
-    }),
-    ("a_later_grant_opens_earlier_records", |r| {
-        Box::pin(grants::a_later_grant_opens_earlier_records(r))
-    }),
-    ("no_write_without_a_write_grant", |r| {
-        Box::pin(grants::no_write_without_a_write_grant(r))
-    }),
-    ("replayed_claim_takes_effect_once", |r| {
-        Box::pin(claims::replayed_claim_takes_effect_once(r))
-    }),
-    ("double_claim_rejected", |r| {
-        Box::pin(claims::double_claim_rejected(r))
-    }),
-    ("out_of_term_record_rejected", |r| {
-        Box::pin(claims::out_of_term_record_rejected(r))
-    }),
-    ("forged_proof_rejected", |r| {
-        Box::pin(claims::forged_proof_rejected(r))
-    }),
+const SCENARIOS: [(&str, Scenario); 10] = scenarios![
+    story::whole_story,
+    insurer::insurer_never_sees_a_record,
+    grants::revoked_grant_refuses_reads,
+    grants::expired_grant_refuses_reads,
+    grants::a_later_grant_opens_earlier_records,
+    grants::no_write_without_a_write_grant,
+    claims::replayed_claim_takes_effect_once,
+    claims::double_claim_rejected,
+    claims::out_of_term_record_rejected,
+    claims::forged_proof_rejected,
 ];
 
 /// Starts a relay on `backend`, runs every scenario (or those whose name

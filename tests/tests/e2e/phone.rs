@@ -1,24 +1,22 @@
 //! The patient's phone: `carechain-mobile`'s public API (the facade Kotlin,
-//! Swift and Python call), plus what an attacker holding the patient's keys
-//! could send by hand to the relay (a replayed statement, a forged proof).
+//! Swift and Python call), plus a `carechain-client` session on a copy of a
+//! restored patient's keys, for what an attacker holding them could send by
+//! hand (a replayed statement, a forged proof) and read back.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use reqwest::{Method, StatusCode};
-use serde_json::json;
-
+use carechain_client::Session;
 use carechain_core::OsRng;
 use carechain_core::identity::SigningKey;
-use carechain_core::ids::ActorId;
-use carechain_core::protocol::login::sign_login_proof;
+use carechain_core::ids::{ActorId, PolicyId, RecordId};
 use carechain_core::wallet::{KdfParams, Wallet as CoreWallet};
 use carechain_mobile::{
-    EventListener, KeygenProgress, KeygenProgressListener, RelayClient, RelayEvent, Wallet,
-    create_wallet,
+    AccessLogEntry, AccessRequest, Claim, EventListener, KeygenProgress, KeygenProgressListener,
+    RelayClient, RelayEvent, Wallet, create_wallet,
 };
 
-use crate::http::{Http, now};
+use crate::http::{Reply, post_statement};
 use crate::relay::{LEDGER_AUDIENCE, Relay};
 
 /// Paillier modulus of the patients restored from a backup (the contract
@@ -34,7 +32,8 @@ pub struct Patient {
     pub key: Option<SigningKey>,
     /// The Paillier modulus in bits.
     pub paillier_bits: usize,
-    http: Http,
+    /// A session logged in with a copy of a restored wallet's keys.
+    pub session: Session,
 }
 
 struct Progress(Mutex<u64>);
@@ -59,7 +58,8 @@ impl Patient {
             *progress.0.lock().expect("progress") > 0,
             "key generation reported its progress"
         );
-        Patient::register(relay, wallet, None, 3072, name).await
+        let session = Session::new(&relay.url, LEDGER_AUDIENCE).expect("a session");
+        Patient::register(relay, wallet, None, session, 3072, name).await
     }
 
     /// A phone restored from a backup of keys made here with a 2048-bit
@@ -83,13 +83,16 @@ impl Patient {
             .expect("the phone restores the backup");
         let key =
             SigningKey::from_bytes(core.signing_key().to_bytes().as_slice()).expect("the same key");
-        Patient::register(relay, wallet, Some(key), TEST_PAILLIER_BITS, name).await
+        let session = Session::new(&relay.url, LEDGER_AUDIENCE).expect("a session");
+        session.use_patient_wallet(Arc::new(Mutex::new(core)));
+        Patient::register(relay, wallet, Some(key), session, TEST_PAILLIER_BITS, name).await
     }
 
     async fn register(
         relay: &Relay,
         wallet: Arc<Wallet>,
         key: Option<SigningKey>,
+        session: Session,
         paillier_bits: usize,
         name: &str,
     ) -> Patient {
@@ -110,7 +113,7 @@ impl Patient {
             id,
             key,
             paillier_bits,
-            http: Http::new(&relay.url),
+            session,
         }
     }
 
@@ -121,45 +124,30 @@ impl Patient {
             .expect("only restored wallets give their key to the test")
     }
 
-    /// A bearer token from the challenge login, signed by hand.
-    pub async fn token(&self) -> String {
-        let challenge = self
-            .http
-            .send(
-                Method::POST,
-                "/v1/auth/challenge",
-                None,
-                Some(json!({ "actor": self.id.to_string() })),
-            )
+    /// The phone files a claim under `policy` on `record` (never an uncovered one).
+    pub async fn claim(&self, policy: PolicyId, record: RecordId) -> Claim {
+        self.client
+            .file_claim(policy.to_string(), record.to_string(), false)
             .await
-            .ok(StatusCode::OK);
-        let text = |v: &serde_json::Value| v.as_str().expect("a challenge field").to_owned();
-        let jws = sign_login_proof(
-            self.signing_key(),
-            &text(&challenge["challenge"]),
-            &text(&challenge["audience"]),
-            now(),
-        )
-        .expect("the login proof signs");
-        let tokens = self
-            .http
-            .send(
-                Method::POST,
-                "/v1/auth/patient-login",
-                None,
-                Some(json!({ "actor": self.id.to_string(), "signature": jws })),
-            )
-            .await
-            .ok(StatusCode::OK);
-        tokens["access_token"]
-            .as_str()
-            .expect("an access token")
-            .to_owned()
+            .expect("the claim is filed")
     }
 
-    /// The plain HTTP client for hand-made requests.
-    pub fn http(&self) -> &Http {
-        &self.http
+    /// The phone's current grants.
+    pub async fn grants(&self) -> Vec<AccessRequest> {
+        self.client.grants().await.expect("grants")
+    }
+
+    /// The phone's access log.
+    pub async fn access_log(&self) -> Vec<AccessLogEntry> {
+        self.client.access_log().await.expect("the access log")
+    }
+
+    /// POSTs the signed statement `jws` to `path` by hand, logged in (the
+    /// client's challenge login) with the restored wallet's keys.
+    pub async fn post_by_hand(&self, path: &str, jws: &str) -> Reply {
+        let token = self.session.access_token().await.expect("a login");
+        let url = self.session.url(path).expect("a relay URL");
+        post_statement(url, &token, jws).await
     }
 }
 

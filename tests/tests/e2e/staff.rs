@@ -1,51 +1,45 @@
-//! The admin, doctors and insurers: real keys, every step over the relay's
-//! HTTP API, encryption and signing done locally with `carechain-core`'s
-//! protocol steps as their tools do. Helpers that are meant to succeed assert it; the `try_…`
-//! ones return the answer so a scenario can assert the refusal.
+//! The admin, doctors and insurers: real keys, every step through
+//! `carechain-client`'s [`StaffClient`], as their tools (the `carechain` CLI)
+//! do. Helpers that are meant to succeed assert it; the `try_…` ones return
+//! the client's answer so a scenario can assert the refusal with [`refused`].
 
-use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use carechain_client::doctor::AccessAsk;
+use carechain_client::wire::{AccountStatus, IdentityKeys};
+use carechain_client::{ClientError, StaffClient, StaffKeys};
 use carechain_core::OsRng;
-use carechain_core::envelope::{self, HpkeSecretKey};
 use carechain_core::icd10::Icd10Code;
-use carechain_core::identity::SigningKey;
 use carechain_core::ids::{ActorId, B64, ClaimId, PolicyId, ProductId, RecordId, RequestId};
-use carechain_core::paillier::PublicKey;
-use carechain_core::protocol::claim::encrypt_policy_items;
-use carechain_core::protocol::record::open_record;
-use carechain_core::protocol::write::RecordWrite;
-use carechain_core::protocol::{fhir, write};
+use carechain_core::ledger::{ClaimState, PolicyStatus, Reader};
+use carechain_core::protocol::fhir;
+use carechain_core::protocol::write::{RecordWrite, paillier_key};
 use carechain_core::statement::*;
-use carechain_core::wallet::StaffKeys;
 
-use crate::http::{Http, Reply};
-use crate::relay::{ADMIN_EMAIL, ADMIN_PASSWORD, KEYSTORE_PASSPHRASE, Relay};
+use crate::relay::{ADMIN_EMAIL, ADMIN_PASSWORD, KEYSTORE_PASSPHRASE, LEDGER_AUDIENCE, Relay};
 
-/// A staff member (admin, doctor or insurer) logged in to the relay.
-pub struct Staff {
-    pub http: Http,
-    pub key: SigningKey,
-    pub hpke: HpkeSecretKey,
-    pub token: String,
+/// A staff member (admin, doctor or insurer) logged in to the relay: the
+/// client, and the steps the scenarios take with it.
+pub struct Staff(pub StaffClient);
+
+impl std::ops::Deref for Staff {
+    type Target = StaffClient;
+
+    fn deref(&self) -> &StaffClient {
+        &self.0
+    }
 }
 
-impl Staff {
-    /// The ledger actor id.
-    pub fn id(&self) -> ActorId {
-        self.key.actor_id()
-    }
-
-    /// An authenticated GET.
-    pub async fn get(&self, path: &str) -> Reply {
-        self.http.get(path, &self.token).await
-    }
-
-    /// Signs `act` and POSTs it to `path`.
-    pub async fn post(&self, path: &str, act: Action) -> Reply {
-        self.http
-            .post_signed(path, &self.token, &self.key, act)
-            .await
+/// Asserts `answer` is a refusal with HTTP `status` and problem code `code`
+/// (the relay's RFC 9457 problem, decoded by the client).
+#[track_caller]
+pub fn refused<T: std::fmt::Debug>(answer: Result<T, ClientError>, status: u16, code: &str) {
+    match answer {
+        Err(err) => assert!(
+            err.status() == Some(status) && err.code() == Some(code),
+            "expected {status} {code}, found {err:?}"
+        ),
+        Ok(found) => panic!("expected {status} {code}, found success {found:?}"),
     }
 }
 
@@ -53,212 +47,146 @@ impl Staff {
 pub async fn admin(relay: &Relay) -> Staff {
     let keys = StaffKeys::open(&relay.admin_keystore(), KEYSTORE_PASSPHRASE)
         .expect("the admin keystore opens with its passphrase");
-    let http = Http::new(&relay.url);
-    let token = http.password_login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    Staff {
-        http,
-        key: keys.signing,
-        hpke: keys.hpke,
-        token,
-    }
+    let admin = StaffClient::new(&relay.url, LEDGER_AUDIENCE, keys).expect("a staff client");
+    admin
+        .login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .expect("the admin logs in");
+    Staff(admin)
 }
 
 /// Signs up a doctor or insurer with fresh keys, has `admin` approve it (its
 /// identity goes on the ledger) and logs it in.
 pub async fn enrol(admin: &Staff, role: Role, name: &str) -> Staff {
-    let key = SigningKey::generate(&mut OsRng);
-    let hpke = HpkeSecretKey::generate(&mut OsRng);
-    let role_name = match role {
-        Role::Doctor => "doctor",
-        Role::Insurer => "insurer",
-        other => panic!("only doctors and insurers sign up, not {other:?}"),
-    };
+    let session = admin.session();
+    let keys = StaffKeys::generate(&mut OsRng);
+    let staff = StaffClient::new(session.base().as_str(), session.ledger_audience(), keys)
+        .expect("a staff client");
     let email = format!("{name}-{}@example.org", uuid::Uuid::new_v4().simple());
     let password = "a long enough password";
-    let signup = json!({
-        "email": email, "password": password, "role": role_name, "display_name": name,
-        "signing_key": B64(key.verifying_key().to_sec1_bytes()).encode(),
-        "hpke_key": B64(hpke.public_key().to_bytes()).encode(),
-    });
-    let account = admin
-        .http
-        .send(Method::POST, "/v1/accounts", None, Some(signup))
+    let account = staff
+        .sign_up(role, &email, password, name)
         .await
-        .ok(StatusCode::CREATED);
-    assert_eq!(account["status"], "pending", "{account}");
-    let id = account["id"].as_str().expect("an account id");
+        .expect("the sign-up is accepted");
+    assert_eq!(account.status, AccountStatus::Pending, "{account:?}");
     // A pending account cannot act yet.
-    let early = admin
-        .http
-        .send(
-            Method::POST,
-            "/v1/auth/login",
-            None,
-            Some(json!({"email": email, "password": password})),
-        )
-        .await;
+    let early = staff.login(&email, password).await;
     assert!(
-        early.status.is_client_error(),
+        matches!(
+            early.as_ref().err().and_then(ClientError::status),
+            Some(400..=499)
+        ),
         "a pending account logged in: {early:?}"
     );
-    let registration = RegisterIdentity {
-        role,
-        signing_key: key.verifying_key(),
-        hpke_key: B64(hpke.public_key().to_bytes()),
-        display_name: name.to_owned(),
-        paillier: None,
-    };
-    admin
-        .post(
-            &format!("/v1/admin/accounts/{id}/approve"),
-            Action::RegisterIdentity(registration),
-        )
+    let approved = admin
+        .approve_account(&account)
         .await
-        .ok(StatusCode::OK);
-    let token = admin.http.password_login(&email, password).await;
-    Staff {
-        http: admin.http.clone(),
-        key,
-        hpke,
-        token,
-    }
-}
-
-/// A patient's public keys as the relay publishes them.
-pub struct PatientKeys {
-    pub hpke: B64,
-    pub paillier: PublicKey,
+        .expect("the admin approves");
+    assert_eq!(approved.result.actor, staff.actor(), "{approved:?}");
+    staff
+        .login(&email, password)
+        .await
+        .expect("the approved account logs in");
+    Staff(staff)
 }
 
 /// The FHIR `Condition` a doctor writes for `patient` with ICD-10-CM `code`.
-pub fn condition(patient: &ActorId, code: &Icd10Code) -> Value {
-    fhir::condition(patient.as_str(), &code.to_string(), "")
+pub fn condition(patient: &ActorId, code: &str) -> String {
+    fhir::condition(patient.as_str(), code, "").to_string()
 }
 
 impl Staff {
-    /// `GET /v1/identities/{patient}`: the keys records and policies are encrypted to.
-    pub async fn patient_keys(&self, patient: &ActorId) -> PatientKeys {
-        let identity = self
-            .get(&format!("/v1/identities/{patient}"))
-            .await
-            .ok(StatusCode::OK);
-        let b64 = |v: &Value| B64::decode(v.as_str().expect("a base64 field")).expect("base64");
-        PatientKeys {
-            hpke: b64(&identity["hpke_key"]),
-            paillier: write::paillier_key(&b64(&identity["paillier"]["public_key"]))
-                .expect("a Paillier key"),
-        }
+    /// The ledger actor id.
+    pub fn id(&self) -> ActorId {
+        self.actor()
     }
 
     /// A doctor asks `patient` for `actions` on every record for 30 days.
     pub async fn request_access(&self, patient: &ActorId, actions: Vec<AccessAction>) -> RequestId {
-        let request = RequestId::random(&mut OsRng);
-        let act = Action::AccessRequest(AccessRequest {
-            request,
+        self.try_request_access(patient, actions)
+            .await
+            .expect("the request is sent")
+    }
+
+    /// A staff member asks `patient` for `actions` on every record for 30 days.
+    pub async fn try_request_access(
+        &self,
+        patient: &ActorId,
+        actions: Vec<AccessAction>,
+    ) -> Result<RequestId, ClientError> {
+        let ask = AccessAsk {
             patient: patient.clone(),
             actions,
             scope: Scope::All,
             purpose: PurposeOfUse::Treat,
             duration_secs: 30 * 86_400,
-        });
-        self.post("/v1/requests", act).await.ok(StatusCode::CREATED);
-        request
+        };
+        self.0.request_access(ask).await
     }
 
-    /// Builds a `write_record` of a `Condition` with `code`, the data key
-    /// wrapped for each of `readers` (actor, published HPKE key).
-    pub async fn record_act(
+    /// The readers the relay lists for a new `general` record of `patient`.
+    pub async fn try_readers(&self, patient: &ActorId) -> Result<Vec<Reader>, ClientError> {
+        self.session()
+            .get(&format!("v1/patients/{patient}/readers?category=general"))
+            .await
+    }
+
+    /// A `write_record` of a `Condition` with `code`, its data key wrapped for
+    /// `readers` only, signed and sent as is (a test plays a doctor that skips
+    /// the relay's list of readers).
+    pub async fn try_write_for(
         &self,
         patient: &ActorId,
         code: &str,
         readers: &[(ActorId, B64)],
-    ) -> (RecordId, Action) {
-        let keys = self.patient_keys(patient).await;
+    ) -> Result<Value, ClientError> {
+        let keys: IdentityKeys = self.identity(patient).await.expect("the patient's keys");
+        let paillier = keys.paillier.expect("a patient's Paillier key");
+        let pk = paillier_key(&paillier.public_key).expect("a Paillier key");
         let code: Icd10Code = code.parse().expect("an ICD-10-CM code");
-        let fhir = condition(patient, &code).to_string();
+        let fhir = condition(patient, &code.to_string());
         let write = RecordWrite {
             record: RecordId::random(&mut OsRng),
             patient,
             category: RecordCategory::General,
             payload: fhir.as_bytes(),
             code: &code,
-            paillier_key: &keys.paillier,
+            paillier_key: &pk,
             readers,
         }
         .compose(&mut OsRng)
         .expect("the record write composes");
-        (write.record, Action::WriteRecord(write))
-    }
-
-    /// The readers the relay lists for a new `general` record of `patient`.
-    pub async fn try_readers(&self, patient: &ActorId) -> Reply {
-        self.get(&format!("/v1/patients/{patient}/readers?category=general"))
-            .await
+        self.submit("v1/records", Action::WriteRecord(write)).await
     }
 
     /// A doctor with a write grant writes a `Condition` with `code` for
-    /// `patient`, wrapping the data key for every reader the relay lists.
+    /// `patient`, wrapping the data key for every reader the relay lists (the
+    /// patient among them).
     pub async fn write_condition(&self, patient: &ActorId, code: &str) -> RecordId {
-        let listed = self.try_readers(patient).await.ok(StatusCode::OK);
-        let readers: Vec<(ActorId, B64)> = listed
-            .as_array()
-            .expect("a list of readers")
-            .iter()
-            .map(|r| {
-                let actor = r["actor"]
-                    .as_str()
-                    .expect("a reader")
-                    .parse()
-                    .expect("an actor id");
-                let key = B64::decode(r["hpke_key"].as_str().expect("a key")).expect("base64");
-                (actor, key)
-            })
-            .collect();
+        let readers = self.try_readers(patient).await.expect("the readers");
         assert!(
-            readers.iter().any(|(actor, _)| actor == patient),
-            "the patient is one of the readers: {listed}"
+            readers.iter().any(|r| &r.actor == patient),
+            "the patient is one of the readers: {readers:?}"
         );
-        let (record, act) = self.record_act(patient, code, &readers).await;
-        self.post("/v1/records", act).await.ok(StatusCode::CREATED);
-        record
+        self.write_record(patient, RecordCategory::General, &condition(patient, code))
+            .await
+            .expect("the record is written")
     }
 
-    /// A logged read of `record` (`POST /v1/records/{id}/read`).
-    pub async fn try_read(&self, record: RecordId) -> Reply {
-        self.post(
-            &format!("/v1/records/{record}/read"),
-            Action::ReadRecord(ReadRecord { record }),
-        )
-        .await
-    }
-
-    /// A doctor reads `record` and decrypts its FHIR payload.
+    /// A doctor reads `record` (a logged ledger transaction) and decrypts its FHIR payload.
     pub async fn read_condition(&self, record: RecordId) -> Value {
-        let read = self.try_read(record).await.ok(StatusCode::OK);
-        let b64 = |v: &Value| B64::decode(v.as_str().expect("a base64 field")).expect("base64");
-        let patient: ActorId = read["record"]["patient"]
-            .as_str()
-            .expect("the record's patient")
-            .parse()
-            .expect("an actor id");
-        let wrapped = envelope::WrappedKey {
-            enc: b64(&read["key"]["enc"]),
-            ciphertext: b64(&read["key"]["ciphertext"]),
-        };
-        let sealed = envelope::SealedPayload {
-            nonce: b64(&read["record"]["nonce"]),
-            ciphertext: b64(&read["record"]["payload"]),
-        };
-        let plain = open_record(&self.hpke, &patient, &record, &sealed, &wrapped)
+        let read = self
+            .read_record(record)
+            .await
             .expect("the data key was wrapped for this doctor and the payload opens");
-        serde_json::from_str(&plain).expect("FHIR JSON")
+        assert!(read.tx_id.is_some(), "the read is logged: {read:?}");
+        serde_json::from_str(&read.fhir_json).expect("FHIR JSON")
     }
 
     /// An insurer publishes a one-item product covering `code` with `payout`.
     pub async fn publish(&self, code: &str, payout: u64) -> ProductId {
-        let product = ProductId::random(&mut OsRng);
-        let act = Action::PublishProduct(PublishProduct {
-            product,
+        let product = PublishProduct {
+            product: ProductId::random(&mut OsRng),
             name: format!("Cover for {code}"),
             currency: "EUR".into(),
             premium: 1_000,
@@ -267,52 +195,30 @@ impl Staff {
                 code: code.into(),
                 payout,
             }],
-        });
-        self.post("/v1/products", act).await.ok(StatusCode::CREATED);
-        product
+        };
+        self.publish_product(product)
+            .await
+            .expect("the product is published")
     }
 
     /// An insurer issues purchased `policy`: `E(M_i)` of each covered item
     /// under the patient's published Paillier key.
     pub async fn issue(&self, policy: PolicyId) {
-        let state = self
-            .get(&format!("/v1/policies/{policy}"))
+        let state = self.policy(policy).await.expect("the policy");
+        assert_eq!(state.status, PolicyStatus::Purchased, "{state:?}");
+        let issued = self
+            .issue_policy(policy)
             .await
-            .ok(StatusCode::OK);
-        assert_eq!(state["status"], "purchased", "{state}");
-        let patient: ActorId = state["patient"]
-            .as_str()
-            .expect("the policy's patient")
-            .parse()
-            .expect("an actor id");
-        let product = self
-            .get(&format!(
-                "/v1/products/{}",
-                state["product"].as_str().expect("a product")
-            ))
-            .await
-            .ok(StatusCode::OK);
-        let pk = self.patient_keys(&patient).await.paillier;
-        let covered: Vec<CoveredItem> =
-            serde_json::from_value(product["items"].clone()).expect("covered items");
-        let items = encrypt_policy_items(&pk, &covered, &mut OsRng).expect("covered codes");
-        self.post(
-            &format!("/v1/policies/{policy}/issue"),
-            Action::IssuePolicy(IssuePolicy { policy, items }),
-        )
-        .await
-        .ok(StatusCode::OK);
+            .expect("the policy is issued");
+        assert_eq!(issued.result.status, PolicyStatus::Issued, "{issued:?}");
     }
 
     /// An insurer marks approved `claim` paid with `reference`.
-    pub async fn try_mark_paid(&self, claim: ClaimId, reference: &str) -> Reply {
-        self.post(
-            &format!("/v1/claims/{claim}/paid"),
-            Action::MarkPaid(MarkPaid {
-                claim,
-                reference: reference.into(),
-            }),
-        )
-        .await
+    pub async fn try_mark_paid(
+        &self,
+        claim: ClaimId,
+        reference: &str,
+    ) -> Result<ClaimState, ClientError> {
+        Ok(self.mark_paid(claim, reference).await?.result)
     }
 }

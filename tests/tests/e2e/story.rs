@@ -2,15 +2,14 @@
 
 use std::sync::Arc;
 
-use reqwest::StatusCode;
-
+use carechain_core::ledger::Decision;
 use carechain_core::statement::{AccessAction, Role};
 use carechain_mobile::{AccessKind, ClaimDecision, CodeCheck, PolicyCheck, RequestStatus};
 
 use crate::http::now;
 use crate::phone::{Inbox, Patient};
 use crate::relay::Relay;
-use crate::staff::{admin, enrol};
+use crate::staff::{admin, enrol, refused};
 
 /// Register a patient on a phone, a doctor and an insurer approved by the
 /// admin; the doctor's request reaches the phone's listener; approve; the
@@ -63,7 +62,7 @@ pub async fn whole_story(relay: Arc<Relay>) {
         )
         .await
         .expect("the patient approves");
-    let grants = patient.client.grants().await.expect("grants");
+    let grants = patient.grants().await;
     let grant = grants
         .iter()
         .find(|g| g.request_id == request_id)
@@ -127,23 +126,28 @@ pub async fn whole_story(relay: Arc<Relay>) {
         }
     );
     inbox.wait_for("claim_decided", &claim.claim_id).await;
-    let seen = insurer
-        .get(&format!("/v1/claims/{}", claim.claim_id))
-        .await
-        .ok(StatusCode::OK);
-    assert_eq!(seen["decision"]["decision"], "approved", "{seen}");
-    assert_eq!(seen["decision"]["payout"], 50_000, "{seen}");
+    let claim_id = claim.claim_id.parse().expect("a claim id");
+    let seen = insurer.claim(claim_id).await.expect("the insurer's view");
+    assert_eq!(
+        seen.decision,
+        Decision::Approved {
+            payout: 50_000,
+            currency: "EUR".into()
+        },
+        "{seen:?}"
+    );
 
     // The insurer marks it paid, once.
-    let claim_id = claim.claim_id.parse().expect("a claim id");
-    insurer
+    let paid = insurer
         .try_mark_paid(claim_id, "PAY-1")
         .await
-        .ok(StatusCode::OK);
-    insurer
-        .try_mark_paid(claim_id, "PAY-2")
-        .await
-        .refused(StatusCode::CONFLICT, "conflict");
+        .expect("the claim is marked paid");
+    assert!(paid.payment.is_some(), "{paid:?}");
+    refused(
+        insurer.try_mark_paid(claim_id, "PAY-2").await,
+        409,
+        "conflict",
+    );
     let claims = patient.client.claims().await.expect("claims");
     let paid = claims
         .iter()
@@ -152,7 +156,7 @@ pub async fn whole_story(relay: Arc<Relay>) {
     assert_eq!(paid.payment_reference.as_deref(), Some("PAY-1"));
 
     // The access log shows the doctor's read, and only it.
-    let log = patient.client.access_log().await.expect("the access log");
+    let log = patient.access_log().await;
     assert_eq!(log.len(), 1, "{log:?}");
     assert_eq!(log[0].reader_id, doctor.id().to_string());
     assert_eq!(log[0].record_id, record.to_string());
