@@ -16,11 +16,7 @@ use support::consent::*;
 
 #[test]
 fn the_patient_denies_a_pending_request() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let request = w.request(&doctor, &patient, vec![Read], Scope::All);
     w.advance(99);
     let result = w.submit(&patient, Action::Deny(Deny { request })).unwrap();
@@ -38,11 +34,7 @@ fn the_patient_denies_a_pending_request() {
 
 #[test]
 fn denying_twice_or_after_a_grant_is_refused_conflict() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let request = w.request(&doctor, &patient, vec![Read], Scope::All);
     w.submit(&patient, Action::Deny(Deny { request })).unwrap();
     w.refuses_as(&patient, Action::Deny(Deny { request }), "conflict");
@@ -58,11 +50,7 @@ fn denying_twice_or_after_a_grant_is_refused_conflict() {
 
 #[test]
 fn a_deny_by_another_patient_or_a_doctor_is_refused() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let intruder = w.patient(1);
     let request = w.request(&doctor, &patient, vec![Read], Scope::All);
     w.refuses_as(&intruder, Action::Deny(Deny { request }), "not_found");
@@ -80,11 +68,7 @@ fn a_deny_by_another_patient_or_a_doctor_is_refused() {
 
 #[test]
 fn the_patient_revokes_a_grant() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let request = w.consent(&doctor, &patient);
     w.advance(3600);
     let result = w
@@ -105,11 +89,7 @@ fn the_patient_revokes_a_grant() {
 
 #[test]
 fn an_expired_grant_can_still_be_revoked() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let request = w.consent(&doctor, &patient);
     w.advance(30 * DAY);
     w.submit(&patient, Action::Revoke(Revoke { request }))
@@ -118,11 +98,7 @@ fn an_expired_grant_can_still_be_revoked() {
 
 #[test]
 fn revoking_a_pending_denied_or_revoked_request_is_refused_conflict() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let pending = w.request(&doctor, &patient, vec![Read], Scope::All);
     w.refuses_as(
         &patient,
@@ -149,11 +125,7 @@ fn revoking_a_pending_denied_or_revoked_request_is_refused_conflict() {
 
 #[test]
 fn a_revoke_by_another_patient_or_a_doctor_is_refused() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let intruder = w.patient(1);
     let request = w.consent(&doctor, &patient);
     w.refuses_as(&intruder, Action::Revoke(Revoke { request }), "not_found");
@@ -170,11 +142,7 @@ fn a_revoke_by_another_patient_or_a_doctor_is_refused() {
 
 #[test]
 fn a_suspended_doctors_pending_request_cannot_be_granted() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let request = w.request(&doctor, &patient, vec![Read], Scope::All);
     w.admin_submit(Action::SuspendIdentity(SuspendIdentity {
         actor: doctor.id(),
@@ -206,11 +174,7 @@ fn readers(w: &mut World, patient: &Actor) -> Vec<String> {
 
 #[test]
 fn a_grant_is_in_the_live_grant_index_until_revoked() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let pending = w.request(&doctor, &patient, vec![Read], Scope::All);
     assert!(
         !live_grant(&w, &patient, &doctor, pending),
@@ -230,11 +194,7 @@ fn a_grant_is_in_the_live_grant_index_until_revoked() {
 
 #[test]
 fn an_expired_grant_left_in_the_index_does_not_count() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let request = w.consent(&doctor, &patient);
     let record = w.write(&doctor, &patient, "I10");
     w.advance(8 * DAY);

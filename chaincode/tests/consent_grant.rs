@@ -17,11 +17,7 @@ use support::consent::*;
 
 #[test]
 fn a_doctor_requests_access() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     w.advance(7);
     let body = ask(
         &mut w,
@@ -70,7 +66,7 @@ fn a_doctor_requests_access() {
 
 #[test]
 fn only_a_doctor_requests_access() {
-    let Setup { mut w, patient, .. } = setup();
+    let (mut w, patient, ..) = setup();
     let other_patient = w.patient(1);
     let insurer = w.registered(Role::Insurer);
     let body = ask(&mut w, &patient, vec![Read], Scope::All, DAY);
@@ -82,7 +78,7 @@ fn only_a_doctor_requests_access() {
 
 #[test]
 fn a_request_to_an_unknown_or_non_patient_is_refused_not_found() {
-    let Setup { mut w, doctor, .. } = setup();
+    let (mut w, _, doctor) = setup();
     let stranger = w.stranger(Role::Patient);
     let colleague = w.registered(Role::Doctor);
     let insurer = w.registered(Role::Insurer);
@@ -94,11 +90,7 @@ fn a_request_to_an_unknown_or_non_patient_is_refused_not_found() {
 
 #[test]
 fn a_request_with_bad_actions_scope_or_duration_is_refused() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let cases: Vec<(Vec<AccessAction>, Scope, i64, &str)> = vec![
         (vec![], Scope::All, DAY, "actions"),
         (vec![Read, Read], Scope::All, DAY, "actions"),
@@ -129,11 +121,7 @@ fn a_request_with_bad_actions_scope_or_duration_is_refused() {
 
 #[test]
 fn a_request_id_used_before_is_refused_already_exists() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let body = ask(&mut w, &patient, vec![Read], Scope::All, DAY);
     w.submit(&doctor, Action::AccessRequest(body.clone()))
         .unwrap();
@@ -158,11 +146,7 @@ fn a_request_id_used_before_is_refused_already_exists() {
 
 #[test]
 fn the_patient_grants_a_pending_request() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let (general, lab) = with_records(&mut w, &patient);
     let request = w.request(&doctor, &patient, vec![Read, Write], Scope::All);
     w.advance(60);
@@ -202,11 +186,7 @@ fn the_patient_grants_a_pending_request() {
 
 #[test]
 fn a_write_only_grant_carries_no_keys() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let (general, _) = with_records(&mut w, &patient);
     let request = w.request(&doctor, &patient, vec![Read, Write], Scope::All);
     let body = w.grant_body(&patient, &doctor, request, vec![Write], Scope::All, 7, &[]);
@@ -227,11 +207,7 @@ fn a_write_only_grant_carries_no_keys() {
 
 #[test]
 fn a_grant_by_another_patient_is_refused_not_found() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let intruder = w.patient(1);
     let request = w.request(&doctor, &patient, vec![Read], Scope::All);
     let body = w.grant_body(&patient, &doctor, request, vec![Read], Scope::All, 7, &[]);
@@ -241,11 +217,7 @@ fn a_grant_by_another_patient_is_refused_not_found() {
 
 #[test]
 fn a_grant_of_an_unknown_request_is_refused_not_found() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let request = RequestId::random(&mut w.rng);
     let body = w.grant_body(&patient, &doctor, request, vec![Read], Scope::All, 7, &[]);
     w.refuses_as(&patient, Action::Grant(body), "not_found");
@@ -253,11 +225,7 @@ fn a_grant_of_an_unknown_request_is_refused_not_found() {
 
 #[test]
 fn a_grant_by_a_doctor_is_refused_wrong_role() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let request = w.request(&doctor, &patient, vec![Read], Scope::All);
     let body = w.grant_body(&patient, &doctor, request, vec![Read], Scope::All, 7, &[]);
     w.refuses_as(&doctor, Action::Grant(body.clone()), "wrong_role");
@@ -266,11 +234,7 @@ fn a_grant_by_a_doctor_is_refused_wrong_role() {
 
 #[test]
 fn a_grant_wider_than_the_request_is_refused() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let lab = || Scope::Categories(vec![RecordCategory::Laboratory]);
     let request = w.request(&doctor, &patient, vec![Read], lab());
     // More actions than asked.
@@ -312,11 +276,7 @@ fn a_grant_wider_than_the_request_is_refused() {
 
 #[test]
 fn a_narrower_grant_than_requested_is_accepted() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let request = w.request(&doctor, &patient, vec![Read, Write], Scope::All);
     let scope = Scope::Categories(vec![RecordCategory::Imaging]);
     let body = w.grant_body(
@@ -339,11 +299,7 @@ fn a_narrower_grant_than_requested_is_accepted() {
 
 #[test]
 fn a_grant_ending_now_or_in_the_past_or_beyond_the_requested_duration_is_refused() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     // World::request asks for 30 days.
     let request = w.request(&doctor, &patient, vec![Read], Scope::All);
     w.advance(3600);
@@ -361,11 +317,7 @@ fn a_grant_ending_now_or_in_the_past_or_beyond_the_requested_duration_is_refused
 
 #[test]
 fn a_grant_must_carry_exactly_the_keys_of_the_records_in_scope() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let (general, lab) = with_records(&mut w, &patient);
     let lab_only = || Scope::Categories(vec![RecordCategory::Laboratory]);
     let request = w.request(&doctor, &patient, vec![Read], Scope::All);
@@ -464,11 +416,7 @@ fn a_grant_must_carry_exactly_the_keys_of_the_records_in_scope() {
 
 #[test]
 fn granting_twice_or_after_a_deny_is_refused_conflict() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let request = w.request(&doctor, &patient, vec![Read], Scope::All);
     let body = w.grant_body(&patient, &doctor, request, vec![Read], Scope::All, 7, &[]);
     w.submit(&patient, Action::Grant(body)).unwrap();

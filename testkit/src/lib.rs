@@ -13,7 +13,11 @@
 
 pub mod actors;
 pub mod driver;
+#[cfg(feature = "fabric")]
+pub mod fabric;
 pub mod keys;
+#[cfg(feature = "ledger")]
+pub mod ledger;
 pub mod memory;
 pub mod scenario;
 pub mod statements;
@@ -21,7 +25,9 @@ pub mod world;
 
 pub use actors::Actor;
 pub use carechain_chaincode::ChaincodeError;
-pub use driver::{Driver, Outcome};
+pub use driver::{Contract, Driver, FixedClock, Outcome};
+#[cfg(feature = "ledger")]
+pub use ledger::LedgerDriver;
 pub use memory::{Call, MemoryDriver};
 pub use world::World;
 

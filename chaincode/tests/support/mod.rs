@@ -8,9 +8,9 @@ pub mod insurance;
 pub mod records;
 
 pub use carechain_testkit::keys::paillier_key;
-pub use carechain_testkit::statements::fhir;
+pub use carechain_testkit::statements::{access_request, fhir};
 pub use carechain_testkit::world::{ALL, open};
-pub use carechain_testkit::{AUD, Actor, Call, DAY, T0, decision, refused};
+pub use carechain_testkit::{AUD, Actor, Call, Contract, DAY, T0, decision, refused};
 
 /// The contract on the in-memory state.
 pub type World = carechain_testkit::World<carechain_testkit::MemoryDriver>;
