@@ -337,40 +337,27 @@ fn a_grant_must_carry_exactly_the_keys_of_the_records_in_scope() {
     let body = w.grant_body(&patient, &doctor, request, vec![Read], Scope::All, 7, &[]);
     w.refuses_as(&patient, Action::Grant(body), "invalid_payload");
     // A key for a record out of scope.
-    let body = w.grant_body(
-        &patient,
-        &doctor,
-        request,
-        vec![Read],
-        lab_only(),
-        7,
-        &[lab, general],
-    );
+    let lab_grant = |w: &mut World, records: &[RecordId]| {
+        w.grant_body(
+            &patient,
+            &doctor,
+            request,
+            vec![Read],
+            lab_only(),
+            7,
+            records,
+        )
+    };
+    let body = lab_grant(&mut w, &[lab, general]);
     w.refuses_as(&patient, Action::Grant(body), "invalid_payload");
     // A key for a record that does not exist.
-    let mut body = w.grant_body(
-        &patient,
-        &doctor,
-        request,
-        vec![Read],
-        lab_only(),
-        7,
-        &[lab],
-    );
+    let mut body = lab_grant(&mut w, &[lab]);
     let mut ghost = body.keys[0].clone();
     ghost.record = RecordId::random(&mut w.rng);
     body.keys.push(ghost);
     w.refuses_as(&patient, Action::Grant(body), "invalid_payload");
     // The same record's key twice.
-    let mut body = w.grant_body(
-        &patient,
-        &doctor,
-        request,
-        vec![Read],
-        lab_only(),
-        7,
-        &[lab],
-    );
+    let mut body = lab_grant(&mut w, &[lab]);
     body.keys.push(body.keys[0].clone());
     let err = w.refuses_as(&patient, Action::Grant(body), "invalid_payload");
     assert!(err.message.contains("keys"), "{err:?}");
@@ -379,15 +366,7 @@ fn a_grant_must_carry_exactly_the_keys_of_the_records_in_scope() {
         (vec![4u8; 64], vec![0u8; 48]),
         (vec![4u8; 65], vec![0u8; 47]),
     ] {
-        let mut body = w.grant_body(
-            &patient,
-            &doctor,
-            request,
-            vec![Read],
-            lab_only(),
-            7,
-            &[lab],
-        );
+        let mut body = lab_grant(&mut w, &[lab]);
         body.keys[0].enc = B64(enc);
         body.keys[0].ciphertext = B64(ciphertext);
         w.refuses_as(&patient, Action::Grant(body), "invalid_payload");
@@ -398,15 +377,7 @@ fn a_grant_must_carry_exactly_the_keys_of_the_records_in_scope() {
         "not_found",
     );
     // Exactly the keys in scope.
-    let body = w.grant_body(
-        &patient,
-        &doctor,
-        request,
-        vec![Read],
-        lab_only(),
-        7,
-        &[lab],
-    );
+    let body = lab_grant(&mut w, &[lab]);
     w.submit(&patient, Action::Grant(body)).unwrap();
     refused(
         w.query("record_key", &[&general.to_string(), doctor.id().as_str()]),

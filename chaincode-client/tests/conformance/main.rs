@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use carechain_chaincode::CareChain;
 use carechain_core::statement::Role;
+use carechain_fabric_testpeer::TestNetwork;
 use carechain_ledger::{ChaincodeEvent, EmbeddedLedger, EmbeddedOptions, Ledger, Proposal, TxMeta};
 use carechain_testkit::Contract;
 use carechain_testkit::fabric::{self, world_on};
@@ -82,14 +83,23 @@ async fn trail(ledger: &dyn Ledger) -> Trail {
     }
 }
 
-#[test]
-fn both_backends_answer_the_same_story_the_same_way() {
-    let rt = runtime();
+/// A fresh embedded ledger (in the returned folder) and a fresh test
+/// network's Gateway, both running the contract.
+fn backends(
+    rt: &tokio::runtime::Runtime,
+) -> (tempfile::TempDir, TestNetwork, [Arc<dyn Ledger>; 2]) {
     let dir = tempfile::tempdir().unwrap();
     let embedded: Arc<dyn Ledger> = Arc::new(
         EmbeddedLedger::open(dir.path(), Arc::new(CareChain), EmbeddedOptions::default()).unwrap(),
     );
-    let (_network, fabric) = fabric::start(&rt);
+    let (network, fabric) = fabric::start(rt);
+    (dir, network, [embedded, fabric])
+}
+
+#[test]
+fn both_backends_answer_the_same_story_the_same_way() {
+    let rt = runtime();
+    let (_dir, _network, [embedded, fabric]) = backends(&rt);
 
     let mut answers = Vec::new();
     let mut trails = Vec::new();
@@ -137,11 +147,7 @@ fn both_backends_answer_the_same_story_the_same_way() {
 #[test]
 fn both_backends_page_a_list_with_the_same_limits_and_cursors() {
     let rt = runtime();
-    let dir = tempfile::tempdir().unwrap();
-    let embedded: Arc<dyn Ledger> = Arc::new(
-        EmbeddedLedger::open(dir.path(), Arc::new(CareChain), EmbeddedOptions::default()).unwrap(),
-    );
-    let (_network, fabric) = fabric::start(&rt);
+    let (_dir, _network, [embedded, fabric]) = backends(&rt);
     let mut walks = Vec::new();
     for ledger in [embedded, fabric] {
         let mut c = world_on(ledger, &rt);

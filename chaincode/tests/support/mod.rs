@@ -22,3 +22,16 @@ pub fn sign_claims(
 ) -> String {
     statement.sign(key).expect("sign")
 }
+
+/// The ids of whom a new record of `category` must be wrapped for.
+pub fn reader_ids(w: &mut World, patient: &Actor, category: &str) -> Vec<String> {
+    let readers = w
+        .query("readers", &[patient.id().as_str(), category])
+        .unwrap();
+    readers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["actor"].as_str().unwrap().to_owned())
+        .collect()
+}

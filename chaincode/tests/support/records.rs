@@ -13,15 +13,3 @@ pub fn setup() -> (World, Actor, Actor, RequestId) {
     let grant = w.consent(&doctor, &patient);
     (w, patient, doctor, grant)
 }
-
-pub fn reader_ids(w: &mut World, patient: &Actor, category: &str) -> Vec<String> {
-    let readers = w
-        .query("readers", &[patient.id().as_str(), category])
-        .unwrap();
-    readers
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["actor"].as_str().unwrap().to_owned())
-        .collect()
-}
