@@ -8,8 +8,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use carechain_chaincode::memory::MemoryState;
-use carechain_chaincode::{CareChain, ChaincodeError, Timestamp};
-use carechain_ledger::{Clock, EmbeddedLedger, EmbeddedOptions, Ledger, LedgerError, Proposal};
+use carechain_chaincode::{CareChain, Chaincode, ChaincodeError, Timestamp};
+use carechain_ledger::{
+    Clock, Committed, EmbeddedLedger, EmbeddedOptions, Ledger, LedgerError, Proposal,
+};
 
 use crate::driver::{Contract, FixedClock, Outcome};
 use crate::{T0, World};
@@ -110,17 +112,8 @@ impl Contract for LedgerDriver {
         match got {
             Ok(c) => {
                 if let (Some(reference), Some(embedded)) = (&mut self.reference, &self.embedded) {
-                    let block = embedded.block(c.block).unwrap();
-                    let tx = block
-                        .transactions
-                        .iter()
-                        .find(|t| t.tx_id == c.tx_id)
-                        .unwrap();
-                    let want = reference
-                        .execute(&CareChain, &tx.tx_id, tx.timestamp, function, args)
-                        .unwrap_or_else(|e| panic!("reference refused {function}: {e:?}"));
-                    assert_eq!(c.payload, want.payload, "payload of {function}");
-                    assert_eq!(tx.event, want.event, "event of {function}");
+                    let call = (&CareChain as &dyn Chaincode, function, args);
+                    assert_committed_as_reference(embedded, reference, &c, call, function);
                 }
                 Ok(serde_json::from_slice(&c.payload).expect("result JSON"))
             }
@@ -170,6 +163,32 @@ impl Contract for LedgerDriver {
             }),
         }
     }
+}
+
+/// Asserts that `committed` (of `function` with `args` on `chaincode`) has
+/// the payload and event the reference gives when run with the ledger's tx
+/// id and timestamp, and applies it to the reference; `context` names the
+/// call in a failure.
+pub fn assert_committed_as_reference(
+    embedded: &EmbeddedLedger,
+    reference: &mut MemoryState,
+    committed: &Committed,
+    (chaincode, function, args): (&dyn Chaincode, &str, &[Vec<u8>]),
+    context: &str,
+) {
+    let block = embedded
+        .block(committed.block)
+        .expect("the committed block");
+    let tx = block
+        .transactions
+        .iter()
+        .find(|t| t.tx_id == committed.tx_id)
+        .expect("the transaction in its block");
+    let want = reference
+        .execute(chaincode, &tx.tx_id, tx.timestamp, function, args)
+        .unwrap_or_else(|e| panic!("reference refused {context}: {e:?}"));
+    assert_eq!(committed.payload, want.payload, "payload of {context}");
+    assert_eq!(tx.event, want.event, "event of {context}");
 }
 
 /// A runtime for the ledger's futures: two workers, I/O and timers.
