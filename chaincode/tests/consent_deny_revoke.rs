@@ -14,6 +14,20 @@ use support::*;
 use AccessAction::Read;
 use support::consent::*;
 
+/// `act` of `request` by another patient (not found) and by its doctor
+/// (wrong role), and of an unknown request by the patient (not found).
+fn refused_to_others(
+    w: &mut World,
+    [patient, doctor, intruder]: [&Actor; 3],
+    act: impl Fn(RequestId) -> Action,
+    request: RequestId,
+) {
+    w.refuses_as(intruder, act(request), "not_found");
+    w.refuses_as(doctor, act(request), "wrong_role");
+    let unknown = RequestId::random(&mut w.rng);
+    w.refuses_as(patient, act(unknown), "not_found");
+}
+
 #[test]
 fn the_patient_denies_a_pending_request() {
     let (mut w, patient, doctor) = setup();
@@ -53,14 +67,8 @@ fn a_deny_by_another_patient_or_a_doctor_is_refused() {
     let (mut w, patient, doctor) = setup();
     let intruder = w.patient(1);
     let request = w.request(&doctor, &patient, vec![Read], Scope::All);
-    w.refuses_as(&intruder, Action::Deny(Deny { request }), "not_found");
-    w.refuses_as(&doctor, Action::Deny(Deny { request }), "wrong_role");
-    let unknown = RequestId::random(&mut w.rng);
-    w.refuses_as(
-        &patient,
-        Action::Deny(Deny { request: unknown }),
-        "not_found",
-    );
+    let deny = |request| Action::Deny(Deny { request });
+    refused_to_others(&mut w, [&patient, &doctor, &intruder], deny, request);
     assert_eq!(request_state(&mut w, request)["status"], "pending");
 }
 
@@ -128,15 +136,9 @@ fn a_revoke_by_another_patient_or_a_doctor_is_refused() {
     let (mut w, patient, doctor) = setup();
     let intruder = w.patient(1);
     let request = w.consent(&doctor, &patient);
-    w.refuses_as(&intruder, Action::Revoke(Revoke { request }), "not_found");
-    w.refuses_as(&doctor, Action::Revoke(Revoke { request }), "wrong_role");
-    w.refuses_admin(Action::Revoke(Revoke { request }), "wrong_role");
-    let unknown = RequestId::random(&mut w.rng);
-    w.refuses_as(
-        &patient,
-        Action::Revoke(Revoke { request: unknown }),
-        "not_found",
-    );
+    let revoke = |request| Action::Revoke(Revoke { request });
+    refused_to_others(&mut w, [&patient, &doctor, &intruder], revoke, request);
+    w.refuses_admin(revoke(request), "wrong_role");
     assert_eq!(request_state(&mut w, request)["status"], "granted");
 }
 
