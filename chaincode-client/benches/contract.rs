@@ -20,23 +20,23 @@
 //! and `BENCH_ONLY=grant` skips the claims.
 #![allow(clippy::unwrap_used, clippy::print_stdout, missing_docs)]
 
-#[path = "../tests/care/mod.rs"]
-mod care;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use care::{AUD, Actor, Care, DAY};
 use carechain_chaincode::CareChain;
 use carechain_core::identity::VerifyingKey;
 use carechain_core::paillier::SecretKey;
 use carechain_core::statement::{
-    AccessAction, Action, Grant, Role, Scope, Statement, VerifyPolicy,
+    AccessAction, Action, Grant, RecordCategory, Role, Scope, Statement, VerifyPolicy,
 };
 use carechain_ledger::{EmbeddedLedger, EmbeddedOptions, Ledger, Proposal, SystemClock};
+use carechain_testkit::{AUD, Actor, DAY, LedgerDriver, World};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
+
+/// The contract behind the embedded ledger.
+type Care = World<LedgerDriver>;
 
 const LEVELS: [usize; 3] = [1, 8, 64];
 /// Grants signed per level (the level stops at the deadline or when they run out).
@@ -207,12 +207,8 @@ fn open(rt: &tokio::runtime::Runtime, dir: &std::path::Path) -> (Arc<EmbeddedLed
     }
     let ledger = EmbeddedLedger::open(dir, Arc::new(CareChain), options);
     let ledger = Arc::new(ledger.unwrap());
-    let care = Care::new(
-        ledger.clone(),
-        rt.handle().clone(),
-        Arc::new(SystemClock),
-        None,
-    );
+    let driver = LedgerDriver::on(ledger.clone(), rt.handle().clone(), Arc::new(SystemClock));
+    let care = World::new(driver);
     (ledger, care)
 }
 
@@ -262,7 +258,7 @@ fn grant_levels(
                 expires_at: care.now() + DAY,
                 keys: Vec::new(),
             };
-            let token = care.token(&patient.key, Action::Grant(grant));
+            let token = care.sign(&patient.key, Action::Grant(grant));
             if samples.len() < 2_000 {
                 samples.push((token.clone(), patient.key.verifying_key()));
             }
@@ -310,9 +306,9 @@ fn claim_levels(
         let mut pending = Vec::new();
         for i in 0..CLAIMS[level] {
             let p = i % patients.len();
-            let body = care.record_body(&patients[p], "E11.9");
+            let body = care.record_body(&patients[p], "E11.9", RecordCategory::General);
             pending.push((p, body.record));
-            writes.push(care.token(&doctor.key, Action::WriteRecord(body)));
+            writes.push(care.sign(&doctor.key, Action::WriteRecord(body)));
         }
         submit_all(rt, &ledger, writes);
         let claims = pending

@@ -20,25 +20,19 @@
 //! `embedded,fabric`), `BENCH_DIR` where the embedded ledgers live.
 #![allow(clippy::unwrap_used, clippy::print_stdout, missing_docs)]
 
-#[path = "../tests/care/mod.rs"]
-mod care;
-#[path = "../tests/conformance/fabric.rs"]
-mod fabric;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use care::{Actor, Care};
 use carechain_chaincode::CareChain;
-use carechain_core::ids::ProductId;
 use carechain_core::paillier::SecretKey;
-use carechain_core::statement::{
-    AccessAction, Action, CoveredItem, Grant, PublishProduct, ReadRecord, Role, Scope,
-};
-use carechain_fabric_testpeer::{NetworkOptions, TestNetwork};
-use carechain_ledger::{EmbeddedLedger, EmbeddedOptions, Ledger, Proposal, SystemClock};
-use rand::SeedableRng;
-use rand_chacha::ChaCha20Rng;
+use carechain_core::statement::{AccessAction, Action, Grant, ReadRecord, Role, Scope};
+use carechain_ledger::{EmbeddedLedger, EmbeddedOptions, Ledger, Proposal};
+use carechain_testkit::fabric::{self, world_on};
+use carechain_testkit::ledger::runtime;
+use carechain_testkit::{Actor, DAY, LedgerDriver, World, keys, statements};
+
+/// The contract behind a ledger.
+type Care = World<LedgerDriver>;
 
 /// Statements signed and submitted at once while seeding.
 const SEED_CHUNK: usize = 500;
@@ -63,8 +57,8 @@ fn median(mut v: Vec<Duration>) -> Option<f64> {
 
 /// Submits `tokens` concurrently; every one must commit.
 fn submit_all(care: &Care, tokens: Vec<String>) {
-    let ledger = care.ledger.clone();
-    care.rt.block_on(async move {
+    let ledger = care.driver.ledger.clone();
+    care.driver.rt.block_on(async move {
         let all = tokens.into_iter().map(|t| {
             let ledger = ledger.clone();
             async move {
@@ -87,18 +81,9 @@ fn seed(care: &mut Care, insurer: &Actor, doctor: &Actor, patient: &Actor, n: us
         let chunk = SEED_CHUNK.min(n - done);
         let mut tokens = Vec::with_capacity(2 * chunk);
         for _ in 0..chunk {
-            let act = Action::PublishProduct(PublishProduct {
-                product: ProductId::random(&mut care.rng),
-                name: "Cover".into(),
-                currency: "EUR".into(),
-                premium: 1_000,
-                term_days: 365,
-                items: vec![CoveredItem {
-                    code: "I10".into(),
-                    payout: 10_000,
-                }],
-            });
-            tokens.push(care.token(&insurer.key, act));
+            let act =
+                Action::PublishProduct(statements::product(&[("I10", 10_000)], &mut care.rng));
+            tokens.push(care.sign(&insurer.key, act));
             let (_, request) = care.request_token(doctor, patient, all.clone(), Scope::All);
             tokens.push(request);
         }
@@ -132,10 +117,10 @@ fn measure(
     size: usize,
     samples: usize,
 ) -> Row {
-    let mut care = Care::on(ledger, rt.handle().clone(), Arc::new(SystemClock));
+    let mut care = world_on(ledger, rt);
     let insurer = care.registered(Role::Insurer);
     let doctor = care.registered(Role::Doctor);
-    let patient = care.patient(sk);
+    let patient = care.patient_with(sk);
     let t = Instant::now();
     seed(&mut care, &insurer, &doctor, &patient, size);
     println!(
@@ -159,17 +144,17 @@ fn measure(
             request,
             actions: vec![AccessAction::Write],
             scope: Scope::All,
-            expires_at: care.now() + care::DAY,
+            expires_at: care.now() + DAY,
             keys: Vec::new(),
         };
-        let token = care.token(&patient.key, Action::Grant(body));
+        let token = care.sign(&patient.key, Action::Grant(body));
         let t = Instant::now();
         care.submit_token(&token).ok()?;
         Some(t.elapsed())
     });
     let read = timed(samples, || {
         let record = record?;
-        let token = care.token(&doctor.key, Action::ReadRecord(ReadRecord { record }));
+        let token = care.sign(&doctor.key, Action::ReadRecord(ReadRecord { record }));
         let t = Instant::now();
         care.submit_token(&token).ok()?;
         Some(t.elapsed())
@@ -219,12 +204,8 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(15);
     let base = std::env::var_os("BENCH_DIR").unwrap_or_else(|| ".".into());
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let sk = Arc::new(SecretKey::generate(2048, &mut ChaCha20Rng::seed_from_u64(7)).unwrap());
+    let rt = runtime();
+    let sk = keys::paillier_key(0);
     let mut rows = Vec::new();
     for &size in &sizes {
         if backends.contains("embedded") {
@@ -235,11 +216,7 @@ fn main() {
             rows.push(measure("embedded", ledger, &rt, &sk, size, samples));
         }
         if backends.contains("fabric") {
-            let network = rt
-                .block_on(TestNetwork::start(NetworkOptions::default()))
-                .unwrap();
-            let ledger: Arc<dyn Ledger> =
-                Arc::new(rt.block_on(async { fabric::ledger(&network, |_| {}) }));
+            let (_network, ledger) = fabric::start(&rt);
             rows.push(measure("fabric test peer", ledger, &rt, &sk, size, samples));
         }
     }

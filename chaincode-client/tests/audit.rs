@@ -5,41 +5,27 @@
 //! And `Ledger::transaction`: one committed transaction found by id.
 #![allow(clippy::unwrap_used)]
 
-mod care;
-
 use std::sync::Arc;
-use std::sync::atomic::AtomicI64;
 
-use care::{Care, SettableClock};
 use carechain_chaincode::CareChain;
 use carechain_core::statement::Statement;
 use carechain_core::statement::{Action, Role};
 use carechain_ledger::{EmbeddedLedger, EmbeddedOptions, Ledger, Proposal, TxMeta};
-
-const T0: i64 = 1_800_000_000;
+use carechain_testkit::ledger::{Embedded, runtime};
+use carechain_testkit::{LedgerDriver, World};
 
 /// A runtime, an embedded ledger in a temporary directory (kept alive by
-/// the returned guard) and a `Care` world on it.
+/// the returned guard) and a world on it.
 fn world() -> (
     tokio::runtime::Runtime,
     tempfile::TempDir,
     Arc<EmbeddedLedger>,
-    Care,
+    World<LedgerDriver>,
 ) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(SettableClock(AtomicI64::new(T0)));
-    let options = EmbeddedOptions {
-        clock: clock.clone(),
-        ..EmbeddedOptions::default()
-    };
-    let embedded =
-        Arc::new(EmbeddedLedger::open(dir.path(), Arc::new(CareChain), options).unwrap());
-    let c = Care::new(embedded.clone(), rt.handle().clone(), clock, None);
-    (rt, dir, embedded, c)
+    let rt = runtime();
+    let e = Embedded::open(EmbeddedOptions::default());
+    let c = World::new(e.driver(&rt, false));
+    (rt, e.dir, e.ledger, c)
 }
 
 #[test]
@@ -48,7 +34,7 @@ fn transactions_gives_metadata_of_committed_transactions_by_block_range() {
     let insurer = c.registered(Role::Insurer);
     c.product(&insurer, &[("I10", 10_000)]);
     // A refused submission (a replayed statement) is in no block.
-    let token = c.token_as_admin(Action::RegisterIdentity(insurer.registration(None)));
+    let token = c.token_as_admin(Action::RegisterIdentity(insurer.registration()));
     assert!(c.submit_token(&token).is_err());
     assert!(c.submit_token(&token).is_err());
 
@@ -108,7 +94,7 @@ fn transaction_finds_a_committed_statement_by_its_id() {
     let ledger: Arc<dyn Ledger> = embedded.clone();
     let tokens: Vec<String> = (0..2)
         .map(|_| {
-            let act = Action::RegisterIdentity(c.new_actor(Role::Doctor, None).registration(None));
+            let act = Action::RegisterIdentity(c.new_actor(Role::Doctor, None).registration());
             c.token_as_admin(act)
         })
         .collect();
@@ -157,7 +143,7 @@ fn describe_reads_only_the_claims_and_falls_back_to_the_function() {
 #[test]
 fn a_ledger_from_before_the_tx_index_is_indexed_at_open() {
     let (rt, dir, embedded, mut c) = world();
-    let act = Action::RegisterIdentity(c.new_actor(Role::Doctor, None).registration(None));
+    let act = Action::RegisterIdentity(c.new_actor(Role::Doctor, None).registration());
     let token = c.token_as_admin(act);
     let proposal = Proposal::new("submit", [token.into_bytes()]);
     let committed = rt.block_on(embedded.submit(proposal.clone())).unwrap();

@@ -10,10 +10,12 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
 
+use carechain_chaincode::Chaincode;
 use carechain_chaincode::memory::MemoryState;
 use carechain_ledger::{
     Committed, EmbeddedLedger, EmbeddedOptions, Ledger, LedgerError, Proposal, verify,
 };
+use carechain_testkit::ledger::assert_committed_as_reference;
 use common::{KvContract, options, p};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -147,17 +149,9 @@ async fn random_mixes_match_a_serial_run_of_the_reference() {
                 let (f, args) = (&proposal.function, &proposal.args);
                 match got {
                     Ok(c) => {
-                        let block = ledger.block(c.block).unwrap();
-                        let tx = block
-                            .transactions
-                            .iter()
-                            .find(|t| t.tx_id == c.tx_id)
-                            .unwrap();
-                        let want = reference
-                            .execute(&KvContract, &tx.tx_id, tx.timestamp, f, args)
-                            .unwrap_or_else(|e| panic!("seed {seed}: {f} {e:?}"));
-                        assert_eq!(c.payload, want.payload, "seed {seed}: {f}");
-                        assert_eq!(tx.event, want.event, "seed {seed}: {f}");
+                        let call = (&KvContract as &dyn Chaincode, f.as_str(), args.as_slice());
+                        let context = format!("seed {seed}: {f}");
+                        assert_committed_as_reference(&ledger, &mut reference, &c, call, &context);
                     }
                     Err(LedgerError::Refused { code, .. }) => {
                         let want = reference.execute(&KvContract, "x", common::T0, f, args);

@@ -15,12 +15,7 @@ use support::*;
 
 #[test]
 fn approved_when_the_code_equals_a_covered_full_code() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-        insurer,
-    } = setup();
+    let (mut w, patient, doctor, insurer) = setup();
     let product = w.product(&insurer, &[("I10", 10_000), ("E11.9", 50_000)]);
     let policy = w.policy(&insurer, &patient, product);
     w.advance(3600);
@@ -41,12 +36,7 @@ fn approved_when_the_code_equals_a_covered_full_code() {
 
 #[test]
 fn approved_when_the_code_falls_in_a_covered_category() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-        insurer,
-    } = setup();
+    let (mut w, patient, doctor, insurer) = setup();
     let product = w.product(&insurer, &[("E11", 50_000)]);
     let policy = w.policy(&insurer, &patient, product);
     w.advance(60);
@@ -57,12 +47,7 @@ fn approved_when_the_code_falls_in_a_covered_category() {
 
 #[test]
 fn an_uncovered_diagnosis_is_rejected_with_proof_failed() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-        insurer,
-    } = setup();
+    let (mut w, patient, doctor, insurer) = setup();
     let product = w.product(&insurer, &[("E11", 50_000), ("C50.912", 90_000)]);
     let policy = w.policy(&insurer, &patient, product);
     w.advance(60);
@@ -83,12 +68,7 @@ fn an_uncovered_diagnosis_is_rejected_with_proof_failed() {
 
 #[test]
 fn a_proof_made_for_another_ciphertext_is_rejected() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-        insurer,
-    } = setup();
+    let (mut w, patient, doctor, insurer) = setup();
     let product = w.product(&insurer, &[("E11", 50_000)]);
     let policy = w.policy(&insurer, &patient, product);
     w.advance(60);
@@ -96,64 +76,27 @@ fn a_proof_made_for_another_ciphertext_is_rejected() {
     let second = w.write(&doctor, &patient, "E11.9");
     // A valid proof for the first record, replayed for the second (same code, other randomness).
     let proof = w.proof(&patient, policy, first, 0);
-    let claim = ClaimId::random(&mut w.rng);
     let result = w
-        .submit(
-            &patient,
-            Action::FileClaim(FileClaim {
-                claim,
-                policy,
-                record: second,
-                item: 0,
-                proof: proof.clone(),
-            }),
-        )
+        .claim_with(&patient, policy, second, 0, proof.clone())
         .unwrap();
     assert_eq!(decision(&result), ("rejected", Some("proof_failed")));
 
     // Garbage that is not even a valid ρ is a rejection, not a crash.
     for junk in [vec![], vec![0u8; 8], vec![0xff; 600]] {
-        let claim = ClaimId::random(&mut w.rng);
         let result = w
-            .submit(
-                &patient,
-                Action::FileClaim(FileClaim {
-                    claim,
-                    policy,
-                    record: second,
-                    item: 0,
-                    proof: B64(junk),
-                }),
-            )
+            .claim_with(&patient, policy, second, 0, B64(junk))
             .unwrap();
         assert_eq!(decision(&result), ("rejected", Some("proof_failed")));
     }
 
     // The honest proof for the first record still works.
-    let claim = ClaimId::random(&mut w.rng);
-    let result = w
-        .submit(
-            &patient,
-            Action::FileClaim(FileClaim {
-                claim,
-                policy,
-                record: first,
-                item: 0,
-                proof,
-            }),
-        )
-        .unwrap();
+    let result = w.claim_with(&patient, policy, first, 0, proof).unwrap();
     assert_eq!(decision(&result), ("approved", None));
 }
 
 #[test]
 fn the_same_record_is_never_approved_twice_under_one_policy() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-        insurer,
-    } = setup();
+    let (mut w, patient, doctor, insurer) = setup();
     let product = w.product(&insurer, &[("E11", 50_000), ("E11.9", 70_000)]);
     let policy = w.policy(&insurer, &patient, product);
     let other_policy = w.policy(&insurer, &patient, product);
@@ -172,12 +115,7 @@ fn the_same_record_is_never_approved_twice_under_one_policy() {
 
 #[test]
 fn a_rejected_claim_does_not_block_a_correct_one() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-        insurer,
-    } = setup();
+    let (mut w, patient, doctor, insurer) = setup();
     let product = w.product(&insurer, &[("I10", 10_000), ("E11", 50_000)]);
     let policy = w.policy(&insurer, &patient, product);
     w.advance(60);
@@ -190,42 +128,22 @@ fn a_rejected_claim_does_not_block_a_correct_one() {
 
 #[test]
 fn another_patients_record_is_rejected() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-        insurer,
-    } = setup();
+    let (mut w, patient, doctor, insurer) = setup();
     let other = w.patient(1);
     w.consent(&doctor, &other);
     let product = w.product(&insurer, &[("E11", 50_000)]);
     let policy = w.policy(&insurer, &patient, product);
     w.advance(60);
     let theirs = w.write(&doctor, &other, "E11.9");
-    let claim = ClaimId::random(&mut w.rng);
     let result = w
-        .submit(
-            &patient,
-            Action::FileClaim(FileClaim {
-                claim,
-                policy,
-                record: theirs,
-                item: 0,
-                proof: B64(vec![1; 256]),
-            }),
-        )
+        .claim_with(&patient, policy, theirs, 0, B64(vec![1; 256]))
         .unwrap();
     assert_eq!(decision(&result), ("rejected", Some("record_not_patients")));
 }
 
 #[test]
 fn a_record_written_outside_the_term_is_rejected() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-        insurer,
-    } = setup();
+    let (mut w, patient, doctor, insurer) = setup();
     let before = w.write(&doctor, &patient, "E11.9");
     w.advance(60);
     let product = w.product(&insurer, &[("E11", 50_000)]);
@@ -237,12 +155,7 @@ fn a_record_written_outside_the_term_is_rejected() {
 
 #[test]
 fn a_policy_not_issued_or_past_its_term_is_not_active() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-        insurer,
-    } = setup();
+    let (mut w, patient, doctor, insurer) = setup();
     let product = w.product(&insurer, &[("E11", 50_000)]);
     // Bought but never issued.
     let unissued = PolicyId::random(&mut w.rng);
@@ -255,18 +168,8 @@ fn a_policy_not_issued_or_past_its_term_is_not_active() {
     )
     .unwrap();
     let record = w.write(&doctor, &patient, "E11.9");
-    let claim = ClaimId::random(&mut w.rng);
     let result = w
-        .submit(
-            &patient,
-            Action::FileClaim(FileClaim {
-                claim,
-                policy: unissued,
-                record,
-                item: 0,
-                proof: B64(vec![1; 256]),
-            }),
-        )
+        .claim_with(&patient, unissued, record, 0, B64(vec![1; 256]))
         .unwrap();
     assert_eq!(decision(&result), ("rejected", Some("policy_not_active")));
 
@@ -278,47 +181,20 @@ fn a_policy_not_issued_or_past_its_term_is_not_active() {
     let record = w.write(&doctor, &patient, "E11.9");
     let proof = w.proof(&patient, policy, record, 0);
     w.advance(366 * DAY);
-    let claim = ClaimId::random(&mut w.rng);
-    let result = w
-        .submit(
-            &patient,
-            Action::FileClaim(FileClaim {
-                claim,
-                policy,
-                record,
-                item: 0,
-                proof,
-            }),
-        )
-        .unwrap();
+    let result = w.claim_with(&patient, policy, record, 0, proof).unwrap();
     assert_eq!(decision(&result), ("rejected", Some("policy_not_active")));
 }
 
 #[test]
 fn an_unknown_item_is_rejected() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-        insurer,
-    } = setup();
+    let (mut w, patient, doctor, insurer) = setup();
     let product = w.product(&insurer, &[("E11", 50_000)]);
     let policy = w.policy(&insurer, &patient, product);
     w.advance(60);
     let record = w.write(&doctor, &patient, "E11.9");
     for item in [1, 64, u32::MAX] {
-        let claim = ClaimId::random(&mut w.rng);
         let result = w
-            .submit(
-                &patient,
-                Action::FileClaim(FileClaim {
-                    claim,
-                    policy,
-                    record,
-                    item,
-                    proof: B64(vec![1; 256]),
-                }),
-            )
+            .claim_with(&patient, policy, record, item, B64(vec![1; 256]))
             .unwrap();
         assert_eq!(decision(&result), ("rejected", Some("unknown_item")));
     }
@@ -326,12 +202,7 @@ fn an_unknown_item_is_rejected() {
 
 #[test]
 fn claims_are_refused_for_strangers_and_unknown_objects() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-        insurer,
-    } = setup();
+    let (mut w, patient, doctor, insurer) = setup();
     let other = w.patient(1);
     let product = w.product(&insurer, &[("E11", 50_000)]);
     let policy = w.policy(&insurer, &patient, product);

@@ -14,13 +14,23 @@ use support::*;
 use AccessAction::Read;
 use support::consent::*;
 
+/// `act` of `request` by another patient (not found) and by its doctor
+/// (wrong role), and of an unknown request by the patient (not found).
+fn refused_to_others(
+    w: &mut World,
+    [patient, doctor, intruder]: [&Actor; 3],
+    act: impl Fn(RequestId) -> Action,
+    request: RequestId,
+) {
+    w.refuses_as(intruder, act(request), "not_found");
+    w.refuses_as(doctor, act(request), "wrong_role");
+    let unknown = RequestId::random(&mut w.rng);
+    w.refuses_as(patient, act(unknown), "not_found");
+}
+
 #[test]
 fn the_patient_denies_a_pending_request() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let request = w.request(&doctor, &patient, vec![Read], Scope::All);
     w.advance(99);
     let result = w.submit(&patient, Action::Deny(Deny { request })).unwrap();
@@ -38,11 +48,7 @@ fn the_patient_denies_a_pending_request() {
 
 #[test]
 fn denying_twice_or_after_a_grant_is_refused_conflict() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let request = w.request(&doctor, &patient, vec![Read], Scope::All);
     w.submit(&patient, Action::Deny(Deny { request })).unwrap();
     w.refuses_as(&patient, Action::Deny(Deny { request }), "conflict");
@@ -58,21 +64,11 @@ fn denying_twice_or_after_a_grant_is_refused_conflict() {
 
 #[test]
 fn a_deny_by_another_patient_or_a_doctor_is_refused() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let intruder = w.patient(1);
     let request = w.request(&doctor, &patient, vec![Read], Scope::All);
-    w.refuses_as(&intruder, Action::Deny(Deny { request }), "not_found");
-    w.refuses_as(&doctor, Action::Deny(Deny { request }), "wrong_role");
-    let unknown = RequestId::random(&mut w.rng);
-    w.refuses_as(
-        &patient,
-        Action::Deny(Deny { request: unknown }),
-        "not_found",
-    );
+    let deny = |request| Action::Deny(Deny { request });
+    refused_to_others(&mut w, [&patient, &doctor, &intruder], deny, request);
     assert_eq!(request_state(&mut w, request)["status"], "pending");
 }
 
@@ -80,11 +76,7 @@ fn a_deny_by_another_patient_or_a_doctor_is_refused() {
 
 #[test]
 fn the_patient_revokes_a_grant() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let request = w.consent(&doctor, &patient);
     w.advance(3600);
     let result = w
@@ -105,11 +97,7 @@ fn the_patient_revokes_a_grant() {
 
 #[test]
 fn an_expired_grant_can_still_be_revoked() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let request = w.consent(&doctor, &patient);
     w.advance(30 * DAY);
     w.submit(&patient, Action::Revoke(Revoke { request }))
@@ -118,11 +106,7 @@ fn an_expired_grant_can_still_be_revoked() {
 
 #[test]
 fn revoking_a_pending_denied_or_revoked_request_is_refused_conflict() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let pending = w.request(&doctor, &patient, vec![Read], Scope::All);
     w.refuses_as(
         &patient,
@@ -149,32 +133,18 @@ fn revoking_a_pending_denied_or_revoked_request_is_refused_conflict() {
 
 #[test]
 fn a_revoke_by_another_patient_or_a_doctor_is_refused() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let intruder = w.patient(1);
     let request = w.consent(&doctor, &patient);
-    w.refuses_as(&intruder, Action::Revoke(Revoke { request }), "not_found");
-    w.refuses_as(&doctor, Action::Revoke(Revoke { request }), "wrong_role");
-    w.refuses_admin(Action::Revoke(Revoke { request }), "wrong_role");
-    let unknown = RequestId::random(&mut w.rng);
-    w.refuses_as(
-        &patient,
-        Action::Revoke(Revoke { request: unknown }),
-        "not_found",
-    );
+    let revoke = |request| Action::Revoke(Revoke { request });
+    refused_to_others(&mut w, [&patient, &doctor, &intruder], revoke, request);
+    w.refuses_admin(revoke(request), "wrong_role");
     assert_eq!(request_state(&mut w, request)["status"], "granted");
 }
 
 #[test]
 fn a_suspended_doctors_pending_request_cannot_be_granted() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let request = w.request(&doctor, &patient, vec![Read], Scope::All);
     w.admin_submit(Action::SuspendIdentity(SuspendIdentity {
         actor: doctor.id(),
@@ -192,25 +162,9 @@ fn live_grant(w: &World, patient: &Actor, doctor: &Actor, request: RequestId) ->
     w.state().get(&key).is_some()
 }
 
-fn readers(w: &mut World, patient: &Actor) -> Vec<String> {
-    let readers = w
-        .query("readers", &[patient.id().as_str(), "general"])
-        .unwrap();
-    readers
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["actor"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 #[test]
 fn a_grant_is_in_the_live_grant_index_until_revoked() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let pending = w.request(&doctor, &patient, vec![Read], Scope::All);
     assert!(
         !live_grant(&w, &patient, &doctor, pending),
@@ -218,29 +172,31 @@ fn a_grant_is_in_the_live_grant_index_until_revoked() {
     );
     let request = w.consent(&doctor, &patient);
     assert!(live_grant(&w, &patient, &doctor, request));
-    assert!(readers(&mut w, &patient).contains(&doctor.id().to_string()));
+    assert!(reader_ids(&mut w, &patient, "general").contains(&doctor.id().to_string()));
     w.submit(&patient, Action::Revoke(Revoke { request }))
         .unwrap();
     assert!(
         !live_grant(&w, &patient, &doctor, request),
         "revoke removes it"
     );
-    assert_eq!(readers(&mut w, &patient), vec![patient.id().to_string()]);
+    assert_eq!(
+        reader_ids(&mut w, &patient, "general"),
+        vec![patient.id().to_string()]
+    );
 }
 
 #[test]
 fn an_expired_grant_left_in_the_index_does_not_count() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let request = w.consent(&doctor, &patient);
     let record = w.write(&doctor, &patient, "I10");
     w.advance(8 * DAY);
     // The entry stays (an expiry writes nothing) but is filtered as it is read.
     assert!(live_grant(&w, &patient, &doctor, request));
-    assert_eq!(readers(&mut w, &patient), vec![patient.id().to_string()]);
+    assert_eq!(
+        reader_ids(&mut w, &patient, "general"),
+        vec![patient.id().to_string()]
+    );
     w.refuses_as(
         &doctor,
         Action::ReadRecord(ReadRecord { record }),
@@ -257,13 +213,16 @@ fn a_ledger_under_the_original_rules_checks_consent_without_the_index() {
     let doctor = w.registered(Role::Doctor);
     let request = w.consent(&doctor, &patient);
     assert!(!live_grant(&w, &patient, &doctor, request));
-    assert!(readers(&mut w, &patient).contains(&doctor.id().to_string()));
+    assert!(reader_ids(&mut w, &patient, "general").contains(&doctor.id().to_string()));
     let record = w.write(&doctor, &patient, "I10");
     w.submit(&doctor, Action::ReadRecord(ReadRecord { record }))
         .unwrap();
     w.submit(&patient, Action::Revoke(Revoke { request }))
         .unwrap();
-    assert_eq!(readers(&mut w, &patient), vec![patient.id().to_string()]);
+    assert_eq!(
+        reader_ids(&mut w, &patient, "general"),
+        vec![patient.id().to_string()]
+    );
     w.refuses_as(
         &doctor,
         Action::ReadRecord(ReadRecord { record }),

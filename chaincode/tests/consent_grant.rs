@@ -17,11 +17,7 @@ use support::consent::*;
 
 #[test]
 fn a_doctor_requests_access() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     w.advance(7);
     let body = ask(
         &mut w,
@@ -70,7 +66,7 @@ fn a_doctor_requests_access() {
 
 #[test]
 fn only_a_doctor_requests_access() {
-    let Setup { mut w, patient, .. } = setup();
+    let (mut w, patient, ..) = setup();
     let other_patient = w.patient(1);
     let insurer = w.registered(Role::Insurer);
     let body = ask(&mut w, &patient, vec![Read], Scope::All, DAY);
@@ -82,7 +78,7 @@ fn only_a_doctor_requests_access() {
 
 #[test]
 fn a_request_to_an_unknown_or_non_patient_is_refused_not_found() {
-    let Setup { mut w, doctor, .. } = setup();
+    let (mut w, _, doctor) = setup();
     let stranger = w.stranger(Role::Patient);
     let colleague = w.registered(Role::Doctor);
     let insurer = w.registered(Role::Insurer);
@@ -94,11 +90,7 @@ fn a_request_to_an_unknown_or_non_patient_is_refused_not_found() {
 
 #[test]
 fn a_request_with_bad_actions_scope_or_duration_is_refused() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let cases: Vec<(Vec<AccessAction>, Scope, i64, &str)> = vec![
         (vec![], Scope::All, DAY, "actions"),
         (vec![Read, Read], Scope::All, DAY, "actions"),
@@ -129,11 +121,7 @@ fn a_request_with_bad_actions_scope_or_duration_is_refused() {
 
 #[test]
 fn a_request_id_used_before_is_refused_already_exists() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let body = ask(&mut w, &patient, vec![Read], Scope::All, DAY);
     w.submit(&doctor, Action::AccessRequest(body.clone()))
         .unwrap();
@@ -158,11 +146,7 @@ fn a_request_id_used_before_is_refused_already_exists() {
 
 #[test]
 fn the_patient_grants_a_pending_request() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let (general, lab) = with_records(&mut w, &patient);
     let request = w.request(&doctor, &patient, vec![Read, Write], Scope::All);
     w.advance(60);
@@ -202,11 +186,7 @@ fn the_patient_grants_a_pending_request() {
 
 #[test]
 fn a_write_only_grant_carries_no_keys() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let (general, _) = with_records(&mut w, &patient);
     let request = w.request(&doctor, &patient, vec![Read, Write], Scope::All);
     let body = w.grant_body(&patient, &doctor, request, vec![Write], Scope::All, 7, &[]);
@@ -227,11 +207,7 @@ fn a_write_only_grant_carries_no_keys() {
 
 #[test]
 fn a_grant_by_another_patient_is_refused_not_found() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let intruder = w.patient(1);
     let request = w.request(&doctor, &patient, vec![Read], Scope::All);
     let body = w.grant_body(&patient, &doctor, request, vec![Read], Scope::All, 7, &[]);
@@ -241,11 +217,7 @@ fn a_grant_by_another_patient_is_refused_not_found() {
 
 #[test]
 fn a_grant_of_an_unknown_request_is_refused_not_found() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let request = RequestId::random(&mut w.rng);
     let body = w.grant_body(&patient, &doctor, request, vec![Read], Scope::All, 7, &[]);
     w.refuses_as(&patient, Action::Grant(body), "not_found");
@@ -253,11 +225,7 @@ fn a_grant_of_an_unknown_request_is_refused_not_found() {
 
 #[test]
 fn a_grant_by_a_doctor_is_refused_wrong_role() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let request = w.request(&doctor, &patient, vec![Read], Scope::All);
     let body = w.grant_body(&patient, &doctor, request, vec![Read], Scope::All, 7, &[]);
     w.refuses_as(&doctor, Action::Grant(body.clone()), "wrong_role");
@@ -266,11 +234,7 @@ fn a_grant_by_a_doctor_is_refused_wrong_role() {
 
 #[test]
 fn a_grant_wider_than_the_request_is_refused() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let lab = || Scope::Categories(vec![RecordCategory::Laboratory]);
     let request = w.request(&doctor, &patient, vec![Read], lab());
     // More actions than asked.
@@ -312,11 +276,7 @@ fn a_grant_wider_than_the_request_is_refused() {
 
 #[test]
 fn a_narrower_grant_than_requested_is_accepted() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let request = w.request(&doctor, &patient, vec![Read, Write], Scope::All);
     let scope = Scope::Categories(vec![RecordCategory::Imaging]);
     let body = w.grant_body(
@@ -339,11 +299,7 @@ fn a_narrower_grant_than_requested_is_accepted() {
 
 #[test]
 fn a_grant_ending_now_or_in_the_past_or_beyond_the_requested_duration_is_refused() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     // World::request asks for 30 days.
     let request = w.request(&doctor, &patient, vec![Read], Scope::All);
     w.advance(3600);
@@ -361,11 +317,7 @@ fn a_grant_ending_now_or_in_the_past_or_beyond_the_requested_duration_is_refused
 
 #[test]
 fn a_grant_must_carry_exactly_the_keys_of_the_records_in_scope() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let (general, lab) = with_records(&mut w, &patient);
     let lab_only = || Scope::Categories(vec![RecordCategory::Laboratory]);
     let request = w.request(&doctor, &patient, vec![Read], Scope::All);
@@ -385,40 +337,27 @@ fn a_grant_must_carry_exactly_the_keys_of_the_records_in_scope() {
     let body = w.grant_body(&patient, &doctor, request, vec![Read], Scope::All, 7, &[]);
     w.refuses_as(&patient, Action::Grant(body), "invalid_payload");
     // A key for a record out of scope.
-    let body = w.grant_body(
-        &patient,
-        &doctor,
-        request,
-        vec![Read],
-        lab_only(),
-        7,
-        &[lab, general],
-    );
+    let lab_grant = |w: &mut World, records: &[RecordId]| {
+        w.grant_body(
+            &patient,
+            &doctor,
+            request,
+            vec![Read],
+            lab_only(),
+            7,
+            records,
+        )
+    };
+    let body = lab_grant(&mut w, &[lab, general]);
     w.refuses_as(&patient, Action::Grant(body), "invalid_payload");
     // A key for a record that does not exist.
-    let mut body = w.grant_body(
-        &patient,
-        &doctor,
-        request,
-        vec![Read],
-        lab_only(),
-        7,
-        &[lab],
-    );
+    let mut body = lab_grant(&mut w, &[lab]);
     let mut ghost = body.keys[0].clone();
     ghost.record = RecordId::random(&mut w.rng);
     body.keys.push(ghost);
     w.refuses_as(&patient, Action::Grant(body), "invalid_payload");
     // The same record's key twice.
-    let mut body = w.grant_body(
-        &patient,
-        &doctor,
-        request,
-        vec![Read],
-        lab_only(),
-        7,
-        &[lab],
-    );
+    let mut body = lab_grant(&mut w, &[lab]);
     body.keys.push(body.keys[0].clone());
     let err = w.refuses_as(&patient, Action::Grant(body), "invalid_payload");
     assert!(err.message.contains("keys"), "{err:?}");
@@ -427,15 +366,7 @@ fn a_grant_must_carry_exactly_the_keys_of_the_records_in_scope() {
         (vec![4u8; 64], vec![0u8; 48]),
         (vec![4u8; 65], vec![0u8; 47]),
     ] {
-        let mut body = w.grant_body(
-            &patient,
-            &doctor,
-            request,
-            vec![Read],
-            lab_only(),
-            7,
-            &[lab],
-        );
+        let mut body = lab_grant(&mut w, &[lab]);
         body.keys[0].enc = B64(enc);
         body.keys[0].ciphertext = B64(ciphertext);
         w.refuses_as(&patient, Action::Grant(body), "invalid_payload");
@@ -446,15 +377,7 @@ fn a_grant_must_carry_exactly_the_keys_of_the_records_in_scope() {
         "not_found",
     );
     // Exactly the keys in scope.
-    let body = w.grant_body(
-        &patient,
-        &doctor,
-        request,
-        vec![Read],
-        lab_only(),
-        7,
-        &[lab],
-    );
+    let body = lab_grant(&mut w, &[lab]);
     w.submit(&patient, Action::Grant(body)).unwrap();
     refused(
         w.query("record_key", &[&general.to_string(), doctor.id().as_str()]),
@@ -464,11 +387,7 @@ fn a_grant_must_carry_exactly_the_keys_of_the_records_in_scope() {
 
 #[test]
 fn granting_twice_or_after_a_deny_is_refused_conflict() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-    } = setup();
+    let (mut w, patient, doctor) = setup();
     let request = w.request(&doctor, &patient, vec![Read], Scope::All);
     let body = w.grant_body(&patient, &doctor, request, vec![Read], Scope::All, 7, &[]);
     w.submit(&patient, Action::Grant(body)).unwrap();

@@ -27,7 +27,7 @@ fn approved_claim(s: &mut Setup) -> (ClaimId, Value) {
 
 #[test]
 fn the_insurer_marks_an_approved_claim_paid_once() {
-    let mut s = setup();
+    let mut s = cast();
     let (claim, _) = approved_claim(&mut s);
     let paid =
         s.w.submit(
@@ -52,7 +52,7 @@ fn the_insurer_marks_an_approved_claim_paid_once() {
 
 #[test]
 fn mark_paid_is_refused_for_others_rejections_and_bad_references() {
-    let mut s = setup();
+    let mut s = cast();
     let (claim, _) = approved_claim(&mut s);
     let other_insurer = s.w.registered(Role::Insurer);
     let pay = |claim, reference: &str| {
@@ -83,7 +83,7 @@ fn mark_paid_is_refused_for_others_rejections_and_bad_references() {
 
 #[test]
 fn claim_queries_show_decisions_to_both_parties() {
-    let mut s = setup();
+    let mut s = cast();
     let (claim, _) = approved_claim(&mut s);
     let for_patient =
         s.w.query("claims_for_patient", &[s.patient.id().as_str()])
@@ -119,12 +119,7 @@ fn publish(
 
 #[test]
 fn products_are_validated() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-        insurer,
-    } = setup();
+    let (mut w, patient, doctor, insurer) = setup();
     let ok = publish(&mut w, &insurer, |_| {}).unwrap();
     assert_eq!(ok["insurer"], insurer.id().as_str());
     assert_eq!(w.driver.last_event.as_ref().unwrap().0, "product_published");
@@ -180,12 +175,7 @@ fn products_are_validated() {
 
 #[test]
 fn purchases_are_validated() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-        insurer,
-    } = setup();
+    let (mut w, patient, doctor, insurer) = setup();
     let product = w.product(&insurer, &[("E11", 50_000)]);
     let buy = |policy, product| Action::PurchasePolicy(PurchasePolicy { policy, product });
     let policy = PolicyId::random(&mut w.rng);
@@ -214,12 +204,7 @@ fn purchases_are_validated() {
 
 #[test]
 fn issuing_is_validated() {
-    let Setup {
-        mut w,
-        patient,
-        insurer,
-        ..
-    } = setup();
+    let (mut w, patient, _, insurer) = setup();
     let other_insurer = w.registered(Role::Insurer);
     let product = w.product(&insurer, &[("E11", 50_000), ("I10", 1_000)]);
     let policy = PolicyId::random(&mut w.rng);

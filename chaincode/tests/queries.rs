@@ -432,8 +432,8 @@ fn readers_with_a_bad_patient_or_category_is_refused_bad_arguments() {
     }
 }
 
-#[test]
-fn records_with_keys_answer_each_record_with_the_readers_own_key() {
+/// A patient with three records a doctor wrote, their ids sorted.
+fn three_records() -> (World, Actor, Vec<String>) {
     let mut w = World::memory();
     let patient = w.patient(0);
     let doctor = w.registered(Role::Doctor);
@@ -442,6 +442,12 @@ fn records_with_keys_answer_each_record_with_the_readers_own_key() {
         .map(|_| w.write(&doctor, &patient, "I10").to_string())
         .collect();
     records.sort();
+    (w, patient, records)
+}
+
+#[test]
+fn records_with_keys_answer_each_record_with_the_readers_own_key() {
+    let (mut w, patient, records) = three_records();
     let owner = patient.id();
     let mut seen = Vec::new();
     let mut after = String::new();
@@ -485,14 +491,7 @@ fn records_with_keys_answer_each_record_with_the_readers_own_key() {
 
 #[test]
 fn own_keys_answer_the_patients_keys_of_the_records_in_scope() {
-    let mut w = World::memory();
-    let patient = w.patient(0);
-    let doctor = w.registered(Role::Doctor);
-    w.consent(&doctor, &patient);
-    let mut records: Vec<String> = (0..3)
-        .map(|_| w.write(&doctor, &patient, "I10").to_string())
-        .collect();
-    records.sort();
+    let (mut w, patient, records) = three_records();
     let owner = patient.id();
     let keys = w.raw_query("own_keys", &[owner.as_str(), "all"]).unwrap();
     let keys = keys.as_array().unwrap();

@@ -16,12 +16,7 @@ use support::records::*;
 
 #[test]
 fn a_granted_doctor_reads_a_record_and_the_read_is_logged() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-        ..
-    } = setup();
+    let (mut w, patient, doctor, ..) = setup();
     let writer = w.registered(Role::Doctor);
     w.grant_to(&writer, &patient, vec![Write], Scope::All, 7);
     let record = w.write(&writer, &patient, "E11.9");
@@ -68,12 +63,7 @@ fn a_granted_doctor_reads_a_record_and_the_read_is_logged() {
 
 #[test]
 fn a_read_without_a_grant_is_forbidden() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-        ..
-    } = setup();
+    let (mut w, patient, doctor, ..) = setup();
     let record = w.write(&doctor, &patient, "I10");
     let stranger = w.registered(Role::Doctor);
     let err = w.refuses_as(
@@ -95,12 +85,7 @@ fn a_read_without_a_grant_is_forbidden() {
 
 #[test]
 fn a_write_only_grant_does_not_allow_reads() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-        ..
-    } = setup();
+    let (mut w, patient, doctor, ..) = setup();
     let record = w.write(&doctor, &patient, "I10");
     let writer = w.registered(Role::Doctor);
     w.grant_to(&writer, &patient, vec![Write], Scope::All, 7);
@@ -116,12 +101,7 @@ fn a_write_only_grant_does_not_allow_reads() {
 
 #[test]
 fn a_grant_past_its_end_time_refuses_the_read_before_any_revoke() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-        grant,
-    } = setup();
+    let (mut w, patient, doctor, grant) = setup();
     let record = w.write(&doctor, &patient, "I10");
     let expires_at = w.query("request", &[&grant.to_string()]).unwrap()["grant"]["expires_at"]
         .as_i64()
@@ -147,12 +127,7 @@ fn a_grant_past_its_end_time_refuses_the_read_before_any_revoke() {
 
 #[test]
 fn after_a_revoke_the_next_read_is_refused() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-        grant,
-    } = setup();
+    let (mut w, patient, doctor, grant) = setup();
     let record = w.write(&doctor, &patient, "I10");
     w.read(&doctor, record).unwrap();
     // Same second: the revoke is effective at once.
@@ -173,12 +148,7 @@ fn after_a_revoke_the_next_read_is_refused() {
 
 #[test]
 fn a_read_signed_before_a_revoke_is_refused_after_it() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-        grant,
-    } = setup();
+    let (mut w, patient, doctor, grant) = setup();
     let record = w.write(&doctor, &patient, "I10");
     let token = w.sign(&doctor.key, Action::ReadRecord(ReadRecord { record }));
     w.submit(&patient, Action::Revoke(Revoke { request: grant }))
@@ -188,12 +158,7 @@ fn a_read_signed_before_a_revoke_is_refused_after_it() {
 
 #[test]
 fn a_doctor_granted_only_laboratory_cannot_read_a_general_record() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-        ..
-    } = setup();
+    let (mut w, patient, doctor, ..) = setup();
     let general = w.write(&doctor, &patient, "I10");
     let body = w.record_body(&patient, "R73.09", RecordCategory::Laboratory);
     let lab = body.record;
@@ -213,12 +178,7 @@ fn a_doctor_granted_only_laboratory_cannot_read_a_general_record() {
 
 #[test]
 fn a_doctor_granted_after_a_record_was_written_reads_it_with_the_rewrapped_key() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-        ..
-    } = setup();
+    let (mut w, patient, doctor, ..) = setup();
     let record = w.write(&doctor, &patient, "C50.912");
     w.advance(DAY);
     let later = w.registered(Role::Doctor);
@@ -238,12 +198,7 @@ fn a_doctor_granted_after_a_record_was_written_reads_it_with_the_rewrapped_key()
 
 #[test]
 fn a_grant_from_one_patient_does_not_open_another_patients_records() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-        ..
-    } = setup();
+    let (mut w, patient, doctor, ..) = setup();
     let other_patient = w.patient(1);
     let other_doctor = w.registered(Role::Doctor);
     w.consent(&other_doctor, &other_patient);
@@ -261,7 +216,7 @@ fn a_grant_from_one_patient_does_not_open_another_patients_records() {
 
 #[test]
 fn a_read_of_an_unknown_record_is_refused_not_found() {
-    let Setup { mut w, doctor, .. } = setup();
+    let (mut w, _, doctor, ..) = setup();
     let record = RecordId::random(&mut w.rng);
     w.refuses_as(
         &doctor,
@@ -272,12 +227,7 @@ fn a_read_of_an_unknown_record_is_refused_not_found() {
 
 #[test]
 fn a_read_by_anyone_but_a_doctor_is_refused_wrong_role() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-        ..
-    } = setup();
+    let (mut w, patient, doctor, ..) = setup();
     let record = w.write(&doctor, &patient, "I10");
     let insurer = w.registered(Role::Insurer);
     // The patient reads its own records directly, not through a logged transaction.
@@ -293,12 +243,7 @@ fn a_read_by_anyone_but_a_doctor_is_refused_wrong_role() {
 
 #[test]
 fn a_suspended_doctor_is_not_a_current_reader() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-        ..
-    } = setup();
+    let (mut w, patient, doctor, ..) = setup();
     let suspended = w.registered(Role::Doctor);
     w.grant_to(&suspended, &patient, vec![Read], Scope::All, 7);
     w.admin_submit(Action::SuspendIdentity(SuspendIdentity {

@@ -16,12 +16,7 @@ use support::records::*;
 
 #[test]
 fn a_doctor_with_a_write_grant_writes_a_record() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-        ..
-    } = setup();
+    let (mut w, patient, doctor, ..) = setup();
     w.advance(120);
     let body = w.record_body(&patient, "E11.9", RecordCategory::Laboratory);
     let record = body.record;
@@ -70,7 +65,7 @@ fn a_doctor_with_a_write_grant_writes_a_record() {
 
 #[test]
 fn a_write_without_any_grant_is_forbidden() {
-    let Setup { mut w, patient, .. } = setup();
+    let (mut w, patient, ..) = setup();
     let stranger = w.registered(Role::Doctor);
     let body = w.record_body(&patient, "I10", RecordCategory::General);
     let err = w.refuses_as(&stranger, Action::WriteRecord(body), "forbidden");
@@ -83,7 +78,7 @@ fn a_write_without_any_grant_is_forbidden() {
 
 #[test]
 fn a_write_with_only_a_read_grant_is_forbidden() {
-    let Setup { mut w, patient, .. } = setup();
+    let (mut w, patient, ..) = setup();
     let reader = w.registered(Role::Doctor);
     w.grant_to(&reader, &patient, vec![Read], Scope::All, 7);
     let body = w.record_body(&patient, "I10", RecordCategory::General);
@@ -92,7 +87,7 @@ fn a_write_with_only_a_read_grant_is_forbidden() {
 
 #[test]
 fn a_write_outside_the_granted_categories_is_forbidden() {
-    let Setup { mut w, patient, .. } = setup();
+    let (mut w, patient, ..) = setup();
     let lab = w.registered(Role::Doctor);
     let scope = Scope::Categories(vec![RecordCategory::Laboratory]);
     w.grant_to(&lab, &patient, vec![Write], scope, 7);
@@ -106,12 +101,7 @@ fn a_write_outside_the_granted_categories_is_forbidden() {
 
 #[test]
 fn a_write_after_the_grant_ends_is_forbidden() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-        grant,
-    } = setup();
+    let (mut w, patient, doctor, grant) = setup();
     let expires_at = w.query("request", &[&grant.to_string()]).unwrap()["grant"]["expires_at"]
         .as_i64()
         .unwrap();
@@ -124,12 +114,7 @@ fn a_write_after_the_grant_ends_is_forbidden() {
 
 #[test]
 fn a_write_after_a_revoke_is_forbidden() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-        grant,
-    } = setup();
+    let (mut w, patient, doctor, grant) = setup();
     w.write(&doctor, &patient, "I10");
     w.submit(&patient, Action::Revoke(Revoke { request: grant }))
         .unwrap();
@@ -139,7 +124,7 @@ fn a_write_after_a_revoke_is_forbidden() {
 
 #[test]
 fn a_write_by_anyone_but_a_doctor_is_refused_wrong_role() {
-    let Setup { mut w, patient, .. } = setup();
+    let (mut w, patient, ..) = setup();
     let insurer = w.registered(Role::Insurer);
     let body = w.record_body(&patient, "I10", RecordCategory::General);
     w.refuses_as(&patient, Action::WriteRecord(body.clone()), "wrong_role");
@@ -149,12 +134,7 @@ fn a_write_by_anyone_but_a_doctor_is_refused_wrong_role() {
 
 #[test]
 fn a_write_for_an_unknown_or_non_patient_is_refused_not_found() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-        ..
-    } = setup();
+    let (mut w, patient, doctor, ..) = setup();
     let colleague = w.registered(Role::Doctor);
     for target in [w.stranger(Role::Patient).id(), colleague.id()] {
         let mut body = w.record_body(&patient, "I10", RecordCategory::General);
@@ -165,12 +145,7 @@ fn a_write_for_an_unknown_or_non_patient_is_refused_not_found() {
 
 #[test]
 fn a_write_whose_keys_do_not_match_the_current_readers_is_refused() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-        ..
-    } = setup();
+    let (mut w, patient, doctor, ..) = setup();
     let colleague = w.registered(Role::Doctor);
     w.grant_to(&colleague, &patient, vec![Read], Scope::All, 7);
     let stranger = w.registered(Role::Doctor);
@@ -211,12 +186,7 @@ fn a_write_whose_keys_do_not_match_the_current_readers_is_refused() {
 
 #[test]
 fn a_write_need_not_wrap_for_a_reader_whose_grant_ended_or_was_revoked() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-        ..
-    } = setup();
+    let (mut w, patient, doctor, ..) = setup();
     let expired = w.registered(Role::Doctor);
     w.grant_to(&expired, &patient, vec![Read], Scope::All, 1);
     let revoked = w.registered(Role::Doctor);
@@ -240,12 +210,7 @@ fn a_write_need_not_wrap_for_a_reader_whose_grant_ended_or_was_revoked() {
 
 #[test]
 fn a_write_with_a_bad_nonce_or_payload_size_is_refused() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-        ..
-    } = setup();
+    let (mut w, patient, doctor, ..) = setup();
     let template = w.record_body(&patient, "I10", RecordCategory::General);
     for nonce in [vec![], vec![0; 12], vec![0; 23], vec![0; 25]] {
         let mut body = template.clone();
@@ -267,12 +232,7 @@ fn a_write_with_a_bad_nonce_or_payload_size_is_refused() {
 
 #[test]
 fn a_write_with_a_malformed_paillier_ciphertext_is_refused() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-        ..
-    } = setup();
+    let (mut w, patient, doctor, ..) = setup();
     let template = w.record_body(&patient, "I10", RecordCategory::General);
     let width = template.code.as_bytes().len();
     assert_eq!(width, 512, "2048-bit modulus");
@@ -309,12 +269,7 @@ fn a_write_with_a_malformed_paillier_ciphertext_is_refused() {
 
 #[test]
 fn a_record_id_used_before_is_refused_already_exists() {
-    let Setup {
-        mut w,
-        patient,
-        doctor,
-        ..
-    } = setup();
+    let (mut w, patient, doctor, ..) = setup();
     let first = w.write(&doctor, &patient, "I10");
     let mut body = w.record_body(&patient, "E11.9", RecordCategory::General);
     body.record = first;

@@ -37,3 +37,42 @@ pub trait Driver {
     /// Sets the ledger's time, where the backend allows it.
     fn set_now(&mut self, seconds: i64) -> Result<(), FixedClock>;
 }
+
+/// A backend that runs any contract function with raw arguments (the
+/// in-memory state and the ledgers; not the relay, whose routes are typed).
+/// Each such backend is a [`Driver`] through it.
+pub trait Contract {
+    /// Runs transaction `function` with raw `args`.
+    fn invoke(&mut self, function: &str, args: &[Vec<u8>]) -> Outcome;
+
+    /// Runs query `function` with raw `args` (malformed ones included).
+    fn raw_query(&mut self, function: &str, args: &[Vec<u8>]) -> Outcome;
+
+    /// The backend's current time (Unix seconds).
+    fn clock(&self) -> i64;
+
+    /// Sets the backend's time, where it allows it.
+    fn set_clock(&mut self, seconds: i64) -> Result<(), FixedClock>;
+}
+
+impl<C: Contract> Driver for C {
+    fn init(&mut self, config: &[u8], admin_token: &str) -> Outcome {
+        self.invoke("init", &[config.to_vec(), admin_token.as_bytes().to_vec()])
+    }
+
+    fn submit(&mut self, token: &str) -> Outcome {
+        self.invoke("submit", &[token.as_bytes().to_vec()])
+    }
+
+    fn query(&mut self, query: &Query) -> Outcome {
+        self.raw_query(query.name(), &query.args())
+    }
+
+    fn now(&self) -> i64 {
+        self.clock()
+    }
+
+    fn set_now(&mut self, seconds: i64) -> Result<(), FixedClock> {
+        self.set_clock(seconds)
+    }
+}

@@ -14,7 +14,11 @@
 
 pub mod actors;
 pub mod driver;
+#[cfg(feature = "fabric")]
+pub mod fabric;
 pub mod keys;
+#[cfg(feature = "ledger")]
+pub mod ledger;
 pub mod memory;
 #[cfg(feature = "relay")]
 pub mod relay;
@@ -24,7 +28,9 @@ pub mod world;
 
 pub use actors::Actor;
 pub use carechain_chaincode::ChaincodeError;
-pub use driver::{Driver, Outcome};
+pub use driver::{Contract, Driver, FixedClock, Outcome};
+#[cfg(feature = "ledger")]
+pub use ledger::LedgerDriver;
 pub use memory::{Call, MemoryDriver};
 pub use world::World;
 

@@ -5,10 +5,9 @@
 
 use carechain_chaincode::memory::MemoryState;
 use carechain_chaincode::{CareChain, ChaincodeError, Timestamp};
-use carechain_core::ledger::Query;
 use serde_json::Value;
 
-use crate::driver::{Driver, FixedClock, Outcome};
+use crate::driver::{Contract, FixedClock, Outcome};
 
 /// An event: name and payload.
 pub type Event = (String, Vec<u8>);
@@ -61,8 +60,17 @@ impl MemoryDriver {
         }
     }
 
-    /// Runs transaction `function` with raw `args` (any name, any arguments).
-    pub fn invoke(&mut self, function: &str, args: &[Vec<u8>]) -> Outcome {
+    /// Every state entry, in key order (to prove a refusal changed nothing).
+    pub fn snapshot(&self) -> Vec<(String, Vec<u8>)> {
+        self.state
+            .entries()
+            .map(|(k, v)| (k.to_owned(), v.to_vec()))
+            .collect()
+    }
+}
+
+impl Contract for MemoryDriver {
+    fn invoke(&mut self, function: &str, args: &[Vec<u8>]) -> Outcome {
         self.tx_counter += 1;
         let tx_id = format!("tx{:06}", self.tx_counter);
         let outcome = self
@@ -84,8 +92,7 @@ impl MemoryDriver {
         Ok(serde_json::from_slice(&outcome.payload).expect("result JSON"))
     }
 
-    /// Runs query `function` with raw `args` (any name, any arguments).
-    pub fn raw_query(&mut self, function: &str, args: &[Vec<u8>]) -> Outcome {
+    fn raw_query(&mut self, function: &str, args: &[Vec<u8>]) -> Outcome {
         let result = self
             .state
             .query(&CareChain, self.timestamp(), function, args);
@@ -99,33 +106,11 @@ impl MemoryDriver {
         result.map(|bytes| serde_json::from_slice(&bytes).expect("query JSON"))
     }
 
-    /// Every state entry, in key order (to prove a refusal changed nothing).
-    pub fn snapshot(&self) -> Vec<(String, Vec<u8>)> {
-        self.state
-            .entries()
-            .map(|(k, v)| (k.to_owned(), v.to_vec()))
-            .collect()
-    }
-}
-
-impl Driver for MemoryDriver {
-    fn init(&mut self, config: &[u8], admin_token: &str) -> Outcome {
-        self.invoke("init", &[config.to_vec(), admin_token.as_bytes().to_vec()])
-    }
-
-    fn submit(&mut self, token: &str) -> Outcome {
-        self.invoke("submit", &[token.as_bytes().to_vec()])
-    }
-
-    fn query(&mut self, query: &Query) -> Outcome {
-        self.raw_query(query.name(), &query.args())
-    }
-
-    fn now(&self) -> i64 {
+    fn clock(&self) -> i64 {
         self.now
     }
 
-    fn set_now(&mut self, seconds: i64) -> Result<(), FixedClock> {
+    fn set_clock(&mut self, seconds: i64) -> Result<(), FixedClock> {
         self.now = seconds;
         Ok(())
     }

@@ -1,13 +1,13 @@
 //! Stories written once and run on every backend: the same statements must
 //! get the same answers (results, refusals with their status and code, claim
 //! decisions) on the in-memory state, the embedded ledger and the Fabric
-//! test peer.
+//! test peer. Where the clock is settable, time passes between the steps.
 
 use carechain_core::ledger::Query;
 use carechain_core::statement::{AccessAction, Action, MarkPaid, ReadRecord, Revoke, Role, Scope};
 
 use crate::driver::{Driver, Outcome};
-use crate::{World, decision};
+use crate::{DAY, World, decision};
 
 /// What one step of a story came to: `ok`, a claim decision, or a refusal's status and code.
 pub type Answer = Result<String, (u16, String)>;
@@ -74,6 +74,7 @@ pub fn care_story<D: Driver>(w: &mut World<D>) -> Transcript {
     t.push("grant replayed", w.submit_token(&grant));
     let product = w.product(&insurer, &[("I10", 10_000), ("E11.9", 50_000)]);
     let policy = w.policy(&insurer, &patient, product);
+    w.try_advance(3600);
     let record = w.write(&doctor, &patient, "E11.9");
     let other = w.write(&doctor, &patient, "I10");
     let read = Action::ReadRecord(ReadRecord { record });
@@ -100,6 +101,7 @@ pub fn care_story<D: Driver>(w: &mut World<D>) -> Transcript {
         "revoke",
         w.submit(&patient, Action::Revoke(Revoke { request })),
     );
+    w.try_advance(DAY);
     t.push("read after revoke", w.submit(&doctor, read));
     let unknown = Query::Policy {
         policy: "no-such-policy".into(),

@@ -9,28 +9,22 @@ use std::time::Duration;
 
 use carechain_core::statement::{Action, Role};
 use carechain_fabric_testpeer::{Failure, NetworkOptions, TestNetwork};
-use carechain_ledger::{CommittedTx, Ledger, LedgerError, Proposal, SystemClock};
+use carechain_ledger::{CommittedTx, Ledger, LedgerError, Proposal};
 use futures::StreamExt;
 
-use crate::care::Care;
 use crate::fabric::{ledger, ledger_as};
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use carechain_testkit::fabric::world_on;
+use carechain_testkit::ledger::runtime;
+use carechain_testkit::{LedgerDriver, World};
 
 /// A runtime, a plain test network, and the contract initialised on it.
-fn started() -> (tokio::runtime::Runtime, TestNetwork, Care) {
+fn started() -> (tokio::runtime::Runtime, TestNetwork, World<LedgerDriver>) {
     let rt = runtime();
     let network = rt
         .block_on(TestNetwork::start(NetworkOptions::default()))
         .unwrap();
     let fabric = Arc::new(rt.block_on(async { ledger(&network, |_| {}) }));
-    let care = Care::on(fabric, rt.handle().clone(), Arc::new(SystemClock));
+    let care = world_on(fabric, &rt);
     (rt, network, care)
 }
 
@@ -90,7 +84,7 @@ fn tls_needs_the_peer_name_and_the_peer_needs_a_known_identity() {
 fn transient_failures_are_retried_and_deadlines_hold() {
     let (rt, network, mut c) = started();
     let doctor = c.new_actor(Role::Doctor, None);
-    let register = c.token_as_admin(Action::RegisterIdentity(doctor.registration(None)));
+    let register = c.token_as_admin(Action::RegisterIdentity(doctor.registration()));
     rt.block_on(async {
         let fabric = ledger(&network, |c| c.retries = 2);
         // Two failed endorsements, then the third attempt commits.
@@ -146,7 +140,7 @@ fn a_read_conflict_is_reported_or_run_again_to_the_contract_answer() {
         // both read the absent identity; the second to commit conflicts.
         let doctor = c.new_actor(Role::Doctor, None);
         let tokens: Vec<String> = (0..4)
-            .map(|_| c.token_as_admin(Action::RegisterIdentity(doctor.registration(None))))
+            .map(|_| c.token_as_admin(Action::RegisterIdentity(doctor.registration())))
             .collect();
         let (a, b) = rt.block_on(async {
             tokio::join!(submit(&strict, &tokens[0]), submit(&strict, &tokens[1]))
@@ -172,7 +166,7 @@ fn a_read_conflict_is_reported_or_run_again_to_the_contract_answer() {
         // duplicate, exactly as the embedded backend answers.
         let again = c.new_actor(Role::Doctor, None);
         let t: Vec<String> = (0..2)
-            .map(|_| c.token_as_admin(Action::RegisterIdentity(again.registration(None))))
+            .map(|_| c.token_as_admin(Action::RegisterIdentity(again.registration())))
             .collect();
         let (a, b) =
             rt.block_on(async { tokio::join!(submit(&patient, &t[0]), submit(&patient, &t[1])) });
@@ -200,7 +194,7 @@ fn a_committed_transaction_is_found_by_its_id_with_its_proposal() {
     let proposals: Vec<Proposal> = (0..2)
         .map(|_| {
             let doctor = c.new_actor(Role::Doctor, None);
-            let token = c.token_as_admin(Action::RegisterIdentity(doctor.registration(None)));
+            let token = c.token_as_admin(Action::RegisterIdentity(doctor.registration()));
             Proposal::new("submit", [token.into_bytes()])
         })
         .collect();
@@ -235,7 +229,7 @@ fn the_event_stream_resumes_after_the_gateway_restarts() {
         .block_on(TestNetwork::start(NetworkOptions::default()))
         .unwrap();
     let fabric = Arc::new(rt.block_on(async { ledger(&network, |_| {}) }));
-    let mut c = Care::on(fabric.clone(), rt.handle().clone(), Arc::new(SystemClock));
+    let mut c = world_on(fabric.clone(), &rt);
     let first = c.registered(Role::Doctor);
     let mut stream = fabric.events(0);
     let next = |stream: &mut futures::stream::BoxStream<'static, _>| {

@@ -6,95 +6,26 @@
 //! and the same audit trail.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-#[path = "../care/mod.rs"]
-mod care;
-mod fabric;
 mod gateway;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use care::{Care, decision};
 use carechain_chaincode::CareChain;
-use carechain_core::paillier::SecretKey;
-use carechain_core::statement::{AccessAction, Action, MarkPaid, ReadRecord, Revoke, Role, Scope};
-use carechain_fabric_testpeer::{NetworkOptions, TestNetwork};
-use carechain_ledger::{
-    ChaincodeEvent, EmbeddedLedger, EmbeddedOptions, Ledger, Proposal, SystemClock, TxMeta,
-};
+use carechain_core::statement::Role;
+use carechain_fabric_testpeer::TestNetwork;
+use carechain_ledger::{ChaincodeEvent, EmbeddedLedger, EmbeddedOptions, Ledger, Proposal, TxMeta};
+use carechain_testkit::Contract;
+use carechain_testkit::fabric::{self, world_on};
+use carechain_testkit::ledger::runtime;
+use carechain_testkit::scenario::{Transcript, care_story, care_story_answers};
 use futures::StreamExt;
-use rand::SeedableRng;
-use rand_chacha::ChaCha20Rng;
 
-/// What one step of the story came to: `ok`, a claim decision, or a refusal.
-type Answer = Result<String, (u16, String)>;
-
-/// The answers of the story, in order.
-#[derive(Debug, PartialEq)]
-struct Transcript(Vec<(&'static str, Answer)>);
-
-impl Transcript {
-    fn push(&mut self, step: &'static str, outcome: care::Outcome) {
-        let answer = outcome
-            .map(|v| match v.get("decision") {
-                Some(_) => format!("{:?}", decision(&v)),
-                None => "ok".to_owned(),
-            })
-            .map_err(|e| (e.status, e.code));
-        self.0.push((step, answer));
-    }
-}
-
-/// The story: consent, a replayed statement, insurance, records, claims
-/// (approved, already claimed, proof failed), payment, revoke, refused
-/// reads, queries for something that does not exist.
-fn story(c: &mut Care, sk: &Arc<SecretKey>) -> Transcript {
-    let mut t = Transcript(Vec::new());
-    let patient = c.patient(sk);
-    let doctor = c.registered(Role::Doctor);
-    let other_doctor = c.registered(Role::Doctor);
-    let insurer = c.registered(Role::Insurer);
-    let all = vec![AccessAction::Read, AccessAction::Write];
-    let request = c.request(&doctor, &patient, all.clone(), Scope::All);
-    let body = c.grant_body(&patient, &doctor, request, all, Scope::All, 7, &[]);
-    let grant = c.token(&patient.key, Action::Grant(body));
-    t.push("grant", c.submit_token(&grant));
-    t.push("grant replayed", c.submit_token(&grant));
-    let product = c.product(&insurer, &[("I10", 10_000), ("E11.9", 50_000)]);
-    let policy = c.policy(&insurer, &patient, product);
-    let record = c.write(&doctor, &patient, "E11.9");
-    let other = c.write(&doctor, &patient, "I10");
-    let read = Action::ReadRecord(ReadRecord { record });
-    t.push("read", c.submit(&doctor, read.clone()));
-    t.push("read without grant", c.submit(&other_doctor, read.clone()));
-    let approved = c.claim(&patient, policy, record, 1);
-    t.push("claim", approved.clone());
-    t.push("claim again", c.claim(&patient, policy, record, 1));
-    t.push("claim wrong item", c.claim(&patient, policy, other, 1));
-    let claim = approved.unwrap()["claim"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let paid = |reference: &str| {
-        Action::MarkPaid(MarkPaid {
-            claim,
-            reference: reference.into(),
-        })
-    };
-    t.push("paid by the patient", c.submit(&patient, paid("wire-0")));
-    t.push("paid", c.submit(&insurer, paid("wire-1")));
-    t.push(
-        "revoke",
-        c.submit(&patient, Action::Revoke(Revoke { request })),
-    );
-    t.push("read after revoke", c.submit(&doctor, read));
-    t.push("unknown policy", c.query("policy", &["no-such-policy"]));
-    t.push("unknown function", c.query("no_such_query", &[]));
-    let log = c.query("access_log", &[patient.id().as_str()]).unwrap();
-    let reads = log["items"].as_array().map_or(0, Vec::len);
-    assert_eq!(reads, 1, "the one read is logged: {log}");
-    t.0.push(("access log entries", Ok(reads.to_string())));
+/// The care story of the test kit, then a call of a function the contract does not know.
+fn story(ledger: Arc<dyn Ledger>, rt: &tokio::runtime::Runtime) -> Transcript {
+    let mut c = world_on(ledger, rt);
+    let mut t = care_story(&mut c);
+    t.push("unknown function", c.driver.raw_query("no_such_query", &[]));
     t
 }
 
@@ -152,23 +83,23 @@ async fn trail(ledger: &dyn Ledger) -> Trail {
     }
 }
 
-#[test]
-fn both_backends_answer_the_same_story_the_same_way() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let sk = Arc::new(SecretKey::generate(2048, &mut ChaCha20Rng::seed_from_u64(7)).unwrap());
-
+/// A fresh embedded ledger (in the returned folder) and a fresh test
+/// network's Gateway, both running the contract.
+fn backends(
+    rt: &tokio::runtime::Runtime,
+) -> (tempfile::TempDir, TestNetwork, [Arc<dyn Ledger>; 2]) {
     let dir = tempfile::tempdir().unwrap();
     let embedded: Arc<dyn Ledger> = Arc::new(
         EmbeddedLedger::open(dir.path(), Arc::new(CareChain), EmbeddedOptions::default()).unwrap(),
     );
-    let network = rt
-        .block_on(TestNetwork::start(NetworkOptions::default()))
-        .unwrap();
-    let fabric: Arc<dyn Ledger> = Arc::new(rt.block_on(async { fabric::ledger(&network, |_| {}) }));
+    let (network, fabric) = fabric::start(rt);
+    (dir, network, [embedded, fabric])
+}
+
+#[test]
+fn both_backends_answer_the_same_story_the_same_way() {
+    let rt = runtime();
+    let (_dir, _network, [embedded, fabric]) = backends(&rt);
 
     let mut answers = Vec::new();
     let mut trails = Vec::new();
@@ -179,14 +110,17 @@ fn both_backends_answer_the_same_story_the_same_way() {
             carechain_ledger::LedgerError::Refused { status, code, .. } => (status, code),
             other => panic!("expected a refusal, found {other}"),
         };
-        let mut c = Care::on(ledger.clone(), rt.handle().clone(), Arc::new(SystemClock));
-        answers.push((refused, story(&mut c, &sk)));
+        answers.push((refused, story(ledger.clone(), &rt)));
         trails.push(rt.block_on(trail(ledger.as_ref())));
     }
     assert_eq!(answers[0], answers[1]);
     assert_eq!(trails[0], trails[1]);
-    // The story is not trivial: refusals, decisions and events all occur.
+    // The story is not trivial: refusals, decisions and events all occur,
+    // and its answers are those of every other backend.
     let (_, transcript) = &answers[0];
+    let (story, unknown) = transcript.0.split_at(transcript.0.len() - 1);
+    assert_eq!(story, &care_story_answers().0[..]);
+    assert_eq!(unknown[0].1, Err((400, "unknown_function".to_owned())));
     assert!(
         transcript
             .0
@@ -212,22 +146,11 @@ fn both_backends_answer_the_same_story_the_same_way() {
 /// bookmark in `QueryResponseMetadata`) over the real chaincode server.
 #[test]
 fn both_backends_page_a_list_with_the_same_limits_and_cursors() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let embedded: Arc<dyn Ledger> = Arc::new(
-        EmbeddedLedger::open(dir.path(), Arc::new(CareChain), EmbeddedOptions::default()).unwrap(),
-    );
-    let network = rt
-        .block_on(TestNetwork::start(NetworkOptions::default()))
-        .unwrap();
-    let fabric: Arc<dyn Ledger> = Arc::new(rt.block_on(async { fabric::ledger(&network, |_| {}) }));
+    let rt = runtime();
+    let (_dir, _network, [embedded, fabric]) = backends(&rt);
     let mut walks = Vec::new();
     for ledger in [embedded, fabric] {
-        let mut c = Care::on(ledger, rt.handle().clone(), Arc::new(SystemClock));
+        let mut c = world_on(ledger, &rt);
         let insurer = c.registered(Role::Insurer);
         let mut made: Vec<String> = (0..5)
             .map(|_| c.product(&insurer, &[("I10", 100)]).to_string())

@@ -53,12 +53,7 @@ async fn server() -> SocketAddr {
 
 /// The whole insurance story, with refusals and queries along the way.
 fn story() -> World {
-    let support::insurance::Setup {
-        mut w,
-        patient,
-        doctor,
-        insurer,
-    } = setup();
+    let (mut w, patient, doctor, insurer) = setup();
     let product = w.product(&insurer, &[("I10", 10_000), ("E11", 50_000)]);
     let policy = w.policy(&insurer, &patient, product);
     w.advance(3600);

@@ -1,31 +1,19 @@
 //! Shared set-up of the consent tests.
-#![allow(
-    dead_code,
-    unused_imports,
-    clippy::unwrap_used,
-    clippy::too_many_arguments,
-    clippy::type_complexity
-)]
 
 use super::*;
-use AccessAction::{Read, Write};
-use carechain_core::ids::{B64, RecordId, RequestId};
+use carechain_core::ids::{RecordId, RequestId};
 use carechain_core::statement::*;
 use serde_json::Value;
 
-pub struct Setup {
-    pub w: World,
-    pub patient: Actor,
-    pub doctor: Actor,
-}
-
-pub fn setup() -> Setup {
+/// A world with a registered patient and doctor.
+pub fn setup() -> (World, Actor, Actor) {
     let mut w = World::memory();
     let patient = w.patient(0);
     let doctor = w.registered(Role::Doctor);
-    Setup { w, patient, doctor }
+    (w, patient, doctor)
 }
 
+/// A doctor's request body for `actions` on `scope` for `duration_secs`.
 pub fn ask(
     w: &mut World,
     patient: &Actor,
@@ -33,14 +21,7 @@ pub fn ask(
     scope: Scope,
     duration_secs: i64,
 ) -> AccessRequest {
-    AccessRequest {
-        request: RequestId::random(&mut w.rng),
-        patient: patient.id(),
-        actions,
-        scope,
-        purpose: PurposeOfUse::Treat,
-        duration_secs,
-    }
+    access_request(patient, actions, scope, duration_secs, &mut w.rng)
 }
 
 pub fn request_state(w: &mut World, request: RequestId) -> Value {
@@ -51,13 +32,9 @@ pub fn request_state(w: &mut World, request: RequestId) -> Value {
 /// a laboratory record for the patient; returns their ids.
 pub fn with_records(w: &mut World, patient: &Actor) -> (RecordId, RecordId) {
     let writer = w.registered(Role::Doctor);
-    let request = w.request(&writer, patient, vec![Write], Scope::All);
-    let body = w.grant_body(patient, &writer, request, vec![Write], Scope::All, 7, &[]);
-    w.submit(patient, Action::Grant(body)).unwrap();
+    w.grant_to(&writer, patient, vec![AccessAction::Write], Scope::All, 7);
     let general = w.write(&writer, patient, "I10");
-    let body = w.record_body(patient, "R73.09", RecordCategory::Laboratory);
-    let lab = body.record;
-    w.submit(&writer, Action::WriteRecord(body)).unwrap();
+    let lab = w.write_in(&writer, patient, "R73.09", RecordCategory::Laboratory);
     (general, lab)
 }
 

@@ -1,15 +1,7 @@
 //! Shared set-up of the claim and insurance tests.
-#![allow(
-    dead_code,
-    unused_imports,
-    clippy::unwrap_used,
-    clippy::too_many_arguments,
-    clippy::type_complexity
-)]
 
 use super::*;
-use carechain_core::ids::{B64, ClaimId, PolicyId, RecordId};
-use carechain_core::statement::*;
+use carechain_core::statement::Role;
 
 /// A world with a patient whose records a doctor may write, and an insurer.
 pub struct Setup {
@@ -19,16 +11,23 @@ pub struct Setup {
     pub insurer: Actor,
 }
 
-pub fn setup() -> Setup {
-    let mut w = World::memory();
-    let patient = w.patient(0);
-    let doctor = w.registered(Role::Doctor);
-    let insurer = w.registered(Role::Insurer);
-    w.consent(&doctor, &patient);
+/// As [`setup`], held together.
+pub fn cast() -> Setup {
+    let (w, patient, doctor, insurer) = setup();
     Setup {
         w,
         patient,
         doctor,
         insurer,
     }
+}
+
+/// The world, the patient, the doctor with consent, and an insurer.
+pub fn setup() -> (World, Actor, Actor, Actor) {
+    let mut w = World::memory();
+    let patient = w.patient(0);
+    let doctor = w.registered(Role::Doctor);
+    let insurer = w.registered(Role::Insurer);
+    w.consent(&doctor, &patient);
+    (w, patient, doctor, insurer)
 }

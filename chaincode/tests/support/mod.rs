@@ -8,9 +8,9 @@ pub mod insurance;
 pub mod records;
 
 pub use carechain_testkit::keys::paillier_key;
-pub use carechain_testkit::statements::fhir;
+pub use carechain_testkit::statements::{access_request, fhir};
 pub use carechain_testkit::world::{ALL, open};
-pub use carechain_testkit::{AUD, Actor, Call, DAY, T0, decision, refused};
+pub use carechain_testkit::{AUD, Actor, Call, Contract, DAY, T0, decision, refused};
 
 /// The contract on the in-memory state.
 pub type World = carechain_testkit::World<carechain_testkit::MemoryDriver>;
@@ -21,4 +21,17 @@ pub fn sign_claims(
     key: &carechain_core::identity::SigningKey,
 ) -> String {
     statement.sign(key).expect("sign")
+}
+
+/// The ids of whom a new record of `category` must be wrapped for.
+pub fn reader_ids(w: &mut World, patient: &Actor, category: &str) -> Vec<String> {
+    let readers = w
+        .query("readers", &[patient.id().as_str(), category])
+        .unwrap();
+    readers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["actor"].as_str().unwrap().to_owned())
+        .collect()
 }

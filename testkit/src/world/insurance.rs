@@ -108,6 +108,19 @@ impl<D: Driver> World<D> {
         proof
     }
 
+    /// The patient claims `record` under item `item` of `policy` with `proof` as it is.
+    pub fn claim_with(
+        &mut self,
+        patient: &Actor,
+        policy: PolicyId,
+        record: RecordId,
+        item: u32,
+        proof: B64,
+    ) -> Outcome {
+        let claim = statements::claim(policy, record, item, proof, &mut self.rng);
+        self.submit(patient, Action::FileClaim(claim))
+    }
+
     /// The patient's signed claim of `record` under item `item` of `policy`.
     pub fn claim_token(
         &mut self,

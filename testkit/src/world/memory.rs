@@ -9,7 +9,7 @@ use carechain_core::statement::Action;
 use serde_json::Value;
 
 use super::World;
-use crate::driver::Outcome;
+use crate::driver::{Contract, Outcome};
 use crate::{Actor, MemoryDriver, T0, refused};
 
 impl World<MemoryDriver> {
