@@ -10,11 +10,10 @@ use std::fmt;
 use p256::ecdsa;
 use p256::pkcs8::EncodePrivateKey as _;
 use rand_core::CryptoRngCore;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest as _, Sha256};
 use zeroize::Zeroizing;
 
-use crate::ids::{ActorId, B64};
+use crate::ids::{ActorId, b64_serde};
 
 /// Errors from parsing keys.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -122,18 +121,7 @@ impl fmt::Debug for VerifyingKey {
     }
 }
 
-impl Serialize for VerifyingKey {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        B64(self.to_sec1_bytes()).serialize(serializer)
-    }
-}
-
-impl<'de> Deserialize<'de> for VerifyingKey {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let bytes = B64::deserialize(deserializer)?;
-        VerifyingKey::from_sec1_bytes(bytes.as_bytes()).map_err(serde::de::Error::custom)
-    }
-}
+b64_serde!(VerifyingKey, to_sec1_bytes, from_sec1_bytes);
 
 #[cfg(test)]
 mod tests {
