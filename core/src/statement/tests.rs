@@ -22,6 +22,19 @@ fn rng() -> ChaCha20Rng {
     ChaCha20Rng::seed_from_u64(42)
 }
 
+/// `claims` signed by `key` as an ES256 JWT whose header `typ` is `typ`,
+/// bypassing [`Statement::sign`] to build tokens it would never produce.
+fn es256_token(typ: &str, claims: &impl serde::Serialize, key: &SigningKey) -> String {
+    let mut header = Header::new(Algorithm::ES256);
+    header.typ = Some(typ.into());
+    jsonwebtoken::encode(
+        &header,
+        claims,
+        &EncodingKey::from_ec_der(&key.to_pkcs8_der()),
+    )
+    .unwrap()
+}
+
 fn deny(rng: &mut ChaCha20Rng) -> Action {
     Action::Deny(Deny {
         request: RequestId::random(rng),
@@ -217,14 +230,7 @@ fn issuer_must_own_the_verifying_key() {
     let key = SigningKey::generate(&mut rng);
     let other = SigningKey::generate(&mut rng);
     let statement = Statement::new(other.actor_id(), AUD, deny(&mut rng), NOW, 600, &mut rng);
-    let mut header = Header::new(Algorithm::ES256);
-    header.typ = Some(STATEMENT_TYPE.into());
-    let token = jsonwebtoken::encode(
-        &header,
-        &statement,
-        &EncodingKey::from_ec_der(&key.to_pkcs8_der()),
-    )
-    .unwrap();
+    let token = es256_token(STATEMENT_TYPE, &statement, &key);
     assert!(matches!(
         Statement::verify(&token, &key.verifying_key(), &policy()),
         Err(StatementError::IssuerMismatch { .. })
@@ -355,12 +361,7 @@ fn wrong_type_is_refused() {
     let mut rng = rng();
     let key = SigningKey::generate(&mut rng);
     let statement = Statement::new(key.actor_id(), AUD, deny(&mut rng), NOW, 600, &mut rng);
-    let token = jsonwebtoken::encode(
-        &Header::new(Algorithm::ES256),
-        &statement,
-        &EncodingKey::from_ec_der(&key.to_pkcs8_der()),
-    )
-    .unwrap();
+    let token = es256_token("JWT", &statement, &key);
     assert_eq!(
         Statement::verify(&token, &key.verifying_key(), &policy()),
         Err(StatementError::WrongType {
@@ -392,18 +393,11 @@ fn malformed_tokens_give_errors_not_panics() {
         );
     }
     // A valid signature over claims with an unknown action type.
-    let mut header = Header::new(Algorithm::ES256);
-    header.typ = Some(STATEMENT_TYPE.into());
     let claims = serde_json::json!({
         "iss": key.actor_id(), "aud": AUD, "jti": "AAAAAAAAAAAAAAAAAAAAAA",
         "iat": NOW, "exp": NOW + 60, "act": {"type": "transfer_funds"}
     });
-    let token = jsonwebtoken::encode(
-        &header,
-        &claims,
-        &EncodingKey::from_ec_der(&key.to_pkcs8_der()),
-    )
-    .unwrap();
+    let token = es256_token(STATEMENT_TYPE, &claims, &key);
     assert!(matches!(
         Statement::verify(&token, &vk, &policy()),
         Err(StatementError::Malformed { .. })
