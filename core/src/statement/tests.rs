@@ -35,6 +35,13 @@ fn es256_token(typ: &str, claims: &impl serde::Serialize, key: &SigningKey) -> S
     .unwrap()
 }
 
+/// The seeded test rng and a signing key drawn from it.
+fn signer() -> (ChaCha20Rng, SigningKey) {
+    let mut rng = rng();
+    let key = SigningKey::generate(&mut rng);
+    (rng, key)
+}
+
 fn deny(rng: &mut ChaCha20Rng) -> Action {
     Action::Deny(Deny {
         request: RequestId::random(rng),
@@ -142,8 +149,7 @@ fn every_action(rng: &mut ChaCha20Rng) -> Vec<Action> {
 
 #[test]
 fn every_action_signs_and_verifies_to_the_same_statement() {
-    let mut rng = rng();
-    let key = SigningKey::generate(&mut rng);
+    let (mut rng, key) = signer();
     let actions = every_action(&mut rng);
     let kinds: std::collections::HashSet<_> = actions.iter().map(Action::kind).collect();
     assert_eq!(kinds.len(), 13, "one payload per action");
@@ -167,8 +173,7 @@ fn action_wire_name_matches_kind() {
 
 #[test]
 fn tampered_claims_fail() {
-    let mut rng = rng();
-    let key = SigningKey::generate(&mut rng);
+    let (mut rng, key) = signer();
     let token = signed(&key, deny(&mut rng), NOW, 600);
     let parts: Vec<&str> = token.split('.').collect();
     let mut claims: serde_json::Value =
@@ -188,8 +193,7 @@ fn tampered_claims_fail() {
 
 #[test]
 fn every_flipped_signature_byte_fails() {
-    let mut rng = rng();
-    let key = SigningKey::generate(&mut rng);
+    let (mut rng, key) = signer();
     let token = signed(&key, deny(&mut rng), NOW, 600);
     let (head, sig) = token.rsplit_once('.').unwrap();
     let sig = URL_SAFE_NO_PAD.decode(sig).unwrap();
@@ -206,8 +210,7 @@ fn every_flipped_signature_byte_fails() {
 
 #[test]
 fn another_key_fails() {
-    let mut rng = rng();
-    let key = SigningKey::generate(&mut rng);
+    let (mut rng, key) = signer();
     let other = SigningKey::generate(&mut rng);
     let token = signed(&key, deny(&mut rng), NOW, 600);
     assert_eq!(
@@ -226,8 +229,7 @@ fn another_key_fails() {
 #[test]
 fn issuer_must_own_the_verifying_key() {
     // ...and one whose iss is another actor's is refused even with a valid signature.
-    let mut rng = rng();
-    let key = SigningKey::generate(&mut rng);
+    let (mut rng, key) = signer();
     let other = SigningKey::generate(&mut rng);
     let statement = Statement::new(other.actor_id(), AUD, deny(&mut rng), NOW, 600, &mut rng);
     let token = es256_token(STATEMENT_TYPE, &statement, &key);
@@ -239,8 +241,7 @@ fn issuer_must_own_the_verifying_key() {
 
 #[test]
 fn expired_future_and_overlong_statements_fail() {
-    let mut rng = rng();
-    let key = SigningKey::generate(&mut rng);
+    let (mut rng, key) = signer();
     let vk = key.verifying_key();
 
     let expired = signed(&key, deny(&mut rng), NOW - 700, 600);
@@ -282,8 +283,7 @@ fn expired_future_and_overlong_statements_fail() {
 
 #[test]
 fn wrong_audience_fails() {
-    let mut rng = rng();
-    let key = SigningKey::generate(&mut rng);
+    let (mut rng, key) = signer();
     let token = Statement::new(
         key.actor_id(),
         "carechain:other",
@@ -307,8 +307,7 @@ fn with_header(header_json: &str, token: &str) -> String {
 
 #[test]
 fn alg_none_and_hmac_are_refused() {
-    let mut rng = rng();
-    let key = SigningKey::generate(&mut rng);
+    let (mut rng, key) = signer();
     let vk = key.verifying_key();
     let token = signed(&key, deny(&mut rng), NOW, 600);
 
@@ -358,8 +357,7 @@ fn alg_none_and_hmac_are_refused() {
 
 #[test]
 fn wrong_type_is_refused() {
-    let mut rng = rng();
-    let key = SigningKey::generate(&mut rng);
+    let (mut rng, key) = signer();
     let statement = Statement::new(key.actor_id(), AUD, deny(&mut rng), NOW, 600, &mut rng);
     let token = es256_token("JWT", &statement, &key);
     assert_eq!(
@@ -372,8 +370,7 @@ fn wrong_type_is_refused() {
 
 #[test]
 fn malformed_tokens_give_errors_not_panics() {
-    let mut rng = rng();
-    let key = SigningKey::generate(&mut rng);
+    let (_, key) = signer();
     let vk = key.verifying_key();
     for bad in [
         "",
@@ -406,8 +403,7 @@ fn malformed_tokens_give_errors_not_panics() {
 
 #[test]
 fn short_or_odd_nonces_are_refused() {
-    let mut rng = rng();
-    let key = SigningKey::generate(&mut rng);
+    let (mut rng, key) = signer();
     for jti in ["short", "has spaces in it here!!", &"x".repeat(65)] {
         let mut statement = Statement::new(key.actor_id(), AUD, deny(&mut rng), NOW, 60, &mut rng);
         statement.jti = jti.into();
