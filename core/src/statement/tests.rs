@@ -18,6 +18,11 @@ fn policy() -> VerifyPolicy<'static> {
     }
 }
 
+/// Verifies `token` with `vk` under the test [`policy`].
+fn verify_now(token: &str, vk: &VerifyingKey) -> Result<Statement, StatementError> {
+    Statement::verify(token, vk, &policy())
+}
+
 fn rng() -> ChaCha20Rng {
     ChaCha20Rng::seed_from_u64(42)
 }
@@ -156,7 +161,7 @@ fn every_action_signs_and_verifies_to_the_same_statement() {
     for act in actions {
         let statement = Statement::new(key.actor_id(), AUD, act, NOW, 600, &mut rng);
         let token = statement.sign(&key).unwrap();
-        let verified = Statement::verify(&token, &key.verifying_key(), &policy()).unwrap();
+        let verified = verify_now(&token, &key.verifying_key()).unwrap();
         assert_eq!(verified, statement);
         assert_eq!(Statement::peek(&token).unwrap(), statement);
     }
@@ -186,7 +191,7 @@ fn tampered_claims_fail() {
         parts[2]
     );
     assert_eq!(
-        Statement::verify(&forged, &key.verifying_key(), &policy()),
+        verify_now(&forged, &key.verifying_key()),
         Err(StatementError::BadSignature)
     );
 }
@@ -202,7 +207,7 @@ fn every_flipped_signature_byte_fails() {
         bad[i] ^= 0x01;
         let forged = format!("{head}.{}", URL_SAFE_NO_PAD.encode(&bad));
         assert!(
-            Statement::verify(&forged, &key.verifying_key(), &policy()).is_err(),
+            verify_now(&forged, &key.verifying_key()).is_err(),
             "byte {i}"
         );
     }
@@ -214,7 +219,7 @@ fn another_key_fails() {
     let other = SigningKey::generate(&mut rng);
     let token = signed(&key, deny(&mut rng), NOW, 600);
     assert_eq!(
-        Statement::verify(&token, &other.verifying_key(), &policy()),
+        verify_now(&token, &other.verifying_key()),
         Err(StatementError::BadSignature)
     );
 
@@ -234,7 +239,7 @@ fn issuer_must_own_the_verifying_key() {
     let statement = Statement::new(other.actor_id(), AUD, deny(&mut rng), NOW, 600, &mut rng);
     let token = es256_token(STATEMENT_TYPE, &statement, &key);
     assert!(matches!(
-        Statement::verify(&token, &key.verifying_key(), &policy()),
+        verify_now(&token, &key.verifying_key()),
         Err(StatementError::IssuerMismatch { .. })
     ));
 }
@@ -246,7 +251,7 @@ fn expired_future_and_overlong_statements_fail() {
 
     let expired = signed(&key, deny(&mut rng), NOW - 700, 600);
     assert_eq!(
-        Statement::verify(&expired, &vk, &policy()),
+        verify_now(&expired, &vk),
         Err(StatementError::Expired {
             exp: NOW - 100,
             now: NOW
@@ -254,21 +259,21 @@ fn expired_future_and_overlong_statements_fail() {
     );
     let exactly_at_exp = signed(&key, deny(&mut rng), NOW - 600, 600);
     assert!(matches!(
-        Statement::verify(&exactly_at_exp, &vk, &policy()),
+        verify_now(&exactly_at_exp, &vk),
         Err(StatementError::Expired { .. })
     ));
 
     let within_skew = signed(&key, deny(&mut rng), NOW + 300, 600);
-    assert!(Statement::verify(&within_skew, &vk, &policy()).is_ok());
+    assert!(verify_now(&within_skew, &vk).is_ok());
     let future = signed(&key, deny(&mut rng), NOW + 301, 600);
     assert!(matches!(
-        Statement::verify(&future, &vk, &policy()),
+        verify_now(&future, &vk),
         Err(StatementError::IssuedInFuture { .. })
     ));
 
     let overlong = signed(&key, deny(&mut rng), NOW, 3601);
     assert_eq!(
-        Statement::verify(&overlong, &vk, &policy()),
+        verify_now(&overlong, &vk),
         Err(StatementError::BadLifetime {
             found: 3601,
             max: 3600
@@ -276,7 +281,7 @@ fn expired_future_and_overlong_statements_fail() {
     );
     let backwards = signed(&key, deny(&mut rng), NOW, -5);
     assert!(matches!(
-        Statement::verify(&backwards, &vk, &policy()),
+        verify_now(&backwards, &vk),
         Err(StatementError::BadLifetime { .. })
     ));
 }
@@ -295,7 +300,7 @@ fn wrong_audience_fails() {
     .sign(&key)
     .unwrap();
     assert!(matches!(
-        Statement::verify(&token, &key.verifying_key(), &policy()),
+        verify_now(&token, &key.verifying_key()),
         Err(StatementError::WrongAudience { .. })
     ));
 }
@@ -318,7 +323,7 @@ fn alg_none_and_hmac_are_refused() {
         &format!("{head_and_claims}."),
     );
     assert_eq!(
-        Statement::verify(&none, &vk, &policy()),
+        verify_now(&none, &vk),
         Err(StatementError::WrongAlgorithm {
             found: "none".into()
         })
@@ -336,7 +341,7 @@ fn alg_none_and_hmac_are_refused() {
     )
     .unwrap();
     assert_eq!(
-        Statement::verify(&hs, &vk, &policy()),
+        verify_now(&hs, &vk),
         Err(StatementError::WrongAlgorithm {
             found: "HS256".into()
         })
@@ -349,7 +354,7 @@ fn alg_none_and_hmac_are_refused() {
             &token,
         );
         assert!(matches!(
-            Statement::verify(&relabelled, &vk, &policy()),
+            verify_now(&relabelled, &vk),
             Err(StatementError::WrongAlgorithm { .. })
         ));
     }
@@ -361,7 +366,7 @@ fn wrong_type_is_refused() {
     let statement = Statement::new(key.actor_id(), AUD, deny(&mut rng), NOW, 600, &mut rng);
     let token = es256_token("JWT", &statement, &key);
     assert_eq!(
-        Statement::verify(&token, &key.verifying_key(), &policy()),
+        verify_now(&token, &key.verifying_key()),
         Err(StatementError::WrongType {
             found: "JWT".into()
         })
@@ -382,10 +387,7 @@ fn malformed_tokens_give_errors_not_panics() {
         "eyJ.eyJ.e",
     ] {
         assert!(
-            matches!(
-                Statement::verify(bad, &vk, &policy()),
-                Err(StatementError::Malformed { .. })
-            ),
+            matches!(verify_now(bad, &vk), Err(StatementError::Malformed { .. })),
             "{bad:?}"
         );
     }
@@ -396,7 +398,7 @@ fn malformed_tokens_give_errors_not_panics() {
     });
     let token = es256_token(STATEMENT_TYPE, &claims, &key);
     assert!(matches!(
-        Statement::verify(&token, &vk, &policy()),
+        verify_now(&token, &vk),
         Err(StatementError::Malformed { .. })
     ));
 }
@@ -409,7 +411,7 @@ fn short_or_odd_nonces_are_refused() {
         statement.jti = jti.into();
         let token = statement.sign(&key).unwrap();
         assert!(matches!(
-            Statement::verify(&token, &key.verifying_key(), &policy()),
+            verify_now(&token, &key.verifying_key()),
             Err(StatementError::BadNonce { .. })
         ));
     }
