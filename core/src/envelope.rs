@@ -41,11 +41,11 @@ use hpke::kdf::HkdfSha256;
 use hpke::kem::DhP256HkdfSha256;
 use hpke::{Deserializable as _, Kem as _, OpModeR, OpModeS, Serializable as _};
 use rand_core::CryptoRngCore;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq as _;
 use zeroize::{ZeroizeOnDrop, Zeroizing};
 
-use crate::ids::{ActorId, B64, RecordId};
+use crate::ids::{ActorId, B64, RecordId, b64_serde};
 
 type Kem = DhP256HkdfSha256;
 type HpkeAead = AesGcm256;
@@ -153,14 +153,20 @@ fn binding(domain: &[u8], patient: &ActorId, record: &RecordId) -> Vec<u8> {
     out
 }
 
-fn parse_point(bytes: &[u8], what: &'static str) -> Result<HpkePublic, EnvelopeError> {
-    if bytes.len() != PUBLIC_KEY_LEN {
+/// Refuses `bytes` (the input called `what`) unless it is `expected` bytes long.
+fn check_len(bytes: &[u8], expected: usize, what: &'static str) -> Result<(), EnvelopeError> {
+    if bytes.len() != expected {
         return Err(EnvelopeError::InvalidLength {
             what,
-            expected: PUBLIC_KEY_LEN,
+            expected,
             found: bytes.len(),
         });
     }
+    Ok(())
+}
+
+fn parse_point(bytes: &[u8], what: &'static str) -> Result<HpkePublic, EnvelopeError> {
+    check_len(bytes, PUBLIC_KEY_LEN, what)?;
     if bytes[0] != 0x04 {
         return Err(EnvelopeError::InvalidPoint {
             what,
@@ -204,13 +210,7 @@ impl HpkeSecretKey {
 
     /// Restores a key from its 32-byte big-endian scalar.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, EnvelopeError> {
-        if bytes.len() != SECRET_KEY_LEN {
-            return Err(EnvelopeError::InvalidLength {
-                what: "HPKE secret key",
-                expected: SECRET_KEY_LEN,
-                found: bytes.len(),
-            });
-        }
+        check_len(bytes, SECRET_KEY_LEN, "HPKE secret key")?;
         let secret = HpkePrivate::from_bytes(bytes).map_err(|_| EnvelopeError::InvalidSecretKey)?;
         let public = HpkePublicKey(Kem::sk_to_pk(&secret));
         Ok(HpkeSecretKey { secret, public })
@@ -239,18 +239,7 @@ impl HpkePublicKey {
     }
 }
 
-impl Serialize for HpkePublicKey {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        B64(self.to_bytes()).serialize(serializer)
-    }
-}
-
-impl<'de> Deserialize<'de> for HpkePublicKey {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let bytes = B64::deserialize(deserializer)?;
-        HpkePublicKey::from_bytes(bytes.as_bytes()).map_err(serde::de::Error::custom)
-    }
-}
+b64_serde!(HpkePublicKey, to_bytes, from_bytes);
 
 /// A record's 32-byte data key. Zeroized on drop, compared in constant time, `Debug` redacted.
 #[derive(ZeroizeOnDrop)]
@@ -333,13 +322,7 @@ impl WrappedKey {
             reason: "found a point that is not on the curve",
         })?;
         let ct = self.ciphertext.as_bytes();
-        if ct.len() != WRAPPED_CIPHERTEXT_LEN {
-            return Err(EnvelopeError::InvalidLength {
-                what: "wrapped key ciphertext",
-                expected: WRAPPED_CIPHERTEXT_LEN,
-                found: ct.len(),
-            });
-        }
+        check_len(ct, WRAPPED_CIPHERTEXT_LEN, "wrapped key ciphertext")?;
         let (body, tag) = ct.split_at(DATA_KEY_LEN);
         let tag = AeadTag::<HpkeAead>::from_bytes(tag).map_err(|_| EnvelopeError::Unwrap)?;
         let info = binding(WRAP_DOMAIN, patient, record);
@@ -419,13 +402,7 @@ pub fn open(
     record: &RecordId,
 ) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
     let nonce = sealed.nonce.as_bytes();
-    if nonce.len() != NONCE_LEN {
-        return Err(EnvelopeError::InvalidLength {
-            what: "payload nonce",
-            expected: NONCE_LEN,
-            found: nonce.len(),
-        });
-    }
+    check_len(nonce, NONCE_LEN, "payload nonce")?;
     let ct = sealed.ciphertext.as_bytes();
     if ct.len() < TAG_LEN {
         return Err(EnvelopeError::TooShort {

@@ -168,6 +168,16 @@ fn from_positional(mut value: u64) -> Option<String> {
     digits[..len].iter().map(|&d| digit_char(d)).collect()
 }
 
+/// Parses the text behind `value`, which must be an encoding tagged `tag`.
+fn decode_tagged<T: FromStr>(value: u64, tag: u64) -> Result<T, Icd10Error> {
+    let fail = || Icd10Error::new(&value.to_string(), Icd10Problem::NotAnEncoding);
+    if value / TAG_WEIGHT != tag {
+        return Err(fail());
+    }
+    let chars = from_positional(value % TAG_WEIGHT).ok_or_else(fail)?;
+    chars.parse().map_err(|_| fail())
+}
+
 impl Icd10Code {
     /// The code's 3-character category.
     pub fn category(&self) -> Icd10Category {
@@ -183,12 +193,7 @@ impl Icd10Code {
 
     /// The code an integer from [`Icd10Code::encode`] stands for.
     pub fn decode(value: u64) -> Result<Self, Icd10Error> {
-        let fail = || Icd10Error::new(&value.to_string(), Icd10Problem::NotAnEncoding);
-        if value / TAG_WEIGHT != CODE_TAG {
-            return Err(fail());
-        }
-        let chars = from_positional(value % TAG_WEIGHT).ok_or_else(fail)?;
-        chars.parse().map_err(|_| fail())
+        decode_tagged(value, CODE_TAG)
     }
 }
 
@@ -200,12 +205,7 @@ impl Icd10Category {
 
     /// The category an integer from [`Icd10Category::encode`] stands for.
     pub fn decode(value: u64) -> Result<Self, Icd10Error> {
-        let fail = || Icd10Error::new(&value.to_string(), Icd10Problem::NotAnEncoding);
-        if value / TAG_WEIGHT != CATEGORY_TAG {
-            return Err(fail());
-        }
-        let chars = from_positional(value % TAG_WEIGHT).ok_or_else(fail)?;
-        chars.parse().map_err(|_| fail())
+        decode_tagged(value, CATEGORY_TAG)
     }
 
     /// The category as text.

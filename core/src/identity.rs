@@ -10,11 +10,10 @@ use std::fmt;
 use p256::ecdsa;
 use p256::pkcs8::EncodePrivateKey as _;
 use rand_core::CryptoRngCore;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest as _, Sha256};
 use zeroize::Zeroizing;
 
-use crate::ids::{ActorId, B64};
+use crate::ids::{ActorId, b64_serde};
 
 /// Errors from parsing keys.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -122,29 +121,16 @@ impl fmt::Debug for VerifyingKey {
     }
 }
 
-impl Serialize for VerifyingKey {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        B64(self.to_sec1_bytes()).serialize(serializer)
-    }
-}
-
-impl<'de> Deserialize<'de> for VerifyingKey {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let bytes = B64::deserialize(deserializer)?;
-        VerifyingKey::from_sec1_bytes(bytes.as_bytes()).map_err(serde::de::Error::custom)
-    }
-}
+b64_serde!(VerifyingKey, to_sec1_bytes, from_sec1_bytes);
 
 #[cfg(test)]
 mod tests {
-    use rand_chacha::ChaCha20Rng;
-    use rand_core::SeedableRng as _;
-
     use super::*;
+    use crate::protocol::testkeys::rng;
 
     #[test]
     fn secret_round_trips_and_ids_are_stable() {
-        let mut rng = ChaCha20Rng::seed_from_u64(7);
+        let mut rng = rng(7);
         let key = SigningKey::generate(&mut rng);
         let again = SigningKey::from_bytes(key.to_bytes().as_slice()).unwrap();
         assert_eq!(key.actor_id(), again.actor_id());
@@ -173,7 +159,7 @@ mod tests {
 
     #[test]
     fn public_key_serde_round_trips_both_encodings() {
-        let mut rng = ChaCha20Rng::seed_from_u64(8);
+        let mut rng = rng(8);
         let key = SigningKey::generate(&mut rng).verifying_key();
         let json = serde_json::to_string(&key).unwrap();
         assert_eq!(serde_json::from_str::<VerifyingKey>(&json).unwrap(), key);
@@ -183,7 +169,7 @@ mod tests {
 
     #[test]
     fn debug_never_shows_the_secret() {
-        let mut rng = ChaCha20Rng::seed_from_u64(9);
+        let mut rng = rng(9);
         let key = SigningKey::generate(&mut rng);
         let shown = format!("{key:?}");
         assert!(shown.contains("redacted"));

@@ -92,6 +92,26 @@ impl<'de> Deserialize<'de> for B64 {
     }
 }
 
+/// Implements `Serialize`/`Deserialize` for a key type as its bytes in [`B64`]:
+/// `$to` gives the bytes, `$from` parses and validates them.
+macro_rules! b64_serde {
+    ($ty:ty, $to:ident, $from:ident) => {
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serde::Serialize::serialize(&$crate::ids::B64(self.$to()), serializer)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let bytes = <$crate::ids::B64 as serde::Deserialize>::deserialize(deserializer)?;
+                <$ty>::$from(bytes.as_bytes()).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+pub(crate) use b64_serde;
+
 /// The id of an actor (patient, doctor, insurer, admin, ledger operator):
 /// `cc` followed by the first 20 bytes of SHA-256 over the SEC1-compressed
 /// P-256 public key, in lowercase hex.

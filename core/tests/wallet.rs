@@ -78,6 +78,20 @@ fn signed_three() -> Wallet {
     wallet
 }
 
+/// `wallet` sealed at rest under [`PASS`] with the cheap test parameters.
+fn sealed_cheaply(wallet: &Wallet, seed: u64) -> Vec<u8> {
+    wallet
+        .seal_with_passphrase_and_params(PASS, CHEAP, &mut rng(seed))
+        .expect("sealing succeeds")
+}
+
+/// A backup of `wallet` under [`PASS`] with the cheap test parameters.
+fn backed_up_cheaply(wallet: &Wallet, seed: u64) -> Vec<u8> {
+    wallet
+        .export_backup_with_params(PASS, CHEAP, &mut rng(seed))
+        .expect("exporting succeeds")
+}
+
 fn assert_same_wallet(a: &Wallet, b: &Wallet) {
     assert_eq!(a.actor_id(), b.actor_id());
     assert_eq!(
@@ -183,9 +197,7 @@ fn an_opened_wallet_signs_statements_that_verify_under_the_same_actor_id() {
 #[test]
 fn passphrase_sealed_wallet_round_trips_and_refuses_wrong_passphrases() {
     let wallet = signed_three();
-    let sealed = wallet
-        .seal_with_passphrase_and_params(PASS, CHEAP, &mut rng(8))
-        .unwrap();
+    let sealed = sealed_cheaply(&wallet, 8);
     let opened = Wallet::open_with_passphrase(&sealed, PASS).unwrap();
     assert_same_wallet(&wallet, &opened);
     assert!(matches!(
@@ -238,9 +250,7 @@ fn real_at_rest_parameters_round_trip() {
 #[test]
 fn backups_round_trip_and_are_not_wallet_files() {
     let wallet = signed_three();
-    let backup = wallet
-        .export_backup_with_params(PASS, CHEAP, &mut rng(13))
-        .unwrap();
+    let backup = backed_up_cheaply(&wallet, 13);
     assert_eq!(&backup[..8], b"CCBACKUP");
     let restored = Wallet::import_backup(&backup, PASS).unwrap();
     assert_same_wallet(&wallet, &restored);
@@ -254,9 +264,7 @@ fn backups_round_trip_and_are_not_wallet_files() {
         err.to_string(),
         "expected a wallet file, found a wallet backup"
     );
-    let file = wallet
-        .seal_with_passphrase_and_params(PASS, CHEAP, &mut rng(14))
-        .unwrap();
+    let file = sealed_cheaply(&wallet, 14);
     assert!(matches!(
         Wallet::import_backup(&file, PASS),
         Err(WalletError::WrongKind { .. })
@@ -286,9 +294,7 @@ fn the_unlock_method_must_match_the_file() {
         err.to_string(),
         "expected a file sealed with a passphrase, found a file sealed with a platform key"
     );
-    let by_pass = base()
-        .seal_with_passphrase_and_params(PASS, CHEAP, &mut rng(16))
-        .unwrap();
+    let by_pass = sealed_cheaply(base(), 16);
     assert!(matches!(
         Wallet::open_with_key(&by_pass, &KEY),
         Err(WalletError::WrongKind { .. })
@@ -297,9 +303,7 @@ fn the_unlock_method_must_match_the_file() {
 
 #[test]
 fn header_problems_get_clear_errors() {
-    let sealed = base()
-        .seal_with_passphrase_and_params(PASS, CHEAP, &mut rng(17))
-        .unwrap();
+    let sealed = sealed_cheaply(base(), 17);
 
     let mut v = sealed.clone();
     v[9] = 2;
@@ -362,9 +366,7 @@ fn every_truncation_is_an_error_not_a_panic() {
         err.to_string().starts_with("corrupted wallet: truncated"),
         "{err}"
     );
-    let by_pass = base()
-        .seal_with_passphrase_and_params(PASS, CHEAP, &mut rng(19))
-        .unwrap();
+    let by_pass = sealed_cheaply(base(), 19);
     for len in (0..90).chain([by_pass.len() - 1]) {
         assert!(Wallet::open_with_passphrase(&by_pass[..len], PASS).is_err());
     }
@@ -426,7 +428,7 @@ proptest! {
 
     #[test]
     fn a_single_byte_change_in_a_backup_never_opens(pos in 0usize..120, xor in 1u8..=255) {
-        let backup = base().export_backup_with_params(PASS, CHEAP, &mut rng(21)).unwrap();
+        let backup = backed_up_cheaply(base(), 21);
         let mut bytes = backup.clone();
         // Skip the argon2 parameters (bytes 11..23): changing them is covered in
         // `header_problems_get_clear_errors`, and fuzzing them could ask for 1 GiB.

@@ -145,15 +145,7 @@ impl PublicKey {
 
     /// Parse a ciphertext: exactly 2·⌈bits/8⌉ bytes, 0 < c < n², gcd(c, n) = 1.
     pub fn ciphertext_from_bytes(&self, bytes: &[u8]) -> Result<Ciphertext, PaillierError> {
-        let width = 2 * self.n_bytes;
-        if bytes.len() != width {
-            return Err(PaillierError::Length {
-                what: "ciphertext",
-                expected: width,
-                found: bytes.len(),
-            });
-        }
-        let c = BigUint::from_bytes_be(bytes);
+        let c = parse_sized(bytes, 2 * self.n_bytes, "ciphertext")?;
         if c.is_zero() {
             return Err(PaillierError::Malformed {
                 what: "ciphertext",
@@ -168,13 +160,40 @@ impl PublicKey {
                 found: "c >= n^2",
             });
         }
-        if !c.gcd(&self.n).is_one() {
+        self.require_coprime(&c, "ciphertext", "gcd(c, n) = 1")?;
+        Ok(self.wrap(c))
+    }
+
+    /// Refuses `v` (the `what`, which must satisfy `expected`) when it shares a factor with n.
+    pub(super) fn require_coprime(
+        &self,
+        v: &BigUint,
+        what: &'static str,
+        expected: &'static str,
+    ) -> Result<(), PaillierError> {
+        if !v.gcd(&self.n).is_one() {
             return Err(PaillierError::Malformed {
-                what: "ciphertext",
-                expected: "gcd(c, n) = 1",
+                what,
+                expected,
                 found: "a value sharing a factor with n",
             });
         }
-        Ok(self.wrap(c))
+        Ok(())
     }
+}
+
+/// The big-endian integer in `bytes` (the `what`), which must be exactly `width` bytes.
+pub(super) fn parse_sized(
+    bytes: &[u8],
+    width: usize,
+    what: &'static str,
+) -> Result<BigUint, PaillierError> {
+    if bytes.len() != width {
+        return Err(PaillierError::Length {
+            what,
+            expected: width,
+            found: bytes.len(),
+        });
+    }
+    Ok(BigUint::from_bytes_be(bytes))
 }

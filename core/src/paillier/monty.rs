@@ -28,10 +28,7 @@ fn mac(a: u64, b: u64, c: u64, carry: u64) -> (u64, u64) {
 /// `a + b + carry` as (sum, carry out).
 #[inline(always)]
 fn adc(a: u64, b: u64, carry: u64) -> (u64, u64) {
-    let t = u128::from(a)
-        .wrapping_add(u128::from(b))
-        .wrapping_add(u128::from(carry));
-    (t as u64, (t >> 64) as u64)
+    mac(a, b, 1, carry)
 }
 
 /// `a - b - borrow` as (difference, borrow out ∈ {0, 1}).
@@ -92,20 +89,22 @@ pub(crate) fn cmp(a: &[u64], b: &[u64]) -> core::cmp::Ordering {
 
 /// `a -= b` in place (`a.len() >= b.len()`); returns the borrow out.
 pub(crate) fn sub_assign(a: &mut [u64], b: &[u64]) -> u64 {
-    let mut borrow = 0;
-    for (i, x) in a.iter_mut().enumerate() {
-        let y = b.get(i).copied().unwrap_or(0);
-        (*x, borrow) = sbb(*x, y, borrow);
-    }
-    borrow
+    ripple_assign(a, b, sbb)
 }
 
 /// `a += b` in place (`a.len() >= b.len()`); returns the carry out.
 pub(crate) fn add_assign(a: &mut [u64], b: &[u64]) -> u64 {
+    ripple_assign(a, b, adc)
+}
+
+/// `a = a op b` limb by limb (`b` zero-extended), rippling the carry or
+/// borrow `op` returns into the next limb; returns the last one.
+#[inline(always)]
+fn ripple_assign(a: &mut [u64], b: &[u64], op: impl Fn(u64, u64, u64) -> (u64, u64)) -> u64 {
     let mut carry = 0;
     for (i, x) in a.iter_mut().enumerate() {
         let y = b.get(i).copied().unwrap_or(0);
-        (*x, carry) = adc(*x, y, carry);
+        (*x, carry) = op(*x, y, carry);
     }
     carry
 }

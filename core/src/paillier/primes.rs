@@ -111,19 +111,25 @@ pub(crate) fn mr_rounds(bits: usize) -> usize {
     }
 }
 
+/// Uniformly random limbs holding `bits` bits: nothing above bit `bits - 1`.
+fn random_bits(bits: usize, rng: &mut impl CryptoRngCore) -> Vec<u64> {
+    let s = bits.div_ceil(64);
+    let mut v = vec![0u64; s];
+    for limb in v.iter_mut() {
+        *limb = rng.next_u64();
+    }
+    let extra = 64 * s - bits;
+    if extra > 0 {
+        v[s - 1] &= u64::MAX >> extra;
+    }
+    v
+}
+
 /// Random limb vector below `bound` (≥ 2), uniform by rejection.
 fn random_below(bound: &[u64], rng: &mut impl CryptoRngCore) -> Vec<u64> {
     let bits = bit_len(bound);
-    let s = bits.div_ceil(64);
     loop {
-        let mut v = vec![0u64; s];
-        for limb in v.iter_mut() {
-            *limb = rng.next_u64();
-        }
-        let extra = 64 * s - bits;
-        if extra > 0 {
-            v[s - 1] &= u64::MAX >> extra;
-        }
+        let v = random_bits(bits, rng);
         if cmp(&v, bound) == core::cmp::Ordering::Less {
             return v;
         }
@@ -224,19 +230,11 @@ pub(crate) fn random_prime(
     rng: &mut impl CryptoRngCore,
     search: &mut Search<'_>,
 ) -> Vec<u64> {
-    let s = bits.div_ceil(64);
     let rounds = mr_rounds(bits);
     let primes = small_primes();
     loop {
         // Random odd start, top two bits set, nothing above bit `bits - 1`.
-        let mut start = vec![0u64; s];
-        for limb in start.iter_mut() {
-            *limb = rng.next_u64();
-        }
-        let extra = 64 * s - bits;
-        if extra > 0 {
-            start[s - 1] &= u64::MAX >> extra;
-        }
+        let mut start = random_bits(bits, rng);
         let top = bits - 1;
         start[top / 64] |= 1 << (top % 64);
         start[(top - 1) / 64] |= 1 << ((top - 1) % 64);
@@ -306,24 +304,18 @@ mod tests {
         assert!(is_probable_prime(&[65521], &mut rng));
         assert!(!is_probable_prime(&[65521 * 65519], &mut rng));
         // Product of two 70-bit primes survives trial division but not Miller–Rabin.
-        let a = random_prime(
-            70,
-            &mut rng,
-            &mut Search {
-                candidates_tested: 0,
-                primes_found: 0,
-                progress: &mut |_| {},
-            },
-        );
-        let b = random_prime(
-            70,
-            &mut rng,
-            &mut Search {
-                candidates_tested: 0,
-                primes_found: 0,
-                progress: &mut |_| {},
-            },
-        );
+        let mut prime70 = || {
+            random_prime(
+                70,
+                &mut rng,
+                &mut Search {
+                    candidates_tested: 0,
+                    primes_found: 0,
+                    progress: &mut |_| {},
+                },
+            )
+        };
+        let (a, b) = (prime70(), prime70());
         let ab = super::super::monty::mul(&a, &b);
         assert!(is_probable_prime(&a, &mut rng));
         assert!(!is_probable_prime(&ab[..limb_len(&ab)], &mut rng));

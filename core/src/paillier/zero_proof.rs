@@ -9,10 +9,10 @@
 use core::fmt;
 
 use num_bigint::BigUint;
-use num_integer::Integer;
-use num_traits::{One, Zero};
+use num_traits::Zero;
 use zeroize::Zeroizing;
 
+use super::ciphertext::parse_sized;
 use super::keys::{PublicKey, SecretKey, pad_be};
 use super::monty::{big_of, limbs_of};
 use super::{Ciphertext, PaillierError, short_fp};
@@ -69,14 +69,7 @@ impl SecretKey {
 impl PublicKey {
     /// Parse ρ: exactly ⌈bits/8⌉ bytes, 0 < ρ < n, gcd(ρ, n) = 1.
     pub fn zero_proof_from_bytes(&self, bytes: &[u8]) -> Result<ZeroProof, PaillierError> {
-        if bytes.len() != self.n_bytes {
-            return Err(PaillierError::Length {
-                what: "zero proof",
-                expected: self.n_bytes,
-                found: bytes.len(),
-            });
-        }
-        let rho = BigUint::from_bytes_be(bytes);
+        let rho = parse_sized(bytes, self.n_bytes, "zero proof")?;
         if rho.is_zero() || rho >= self.n {
             return Err(PaillierError::Malformed {
                 what: "zero proof",
@@ -84,13 +77,7 @@ impl PublicKey {
                 found: "a value out of range",
             });
         }
-        if !rho.gcd(&self.n).is_one() {
-            return Err(PaillierError::Malformed {
-                what: "zero proof",
-                expected: "gcd(rho, n) = 1",
-                found: "a value sharing a factor with n",
-            });
-        }
+        self.require_coprime(&rho, "zero proof", "gcd(rho, n) = 1")?;
         Ok(ZeroProof {
             rho,
             key: self.fingerprint,

@@ -35,16 +35,22 @@ pub fn rewrap_keys(
 mod tests {
     use super::*;
     use crate::envelope;
+    use crate::envelope::SealedPayload;
     use crate::protocol::record::open_record;
     use crate::protocol::testkeys::{patient, rng};
+
+    /// A fresh record `"x"` of patient `me`, sealed for `reader` alone.
+    fn seal_x(me: &ActorId, reader: &HpkePublicKey) -> (RecordId, SealedPayload, Vec<WrappedKey>) {
+        let id = RecordId::random(&mut rng(3));
+        let (sealed, keys) = envelope::seal_record(b"x", me, &id, &[reader], &mut rng(4)).unwrap();
+        (id, sealed, keys)
+    }
 
     #[test]
     fn a_rewrapped_key_opens_the_record_for_the_grantee() {
         let (p, doctor) = (patient(1), patient(2));
         let me = p.signing.actor_id();
-        let id = RecordId::random(&mut rng(3));
-        let (sealed, keys) =
-            envelope::seal_record(b"x", &me, &id, &[&p.hpke.public_key()], &mut rng(4)).unwrap();
+        let (id, sealed, keys) = seal_x(&me, &p.hpke.public_key());
         let rewrapped = rewrap_keys(
             &p.hpke,
             &me,
@@ -69,10 +75,7 @@ mod tests {
     fn a_key_not_wrapped_for_the_patient_is_refused() {
         let (p, doctor) = (patient(1), patient(2));
         let me = p.signing.actor_id();
-        let id = RecordId::random(&mut rng(3));
-        let (_, keys) =
-            envelope::seal_record(b"x", &me, &id, &[&doctor.hpke.public_key()], &mut rng(4))
-                .unwrap();
+        let (id, _, keys) = seal_x(&me, &doctor.hpke.public_key());
         let grantee = doctor.hpke.public_key();
         let err = rewrap_keys(&p.hpke, &me, &grantee, [(id, keys[0].clone())], &mut rng(5));
         assert!(matches!(err, Err(ProtocolError::Envelope { record, .. }) if record == id));

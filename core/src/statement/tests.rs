@@ -18,8 +18,33 @@ fn policy() -> VerifyPolicy<'static> {
     }
 }
 
+/// Verifies `token` with `vk` under the test [`policy`].
+fn verify_now(token: &str, vk: &VerifyingKey) -> Result<Statement, StatementError> {
+    Statement::verify(token, vk, &policy())
+}
+
 fn rng() -> ChaCha20Rng {
     ChaCha20Rng::seed_from_u64(42)
+}
+
+/// `claims` signed by `key` as an ES256 JWT whose header `typ` is `typ`,
+/// bypassing [`Statement::sign`] to build tokens it would never produce.
+fn es256_token(typ: &str, claims: &impl serde::Serialize, key: &SigningKey) -> String {
+    let mut header = Header::new(Algorithm::ES256);
+    header.typ = Some(typ.into());
+    jsonwebtoken::encode(
+        &header,
+        claims,
+        &EncodingKey::from_ec_der(&key.to_pkcs8_der()),
+    )
+    .unwrap()
+}
+
+/// The seeded test rng and a signing key drawn from it.
+fn signer() -> (ChaCha20Rng, SigningKey) {
+    let mut rng = rng();
+    let key = SigningKey::generate(&mut rng);
+    (rng, key)
 }
 
 fn deny(rng: &mut ChaCha20Rng) -> Action {
@@ -129,15 +154,14 @@ fn every_action(rng: &mut ChaCha20Rng) -> Vec<Action> {
 
 #[test]
 fn every_action_signs_and_verifies_to_the_same_statement() {
-    let mut rng = rng();
-    let key = SigningKey::generate(&mut rng);
+    let (mut rng, key) = signer();
     let actions = every_action(&mut rng);
     let kinds: std::collections::HashSet<_> = actions.iter().map(Action::kind).collect();
     assert_eq!(kinds.len(), 13, "one payload per action");
     for act in actions {
         let statement = Statement::new(key.actor_id(), AUD, act, NOW, 600, &mut rng);
         let token = statement.sign(&key).unwrap();
-        let verified = Statement::verify(&token, &key.verifying_key(), &policy()).unwrap();
+        let verified = verify_now(&token, &key.verifying_key()).unwrap();
         assert_eq!(verified, statement);
         assert_eq!(Statement::peek(&token).unwrap(), statement);
     }
@@ -154,8 +178,7 @@ fn action_wire_name_matches_kind() {
 
 #[test]
 fn tampered_claims_fail() {
-    let mut rng = rng();
-    let key = SigningKey::generate(&mut rng);
+    let (mut rng, key) = signer();
     let token = signed(&key, deny(&mut rng), NOW, 600);
     let parts: Vec<&str> = token.split('.').collect();
     let mut claims: serde_json::Value =
@@ -168,15 +191,14 @@ fn tampered_claims_fail() {
         parts[2]
     );
     assert_eq!(
-        Statement::verify(&forged, &key.verifying_key(), &policy()),
+        verify_now(&forged, &key.verifying_key()),
         Err(StatementError::BadSignature)
     );
 }
 
 #[test]
 fn every_flipped_signature_byte_fails() {
-    let mut rng = rng();
-    let key = SigningKey::generate(&mut rng);
+    let (mut rng, key) = signer();
     let token = signed(&key, deny(&mut rng), NOW, 600);
     let (head, sig) = token.rsplit_once('.').unwrap();
     let sig = URL_SAFE_NO_PAD.decode(sig).unwrap();
@@ -185,7 +207,7 @@ fn every_flipped_signature_byte_fails() {
         bad[i] ^= 0x01;
         let forged = format!("{head}.{}", URL_SAFE_NO_PAD.encode(&bad));
         assert!(
-            Statement::verify(&forged, &key.verifying_key(), &policy()).is_err(),
+            verify_now(&forged, &key.verifying_key()).is_err(),
             "byte {i}"
         );
     }
@@ -193,12 +215,11 @@ fn every_flipped_signature_byte_fails() {
 
 #[test]
 fn another_key_fails() {
-    let mut rng = rng();
-    let key = SigningKey::generate(&mut rng);
+    let (mut rng, key) = signer();
     let other = SigningKey::generate(&mut rng);
     let token = signed(&key, deny(&mut rng), NOW, 600);
     assert_eq!(
-        Statement::verify(&token, &other.verifying_key(), &policy()),
+        verify_now(&token, &other.verifying_key()),
         Err(StatementError::BadSignature)
     );
 
@@ -213,33 +234,24 @@ fn another_key_fails() {
 #[test]
 fn issuer_must_own_the_verifying_key() {
     // ...and one whose iss is another actor's is refused even with a valid signature.
-    let mut rng = rng();
-    let key = SigningKey::generate(&mut rng);
+    let (mut rng, key) = signer();
     let other = SigningKey::generate(&mut rng);
     let statement = Statement::new(other.actor_id(), AUD, deny(&mut rng), NOW, 600, &mut rng);
-    let mut header = Header::new(Algorithm::ES256);
-    header.typ = Some(STATEMENT_TYPE.into());
-    let token = jsonwebtoken::encode(
-        &header,
-        &statement,
-        &EncodingKey::from_ec_der(&key.to_pkcs8_der()),
-    )
-    .unwrap();
+    let token = es256_token(STATEMENT_TYPE, &statement, &key);
     assert!(matches!(
-        Statement::verify(&token, &key.verifying_key(), &policy()),
+        verify_now(&token, &key.verifying_key()),
         Err(StatementError::IssuerMismatch { .. })
     ));
 }
 
 #[test]
 fn expired_future_and_overlong_statements_fail() {
-    let mut rng = rng();
-    let key = SigningKey::generate(&mut rng);
+    let (mut rng, key) = signer();
     let vk = key.verifying_key();
 
     let expired = signed(&key, deny(&mut rng), NOW - 700, 600);
     assert_eq!(
-        Statement::verify(&expired, &vk, &policy()),
+        verify_now(&expired, &vk),
         Err(StatementError::Expired {
             exp: NOW - 100,
             now: NOW
@@ -247,21 +259,21 @@ fn expired_future_and_overlong_statements_fail() {
     );
     let exactly_at_exp = signed(&key, deny(&mut rng), NOW - 600, 600);
     assert!(matches!(
-        Statement::verify(&exactly_at_exp, &vk, &policy()),
+        verify_now(&exactly_at_exp, &vk),
         Err(StatementError::Expired { .. })
     ));
 
     let within_skew = signed(&key, deny(&mut rng), NOW + 300, 600);
-    assert!(Statement::verify(&within_skew, &vk, &policy()).is_ok());
+    assert!(verify_now(&within_skew, &vk).is_ok());
     let future = signed(&key, deny(&mut rng), NOW + 301, 600);
     assert!(matches!(
-        Statement::verify(&future, &vk, &policy()),
+        verify_now(&future, &vk),
         Err(StatementError::IssuedInFuture { .. })
     ));
 
     let overlong = signed(&key, deny(&mut rng), NOW, 3601);
     assert_eq!(
-        Statement::verify(&overlong, &vk, &policy()),
+        verify_now(&overlong, &vk),
         Err(StatementError::BadLifetime {
             found: 3601,
             max: 3600
@@ -269,15 +281,14 @@ fn expired_future_and_overlong_statements_fail() {
     );
     let backwards = signed(&key, deny(&mut rng), NOW, -5);
     assert!(matches!(
-        Statement::verify(&backwards, &vk, &policy()),
+        verify_now(&backwards, &vk),
         Err(StatementError::BadLifetime { .. })
     ));
 }
 
 #[test]
 fn wrong_audience_fails() {
-    let mut rng = rng();
-    let key = SigningKey::generate(&mut rng);
+    let (mut rng, key) = signer();
     let token = Statement::new(
         key.actor_id(),
         "carechain:other",
@@ -289,7 +300,7 @@ fn wrong_audience_fails() {
     .sign(&key)
     .unwrap();
     assert!(matches!(
-        Statement::verify(&token, &key.verifying_key(), &policy()),
+        verify_now(&token, &key.verifying_key()),
         Err(StatementError::WrongAudience { .. })
     ));
 }
@@ -301,8 +312,7 @@ fn with_header(header_json: &str, token: &str) -> String {
 
 #[test]
 fn alg_none_and_hmac_are_refused() {
-    let mut rng = rng();
-    let key = SigningKey::generate(&mut rng);
+    let (mut rng, key) = signer();
     let vk = key.verifying_key();
     let token = signed(&key, deny(&mut rng), NOW, 600);
 
@@ -313,7 +323,7 @@ fn alg_none_and_hmac_are_refused() {
         &format!("{head_and_claims}."),
     );
     assert_eq!(
-        Statement::verify(&none, &vk, &policy()),
+        verify_now(&none, &vk),
         Err(StatementError::WrongAlgorithm {
             found: "none".into()
         })
@@ -331,7 +341,7 @@ fn alg_none_and_hmac_are_refused() {
     )
     .unwrap();
     assert_eq!(
-        Statement::verify(&hs, &vk, &policy()),
+        verify_now(&hs, &vk),
         Err(StatementError::WrongAlgorithm {
             found: "HS256".into()
         })
@@ -344,7 +354,7 @@ fn alg_none_and_hmac_are_refused() {
             &token,
         );
         assert!(matches!(
-            Statement::verify(&relabelled, &vk, &policy()),
+            verify_now(&relabelled, &vk),
             Err(StatementError::WrongAlgorithm { .. })
         ));
     }
@@ -352,17 +362,11 @@ fn alg_none_and_hmac_are_refused() {
 
 #[test]
 fn wrong_type_is_refused() {
-    let mut rng = rng();
-    let key = SigningKey::generate(&mut rng);
+    let (mut rng, key) = signer();
     let statement = Statement::new(key.actor_id(), AUD, deny(&mut rng), NOW, 600, &mut rng);
-    let token = jsonwebtoken::encode(
-        &Header::new(Algorithm::ES256),
-        &statement,
-        &EncodingKey::from_ec_der(&key.to_pkcs8_der()),
-    )
-    .unwrap();
+    let token = es256_token("JWT", &statement, &key);
     assert_eq!(
-        Statement::verify(&token, &key.verifying_key(), &policy()),
+        verify_now(&token, &key.verifying_key()),
         Err(StatementError::WrongType {
             found: "JWT".into()
         })
@@ -371,8 +375,7 @@ fn wrong_type_is_refused() {
 
 #[test]
 fn malformed_tokens_give_errors_not_panics() {
-    let mut rng = rng();
-    let key = SigningKey::generate(&mut rng);
+    let (_, key) = signer();
     let vk = key.verifying_key();
     for bad in [
         "",
@@ -384,42 +387,31 @@ fn malformed_tokens_give_errors_not_panics() {
         "eyJ.eyJ.e",
     ] {
         assert!(
-            matches!(
-                Statement::verify(bad, &vk, &policy()),
-                Err(StatementError::Malformed { .. })
-            ),
+            matches!(verify_now(bad, &vk), Err(StatementError::Malformed { .. })),
             "{bad:?}"
         );
     }
     // A valid signature over claims with an unknown action type.
-    let mut header = Header::new(Algorithm::ES256);
-    header.typ = Some(STATEMENT_TYPE.into());
     let claims = serde_json::json!({
         "iss": key.actor_id(), "aud": AUD, "jti": "AAAAAAAAAAAAAAAAAAAAAA",
         "iat": NOW, "exp": NOW + 60, "act": {"type": "transfer_funds"}
     });
-    let token = jsonwebtoken::encode(
-        &header,
-        &claims,
-        &EncodingKey::from_ec_der(&key.to_pkcs8_der()),
-    )
-    .unwrap();
+    let token = es256_token(STATEMENT_TYPE, &claims, &key);
     assert!(matches!(
-        Statement::verify(&token, &vk, &policy()),
+        verify_now(&token, &vk),
         Err(StatementError::Malformed { .. })
     ));
 }
 
 #[test]
 fn short_or_odd_nonces_are_refused() {
-    let mut rng = rng();
-    let key = SigningKey::generate(&mut rng);
+    let (mut rng, key) = signer();
     for jti in ["short", "has spaces in it here!!", &"x".repeat(65)] {
         let mut statement = Statement::new(key.actor_id(), AUD, deny(&mut rng), NOW, 60, &mut rng);
         statement.jti = jti.into();
         let token = statement.sign(&key).unwrap();
         assert!(matches!(
-            Statement::verify(&token, &key.verifying_key(), &policy()),
+            verify_now(&token, &key.verifying_key()),
             Err(StatementError::BadNonce { .. })
         ));
     }

@@ -5,8 +5,8 @@
 
 use rand_core::CryptoRngCore;
 
-use super::seal::{self, Container, KdfParams, Lock, Unlock};
-use super::{Wallet, WalletError, contents};
+use super::seal::{Container, KdfParams, Lock, Unlock};
+use super::{Wallet, WalletError};
 
 impl Wallet {
     /// Exports an encrypted, portable backup under `passphrase` ([`KdfParams::BACKUP`]).
@@ -26,18 +26,11 @@ impl Wallet {
         params: KdfParams,
         rng: &mut impl CryptoRngCore,
     ) -> Result<Vec<u8>, WalletError> {
-        let contents = contents::encode(self)?;
-        seal::seal(
-            Container::Backup,
-            Lock::Passphrase(passphrase, params),
-            &contents,
-            rng,
-        )
+        self.seal_into(Container::Backup, Lock::Passphrase(passphrase, params), rng)
     }
 
     /// Restores a wallet from a backup made by [`Wallet::export_backup`].
     pub fn import_backup(bytes: &[u8], passphrase: &str) -> Result<Self, WalletError> {
-        let contents = seal::open(Container::Backup, Unlock::Passphrase(passphrase), bytes)?;
-        contents::decode(&contents)
+        Self::open_from(Container::Backup, Unlock::Passphrase(passphrase), bytes)
     }
 }

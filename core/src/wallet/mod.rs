@@ -180,19 +180,12 @@ impl Wallet {
         params: KdfParams,
         rng: &mut impl CryptoRngCore,
     ) -> Result<Vec<u8>, WalletError> {
-        let contents = contents::encode(self)?;
-        seal::seal(
-            Container::AtRest,
-            Lock::Passphrase(passphrase, params),
-            &contents,
-            rng,
-        )
+        self.seal_into(Container::AtRest, Lock::Passphrase(passphrase, params), rng)
     }
 
     /// Opens a wallet file sealed with [`Wallet::seal_with_passphrase`].
     pub fn open_with_passphrase(bytes: &[u8], passphrase: &str) -> Result<Self, WalletError> {
-        let contents = seal::open(Container::AtRest, Unlock::Passphrase(passphrase), bytes)?;
-        contents::decode(&contents)
+        Self::open_from(Container::AtRest, Unlock::Passphrase(passphrase), bytes)
     }
 
     /// Seals for storage on the phone under a 32-byte key from the platform keystore.
@@ -201,13 +194,32 @@ impl Wallet {
         key: &[u8; 32],
         rng: &mut impl CryptoRngCore,
     ) -> Result<Vec<u8>, WalletError> {
-        let contents = contents::encode(self)?;
-        seal::seal(Container::AtRest, Lock::Key(key), &contents, rng)
+        self.seal_into(Container::AtRest, Lock::Key(key), rng)
     }
 
     /// Opens a wallet file sealed with [`Wallet::seal_with_key`].
     pub fn open_with_key(bytes: &[u8], key: &[u8; 32]) -> Result<Self, WalletError> {
-        let contents = seal::open(Container::AtRest, Unlock::Key(key), bytes)?;
+        Self::open_from(Container::AtRest, Unlock::Key(key), bytes)
+    }
+
+    /// Encodes the wallet and seals it into `container` under `lock`.
+    fn seal_into(
+        &self,
+        container: Container,
+        lock: Lock<'_>,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<Vec<u8>, WalletError> {
+        let contents = contents::encode(self)?;
+        seal::seal(container, lock, &contents, rng)
+    }
+
+    /// Opens `bytes` as a `container` with `unlock` and decodes the wallet inside.
+    fn open_from(
+        container: Container,
+        unlock: Unlock<'_>,
+        bytes: &[u8],
+    ) -> Result<Self, WalletError> {
+        let contents = seal::open(container, unlock, bytes)?;
         contents::decode(&contents)
     }
 }

@@ -136,14 +136,12 @@ impl StaffKeys {
 
 #[cfg(test)]
 mod tests {
-    use rand_chacha::ChaCha20Rng;
-    use rand_core::SeedableRng as _;
-
     use super::*;
+    use crate::protocol::testkeys::rng;
 
     #[test]
     fn sealed_keys_open_with_the_passphrase_only() {
-        let mut rng = ChaCha20Rng::seed_from_u64(1);
+        let mut rng = rng(1);
         let keys = StaffKeys::generate(&mut rng);
         let sealed = keys.seal("correct horse", &mut rng).unwrap();
         let opened = StaffKeys::open(&sealed, "correct horse").unwrap();
