@@ -92,12 +92,21 @@ pub struct Enrolment {
     key: SigningKey,
 }
 
+/// Formats a holder of a certificate and its private key, the key redacted.
+pub(crate) fn fmt_redacted(
+    f: &mut std::fmt::Formatter<'_>,
+    name: &str,
+    cert_pem: &str,
+) -> std::fmt::Result {
+    f.debug_struct(name)
+        .field("cert_pem", &cert_pem)
+        .field("key_pem", &"<redacted>")
+        .finish()
+}
+
 impl std::fmt::Debug for Enrolment {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Enrolment")
-            .field("cert_pem", &self.cert_pem)
-            .field("key_pem", &"<redacted>")
-            .finish()
+        fmt_redacted(f, "Enrolment", &self.cert_pem)
     }
 }
 
