@@ -157,10 +157,7 @@ fn run_level(
                 })
             })
             .collect();
-        let mut latencies = Vec::new();
-        for t in tasks {
-            latencies.extend(t.await.unwrap());
-        }
+        let mut latencies = futures::future::try_join_all(tasks).await.unwrap().concat();
         let elapsed = started.elapsed();
         let cpu = process_cpu().saturating_sub(cpu_before);
         let (writer_after, exec_after) = ledger_cpu();

@@ -14,8 +14,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use carechain_chaincode::{Chaincode, ChaincodeError, Stub};
+use carechain_chaincode::Chaincode;
 use carechain_ledger::{EmbeddedLedger, EmbeddedOptions, Ledger, Proposal};
+
+/// The tests' key-value contract: `put k v` reads `k`, writes it, emits an
+/// event; `incr k` bumps a shared counter (every transaction conflicts).
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::KvContract;
 
 /// Makes proposal number `i` of submitter `s`.
 type MakeProposal = Arc<dyn Fn(usize, u64) -> Proposal + Send + Sync>;
@@ -29,45 +35,11 @@ struct Workload {
     make: MakeProposal,
 }
 
-/// A stand-in contract: `put k v` reads `k`, writes it, emits an event;
-/// `incr k` bumps a shared counter (every transaction conflicts).
-struct BenchContract;
-
-impl Chaincode for BenchContract {
-    fn invoke(
-        &self,
-        stub: &mut dyn Stub,
-        function: &str,
-        args: &[Vec<u8>],
-    ) -> Result<Vec<u8>, ChaincodeError> {
-        let fail = |e: carechain_chaincode::StubError| ChaincodeError {
-            status: 500,
-            code: "stub".into(),
-            message: e.to_string(),
-        };
-        let key = std::str::from_utf8(&args[0]).unwrap();
-        let old = stub.get_state(key).map_err(fail)?;
-        let new = match function {
-            "put" => args[1].clone(),
-            _ => {
-                let n: u64 = old
-                    .map(|v| String::from_utf8(v).unwrap().parse().unwrap())
-                    .unwrap_or(0);
-                (n + 1).to_string().into_bytes()
-            }
-        };
-        stub.put_state(key, new.clone()).map_err(fail)?;
-        stub.set_event(function, key.as_bytes().to_vec())
-            .map_err(fail)?;
-        Ok(new)
-    }
-}
-
 fn workloads() -> Vec<Workload> {
     vec![
         Workload {
             name: "put (own key, 200 B value, one event)",
-            chaincode: Arc::new(BenchContract),
+            chaincode: Arc::new(KvContract),
             setup: Vec::new(),
             make: Arc::new(|s, i| {
                 Proposal::new(
@@ -78,7 +50,7 @@ fn workloads() -> Vec<Workload> {
         },
         Workload {
             name: "incr (one shared counter)",
-            chaincode: Arc::new(BenchContract),
+            chaincode: Arc::new(KvContract),
             setup: Vec::new(),
             make: Arc::new(|_, _| Proposal::new("incr", [b"counter".to_vec()])),
         },
@@ -126,10 +98,7 @@ async fn measure(w: &Workload, submitters: usize, secs: f64) -> Run {
             })
         })
         .collect();
-    let mut latencies = Vec::new();
-    for t in tasks {
-        latencies.extend(t.await.unwrap());
-    }
+    let mut latencies = futures::future::try_join_all(tasks).await.unwrap().concat();
     let elapsed = started.elapsed();
     let blocks = ledger.height().await.unwrap() - start_height;
     latencies.sort();

@@ -22,6 +22,7 @@
 //!   reserves that prefix for composite keys).
 
 use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A transaction timestamp, as the client proposed it and the peers endorsed it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -30,6 +31,19 @@ pub struct Timestamp {
     pub seconds: i64,
     /// Nanoseconds within the second.
     pub nanos: i32,
+}
+
+impl Timestamp {
+    /// The system clock's time (the epoch when the clock is set before it).
+    pub fn now() -> Self {
+        let since = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        Timestamp {
+            seconds: i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
+            nanos: i32::try_from(since.subsec_nanos()).unwrap_or(0),
+        }
+    }
 }
 
 /// One entry of a key's history, oldest first.

@@ -93,15 +93,21 @@ fn deadline<T>(request: &Request<T>) -> Option<Duration> {
     Some(timeout.saturating_sub(margin))
 }
 
-/// Runs `call` until the caller's deadline; `expired` is the status then.
-async fn until<T>(
-    deadline: Option<Duration>,
-    expired: Status,
-    call: impl Future<Output = Result<T, Status>>,
-) -> Result<T, Status> {
-    match deadline {
-        Some(d) => tokio::time::timeout(d, call).await.unwrap_or(Err(expired)),
-        None => call.await,
+/// Runs `call` on the request's message until the caller's deadline;
+/// `expired` is the message of the `DeadlineExceeded` status then.
+async fn until<T, R, F>(
+    request: Request<T>,
+    expired: &str,
+    call: impl FnOnce(T) -> F,
+) -> Result<R, Status>
+where
+    F: Future<Output = Result<R, Status>>,
+{
+    match deadline(&request) {
+        Some(d) => tokio::time::timeout(d, call(request.into_inner()))
+            .await
+            .unwrap_or_else(|_| Err(Status::deadline_exceeded(expired))),
+        None => call(request.into_inner()).await,
     }
 }
 
@@ -215,13 +221,10 @@ impl Gateway for GatewayService {
         &self,
         request: Request<EndorseRequest>,
     ) -> Result<Response<EndorseResponse>, Status> {
-        let expired = Status::deadline_exceeded(
-            "endorsement timeout expired while collecting first endorsement",
-        );
         until(
-            deadline(&request),
-            expired,
-            self.endorse_inner(request.into_inner()),
+            request,
+            "endorsement timeout expired while collecting first endorsement",
+            |r| self.endorse_inner(r),
         )
         .await
     }
@@ -230,12 +233,9 @@ impl Gateway for GatewayService {
         &self,
         request: Request<EvaluateRequest>,
     ) -> Result<Response<EvaluateResponse>, Status> {
-        let expired = Status::deadline_exceeded("evaluate timeout expired");
-        until(
-            deadline(&request),
-            expired,
-            self.evaluate_inner(request.into_inner()),
-        )
+        until(request, "evaluate timeout expired", |r| {
+            self.evaluate_inner(r)
+        })
         .await
     }
 
@@ -250,12 +250,9 @@ impl Gateway for GatewayService {
         &self,
         request: Request<SignedCommitStatusRequest>,
     ) -> Result<Response<CommitStatusResponse>, Status> {
-        let expired = Status::deadline_exceeded("context deadline exceeded");
-        until(
-            deadline(&request),
-            expired,
-            self.commit_status_inner(request.into_inner()),
-        )
+        until(request, "context deadline exceeded", |r| {
+            self.commit_status_inner(r)
+        })
         .await
     }
 

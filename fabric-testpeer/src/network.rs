@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use carechain_chaincode::CareChain;
 use carechain_chaincode::ccaas::{ServerConfig, serve_on};
@@ -89,10 +89,7 @@ pub struct ClientIdentity {
 
 impl std::fmt::Debug for ClientIdentity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientIdentity")
-            .field("cert_pem", &self.cert_pem)
-            .field("key_pem", &"<redacted>")
-            .finish()
+        crate::pki::fmt_redacted(f, "ClientIdentity", &self.cert_pem)
     }
 }
 
@@ -155,13 +152,12 @@ async fn bind(address: &str) -> Result<TcpListener, TestPeerError> {
         })
 }
 
+/// The system clock's time, as the protos carry it.
 fn now() -> Timestamp {
-    let since = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
+    let now = carechain_chaincode::Timestamp::now();
     Timestamp {
-        seconds: i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
-        nanos: i32::try_from(since.subsec_nanos()).unwrap_or(0),
+        seconds: now.seconds,
+        nanos: now.nanos,
     }
 }
 

@@ -92,12 +92,21 @@ pub struct Enrolment {
     key: SigningKey,
 }
 
+/// Formats a holder of a certificate and its private key, the key redacted.
+pub(crate) fn fmt_redacted(
+    f: &mut std::fmt::Formatter<'_>,
+    name: &str,
+    cert_pem: &str,
+) -> std::fmt::Result {
+    f.debug_struct(name)
+        .field("cert_pem", &cert_pem)
+        .field("key_pem", &"<redacted>")
+        .finish()
+}
+
 impl std::fmt::Debug for Enrolment {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Enrolment")
-            .field("cert_pem", &self.cert_pem)
-            .field("key_pem", &"<redacted>")
-            .finish()
+        fmt_redacted(f, "Enrolment", &self.cert_pem)
     }
 }
 
@@ -353,13 +362,19 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    #[test]
-    fn issued_identities_verify_and_foreign_ones_do_not() {
+    /// Org1's MSP and a client identity its CA issued.
+    fn org1_client() -> (Msp, Enrolment) {
         let ca = Authority::new("ca.org1.example.com", "org1.example.com").unwrap();
         let msp = Msp::new("Org1MSP", &ca.cert_pem).unwrap();
         let user = ca
             .issue("User1@org1.example.com", "org1.example.com", "client", &[])
             .unwrap();
+        (msp, user)
+    }
+
+    #[test]
+    fn issued_identities_verify_and_foreign_ones_do_not() {
+        let (msp, user) = org1_client();
         let sig = user.sign(b"hello");
         let cert = msp.deserialize(&user.serialized("Org1MSP")).unwrap();
         assert!(Msp::has_role(&cert, "client"));
@@ -386,11 +401,7 @@ mod tests {
 
     #[test]
     fn high_s_signatures_are_refused() {
-        let ca = Authority::new("ca.org1.example.com", "org1.example.com").unwrap();
-        let msp = Msp::new("Org1MSP", &ca.cert_pem).unwrap();
-        let user = ca
-            .issue("User1@org1.example.com", "org1.example.com", "client", &[])
-            .unwrap();
+        let (msp, user) = org1_client();
         let low = Signature::from_der(&user.sign(b"m")).unwrap();
         // (r, n - s) is the same signature with a high S.
         let (r, s) = low.split_scalars();

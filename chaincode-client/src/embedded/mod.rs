@@ -78,7 +78,6 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use carechain_chaincode::{Chaincode, Timestamp};
@@ -102,13 +101,7 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> Timestamp {
-        let d = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        Timestamp {
-            seconds: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-            nanos: i32::try_from(d.subsec_nanos()).unwrap_or(0),
-        }
+        Timestamp::now()
     }
 }
 
@@ -392,10 +385,7 @@ impl Ledger for EmbeddedLedger {
                 let out = stub::execute(
                     &snapshot,
                     &*shared.chaincode,
-                    &id,
-                    timestamp,
-                    &function,
-                    &args,
+                    stub::Call::new(&id, timestamp, &function, &args),
                 );
                 drop(snapshot);
                 out.map(|done| done.payload)

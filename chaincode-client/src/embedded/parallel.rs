@@ -20,7 +20,7 @@ use carechain_chaincode::{Chaincode, Timestamp};
 use rusqlite::Connection;
 
 use super::store;
-use super::stub::{Outcome, ReadSet, execute_recorded};
+use super::stub::{Call, Outcome, ReadSet, execute_recorded};
 use crate::LedgerError;
 
 /// One transaction to run: its proposal, and the id and time assigned to it.
@@ -179,9 +179,6 @@ fn run_one(
     execute_recorded(
         &snapshot,
         chaincode,
-        &job.tx_id,
-        job.timestamp,
-        &job.function,
-        &job.args,
+        Call::new(&job.tx_id, job.timestamp, &job.function, &job.args),
     )
 }

@@ -229,10 +229,7 @@ pub(crate) fn history(conn: &Connection, key: &str) -> rusqlite::Result<Vec<KeyM
     let rows = stmt.query_map([key], |r| {
         Ok(KeyModification {
             tx_id: r.get(0)?,
-            timestamp: Timestamp {
-                seconds: r.get(1)?,
-                nanos: r.get(2)?,
-            },
+            timestamp: timestamp_at(r, 1)?,
             value: r.get(3)?,
             is_delete: r.get(4)?,
         })
@@ -322,16 +319,21 @@ pub(crate) struct BlockRow {
 pub(crate) const BLOCK_COLUMNS: &str =
     "number, previous_hash, data_hash, ts_seconds, ts_nanos, hash, body";
 
+/// Reads the `Timestamp` stored as seconds in column `at`, nanos in `at + 1`.
+fn timestamp_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Timestamp> {
+    Ok(Timestamp {
+        seconds: r.get(at)?,
+        nanos: r.get(at + 1)?,
+    })
+}
+
 /// Reads a row selected with [`BLOCK_COLUMNS`].
 pub(crate) fn block_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BlockRow> {
     Ok(BlockRow {
         number: r.get(0)?,
         previous_hash: r.get(1)?,
         data_hash: r.get(2)?,
-        timestamp: Timestamp {
-            seconds: r.get(3)?,
-            nanos: r.get(4)?,
-        },
+        timestamp: timestamp_at(r, 3)?,
         hash: r.get(5)?,
         body: r.get(6)?,
     })

@@ -68,7 +68,34 @@ pub(crate) struct Executed {
     pub(crate) event: Option<(String, Vec<u8>)>,
 }
 
-/// Runs `function(args)` as transaction `tx_id` against the state in `conn`.
+/// One transaction to run: its id and timestamp, the contract function and
+/// its arguments.
+#[derive(Clone, Copy)]
+pub(crate) struct Call<'a> {
+    pub(crate) tx_id: &'a str,
+    pub(crate) timestamp: Timestamp,
+    pub(crate) function: &'a str,
+    pub(crate) args: &'a [Vec<u8>],
+}
+
+impl<'a> Call<'a> {
+    /// `function(args)` as transaction `tx_id` at `timestamp`.
+    pub(crate) fn new(
+        tx_id: &'a str,
+        timestamp: Timestamp,
+        function: &'a str,
+        args: &'a [Vec<u8>],
+    ) -> Self {
+        Call {
+            tx_id,
+            timestamp,
+            function,
+            args,
+        }
+    }
+}
+
+/// Runs `call` against the state in `conn`.
 ///
 /// A contract error or panic becomes [`LedgerError::Refused`] (panics with
 /// status 500, code `chaincode_panic`); a storage failure during the run
@@ -76,30 +103,24 @@ pub(crate) struct Executed {
 pub(crate) fn execute(
     conn: &Connection,
     chaincode: &dyn Chaincode,
-    tx_id: &str,
-    timestamp: Timestamp,
-    function: &str,
-    args: &[Vec<u8>],
+    call: Call<'_>,
 ) -> Result<Executed, LedgerError> {
-    execute_recorded(conn, chaincode, tx_id, timestamp, function, args).result
+    execute_recorded(conn, chaincode, call).result
 }
 
 /// As [`execute`], also returning the transaction's read set.
 pub(crate) fn execute_recorded(
     conn: &Connection,
     chaincode: &dyn Chaincode,
-    tx_id: &str,
-    timestamp: Timestamp,
-    function: &str,
-    args: &[Vec<u8>],
+    call: Call<'_>,
 ) -> Outcome {
     let reader = SqlReader {
         conn,
         failure: None,
         reads: ReadSet::default(),
     };
-    let mut stub = Buffered::new(reader, tx_id, timestamp);
-    let result = run(&mut stub, chaincode, function, args);
+    let mut stub = Buffered::new(reader, call.tx_id, call.timestamp);
+    let result = run(&mut stub, chaincode, call.function, call.args);
     Outcome {
         reads: stub.reader.reads,
         result,

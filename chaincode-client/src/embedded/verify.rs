@@ -18,7 +18,7 @@ use rusqlite::types::Value;
 
 use super::block::{Hash, tx_id};
 use super::store::{self, BLOCK_COLUMNS};
-use super::stub::execute;
+use super::stub::{Call, execute};
 use crate::LedgerError;
 
 /// What a successful [`verify`] checked.
@@ -138,10 +138,7 @@ fn replay_blocks(
             let done = match execute(
                 replay,
                 chaincode,
-                &tx.tx_id,
-                tx.timestamp,
-                &tx.function,
-                &tx.args,
+                Call::new(&tx.tx_id, tx.timestamp, &tx.function, &tx.args),
             ) {
                 Ok(done) => done,
                 Err(e) => return Err(bad(format!("expected the replay to commit, found {e}"))),

@@ -45,7 +45,7 @@ use super::block::{BlockHeader, Hash, Transaction, data_hash, tx_id};
 use super::durable::{Failure, Pending, Reply, refuse};
 use super::parallel::{Job, Pool, Running};
 use super::store;
-use super::stub::execute;
+use super::stub::{Call, execute};
 use crate::{Committed, LedgerError, Proposal};
 
 /// One queued submission and where to send its answer.
@@ -305,10 +305,7 @@ impl Writer {
                     execute(
                         &sql,
                         &*self.chaincode,
-                        &job.tx_id,
-                        job.timestamp,
-                        &job.function,
-                        &job.args,
+                        Call::new(&job.tx_id, job.timestamp, &job.function, &job.args),
                     )
                 }
             };

@@ -6,8 +6,6 @@
 //! signed over its payload; commit-status and event requests signed over
 //! their bytes.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use carechain_fabric_protos::common::{ChannelHeader, Header, HeaderType, SignatureHeader};
 use carechain_fabric_protos::gateway::{
     ChaincodeEventsRequest, CommitStatusRequest, SignedChaincodeEventsRequest,
@@ -42,13 +40,12 @@ pub fn tx_id(nonce: &[u8], creator: &[u8]) -> String {
     hex::encode(hash.finalize())
 }
 
+/// The system clock's time, as the protos carry it.
 fn now() -> Timestamp {
-    let since = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
+    let now = carechain_chaincode::Timestamp::now();
     Timestamp {
-        seconds: i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
-        nanos: i32::try_from(since.subsec_nanos()).unwrap_or(0),
+        seconds: now.seconds,
+        nanos: now.nanos,
     }
 }
 
