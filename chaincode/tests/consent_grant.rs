@@ -32,11 +32,7 @@ fn a_doctor_requests_access() {
     assert_eq!(result["request"], body.request.to_string());
     assert_eq!(result["status"], "pending");
 
-    let (name, payload) = w.event();
-    assert_eq!(name, "access_requested");
-    assert_eq!(payload["request"], body.request.to_string());
-    assert_eq!(payload["patient"], patient.id().as_str());
-    assert_eq!(payload["doctor"], doctor.id().as_str());
+    let payload = consent_event(&mut w, "access_requested", body.request, &patient, &doctor);
     assert!(payload.get("expires_at").is_none(), "{payload}");
 
     let state = request_state(&mut w, body.request);
@@ -164,11 +160,7 @@ fn the_patient_grants_a_pending_request() {
     assert_eq!(result["request"], request.to_string());
     assert_eq!(result["status"], "granted");
 
-    let (name, payload) = w.event();
-    assert_eq!(name, "access_granted");
-    assert_eq!(payload["request"], request.to_string());
-    assert_eq!(payload["patient"], patient.id().as_str());
-    assert_eq!(payload["doctor"], doctor.id().as_str());
+    let payload = consent_event(&mut w, "access_granted", request, &patient, &doctor);
     assert_eq!(payload["expires_at"], expires_at);
     assert!(payload.get("keys").is_none(), "{payload}");
 

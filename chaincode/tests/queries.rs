@@ -129,14 +129,7 @@ fn lists_are_per_owner() {
 
 #[test]
 fn records_and_access_log_paginate_too() {
-    let mut w = World::memory();
-    let patient = w.patient(0);
-    let doctor = w.registered(Role::Doctor);
-    w.consent(&doctor, &patient);
-    let mut records: Vec<String> = (0..3)
-        .map(|_| w.write(&doctor, &patient, "I10").to_string())
-        .collect();
-    records.sort();
+    let (mut w, patient, doctor, records) = three_records();
     let (items, _) = walk(&mut w, "records_for_patient", patient.id().as_str(), "2");
     assert_eq!(ids(&items, "record"), records);
 
@@ -432,8 +425,9 @@ fn readers_with_a_bad_patient_or_category_is_refused_bad_arguments() {
     }
 }
 
-/// A patient with three records a doctor wrote, their ids sorted.
-fn three_records() -> (World, Actor, Vec<String>) {
+/// A patient, a doctor with consent and the three records the doctor wrote,
+/// their ids sorted.
+fn three_records() -> (World, Actor, Actor, Vec<String>) {
     let mut w = World::memory();
     let patient = w.patient(0);
     let doctor = w.registered(Role::Doctor);
@@ -442,12 +436,12 @@ fn three_records() -> (World, Actor, Vec<String>) {
         .map(|_| w.write(&doctor, &patient, "I10").to_string())
         .collect();
     records.sort();
-    (w, patient, records)
+    (w, patient, doctor, records)
 }
 
 #[test]
 fn records_with_keys_answer_each_record_with_the_readers_own_key() {
-    let (mut w, patient, records) = three_records();
+    let (mut w, patient, _, records) = three_records();
     let owner = patient.id();
     let mut seen = Vec::new();
     let mut after = String::new();
@@ -491,7 +485,7 @@ fn records_with_keys_answer_each_record_with_the_readers_own_key() {
 
 #[test]
 fn own_keys_answer_the_patients_keys_of_the_records_in_scope() {
-    let (mut w, patient, records) = three_records();
+    let (mut w, patient, _, records) = three_records();
     let owner = patient.id();
     let keys = w.raw_query("own_keys", &[owner.as_str(), "all"]).unwrap();
     let keys = keys.as_array().unwrap();

@@ -67,13 +67,11 @@ fn a_doctor_with_a_write_grant_writes_a_record() {
 fn a_write_without_any_grant_is_forbidden() {
     let (mut w, patient, ..) = setup();
     let stranger = w.registered(Role::Doctor);
-    let body = w.record_body(&patient, "I10", RecordCategory::General);
-    let err = w.refuses_as(&stranger, Action::WriteRecord(body), "forbidden");
+    let err = write_forbidden(&mut w, &stranger, &patient, "I10", RecordCategory::General);
     assert_eq!(err.status, 403);
     // A pending or denied request is no grant either.
     w.request(&stranger, &patient, vec![Write], Scope::All);
-    let body = w.record_body(&patient, "I10", RecordCategory::General);
-    w.refuses_as(&stranger, Action::WriteRecord(body), "forbidden");
+    write_forbidden(&mut w, &stranger, &patient, "I10", RecordCategory::General);
 }
 
 #[test]
@@ -81,8 +79,7 @@ fn a_write_with_only_a_read_grant_is_forbidden() {
     let (mut w, patient, ..) = setup();
     let reader = w.registered(Role::Doctor);
     w.grant_to(&reader, &patient, vec![Read], Scope::All, 7);
-    let body = w.record_body(&patient, "I10", RecordCategory::General);
-    w.refuses_as(&reader, Action::WriteRecord(body), "forbidden");
+    write_forbidden(&mut w, &reader, &patient, "I10", RecordCategory::General);
 }
 
 #[test]
@@ -92,8 +89,7 @@ fn a_write_outside_the_granted_categories_is_forbidden() {
     let scope = Scope::Categories(vec![RecordCategory::Laboratory]);
     w.grant_to(&lab, &patient, vec![Write], scope, 7);
     for category in [RecordCategory::General, RecordCategory::MentalHealth] {
-        let body = w.record_body(&patient, "F32.9", category);
-        w.refuses_as(&lab, Action::WriteRecord(body), "forbidden");
+        write_forbidden(&mut w, &lab, &patient, "F32.9", category);
     }
     let body = w.record_body(&patient, "R73.09", RecordCategory::Laboratory);
     w.submit(&lab, Action::WriteRecord(body)).unwrap();
@@ -108,8 +104,7 @@ fn a_write_after_the_grant_ends_is_forbidden() {
     w.set_now(expires_at - 1);
     w.write(&doctor, &patient, "I10");
     w.set_now(expires_at);
-    let body = w.record_body(&patient, "I10", RecordCategory::General);
-    w.refuses_as(&doctor, Action::WriteRecord(body), "forbidden");
+    write_forbidden(&mut w, &doctor, &patient, "I10", RecordCategory::General);
 }
 
 #[test]
@@ -118,8 +113,7 @@ fn a_write_after_a_revoke_is_forbidden() {
     w.write(&doctor, &patient, "I10");
     w.submit(&patient, Action::Revoke(Revoke { request: grant }))
         .unwrap();
-    let body = w.record_body(&patient, "I10", RecordCategory::General);
-    w.refuses_as(&doctor, Action::WriteRecord(body), "forbidden");
+    write_forbidden(&mut w, &doctor, &patient, "I10", RecordCategory::General);
 }
 
 #[test]

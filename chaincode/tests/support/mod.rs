@@ -35,3 +35,19 @@ pub fn reader_ids(w: &mut World, patient: &Actor, category: &str) -> Vec<String>
         .map(|r| r["actor"].as_str().unwrap().to_owned())
         .collect()
 }
+
+/// Checks `reader` is refused reading `record` as forbidden.
+#[track_caller]
+pub fn read_forbidden(
+    w: &mut World,
+    reader: &Actor,
+    record: carechain_core::ids::RecordId,
+) -> carechain_testkit::ChaincodeError {
+    w.refuses_as(
+        reader,
+        carechain_core::statement::Action::ReadRecord(carechain_core::statement::ReadRecord {
+            record,
+        }),
+        "forbidden",
+    )
+}
