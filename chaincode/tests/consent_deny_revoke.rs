@@ -96,27 +96,15 @@ fn an_expired_grant_can_still_be_revoked() {
 fn revoking_a_pending_denied_or_revoked_request_is_refused_conflict() {
     let (mut w, patient, doctor) = setup();
     let pending = w.request(&doctor, &patient, vec![Read], Scope::All);
-    w.refuses_as(
-        &patient,
-        Action::Revoke(Revoke { request: pending }),
-        "conflict",
-    );
     let denied = w.request(&doctor, &patient, vec![Read], Scope::All);
     w.submit(&patient, Action::Deny(Deny { request: denied }))
         .unwrap();
-    w.refuses_as(
-        &patient,
-        Action::Revoke(Revoke { request: denied }),
-        "conflict",
-    );
     let granted = w.consent(&doctor, &patient);
     w.submit(&patient, Action::Revoke(Revoke { request: granted }))
         .unwrap();
-    w.refuses_as(
-        &patient,
-        Action::Revoke(Revoke { request: granted }),
-        "conflict",
-    );
+    for request in [pending, denied, granted] {
+        w.refuses_as(&patient, Action::Revoke(Revoke { request }), "conflict");
+    }
 }
 
 #[test]

@@ -104,20 +104,17 @@ fn lists_are_per_owner() {
     let other_doctor = w.registered(Role::Doctor);
     let mine = w.request(&doctor, &patient, vec![Read], Scope::All);
     let theirs = w.request(&other_doctor, &other_patient, vec![Read], Scope::All);
-    let page = w
-        .query("requests_for_patient", &[patient.id().as_str()])
-        .unwrap();
-    assert_eq!(
-        ids(page["items"].as_array().unwrap(), "request"),
-        vec![mine.to_string()]
-    );
-    let page = w
-        .query("requests_by_doctor", &[other_doctor.id().as_str()])
-        .unwrap();
-    assert_eq!(
-        ids(page["items"].as_array().unwrap(), "request"),
-        vec![theirs.to_string()]
-    );
+    for (query, owner, only) in [
+        ("requests_for_patient", &patient, mine),
+        ("requests_by_doctor", &other_doctor, theirs),
+    ] {
+        let page = w.query(query, &[owner.id().as_str()]).unwrap();
+        assert_eq!(
+            ids(page["items"].as_array().unwrap(), "request"),
+            vec![only.to_string()],
+            "{query}"
+        );
+    }
     // Someone with nothing has an empty list, not an error.
     let stranger = w.stranger(Role::Doctor);
     let page = w

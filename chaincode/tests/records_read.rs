@@ -31,11 +31,7 @@ fn a_granted_doctor_reads_a_record_and_the_read_is_logged() {
         .unwrap();
     assert_ne!(result["key"], patients_key);
 
-    let (name, payload) = w.event();
-    assert_eq!(name, "record_read");
-    assert_eq!(payload["record"], record.to_string());
-    assert_eq!(payload["patient"], patient.id().as_str());
-    assert_eq!(payload["actor"], doctor.id().as_str());
+    let payload = record_event(&mut w, "record_read", record, &patient, &doctor);
     let shown = payload.to_string();
     assert!(!shown.contains(result["record"]["payload"].as_str().unwrap()));
     assert!(!shown.contains(result["record"]["code"].as_str().unwrap()));

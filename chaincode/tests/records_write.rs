@@ -45,11 +45,7 @@ fn a_doctor_with_a_write_grant_writes_a_record() {
             .unwrap();
     }
 
-    let (name, payload) = w.event();
-    assert_eq!(name, "record_written");
-    assert_eq!(payload["record"], record.to_string());
-    assert_eq!(payload["patient"], patient.id().as_str());
-    assert_eq!(payload["actor"], doctor.id().as_str());
+    let payload = record_event(&mut w, "record_written", record, &patient, &doctor);
     let shown = payload.to_string();
     for secret in [
         body.payload.encode(),
