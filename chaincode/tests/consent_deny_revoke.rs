@@ -35,7 +35,7 @@ fn the_patient_denies_a_pending_request() {
     w.advance(99);
     let result = w.submit(&patient, Action::Deny(Deny { request })).unwrap();
     assert_eq!(result["status"], "denied");
-    consent_event(&mut w, "access_denied", request, &patient, &doctor);
+    event_of(&mut w, "access_denied", &request, [&patient, &doctor]);
     let state = closed_state(&mut w, request, "denied");
     assert_eq!(state["grant"], Value::Null);
 }
@@ -77,7 +77,7 @@ fn the_patient_revokes_a_grant() {
         .submit(&patient, Action::Revoke(Revoke { request }))
         .unwrap();
     assert_eq!(result["status"], "revoked");
-    consent_event(&mut w, "access_revoked", request, &patient, &doctor);
+    event_of(&mut w, "access_revoked", &request, [&patient, &doctor]);
     let state = closed_state(&mut w, request, "revoked");
     // The terms stay for the audit trail.
     assert!(state["grant"]["expires_at"].is_i64());

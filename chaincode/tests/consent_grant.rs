@@ -32,7 +32,12 @@ fn a_doctor_requests_access() {
     assert_eq!(result["request"], body.request.to_string());
     assert_eq!(result["status"], "pending");
 
-    let payload = consent_event(&mut w, "access_requested", body.request, &patient, &doctor);
+    let payload = event_of(
+        &mut w,
+        "access_requested",
+        &body.request,
+        [&patient, &doctor],
+    );
     assert!(payload.get("expires_at").is_none(), "{payload}");
 
     let state = request_state(&mut w, body.request);
@@ -162,7 +167,7 @@ fn the_patient_grants_a_pending_request() {
     assert_eq!(result["request"], request.to_string());
     assert_eq!(result["status"], "granted");
 
-    let payload = consent_event(&mut w, "access_granted", request, &patient, &doctor);
+    let payload = event_of(&mut w, "access_granted", &request, [&patient, &doctor]);
     assert_eq!(payload["expires_at"], expires_at);
     assert!(payload.get("keys").is_none(), "{payload}");
 

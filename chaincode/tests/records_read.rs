@@ -31,7 +31,7 @@ fn a_granted_doctor_reads_a_record_and_the_read_is_logged() {
         .unwrap();
     assert_ne!(result["key"], patients_key);
 
-    let payload = record_event(&mut w, "record_read", record, &patient, &doctor);
+    let payload = event_of(&mut w, "record_read", &record, [&patient, &doctor]);
     let shown = payload.to_string();
     assert!(!shown.contains(result["record"]["payload"].as_str().unwrap()));
     assert!(!shown.contains(result["record"]["code"].as_str().unwrap()));

@@ -45,7 +45,7 @@ fn a_doctor_with_a_write_grant_writes_a_record() {
             .unwrap();
     }
 
-    let payload = record_event(&mut w, "record_written", record, &patient, &doctor);
+    let payload = event_of(&mut w, "record_written", &record, [&patient, &doctor]);
     let shown = payload.to_string();
     for secret in [
         body.payload.encode(),

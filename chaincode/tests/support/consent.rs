@@ -28,23 +28,6 @@ pub fn request_state(w: &mut World, request: RequestId) -> Value {
     w.query("request", &[&request.to_string()]).unwrap()
 }
 
-/// Takes the last event, checks it is `name` about `request` between
-/// `patient` and `doctor`, and returns its payload.
-pub fn consent_event(
-    w: &mut World,
-    name: &str,
-    request: RequestId,
-    patient: &Actor,
-    doctor: &Actor,
-) -> Value {
-    let (emitted, payload) = w.event();
-    assert_eq!(emitted, name);
-    assert_eq!(payload["request"], request.to_string());
-    assert_eq!(payload["patient"], patient.id().as_str());
-    assert_eq!(payload["doctor"], doctor.id().as_str());
-    payload
-}
-
 /// The state of `request`, checked closed as `status` at the current time.
 pub fn closed_state(w: &mut World, request: RequestId, status: &str) -> Value {
     let state = request_state(w, request);

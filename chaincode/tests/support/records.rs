@@ -1,9 +1,8 @@
 //! Shared set-up of the record tests.
 
 use super::*;
-use carechain_core::ids::{RecordId, RequestId};
+use carechain_core::ids::RequestId;
 use carechain_core::statement::*;
-use serde_json::Value;
 
 /// A world with a patient and a doctor holding read + write on everything
 /// for 7 days (the grant's request id last).
@@ -27,21 +26,4 @@ pub fn write_forbidden(
 ) -> carechain_testkit::ChaincodeError {
     let body = w.record_body(patient, code, category);
     w.refuses_as(writer, Action::WriteRecord(body), "forbidden")
-}
-
-/// Takes the last event, checks it is `name` about `record` of `patient` by
-/// `actor`, and returns its payload.
-pub fn record_event(
-    w: &mut World,
-    name: &str,
-    record: RecordId,
-    patient: &Actor,
-    actor: &Actor,
-) -> Value {
-    let (emitted, payload) = w.event();
-    assert_eq!(emitted, name);
-    assert_eq!(payload["record"], record.to_string());
-    assert_eq!(payload["patient"], patient.id().as_str());
-    assert_eq!(payload["actor"], actor.id().as_str());
-    payload
 }
