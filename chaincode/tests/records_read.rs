@@ -221,8 +221,7 @@ fn a_read_by_anyone_but_a_doctor_is_refused_wrong_role() {
 #[test]
 fn a_suspended_doctor_is_not_a_current_reader() {
     let (mut w, patient, doctor, ..) = setup();
-    let suspended = w.registered(Role::Doctor);
-    w.grant_to(&suspended, &patient, vec![Read], Scope::All, 7);
+    let (suspended, _) = read_granted(&mut w, &patient, 7);
     w.admin_submit(Action::SuspendIdentity(SuspendIdentity {
         actor: suspended.id(),
         reason: "licence withdrawn".into(),

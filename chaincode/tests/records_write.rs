@@ -11,7 +11,7 @@ use carechain_core::ids::B64;
 use carechain_core::statement::*;
 use support::*;
 
-use AccessAction::{Read, Write};
+use AccessAction::Write;
 use support::records::*;
 
 #[test]
@@ -73,8 +73,7 @@ fn a_write_without_any_grant_is_forbidden() {
 #[test]
 fn a_write_with_only_a_read_grant_is_forbidden() {
     let (mut w, patient, ..) = setup();
-    let reader = w.registered(Role::Doctor);
-    w.grant_to(&reader, &patient, vec![Read], Scope::All, 7);
+    let (reader, _) = read_granted(&mut w, &patient, 7);
     write_forbidden(&mut w, &reader, &patient, "I10", RecordCategory::General);
 }
 
@@ -136,8 +135,7 @@ fn a_write_for_an_unknown_or_non_patient_is_refused_not_found() {
 #[test]
 fn a_write_whose_keys_do_not_match_the_current_readers_is_refused() {
     let (mut w, patient, doctor, ..) = setup();
-    let colleague = w.registered(Role::Doctor);
-    w.grant_to(&colleague, &patient, vec![Read], Scope::All, 7);
+    let (colleague, _) = read_granted(&mut w, &patient, 7);
     let stranger = w.registered(Role::Doctor);
     let template = w.record_body(&patient, "I10", RecordCategory::General);
     assert_eq!(template.keys.len(), 3, "patient, doctor, colleague");
@@ -177,10 +175,8 @@ fn a_write_whose_keys_do_not_match_the_current_readers_is_refused() {
 #[test]
 fn a_write_need_not_wrap_for_a_reader_whose_grant_ended_or_was_revoked() {
     let (mut w, patient, doctor, ..) = setup();
-    let expired = w.registered(Role::Doctor);
-    w.grant_to(&expired, &patient, vec![Read], Scope::All, 1);
-    let revoked = w.registered(Role::Doctor);
-    let request = w.grant_to(&revoked, &patient, vec![Read], Scope::All, 7);
+    let (expired, _) = read_granted(&mut w, &patient, 1);
+    let (revoked, request) = read_granted(&mut w, &patient, 7);
     w.submit(&patient, Action::Revoke(Revoke { request }))
         .unwrap();
     w.advance(DAY);

@@ -27,3 +27,11 @@ pub fn write_forbidden(
     let body = w.record_body(patient, code, category);
     w.refuses_as(writer, Action::WriteRecord(body), "forbidden")
 }
+
+/// A newly registered doctor holding a read grant on all of `patient`'s
+/// records for `days`, with the grant's request id.
+pub fn read_granted(w: &mut World, patient: &Actor, days: i64) -> (Actor, RequestId) {
+    let doctor = w.registered(Role::Doctor);
+    let request = w.grant_to(&doctor, patient, vec![AccessAction::Read], Scope::All, days);
+    (doctor, request)
+}
