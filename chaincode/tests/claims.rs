@@ -36,10 +36,7 @@ fn approved_when_the_code_equals_a_covered_full_code() {
 
 #[test]
 fn approved_when_the_code_falls_in_a_covered_category() {
-    let (mut w, patient, doctor, insurer) = setup();
-    let product = w.product(&insurer, &[("E11", 50_000)]);
-    let policy = w.policy(&insurer, &patient, product);
-    w.advance(60);
+    let (mut w, patient, doctor, _, policy) = insured(&[("E11", 50_000)]);
     let record = w.write(&doctor, &patient, "E11.65");
     let result = w.claim(&patient, policy, record, 0).unwrap();
     assert_eq!(decision(&result), ("approved", None));
@@ -47,10 +44,7 @@ fn approved_when_the_code_falls_in_a_covered_category() {
 
 #[test]
 fn an_uncovered_diagnosis_is_rejected_with_proof_failed() {
-    let (mut w, patient, doctor, insurer) = setup();
-    let product = w.product(&insurer, &[("E11", 50_000), ("C50.912", 90_000)]);
-    let policy = w.policy(&insurer, &patient, product);
-    w.advance(60);
+    let (mut w, patient, doctor, _, policy) = insured(&[("E11", 50_000), ("C50.912", 90_000)]);
     let flu = w.write(&doctor, &patient, "J10.1");
     for item in [0, 1] {
         let result = w.claim(&patient, policy, flu, item).unwrap();
@@ -68,10 +62,7 @@ fn an_uncovered_diagnosis_is_rejected_with_proof_failed() {
 
 #[test]
 fn a_proof_made_for_another_ciphertext_is_rejected() {
-    let (mut w, patient, doctor, insurer) = setup();
-    let product = w.product(&insurer, &[("E11", 50_000)]);
-    let policy = w.policy(&insurer, &patient, product);
-    w.advance(60);
+    let (mut w, patient, doctor, _, policy) = insured(&[("E11", 50_000)]);
     let first = w.write(&doctor, &patient, "E11.9");
     let second = w.write(&doctor, &patient, "E11.9");
     // A valid proof for the first record, replayed for the second (same code, other randomness).
@@ -115,10 +106,7 @@ fn the_same_record_is_never_approved_twice_under_one_policy() {
 
 #[test]
 fn a_rejected_claim_does_not_block_a_correct_one() {
-    let (mut w, patient, doctor, insurer) = setup();
-    let product = w.product(&insurer, &[("I10", 10_000), ("E11", 50_000)]);
-    let policy = w.policy(&insurer, &patient, product);
-    w.advance(60);
+    let (mut w, patient, doctor, _, policy) = insured(&[("I10", 10_000), ("E11", 50_000)]);
     let record = w.write(&doctor, &patient, "E11.9");
     let wrong_item = w.claim(&patient, policy, record, 0).unwrap();
     assert_eq!(decision(&wrong_item), ("rejected", Some("proof_failed")));
@@ -187,10 +175,7 @@ fn a_policy_not_issued_or_past_its_term_is_not_active() {
 
 #[test]
 fn an_unknown_item_is_rejected() {
-    let (mut w, patient, doctor, insurer) = setup();
-    let product = w.product(&insurer, &[("E11", 50_000)]);
-    let policy = w.policy(&insurer, &patient, product);
-    w.advance(60);
+    let (mut w, patient, doctor, _, policy) = insured(&[("E11", 50_000)]);
     let record = w.write(&doctor, &patient, "E11.9");
     for item in [1, 64, u32::MAX] {
         let result = w

@@ -35,14 +35,8 @@ fn the_patient_denies_a_pending_request() {
     w.advance(99);
     let result = w.submit(&patient, Action::Deny(Deny { request })).unwrap();
     assert_eq!(result["status"], "denied");
-    let (name, payload) = w.event();
-    assert_eq!(name, "access_denied");
-    assert_eq!(payload["request"], request.to_string());
-    assert_eq!(payload["patient"], patient.id().as_str());
-    assert_eq!(payload["doctor"], doctor.id().as_str());
-    let state = request_state(&mut w, request);
-    assert_eq!(state["status"], "denied");
-    assert_eq!(state["closed_at"], w.now());
+    event_of(&mut w, "access_denied", &request, [&patient, &doctor]);
+    let state = closed_state(&mut w, request, "denied");
     assert_eq!(state["grant"], Value::Null);
 }
 
@@ -83,14 +77,8 @@ fn the_patient_revokes_a_grant() {
         .submit(&patient, Action::Revoke(Revoke { request }))
         .unwrap();
     assert_eq!(result["status"], "revoked");
-    let (name, payload) = w.event();
-    assert_eq!(name, "access_revoked");
-    assert_eq!(payload["request"], request.to_string());
-    assert_eq!(payload["patient"], patient.id().as_str());
-    assert_eq!(payload["doctor"], doctor.id().as_str());
-    let state = request_state(&mut w, request);
-    assert_eq!(state["status"], "revoked");
-    assert_eq!(state["closed_at"], w.now());
+    event_of(&mut w, "access_revoked", &request, [&patient, &doctor]);
+    let state = closed_state(&mut w, request, "revoked");
     // The terms stay for the audit trail.
     assert!(state["grant"]["expires_at"].is_i64());
 }
@@ -108,27 +96,15 @@ fn an_expired_grant_can_still_be_revoked() {
 fn revoking_a_pending_denied_or_revoked_request_is_refused_conflict() {
     let (mut w, patient, doctor) = setup();
     let pending = w.request(&doctor, &patient, vec![Read], Scope::All);
-    w.refuses_as(
-        &patient,
-        Action::Revoke(Revoke { request: pending }),
-        "conflict",
-    );
     let denied = w.request(&doctor, &patient, vec![Read], Scope::All);
     w.submit(&patient, Action::Deny(Deny { request: denied }))
         .unwrap();
-    w.refuses_as(
-        &patient,
-        Action::Revoke(Revoke { request: denied }),
-        "conflict",
-    );
     let granted = w.consent(&doctor, &patient);
     w.submit(&patient, Action::Revoke(Revoke { request: granted }))
         .unwrap();
-    w.refuses_as(
-        &patient,
-        Action::Revoke(Revoke { request: granted }),
-        "conflict",
-    );
+    for request in [pending, denied, granted] {
+        w.refuses_as(&patient, Action::Revoke(Revoke { request }), "conflict");
+    }
 }
 
 #[test]
@@ -197,11 +173,7 @@ fn an_expired_grant_left_in_the_index_does_not_count() {
         reader_ids(&mut w, &patient, "general"),
         vec![patient.id().to_string()]
     );
-    w.refuses_as(
-        &doctor,
-        Action::ReadRecord(ReadRecord { record }),
-        "forbidden",
-    );
+    read_forbidden(&mut w, &doctor, record);
 }
 
 #[test]
@@ -223,11 +195,7 @@ fn a_ledger_under_the_original_rules_checks_consent_without_the_index() {
         reader_ids(&mut w, &patient, "general"),
         vec![patient.id().to_string()]
     );
-    w.refuses_as(
-        &doctor,
-        Action::ReadRecord(ReadRecord { record }),
-        "forbidden",
-    );
+    read_forbidden(&mut w, &doctor, record);
     let indexed = w
         .state()
         .entries()

@@ -32,11 +32,12 @@ fn a_doctor_requests_access() {
     assert_eq!(result["request"], body.request.to_string());
     assert_eq!(result["status"], "pending");
 
-    let (name, payload) = w.event();
-    assert_eq!(name, "access_requested");
-    assert_eq!(payload["request"], body.request.to_string());
-    assert_eq!(payload["patient"], patient.id().as_str());
-    assert_eq!(payload["doctor"], doctor.id().as_str());
+    let payload = event_of(
+        &mut w,
+        "access_requested",
+        &body.request,
+        [&patient, &doctor],
+    );
     assert!(payload.get("expires_at").is_none(), "{payload}");
 
     let state = request_state(&mut w, body.request);
@@ -144,31 +145,29 @@ fn a_request_id_used_before_is_refused_already_exists() {
 
 // ---- grants ----
 
+/// The patient's 7-day read grant of all of `request`, carrying the keys of `records`.
+fn read_all_grant(
+    w: &mut World,
+    [patient, doctor]: [&Actor; 2],
+    request: RequestId,
+    records: &[RecordId],
+) -> Grant {
+    w.grant_body(patient, doctor, request, vec![Read], Scope::All, 7, records)
+}
+
 #[test]
 fn the_patient_grants_a_pending_request() {
     let (mut w, patient, doctor) = setup();
     let (general, lab) = with_records(&mut w, &patient);
     let request = w.request(&doctor, &patient, vec![Read, Write], Scope::All);
     w.advance(60);
-    let body = w.grant_body(
-        &patient,
-        &doctor,
-        request,
-        vec![Read],
-        Scope::All,
-        7,
-        &[general, lab],
-    );
+    let body = read_all_grant(&mut w, [&patient, &doctor], request, &[general, lab]);
     let expires_at = body.expires_at;
     let result = w.submit(&patient, Action::Grant(body)).unwrap();
     assert_eq!(result["request"], request.to_string());
     assert_eq!(result["status"], "granted");
 
-    let (name, payload) = w.event();
-    assert_eq!(name, "access_granted");
-    assert_eq!(payload["request"], request.to_string());
-    assert_eq!(payload["patient"], patient.id().as_str());
-    assert_eq!(payload["doctor"], doctor.id().as_str());
+    let payload = event_of(&mut w, "access_granted", &request, [&patient, &doctor]);
     assert_eq!(payload["expires_at"], expires_at);
     assert!(payload.get("keys").is_none(), "{payload}");
 
@@ -210,7 +209,7 @@ fn a_grant_by_another_patient_is_refused_not_found() {
     let (mut w, patient, doctor) = setup();
     let intruder = w.patient(1);
     let request = w.request(&doctor, &patient, vec![Read], Scope::All);
-    let body = w.grant_body(&patient, &doctor, request, vec![Read], Scope::All, 7, &[]);
+    let body = read_all_grant(&mut w, [&patient, &doctor], request, &[]);
     w.refuses_as(&intruder, Action::Grant(body), "not_found");
     assert_eq!(request_state(&mut w, request)["status"], "pending");
 }
@@ -219,7 +218,7 @@ fn a_grant_by_another_patient_is_refused_not_found() {
 fn a_grant_of_an_unknown_request_is_refused_not_found() {
     let (mut w, patient, doctor) = setup();
     let request = RequestId::random(&mut w.rng);
-    let body = w.grant_body(&patient, &doctor, request, vec![Read], Scope::All, 7, &[]);
+    let body = read_all_grant(&mut w, [&patient, &doctor], request, &[]);
     w.refuses_as(&patient, Action::Grant(body), "not_found");
 }
 
@@ -227,7 +226,7 @@ fn a_grant_of_an_unknown_request_is_refused_not_found() {
 fn a_grant_by_a_doctor_is_refused_wrong_role() {
     let (mut w, patient, doctor) = setup();
     let request = w.request(&doctor, &patient, vec![Read], Scope::All);
-    let body = w.grant_body(&patient, &doctor, request, vec![Read], Scope::All, 7, &[]);
+    let body = read_all_grant(&mut w, [&patient, &doctor], request, &[]);
     w.refuses_as(&doctor, Action::Grant(body.clone()), "wrong_role");
     w.refuses_admin(Action::Grant(body), "wrong_role");
 }
@@ -323,18 +322,10 @@ fn a_grant_must_carry_exactly_the_keys_of_the_records_in_scope() {
     let request = w.request(&doctor, &patient, vec![Read], Scope::All);
 
     // Missing the key of a record in scope.
-    let body = w.grant_body(
-        &patient,
-        &doctor,
-        request,
-        vec![Read],
-        Scope::All,
-        7,
-        &[general],
-    );
+    let body = read_all_grant(&mut w, [&patient, &doctor], request, &[general]);
     let err = w.refuses_as(&patient, Action::Grant(body), "invalid_payload");
     assert!(err.message.contains("keys"), "{err:?}");
-    let body = w.grant_body(&patient, &doctor, request, vec![Read], Scope::All, 7, &[]);
+    let body = read_all_grant(&mut w, [&patient, &doctor], request, &[]);
     w.refuses_as(&patient, Action::Grant(body), "invalid_payload");
     // A key for a record out of scope.
     let lab_grant = |w: &mut World, records: &[RecordId]| {
@@ -389,7 +380,7 @@ fn a_grant_must_carry_exactly_the_keys_of_the_records_in_scope() {
 fn granting_twice_or_after_a_deny_is_refused_conflict() {
     let (mut w, patient, doctor) = setup();
     let request = w.request(&doctor, &patient, vec![Read], Scope::All);
-    let body = w.grant_body(&patient, &doctor, request, vec![Read], Scope::All, 7, &[]);
+    let body = read_all_grant(&mut w, [&patient, &doctor], request, &[]);
     w.submit(&patient, Action::Grant(body)).unwrap();
     let body = w.grant_body(&patient, &doctor, request, vec![Read], Scope::All, 1, &[]);
     w.refuses_as(&patient, Action::Grant(body), "conflict");
@@ -403,7 +394,7 @@ fn granting_twice_or_after_a_deny_is_refused_conflict() {
     // A revoked grant cannot be granted again either: the doctor asks anew.
     w.submit(&patient, Action::Revoke(Revoke { request }))
         .unwrap();
-    let body = w.grant_body(&patient, &doctor, request, vec![Read], Scope::All, 7, &[]);
+    let body = read_all_grant(&mut w, [&patient, &doctor], request, &[]);
     w.refuses_as(&patient, Action::Grant(body), "conflict");
 }
 

@@ -18,6 +18,20 @@ fn patient_registration(w: &mut World) -> (Actor, RegisterIdentity) {
     (patient, registration)
 }
 
+/// Checks `patient`'s own `registration` is refused as invalid.
+#[track_caller]
+fn registration_invalid(
+    w: &mut World,
+    patient: &Actor,
+    registration: RegisterIdentity,
+) -> carechain_testkit::ChaincodeError {
+    w.refuses_as(
+        patient,
+        Action::RegisterIdentity(registration),
+        "invalid_payload",
+    )
+}
+
 fn suspend(actor: &Actor, reason: &str) -> Action {
     Action::SuspendIdentity(SuspendIdentity {
         actor: actor.id(),
@@ -71,11 +85,7 @@ fn a_patient_with_a_tampered_key_proof_is_refused() {
     for bad in [flipped, version, truncated, B64(vec![])] {
         let mut registration = registration.clone();
         registration.paillier.as_mut().unwrap().key_proof = bad;
-        let err = w.refuses_as(
-            &patient,
-            Action::RegisterIdentity(registration),
-            "invalid_payload",
-        );
+        let err = registration_invalid(&mut w, &patient, registration);
         assert!(err.message.contains("key_proof"), "{err:?}");
         assert_eq!(err.status, 400);
     }
@@ -88,11 +98,7 @@ fn a_patient_with_the_proof_of_another_key_is_refused() {
     let (patient, mut registration) = patient_registration(&mut w);
     registration.paillier.as_mut().unwrap().key_proof =
         B64(paillier_key(0).prove_key_correct().to_bytes());
-    let err = w.refuses_as(
-        &patient,
-        Action::RegisterIdentity(registration),
-        "invalid_payload",
-    );
+    let err = registration_invalid(&mut w, &patient, registration);
     assert!(err.message.contains("key_proof"), "{err:?}");
 }
 
@@ -101,11 +107,7 @@ fn a_patient_without_a_paillier_key_is_refused() {
     let mut w = World::memory();
     let (patient, mut registration) = patient_registration(&mut w);
     registration.paillier = None;
-    let err = w.refuses_as(
-        &patient,
-        Action::RegisterIdentity(registration),
-        "invalid_payload",
-    );
+    let err = registration_invalid(&mut w, &patient, registration);
     assert!(err.message.contains("paillier"), "{err:?}");
 }
 
@@ -122,11 +124,7 @@ fn a_patient_with_a_malformed_paillier_key_is_refused() {
     for bad in [even, small, B64(leading_zero), B64(vec![])] {
         let mut registration = registration.clone();
         registration.paillier.as_mut().unwrap().public_key = bad;
-        w.refuses_as(
-            &patient,
-            Action::RegisterIdentity(registration),
-            "invalid_payload",
-        );
+        registration_invalid(&mut w, &patient, registration);
     }
 }
 

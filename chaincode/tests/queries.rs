@@ -104,20 +104,17 @@ fn lists_are_per_owner() {
     let other_doctor = w.registered(Role::Doctor);
     let mine = w.request(&doctor, &patient, vec![Read], Scope::All);
     let theirs = w.request(&other_doctor, &other_patient, vec![Read], Scope::All);
-    let page = w
-        .query("requests_for_patient", &[patient.id().as_str()])
-        .unwrap();
-    assert_eq!(
-        ids(page["items"].as_array().unwrap(), "request"),
-        vec![mine.to_string()]
-    );
-    let page = w
-        .query("requests_by_doctor", &[other_doctor.id().as_str()])
-        .unwrap();
-    assert_eq!(
-        ids(page["items"].as_array().unwrap(), "request"),
-        vec![theirs.to_string()]
-    );
+    for (query, owner, only) in [
+        ("requests_for_patient", &patient, mine),
+        ("requests_by_doctor", &other_doctor, theirs),
+    ] {
+        let page = w.query(query, &[owner.id().as_str()]).unwrap();
+        assert_eq!(
+            ids(page["items"].as_array().unwrap(), "request"),
+            vec![only.to_string()],
+            "{query}"
+        );
+    }
     // Someone with nothing has an empty list, not an error.
     let stranger = w.stranger(Role::Doctor);
     let page = w
@@ -129,14 +126,7 @@ fn lists_are_per_owner() {
 
 #[test]
 fn records_and_access_log_paginate_too() {
-    let mut w = World::memory();
-    let patient = w.patient(0);
-    let doctor = w.registered(Role::Doctor);
-    w.consent(&doctor, &patient);
-    let mut records: Vec<String> = (0..3)
-        .map(|_| w.write(&doctor, &patient, "I10").to_string())
-        .collect();
-    records.sort();
+    let (mut w, patient, doctor, records) = three_records();
     let (items, _) = walk(&mut w, "records_for_patient", patient.id().as_str(), "2");
     assert_eq!(ids(&items, "record"), records);
 
@@ -432,8 +422,9 @@ fn readers_with_a_bad_patient_or_category_is_refused_bad_arguments() {
     }
 }
 
-/// A patient with three records a doctor wrote, their ids sorted.
-fn three_records() -> (World, Actor, Vec<String>) {
+/// A patient, a doctor with consent and the three records the doctor wrote,
+/// their ids sorted.
+fn three_records() -> (World, Actor, Actor, Vec<String>) {
     let mut w = World::memory();
     let patient = w.patient(0);
     let doctor = w.registered(Role::Doctor);
@@ -442,12 +433,12 @@ fn three_records() -> (World, Actor, Vec<String>) {
         .map(|_| w.write(&doctor, &patient, "I10").to_string())
         .collect();
     records.sort();
-    (w, patient, records)
+    (w, patient, doctor, records)
 }
 
 #[test]
 fn records_with_keys_answer_each_record_with_the_readers_own_key() {
-    let (mut w, patient, records) = three_records();
+    let (mut w, patient, _, records) = three_records();
     let owner = patient.id();
     let mut seen = Vec::new();
     let mut after = String::new();
@@ -491,7 +482,7 @@ fn records_with_keys_answer_each_record_with_the_readers_own_key() {
 
 #[test]
 fn own_keys_answer_the_patients_keys_of_the_records_in_scope() {
-    let (mut w, patient, records) = three_records();
+    let (mut w, patient, _, records) = three_records();
     let owner = patient.id();
     let keys = w.raw_query("own_keys", &[owner.as_str(), "all"]).unwrap();
     let keys = keys.as_array().unwrap();

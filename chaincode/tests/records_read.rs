@@ -31,11 +31,7 @@ fn a_granted_doctor_reads_a_record_and_the_read_is_logged() {
         .unwrap();
     assert_ne!(result["key"], patients_key);
 
-    let (name, payload) = w.event();
-    assert_eq!(name, "record_read");
-    assert_eq!(payload["record"], record.to_string());
-    assert_eq!(payload["patient"], patient.id().as_str());
-    assert_eq!(payload["actor"], doctor.id().as_str());
+    let payload = event_of(&mut w, "record_read", &record, [&patient, &doctor]);
     let shown = payload.to_string();
     assert!(!shown.contains(result["record"]["payload"].as_str().unwrap()));
     assert!(!shown.contains(result["record"]["code"].as_str().unwrap()));
@@ -66,19 +62,11 @@ fn a_read_without_a_grant_is_forbidden() {
     let (mut w, patient, doctor, ..) = setup();
     let record = w.write(&doctor, &patient, "I10");
     let stranger = w.registered(Role::Doctor);
-    let err = w.refuses_as(
-        &stranger,
-        Action::ReadRecord(ReadRecord { record }),
-        "forbidden",
-    );
+    let err = read_forbidden(&mut w, &stranger, record);
     assert_eq!(err.status, 403);
     // A pending request is no grant.
     w.request(&stranger, &patient, vec![Read], Scope::All);
-    w.refuses_as(
-        &stranger,
-        Action::ReadRecord(ReadRecord { record }),
-        "forbidden",
-    );
+    read_forbidden(&mut w, &stranger, record);
     let log = w.query("access_log", &[patient.id().as_str()]).unwrap();
     assert_eq!(log["items"], serde_json::json!([]));
 }
@@ -91,11 +79,7 @@ fn a_write_only_grant_does_not_allow_reads() {
     w.grant_to(&writer, &patient, vec![Write], Scope::All, 7);
     let own = w.write(&writer, &patient, "J10.1");
     for record in [record, own] {
-        w.refuses_as(
-            &writer,
-            Action::ReadRecord(ReadRecord { record }),
-            "forbidden",
-        );
+        read_forbidden(&mut w, &writer, record);
     }
 }
 
@@ -109,20 +93,12 @@ fn a_grant_past_its_end_time_refuses_the_read_before_any_revoke() {
     w.set_now(expires_at - 1);
     w.read(&doctor, record).unwrap();
     w.set_now(expires_at);
-    w.refuses_as(
-        &doctor,
-        Action::ReadRecord(ReadRecord { record }),
-        "forbidden",
-    );
+    read_forbidden(&mut w, &doctor, record);
     // Nobody flipped a flag: the grant is still "granted", only past its end.
     let state = w.query("request", &[&grant.to_string()]).unwrap();
     assert_eq!(state["status"], "granted");
     w.advance(365 * DAY);
-    w.refuses_as(
-        &doctor,
-        Action::ReadRecord(ReadRecord { record }),
-        "forbidden",
-    );
+    read_forbidden(&mut w, &doctor, record);
 }
 
 #[test]
@@ -133,11 +109,7 @@ fn after_a_revoke_the_next_read_is_refused() {
     // Same second: the revoke is effective at once.
     w.submit(&patient, Action::Revoke(Revoke { request: grant }))
         .unwrap();
-    w.refuses_as(
-        &doctor,
-        Action::ReadRecord(ReadRecord { record }),
-        "forbidden",
-    );
+    read_forbidden(&mut w, &doctor, record);
     let log = w.query("access_log", &[patient.id().as_str()]).unwrap();
     assert_eq!(log["items"].as_array().unwrap().len(), 1);
     // Only a new grant restores access.
@@ -210,8 +182,13 @@ fn a_grant_from_one_patient_does_not_open_another_patients_records() {
         "forbidden",
     );
     // Nor write for them.
-    let body = w.record_body(&other_patient, "I10", RecordCategory::General);
-    w.refuses_as(&doctor, Action::WriteRecord(body), "forbidden");
+    write_forbidden(
+        &mut w,
+        &doctor,
+        &other_patient,
+        "I10",
+        RecordCategory::General,
+    );
 }
 
 #[test]
@@ -244,8 +221,7 @@ fn a_read_by_anyone_but_a_doctor_is_refused_wrong_role() {
 #[test]
 fn a_suspended_doctor_is_not_a_current_reader() {
     let (mut w, patient, doctor, ..) = setup();
-    let suspended = w.registered(Role::Doctor);
-    w.grant_to(&suspended, &patient, vec![Read], Scope::All, 7);
+    let (suspended, _) = read_granted(&mut w, &patient, 7);
     w.admin_submit(Action::SuspendIdentity(SuspendIdentity {
         actor: suspended.id(),
         reason: "licence withdrawn".into(),

@@ -11,7 +11,7 @@ use carechain_core::ids::B64;
 use carechain_core::statement::*;
 use support::*;
 
-use AccessAction::{Read, Write};
+use AccessAction::Write;
 use support::records::*;
 
 #[test]
@@ -45,11 +45,7 @@ fn a_doctor_with_a_write_grant_writes_a_record() {
             .unwrap();
     }
 
-    let (name, payload) = w.event();
-    assert_eq!(name, "record_written");
-    assert_eq!(payload["record"], record.to_string());
-    assert_eq!(payload["patient"], patient.id().as_str());
-    assert_eq!(payload["actor"], doctor.id().as_str());
+    let payload = event_of(&mut w, "record_written", &record, [&patient, &doctor]);
     let shown = payload.to_string();
     for secret in [
         body.payload.encode(),
@@ -67,22 +63,18 @@ fn a_doctor_with_a_write_grant_writes_a_record() {
 fn a_write_without_any_grant_is_forbidden() {
     let (mut w, patient, ..) = setup();
     let stranger = w.registered(Role::Doctor);
-    let body = w.record_body(&patient, "I10", RecordCategory::General);
-    let err = w.refuses_as(&stranger, Action::WriteRecord(body), "forbidden");
+    let err = write_forbidden(&mut w, &stranger, &patient, "I10", RecordCategory::General);
     assert_eq!(err.status, 403);
     // A pending or denied request is no grant either.
     w.request(&stranger, &patient, vec![Write], Scope::All);
-    let body = w.record_body(&patient, "I10", RecordCategory::General);
-    w.refuses_as(&stranger, Action::WriteRecord(body), "forbidden");
+    write_forbidden(&mut w, &stranger, &patient, "I10", RecordCategory::General);
 }
 
 #[test]
 fn a_write_with_only_a_read_grant_is_forbidden() {
     let (mut w, patient, ..) = setup();
-    let reader = w.registered(Role::Doctor);
-    w.grant_to(&reader, &patient, vec![Read], Scope::All, 7);
-    let body = w.record_body(&patient, "I10", RecordCategory::General);
-    w.refuses_as(&reader, Action::WriteRecord(body), "forbidden");
+    let (reader, _) = read_granted(&mut w, &patient, 7);
+    write_forbidden(&mut w, &reader, &patient, "I10", RecordCategory::General);
 }
 
 #[test]
@@ -92,8 +84,7 @@ fn a_write_outside_the_granted_categories_is_forbidden() {
     let scope = Scope::Categories(vec![RecordCategory::Laboratory]);
     w.grant_to(&lab, &patient, vec![Write], scope, 7);
     for category in [RecordCategory::General, RecordCategory::MentalHealth] {
-        let body = w.record_body(&patient, "F32.9", category);
-        w.refuses_as(&lab, Action::WriteRecord(body), "forbidden");
+        write_forbidden(&mut w, &lab, &patient, "F32.9", category);
     }
     let body = w.record_body(&patient, "R73.09", RecordCategory::Laboratory);
     w.submit(&lab, Action::WriteRecord(body)).unwrap();
@@ -108,8 +99,7 @@ fn a_write_after_the_grant_ends_is_forbidden() {
     w.set_now(expires_at - 1);
     w.write(&doctor, &patient, "I10");
     w.set_now(expires_at);
-    let body = w.record_body(&patient, "I10", RecordCategory::General);
-    w.refuses_as(&doctor, Action::WriteRecord(body), "forbidden");
+    write_forbidden(&mut w, &doctor, &patient, "I10", RecordCategory::General);
 }
 
 #[test]
@@ -118,8 +108,7 @@ fn a_write_after_a_revoke_is_forbidden() {
     w.write(&doctor, &patient, "I10");
     w.submit(&patient, Action::Revoke(Revoke { request: grant }))
         .unwrap();
-    let body = w.record_body(&patient, "I10", RecordCategory::General);
-    w.refuses_as(&doctor, Action::WriteRecord(body), "forbidden");
+    write_forbidden(&mut w, &doctor, &patient, "I10", RecordCategory::General);
 }
 
 #[test]
@@ -146,8 +135,7 @@ fn a_write_for_an_unknown_or_non_patient_is_refused_not_found() {
 #[test]
 fn a_write_whose_keys_do_not_match_the_current_readers_is_refused() {
     let (mut w, patient, doctor, ..) = setup();
-    let colleague = w.registered(Role::Doctor);
-    w.grant_to(&colleague, &patient, vec![Read], Scope::All, 7);
+    let (colleague, _) = read_granted(&mut w, &patient, 7);
     let stranger = w.registered(Role::Doctor);
     let template = w.record_body(&patient, "I10", RecordCategory::General);
     assert_eq!(template.keys.len(), 3, "patient, doctor, colleague");
@@ -187,10 +175,8 @@ fn a_write_whose_keys_do_not_match_the_current_readers_is_refused() {
 #[test]
 fn a_write_need_not_wrap_for_a_reader_whose_grant_ended_or_was_revoked() {
     let (mut w, patient, doctor, ..) = setup();
-    let expired = w.registered(Role::Doctor);
-    w.grant_to(&expired, &patient, vec![Read], Scope::All, 1);
-    let revoked = w.registered(Role::Doctor);
-    let request = w.grant_to(&revoked, &patient, vec![Read], Scope::All, 7);
+    let (expired, _) = read_granted(&mut w, &patient, 1);
+    let (revoked, request) = read_granted(&mut w, &patient, 7);
     w.submit(&patient, Action::Revoke(Revoke { request }))
         .unwrap();
     w.advance(DAY);

@@ -28,6 +28,14 @@ pub fn request_state(w: &mut World, request: RequestId) -> Value {
     w.query("request", &[&request.to_string()]).unwrap()
 }
 
+/// The state of `request`, checked closed as `status` at the current time.
+pub fn closed_state(w: &mut World, request: RequestId, status: &str) -> Value {
+    let state = request_state(w, request);
+    assert_eq!(state["status"], status);
+    assert_eq!(state["closed_at"], w.now());
+    state
+}
+
 /// A world where another doctor with a write grant has written a general and
 /// a laboratory record for the patient; returns their ids.
 pub fn with_records(w: &mut World, patient: &Actor) -> (RecordId, RecordId) {

@@ -1,6 +1,7 @@
 //! Shared set-up of the claim and insurance tests.
 
 use super::*;
+use carechain_core::ids::PolicyId;
 use carechain_core::statement::Role;
 
 /// A world with a patient whose records a doctor may write, and an insurer.
@@ -30,4 +31,14 @@ pub fn setup() -> (World, Actor, Actor, Actor) {
     let insurer = w.registered(Role::Insurer);
     w.consent(&doctor, &patient);
     (w, patient, doctor, insurer)
+}
+
+/// As [`setup`], with a policy the patient bought of a product covering
+/// `items`, a minute old.
+pub fn insured(items: &[(&str, u64)]) -> (World, Actor, Actor, Actor, PolicyId) {
+    let (mut w, patient, doctor, insurer) = setup();
+    let product = w.product(&insurer, items);
+    let policy = w.policy(&insurer, &patient, product);
+    w.advance(60);
+    (w, patient, doctor, insurer, policy)
 }
