@@ -203,6 +203,11 @@ impl Relay {
         &self.state
     }
 
+    /// A handle that stops the server from elsewhere (another thread, a `Drop`).
+    pub fn handle(&self) -> ServerHandle {
+        self.handle.clone()
+    }
+
     /// Stops accepting, lets open requests finish, then stores what waits
     /// for a group commit.
     pub async fn stop(self) -> Result<(), ApiError> {

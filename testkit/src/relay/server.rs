@@ -1,16 +1,15 @@
-//! The relay on its own thread: an actix system serving the relay's
-//! application on a loopback port, over a fresh temp directory (embedded
-//! ledger, SQLite database), until dropped.
+//! The relay on its own thread: an actix system running the relay's one
+//! start-up ([`Relay::builder`]) on a loopback port, over a fresh temp
+//! directory (embedded ledger, SQLite database), until dropped.
 
 use std::net::SocketAddr;
 use std::sync::mpsc;
 
 use actix_web::dev::ServerHandle;
-use actix_web::{HttpServer, web};
-use carechain_api::app;
+use actix_web::web;
 use carechain_api::config::Config;
-use carechain_api::db;
-use carechain_api::state::{AppState, open_ledger};
+use carechain_api::relay::Relay;
+use carechain_api::state::AppState;
 
 use crate::AUD;
 
@@ -34,26 +33,21 @@ impl Server {
             ledger_audience: AUD.into(),
             login_attempts_per_minute: 10_000,
             pool_size: 4,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            workers: 1,
             ..Config::default()
         };
         let (tx, rx) = mpsc::channel();
         let thread = std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
-                let pool = db::connect(&config.database_url(), config.pool_size).unwrap();
-                let ledger = open_ledger(&config).unwrap();
-                let state = web::Data::new(AppState::new(config, pool, ledger, &[7u8; 32]));
-                let metrics = app::metrics().unwrap();
-                let shared = state.clone();
-                let server = HttpServer::new(move || app::app(shared.clone(), metrics.clone()))
-                    .workers(1)
-                    .shutdown_timeout(1)
+                let relay = Relay::builder(config)
+                    .jwt_secret(&[7u8; 32])
                     .disable_signals()
-                    .bind(("127.0.0.1", 0))
-                    .unwrap();
-                let addr = server.addrs()[0];
-                let server = server.run();
-                tx.send((addr, state, server.handle())).unwrap();
-                server.await.unwrap();
+                    .start()
+                    .expect("the relay starts");
+                tx.send((relay.addr(), relay.state().clone(), relay.handle()))
+                    .expect("the test waits for the relay");
+                relay.wait().await.expect("the relay stops cleanly");
             });
         });
         let (addr, state, handle) = rx.recv().expect("the relay starts");
