@@ -1,5 +1,8 @@
 //! The one HTTP error type: every failure becomes an RFC 9457 problem
-//! (`application/problem+json`) with a stable `type` per error.
+//! (`application/problem+json`) with a stable `type` per error. The relay's
+//! own refusals are `{PROBLEM_BASE}<code>`; the contract's are
+//! `{PROBLEM_BASE}ledger/<code>`, so a client can tell "the relay refused"
+//! from "the ledger refused" even where both use a code such as `conflict`.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::ContentType;
@@ -10,6 +13,8 @@ use utoipa::ToSchema;
 
 /// The base of every problem `type`.
 pub const PROBLEM_BASE: &str = "https://carechain.dev/problems/";
+/// The segment after [`PROBLEM_BASE`] that marks a contract's refusal.
+pub const LEDGER_PROBLEM_SEGMENT: &str = "ledger/";
 
 /// An RFC 9457 problem document.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
@@ -105,7 +110,8 @@ impl ApiError {
         ApiError::Forbidden(detail.into())
     }
 
-    /// The stable code that ends the problem `type`.
+    /// The stable code that ends the problem `type` (the contract's own
+    /// code for a ledger refusal).
     pub fn code(&self) -> &str {
         match self {
             ApiError::BadRequest(_) => "bad_request",
@@ -131,8 +137,12 @@ impl ApiError {
             ApiError::Internal(_) => "internal error".to_owned(),
             other => other.to_string(),
         };
+        let segment = match self {
+            ApiError::Ledger { .. } => LEDGER_PROBLEM_SEGMENT,
+            _ => "",
+        };
         Problem {
-            kind: format!("{PROBLEM_BASE}{}", self.code()),
+            kind: format!("{PROBLEM_BASE}{segment}{}", self.code()),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
             detail,
@@ -225,9 +235,9 @@ impl From<LedgerError> for ApiError {
             LedgerError::Unavailable(m) => ApiError::Unavailable(format!("ledger: {m}")),
             // Nothing took effect, or the outcome is not known yet: the
             // client may retry with the same statement and Idempotency-Key.
-            e @ (LedgerError::NotCommitted { .. } | LedgerError::Timeout { .. }) => {
-                ApiError::Unavailable(format!("ledger: {e}"))
-            }
+            e @ (LedgerError::NotCommitted { .. }
+            | LedgerError::Timeout { .. }
+            | LedgerError::Uncertain { .. }) => ApiError::Unavailable(format!("ledger: {e}")),
             other => ApiError::Internal(format!("ledger: {other}")),
         }
     }

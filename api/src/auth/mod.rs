@@ -4,7 +4,6 @@
 
 pub mod active;
 pub mod password;
-pub mod patient;
 pub mod tokens;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};

@@ -5,8 +5,9 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use carechain_core::identity::VerifyingKey;
 use carechain_core::ids::B64;
 use carechain_core::ledger::{Identity, Query};
+use carechain_core::protocol::login::verify_login_proof;
 
-use crate::auth::{Caller, client_ip, password, patient, tokens};
+use crate::auth::{Caller, client_ip, password, tokens};
 use crate::db::{self, accounts, models, tokens as token_db};
 use crate::error::ApiError;
 use crate::forward;
@@ -281,12 +282,15 @@ pub async fn patient_login(
     if identity.role != carechain_core::statement::Role::Patient || !identity.active {
         return Err(unauthorized());
     }
-    let nonce = patient::verify(
+    let now = db::now();
+    let nonce = verify_login_proof(
         &body.signature,
         &identity.signing_key,
         &state.config.audience,
-    )?;
-    let now = db::now();
+        now,
+    )
+    .map_err(|e| ApiError::Unauthorized(e.to_string()))?
+    .challenge;
     let actor_id = actor.to_string();
     let account = db::run(&state.pool, move |conn| {
         if !token_db::consume_challenge(conn, &nonce, &actor_id, now)? {

@@ -97,7 +97,7 @@ async fn statements_must_be_the_callers_and_of_the_endpoints_kind_and_validly_si
     for (statement, code) in [
         (another, "forbidden"),
         (wrong, "forbidden"),
-        (tampered, "signature_invalid"),
+        (tampered, "ledger/signature_invalid"),
     ] {
         let r = app
             .post_statement("/v1/requests", Some(&token), &statement)
@@ -124,7 +124,7 @@ async fn statements_must_be_the_callers_and_of_the_endpoints_kind_and_validly_si
     let r = app
         .post_statement("/v1/requests", Some(&token), &reused)
         .await;
-    problem(&r, StatusCode::FORBIDDEN, "replayed_nonce");
+    problem(&r, StatusCode::FORBIDDEN, "ledger/replayed_nonce");
 }
 
 #[actix_web::test]

@@ -75,7 +75,7 @@ async fn the_whole_story_through_http() {
     assert_eq!(twice.status, StatusCode::CONFLICT, "{twice:?}");
     assert_eq!(
         twice.body["type"],
-        "https://carechain.dev/problems/conflict"
+        "https://carechain.dev/problems/ledger/conflict"
     );
 
     // Deny a second request; revoke the first grant.
@@ -205,8 +205,9 @@ async fn patient_login_needs_a_fresh_challenge_signed_by_the_registered_key() {
     let proof =
         |who, audience: &str, offset| support::login_proof(who, &challenge, audience, offset);
     let good = proof(&patient, &aud, 0);
-    // In order: another key's, the wrong audience, the right one (accepted
-    // once, then the challenge is spent), an expired one.
+    // In order: another key's, the wrong audience, one dated ahead of the
+    // relay's clock, the right one (accepted once, then the challenge is
+    // spent), an expired one.
     for (what, signature, status) in [
         (
             "another key",
@@ -216,6 +217,11 @@ async fn patient_login_needs_a_fresh_challenge_signed_by_the_registered_key() {
         (
             "another audience",
             proof(&patient, "someone-else", 0),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "a proof dated a day ahead",
+            proof(&patient, &aud, 86_400),
             StatusCode::UNAUTHORIZED,
         ),
         ("the right proof", good.clone(), StatusCode::OK),

@@ -51,26 +51,88 @@ pub fn sign_login_proof(
     .map_err(|e| ProtocolError::Signing(e.to_string()))
 }
 
-/// Checks a login proof under `key` for `audience` at `now`; returns its
-/// claims, or `None` if the signature, audience, expiry or lifetime is wrong.
+/// Why a login proof was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoginProofError {
+    /// Not a compact ES256 JWS signed by the patient's key over the claims.
+    #[error("the login signature is invalid")]
+    BadSignature,
+    /// The header's `typ` is present and is not `JWT`.
+    #[error("expected a login proof of type JWT, found type {found:?}")]
+    WrongType {
+        /// The `typ` the header carried.
+        found: String,
+    },
+    /// The proof was signed for another relay.
+    #[error("the login proof is for another audience")]
+    WrongAudience,
+    /// `exp` (plus the leeway) is before the verifier's clock.
+    #[error("the login proof expired at {exp}, it is now {now}")]
+    Expired {
+        /// The proof's expiry.
+        exp: i64,
+        /// The verifier's clock.
+        now: i64,
+    },
+    /// `iat` is after the verifier's clock (beyond the leeway).
+    #[error("the login proof is dated {iat}, after the relay's clock ({now})")]
+    IssuedInFuture {
+        /// The proof's issue time.
+        iat: i64,
+        /// The verifier's clock.
+        now: i64,
+    },
+    /// `exp - iat` is longer than [`MAX_LOGIN_PROOF_TTL_SECS`] (or negative).
+    #[error(
+        "the login proof must live between 0 and {MAX_LOGIN_PROOF_TTL_SECS} seconds, found {lifetime}"
+    )]
+    TooLong {
+        /// `exp - iat`.
+        lifetime: i64,
+    },
+}
+
+/// Checks a login proof under `key` for `audience` at `now` and returns its
+/// claims, or the reason it is refused.
 pub fn verify_login_proof(
     token: &str,
     key: &VerifyingKey,
     audience: &str,
     now: i64,
-) -> Option<LoginProof> {
+) -> Result<LoginProof, LoginProofError> {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| LoginProofError::BadSignature)?;
+    if let Some(typ) = header.typ.filter(|t| !t.eq_ignore_ascii_case("JWT")) {
+        return Err(LoginProofError::WrongType { found: typ });
+    }
     let decoding = DecodingKey::from_ec_der(&key.to_uncompressed_sec1());
     let mut validation = Validation::new(Algorithm::ES256);
-    validation.set_audience(&[audience]);
     validation.set_required_spec_claims(&["exp", "aud"]);
-    // Expiry is checked below against the caller's clock.
+    // Audience and times are checked below, so each refusal says why.
+    validation.validate_aud = false;
     validation.validate_exp = false;
     let proof = jsonwebtoken::decode::<LoginProof>(token, &decoding, &validation)
-        .ok()?
+        .map_err(|_| LoginProofError::BadSignature)?
         .claims;
-    let fresh = now <= proof.exp.saturating_add(LOGIN_PROOF_LEEWAY_SECS);
-    let short = proof.exp.saturating_sub(proof.iat) <= MAX_LOGIN_PROOF_TTL_SECS;
-    (fresh && short).then_some(proof)
+    if proof.aud != audience {
+        return Err(LoginProofError::WrongAudience);
+    }
+    if now > proof.exp.saturating_add(LOGIN_PROOF_LEEWAY_SECS) {
+        return Err(LoginProofError::Expired {
+            exp: proof.exp,
+            now,
+        });
+    }
+    if proof.iat > now.saturating_add(LOGIN_PROOF_LEEWAY_SECS) {
+        return Err(LoginProofError::IssuedInFuture {
+            iat: proof.iat,
+            now,
+        });
+    }
+    let lifetime = proof.exp.saturating_sub(proof.iat);
+    if !(0..=MAX_LOGIN_PROOF_TTL_SECS).contains(&lifetime) {
+        return Err(LoginProofError::TooLong { lifetime });
+    }
+    Ok(proof)
 }
 
 #[cfg(test)]
@@ -78,16 +140,47 @@ mod tests {
     use super::*;
     use crate::protocol::testkeys::patient;
 
+    /// Signs arbitrary claims and header type with `key`, as a forger would.
+    fn sign_raw(key: &SigningKey, typ: &str, claims: &LoginProof) -> String {
+        let mut header = Header::new(Algorithm::ES256);
+        header.typ = Some(typ.to_owned());
+        jsonwebtoken::encode(
+            &header,
+            claims,
+            &EncodingKey::from_ec_der(&key.to_pkcs8_der()),
+        )
+        .unwrap()
+    }
+
+    fn claims(iat: i64, exp: i64) -> LoginProof {
+        LoginProof {
+            challenge: "n".into(),
+            aud: "relay".into(),
+            iat,
+            exp,
+        }
+    }
+
     #[test]
     fn a_proof_verifies_under_its_key_and_audience_only() {
         let p = patient(1);
         let token = sign_login_proof(&p.signing, "nonce-1", "relay", 1_000).unwrap();
         let claims = verify_login_proof(&token, &p.signing.verifying_key(), "relay", 1_010);
-        assert_eq!(claims.map(|c| c.challenge).as_deref(), Some("nonce-1"));
+        assert_eq!(claims.map(|c| c.challenge).as_deref(), Ok("nonce-1"));
         let other = patient(2).signing.verifying_key();
-        assert_eq!(verify_login_proof(&token, &other, "relay", 1_010), None);
+        assert_eq!(
+            verify_login_proof(&token, &other, "relay", 1_010),
+            Err(LoginProofError::BadSignature)
+        );
         let key = p.signing.verifying_key();
-        assert_eq!(verify_login_proof(&token, &key, "elsewhere", 1_010), None);
+        assert_eq!(
+            verify_login_proof(&token, &key, "elsewhere", 1_010),
+            Err(LoginProofError::WrongAudience)
+        );
+        assert_eq!(
+            verify_login_proof("not.a.jws", &key, "relay", 1_010),
+            Err(LoginProofError::BadSignature)
+        );
     }
 
     #[test]
@@ -96,7 +189,59 @@ mod tests {
         let token = sign_login_proof(&p.signing, "n", "relay", 1_000).unwrap();
         let key = p.signing.verifying_key();
         let deadline = 1_000 + LOGIN_PROOF_TTL_SECS + LOGIN_PROOF_LEEWAY_SECS;
-        assert!(verify_login_proof(&token, &key, "relay", deadline).is_some());
-        assert!(verify_login_proof(&token, &key, "relay", deadline + 1).is_none());
+        assert!(verify_login_proof(&token, &key, "relay", deadline).is_ok());
+        assert_eq!(
+            verify_login_proof(&token, &key, "relay", deadline + 1),
+            Err(LoginProofError::Expired {
+                exp: 1_000 + LOGIN_PROOF_TTL_SECS,
+                now: deadline + 1
+            })
+        );
+    }
+
+    #[test]
+    fn a_proof_dated_ahead_of_the_clock_is_refused() {
+        // A proof dated a day ahead would otherwise sidestep the lifetime cap.
+        let p = patient(4);
+        let key = p.signing.verifying_key();
+        let ahead = sign_raw(&p.signing, "JWT", &claims(87_400, 87_460));
+        assert_eq!(
+            verify_login_proof(&ahead, &key, "relay", 1_000),
+            Err(LoginProofError::IssuedInFuture {
+                iat: 87_400,
+                now: 1_000
+            })
+        );
+        let within_leeway = sign_raw(&p.signing, "JWT", &claims(1_020, 1_080));
+        assert!(verify_login_proof(&within_leeway, &key, "relay", 1_000).is_ok());
+    }
+
+    #[test]
+    fn a_long_lived_or_backwards_proof_is_refused() {
+        let p = patient(5);
+        let key = p.signing.verifying_key();
+        let long = sign_raw(&p.signing, "JWT", &claims(1_000, 1_000 + 601));
+        assert_eq!(
+            verify_login_proof(&long, &key, "relay", 1_000),
+            Err(LoginProofError::TooLong { lifetime: 601 })
+        );
+        let backwards = sign_raw(&p.signing, "JWT", &claims(1_010, 1_000));
+        assert_eq!(
+            verify_login_proof(&backwards, &key, "relay", 1_000),
+            Err(LoginProofError::TooLong { lifetime: -10 })
+        );
+    }
+
+    #[test]
+    fn a_proof_of_another_type_is_refused() {
+        let p = patient(6);
+        let key = p.signing.verifying_key();
+        let typed = sign_raw(&p.signing, "at+jwt", &claims(1_000, 1_060));
+        assert_eq!(
+            verify_login_proof(&typed, &key, "relay", 1_000),
+            Err(LoginProofError::WrongType {
+                found: "at+jwt".into()
+            })
+        );
     }
 }
