@@ -47,6 +47,20 @@ pub enum LedgerError {
         /// The transaction, when one was already sent.
         tx_id: Option<String>,
     },
+    /// The connection failed after the transaction was sent (a reset during
+    /// `Submit` or `CommitStatus`): it may or may not commit. As with a
+    /// timeout, a retry must reuse its signed statement.
+    #[error(
+        "the connection to the ledger failed during {during} ({reason}); transaction {tx_id} may still commit"
+    )]
+    Uncertain {
+        /// The call that failed, e.g. `CommitStatus`.
+        during: String,
+        /// The transaction whose outcome is unknown.
+        tx_id: String,
+        /// What the transport reported.
+        reason: String,
+    },
     /// The Fabric gateway refused a call for a reason the contract did not
     /// give (malformed request, identity not allowed, unknown channel or
     /// chaincode); retrying will not help, an operator must look.

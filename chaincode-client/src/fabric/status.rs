@@ -153,9 +153,10 @@ pub fn to_ledger_error(call: &'static str, tx_id: Option<&str>, status: &Status)
             tx_id: tx_id.map(str::to_owned),
         },
         _ if is_transient(status) && outcome_unknown(call) && tx_id.is_some() => {
-            LedgerError::Timeout {
-                during: format!("{call} ({:?}: {message})", status.code()),
-                tx_id: tx_id.map(str::to_owned),
+            LedgerError::Uncertain {
+                during: call.to_owned(),
+                tx_id: tx_id.unwrap_or_default().to_owned(),
+                reason: format!("{:?}: {message}", status.code()),
             }
         }
         _ if is_transient(status) => LedgerError::Unavailable(format!(
@@ -254,8 +255,9 @@ mod tests {
         ));
         for call in ["Submit", "CommitStatus"] {
             match to_ledger_error(call, Some("t1"), &reset) {
-                e @ LedgerError::Timeout { .. } => {
+                e @ LedgerError::Uncertain { .. } => {
                     assert!(e.to_string().contains("t1 may still commit"), "{e}");
+                    assert!(e.to_string().contains(call), "{e}");
                 }
                 other => panic!("{call}: expected an unknown outcome, found {other:?}"),
             }
