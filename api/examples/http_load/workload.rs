@@ -8,11 +8,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use carechain_core::envelope::{self, DataKey};
 use carechain_core::icd10::{CoveredCode, Icd10Code};
-use carechain_core::ids::{B64, ClaimId, PolicyId, ProductId, RecordId, RequestId};
+use carechain_core::ids::{ActorId, B64, ClaimId, PolicyId, ProductId, RecordId, RequestId};
 use carechain_core::paillier::SecretKey;
 use carechain_core::protocol::claim::{Diagnosis, find_claim_item};
+use carechain_core::protocol::write::{EncryptedDiagnosis, RecordWrite};
 use carechain_core::statement::*;
 
 use crate::client::{Step, setup, split};
@@ -162,44 +162,28 @@ pub async fn claims(
         let p = i % patients.len();
         let patient = &patients[p];
         let sk = patient.paillier.clone().unwrap();
-        let record = RecordId::random(&mut world.rng);
-        let data_key = DataKey::generate(&mut world.rng);
-        let sealed = envelope::seal(
-            b"{\"resourceType\":\"Condition\"}",
-            &data_key,
-            &patient.id(),
-            &record,
-            &mut world.rng,
-        );
         // The readers: the patient and the doctor holding the grant.
-        let keys = [patient, &doctor]
+        let readers: Vec<(ActorId, B64)> = [patient, &doctor]
             .iter()
-            .map(|reader| {
-                let wrapped = data_key
-                    .wrap_for(
-                        &reader.hpke.public_key(),
-                        &patient.id(),
-                        &record,
-                        &mut world.rng,
-                    )
-                    .unwrap();
-                ReaderKey {
-                    reader: reader.id(),
-                    enc: wrapped.enc,
-                    ciphertext: wrapped.ciphertext,
-                }
-            })
+            .map(|reader| (reader.id(), B64(reader.hpke.public_key().to_bytes())))
             .collect();
-        let act = Action::WriteRecord(WriteRecord {
-            record,
-            patient: patient.id(),
-            category: RecordCategory::General,
-            nonce: sealed.nonce,
-            payload: sealed.ciphertext,
-            keys,
+        let diagnosis = EncryptedDiagnosis {
             code: cache.encrypt(world, &sk, code.encode(), "code"),
-            code_category: cache.encrypt(world, &sk, code.category().encode(), "category"),
-        });
+            category: cache.encrypt(world, &sk, code.category().encode(), "category"),
+        };
+        let write = RecordWrite {
+            record: RecordId::random(&mut world.rng),
+            patient: &patient.id(),
+            category: RecordCategory::General,
+            payload: b"{\"resourceType\":\"Condition\"}",
+            code: &code,
+            paillier_key: sk.public_key(),
+            readers: &readers,
+        }
+        .compose_with(diagnosis, &mut world.rng)
+        .expect("compose the record write");
+        let record = write.record;
+        let act = Action::WriteRecord(write);
         writes.push(world.step(&doctor, "/v1/records".into(), act, 201));
         pending.push((p, record));
     }

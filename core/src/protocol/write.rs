@@ -30,9 +30,55 @@ pub struct RecordWrite<'a> {
     pub readers: &'a [(ActorId, B64)],
 }
 
+/// A record's diagnosis under the patient's Paillier key: `E(code)` and
+/// `E(category)`, as a `write_record` statement carries them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EncryptedDiagnosis {
+    /// `E(code)`.
+    pub code: B64,
+    /// `E(category)`.
+    pub category: B64,
+}
+
+impl EncryptedDiagnosis {
+    /// Encrypts `code` and its category under `key` with fresh randomness.
+    pub fn encrypt(
+        code: &Icd10Code,
+        key: &crate::paillier::PublicKey,
+        rng: &mut impl CryptoRngCore,
+    ) -> Self {
+        EncryptedDiagnosis {
+            code: B64(key.encrypt(code.encode(), rng).to_bytes()),
+            category: B64(key.encrypt(code.category().encode(), rng).to_bytes()),
+        }
+    }
+}
+
 impl RecordWrite<'_> {
     /// Seals, wraps and encrypts: the body of a `write_record` statement.
     pub fn compose(self, rng: &mut impl CryptoRngCore) -> Result<WriteRecord, ProtocolError> {
+        let mut write = self.seal(rng)?;
+        let diagnosis = EncryptedDiagnosis::encrypt(self.code, self.paillier_key, rng);
+        (write.code, write.code_category) = (diagnosis.code, diagnosis.category);
+        Ok(write)
+    }
+
+    /// As [`RecordWrite::compose`], with the diagnosis encrypted beforehand:
+    /// a load generator reuses ciphertexts, since Paillier encryption would
+    /// dominate its set-up. The caller vouches that `diagnosis` encrypts
+    /// `self.code` under `self.paillier_key`.
+    pub fn compose_with(
+        self,
+        diagnosis: EncryptedDiagnosis,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<WriteRecord, ProtocolError> {
+        let mut write = self.seal(rng)?;
+        (write.code, write.code_category) = (diagnosis.code, diagnosis.category);
+        Ok(write)
+    }
+
+    /// The sealed payload and the wrapped keys; the diagnosis left empty.
+    fn seal(&self, rng: &mut impl CryptoRngCore) -> Result<WriteRecord, ProtocolError> {
         let readers = self
             .readers
             .iter()
@@ -56,7 +102,6 @@ impl RecordWrite<'_> {
                 ciphertext: w.ciphertext,
             })
             .collect();
-        let pk = self.paillier_key;
         Ok(WriteRecord {
             record: self.record,
             patient: self.patient.clone(),
@@ -64,8 +109,8 @@ impl RecordWrite<'_> {
             nonce: sealed.nonce,
             payload: sealed.ciphertext,
             keys,
-            code: B64(pk.encrypt(self.code.encode(), rng).to_bytes()),
-            code_category: B64(pk.encrypt(self.code.category().encode(), rng).to_bytes()),
+            code: B64(Vec::new()),
+            code_category: B64(Vec::new()),
         })
     }
 }
@@ -142,6 +187,40 @@ mod tests {
         };
         assert_eq!(decrypt(&write.code), code.encode());
         assert_eq!(decrypt(&write.code_category), code.category().encode());
+    }
+
+    #[test]
+    fn a_write_with_a_given_diagnosis_carries_it_and_still_seals_for_its_readers() {
+        let p = patient(1);
+        let me = p.signing.actor_id();
+        let readers = [(me.clone(), B64(p.hpke.public_key().to_bytes()))];
+        let code: Icd10Code = "I10".parse().unwrap();
+        let diagnosis = EncryptedDiagnosis::encrypt(&code, key().public_key(), &mut rng(5));
+        let write = RecordWrite {
+            record: RecordId::random(&mut rng(3)),
+            patient: &me,
+            category: RecordCategory::General,
+            payload: b"fhir",
+            code: &code,
+            paillier_key: key().public_key(),
+            readers: &readers,
+        }
+        .compose_with(diagnosis.clone(), &mut rng(4))
+        .unwrap();
+        assert_eq!(
+            (&write.code, &write.code_category),
+            (&diagnosis.code, &diagnosis.category)
+        );
+        let sealed = SealedPayload {
+            nonce: write.nonce.clone(),
+            ciphertext: write.payload.clone(),
+        };
+        let wrapped = WrappedKey {
+            enc: write.keys[0].enc.clone(),
+            ciphertext: write.keys[0].ciphertext.clone(),
+        };
+        let opened = open_record(&p.hpke, &me, &write.record, &sealed, &wrapped).unwrap();
+        assert_eq!(opened, "fhir");
     }
 
     #[test]
