@@ -1,7 +1,8 @@
 //! First start: the ledger's genesis with the first admin, and that admin's account.
 
 use carechain_core::ids::B64;
-use carechain_core::statement::{Action, RegisterIdentity, Role, Statement};
+use carechain_core::protocol::register::registration;
+use carechain_core::statement::{Action, Role, Statement};
 use carechain_ledger::Proposal;
 use rand_core::OsRng;
 
@@ -46,13 +47,7 @@ pub async fn init_admin(
     if !email.contains('@') {
         return Err(ApiError::bad_request("expected an email address"));
     }
-    let registration = RegisterIdentity {
-        role: Role::Admin,
-        signing_key: keys.signing.verifying_key(),
-        hpke_key: B64(keys.hpke.public_key().to_bytes()),
-        display_name: display_name.to_owned(),
-        paillier: None,
-    };
+    let registration = registration(Role::Admin, &keys.signing, &keys.hpke, display_name, None);
     let actor = keys.signing.actor_id();
     let token = Statement::new(
         actor.clone(),

@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use carechain_core::envelope::HpkeSecretKey;
 use carechain_core::identity::SigningKey;
-use carechain_core::ids::{ActorId, B64};
+use carechain_core::ids::ActorId;
 use carechain_core::paillier::{self, SecretKey};
-use carechain_core::statement::{PaillierRegistration, RegisterIdentity, Role};
+use carechain_core::protocol::register::registration;
+use carechain_core::statement::{RegisterIdentity, Role};
 use rand_core::CryptoRngCore;
 
 use crate::keys;
@@ -47,16 +48,9 @@ impl Actor {
 
     /// Its identity registration (with the Paillier key's proof for a patient).
     pub fn registration(&self) -> RegisterIdentity {
-        RegisterIdentity {
-            role: self.role,
-            signing_key: self.key.verifying_key(),
-            hpke_key: B64(self.hpke.public_key().to_bytes()),
-            display_name: format!("{:?}", self.role),
-            paillier: self.paillier.as_ref().map(|sk| PaillierRegistration {
-                public_key: B64(sk.public_key().to_bytes()),
-                key_proof: keys::key_proof(sk),
-            }),
-        }
+        let paillier = self.paillier.as_ref().map(keys::registration);
+        let name = format!("{:?}", self.role);
+        registration(self.role, &self.key, &self.hpke, &name, paillier)
     }
 
     /// A copy of its signing key.

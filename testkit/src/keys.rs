@@ -4,8 +4,9 @@
 
 use std::sync::{Arc, Mutex, OnceLock};
 
-use carechain_core::ids::B64;
 use carechain_core::paillier::SecretKey;
+use carechain_core::protocol::register::paillier_registration;
+use carechain_core::statement::PaillierRegistration;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng as _;
 
@@ -27,17 +28,15 @@ pub fn paillier_key(slot: usize) -> Arc<SecretKey> {
     shared()[slot % SHARED].clone()
 }
 
-/// The proof of correctness of `key`, made once per key (the cache holds the
-/// key, so its address is never reused by another).
-pub fn key_proof(key: &Arc<SecretKey>) -> B64 {
-    static PROOFS: Mutex<Vec<(Arc<SecretKey>, B64)>> = Mutex::new(Vec::new());
-    let mut proofs = PROOFS
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some((_, proof)) = proofs.iter().find(|(k, _)| Arc::ptr_eq(k, key)) {
-        return proof.clone();
+/// `key`'s registration (its modulus and proof of correctness), made once
+/// per key (the cache holds the key, so its address is never reused by another).
+pub fn registration(key: &Arc<SecretKey>) -> PaillierRegistration {
+    static MADE: Mutex<Vec<(Arc<SecretKey>, PaillierRegistration)>> = Mutex::new(Vec::new());
+    let mut made = MADE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((_, registration)) = made.iter().find(|(k, _)| Arc::ptr_eq(k, key)) {
+        return registration.clone();
     }
-    let proof = B64(key.prove_key_correct().to_bytes());
-    proofs.push((key.clone(), proof.clone()));
-    proof
+    let registration = paillier_registration(key);
+    made.push((key.clone(), registration.clone()));
+    registration
 }

@@ -16,6 +16,7 @@ use carechain_core::identity::SigningKey;
 use carechain_core::ids::{ActorId, B64};
 use carechain_core::paillier::SecretKey;
 use carechain_core::protocol::login::sign_login_proof;
+use carechain_core::protocol::register::{paillier_registration, registration};
 use carechain_core::statement::*;
 use carechain_ledger::{EmbeddedLedger, Ledger as _, Proposal};
 use rand_chacha::ChaCha20Rng;
@@ -68,7 +69,7 @@ pub struct World {
     pub doctor: Actor,
     /// An approved insurer.
     pub insurer: Actor,
-    key_proofs: HashMap<usize, B64>,
+    key_proofs: HashMap<usize, PaillierRegistration>,
 }
 
 fn rng(seed: u64) -> ChaCha20Rng {
@@ -113,23 +114,13 @@ impl World {
 
     fn registration(&mut self, actor: &Actor) -> RegisterIdentity {
         let paillier = actor.paillier.as_ref().map(|sk| {
-            let proof = self
-                .key_proofs
+            self.key_proofs
                 .entry(Arc::as_ptr(sk) as usize)
-                .or_insert_with(|| B64(sk.prove_key_correct().to_bytes()))
-                .clone();
-            PaillierRegistration {
-                public_key: B64(sk.public_key().to_bytes()),
-                key_proof: proof,
-            }
+                .or_insert_with(|| paillier_registration(sk))
+                .clone()
         });
-        RegisterIdentity {
-            role: actor.role,
-            signing_key: actor.key.verifying_key(),
-            hpke_key: B64(actor.hpke.public_key().to_bytes()),
-            display_name: format!("{:?}", actor.role),
-            paillier,
-        }
+        let name = format!("{:?}", actor.role);
+        registration(actor.role, &actor.key, &actor.hpke, &name, paillier)
     }
 
     /// A ledger-only world in `dir`: `init` with an admin, then a doctor and an insurer.

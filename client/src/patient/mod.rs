@@ -6,8 +6,9 @@
 mod consent;
 mod insurance;
 
-use carechain_core::ids::{ActorId, B64};
-use carechain_core::statement::{Action, PaillierRegistration, RegisterIdentity, Role};
+use carechain_core::ids::ActorId;
+use carechain_core::protocol::register::{paillier_registration, registration};
+use carechain_core::statement::{Action, Role};
 
 pub use self::consent::{OpenedRecord, RequestFilter};
 pub use self::insurance::{CheckedPolicy, PolicyCheck};
@@ -68,17 +69,14 @@ impl PatientClient {
         let display_name = display_name.to_owned();
         let registration = blocking(move || {
             let w = lock(&wallet)?;
-            let paillier = w.paillier_key();
-            Ok(RegisterIdentity {
-                role: Role::Patient,
-                signing_key: w.signing_key().verifying_key(),
-                hpke_key: B64(w.hpke_key().public_key().to_bytes()),
-                display_name,
-                paillier: Some(PaillierRegistration {
-                    public_key: B64(paillier.public_key().to_bytes()),
-                    key_proof: B64(paillier.prove_key_correct().to_bytes()),
-                }),
-            })
+            let paillier = paillier_registration(w.paillier_key());
+            Ok(registration(
+                Role::Patient,
+                w.signing_key(),
+                w.hpke_key(),
+                &display_name,
+                Some(paillier),
+            ))
         })
         .await?;
         let statement = self.sign(Action::RegisterIdentity(registration))?;

@@ -9,6 +9,7 @@
 //! - [`claim`]: finding and proving a claim item, and the contract's check of it.
 //! - [`check`]: the phone's checks of a policy's `E(M_i)` and a record's `E(code)`.
 //! - [`fhir`]: reading the ICD-10-CM code of a FHIR `Condition`.
+//! - [`register`]: composing an identity registration from an actor's keys.
 //!
 //! No I/O and no clock: the caller passes the time and the RNG.
 
@@ -18,6 +19,7 @@ pub mod fhir;
 pub mod grant;
 pub mod login;
 pub mod record;
+pub mod register;
 pub mod write;
 
 use crate::envelope::EnvelopeError;
