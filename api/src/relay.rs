@@ -99,6 +99,39 @@ impl RelayBuilder {
         self
     }
 
+    /// The database URL the relay uses.
+    fn effective_database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| self.config.database_url())
+    }
+
+    /// On PostgreSQL, which several relays may share, the secrets every
+    /// relay must hold alike come from configuration: a key each relay made
+    /// in its own data directory would make other relays' tokens invalid
+    /// and other relays' Web Push subscriptions unverifiable.
+    fn check_shared_secrets(&self, url: &str) -> Result<(), ApiError> {
+        if !db::is_postgres(url) {
+            return Ok(());
+        }
+        let mut missing = Vec::new();
+        if self.jwt_secret.is_none() && std::env::var_os("CARECHAIN_JWT_SECRET").is_none() {
+            missing.push("CARECHAIN_JWT_SECRET");
+        }
+        if self.push.is_none() && std::env::var_os("CARECHAIN_VAPID_PRIVATE_KEY").is_none() {
+            missing.push("CARECHAIN_VAPID_PRIVATE_KEY");
+        }
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(ApiError::internal(format!(
+            "a relay on PostgreSQL shares its database with any other relay on it, so every \
+             relay needs the same secrets: set {} (base64url, the same value on every relay; \
+             see docs/relays.md)",
+            missing.join(" and ")
+        )))
+    }
+
     /// Opens the state: the data directory, the ledger, the JWT key, the
     /// database (locked and migrated) and push delivery. Push settings given
     /// to [`RelayBuilder::push`] go to the first state opened.
@@ -110,6 +143,8 @@ impl RelayBuilder {
                 config.data_dir.display()
             ))
         })?;
+        let url = self.effective_database_url();
+        self.check_shared_secrets(&url)?;
         let ledger = open_ledger(&config)?;
         let secret = match &self.jwt_secret {
             Some(secret) => secret.clone(),
@@ -117,12 +152,8 @@ impl RelayBuilder {
                 .jwt_secret()
                 .map_err(|e| ApiError::internal(e.to_string()))?,
         };
-        let url = self
-            .database_url
-            .clone()
-            .unwrap_or_else(|| config.database_url());
         // SQLite: this process alone uses the file (see `db::lock`).
-        let sqlite = !(url.starts_with("postgres://") || url.starts_with("postgresql://"));
+        let sqlite = !db::is_postgres(&url);
         let db_lock = if sqlite && self.exclusive_database {
             Some(db::lock::DbLock::acquire(Path::new(&url))?)
         } else {
@@ -145,6 +176,13 @@ impl RelayBuilder {
         let listen = self.config.listen;
         let metrics = crate::app::metrics()?;
         crate::push::spawn_producer(state.clone());
+        let url = self.effective_database_url();
+        if db::is_postgres(&url) {
+            crate::push::listen::spawn(url, &state.push.hub).map_err(|e| {
+                ApiError::internal(format!("cannot start the outbox listener: {e}"))
+            })?;
+        }
+        crate::push::spawn_presence(state.clone());
         let worker = crate::push::spawn_worker(state.clone());
         let shared = state.clone();
         let mut server = HttpServer::new(move || crate::app::app(shared.clone(), metrics.clone()))
@@ -224,6 +262,11 @@ impl Relay {
             .map_err(|e| ApiError::internal(format!("server: {e}")))?
             .map_err(|e| ApiError::internal(format!("server: {e}")))?;
         self.state.writes.flush().await?;
+        let relay = self.state.push.instance.clone();
+        db::run(&self.state.pool, move |c| {
+            crate::push::presence::leave(c, &relay)
+        })
+        .await?;
         tracing::info!("relay stopped");
         Ok(())
     }

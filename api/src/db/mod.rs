@@ -102,6 +102,11 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
     }
 }
 
+/// Whether `url` names a PostgreSQL database (otherwise it is a SQLite file).
+pub fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
 /// Opens a pool for `url` (`postgres://…` or a SQLite file path) and runs pending migrations.
 pub fn connect(url: &str, size: u32) -> Result<DbPool, ApiError> {
     let manager = ConnectionManager::<DbConnection>::new(url);

@@ -123,6 +123,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    relay_instances (id) {
+        id -> Text,
+        alive_until_ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    push_sockets (id) {
+        id -> Text,
+        relay_id -> Text,
+        actor_id -> Text,
+    }
+}
+
 diesel::joinable!(devices -> accounts (account_id));
 diesel::joinable!(refresh_tokens -> accounts (account_id));
 diesel::joinable!(push_deliveries -> push_subscriptions (subscription_id));
@@ -139,4 +154,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     push_subscriptions,
     login_limits,
     push_deliveries,
+    relay_instances,
+    push_sockets,
 );

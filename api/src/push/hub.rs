@@ -24,7 +24,23 @@ pub struct Subscription {
     pub rx: watch::Receiver<i64>,
 }
 
+/// A [`Hub`] that does not keep it alive (the cross-relay listener's).
+#[derive(Debug, Clone)]
+pub struct WeakHub(std::sync::Weak<Mutex<HashMap<String, watch::Sender<i64>>>>);
+
+impl WeakHub {
+    /// The hub, unless every relay state holding it is gone.
+    pub fn upgrade(&self) -> Option<Hub> {
+        self.0.upgrade().map(|inner| Hub { inner })
+    }
+}
+
 impl Hub {
+    /// A handle that does not keep the hub alive.
+    pub fn downgrade(&self) -> WeakHub {
+        WeakHub(Arc::downgrade(&self.inner))
+    }
+
     fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, watch::Sender<i64>>> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -52,6 +68,16 @@ impl Hub {
                 true
             }
             _ => false,
+        }
+    }
+
+    /// Wakes every open socket (each re-reads its rows): after a gap in
+    /// which wake-ups may have been missed.
+    pub fn wake_all(&self) {
+        for tx in self.map().values() {
+            if tx.receiver_count() > 0 {
+                tx.send_modify(|_| {});
+            }
         }
     }
 

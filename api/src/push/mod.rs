@@ -5,7 +5,9 @@
 //!
 //! - [`producer`] follows the ledger's events from `ledger_cursor` and writes
 //!   one outbox row per recipient (ids only, never medical data).
-//! - [`hub`] knows which actors have open sockets and wakes them.
+//! - [`hub`] knows which actors have open sockets and wakes them;
+//!   [`listen`] wakes them for rows another relay on the same PostgreSQL
+//!   database stored; [`presence`] records which relay holds whose sockets.
 //! - [`ws`] serves `/v1/events`; [`subscriptions`] the Web Push subscriptions.
 //! - [`webpush`] encrypts (RFC 8291) and sends (RFC 8030, VAPID RFC 8292)
 //!   a notification carrying only `{"id": <outbox id>}`.
@@ -23,6 +25,8 @@
 
 pub mod deliveries;
 pub mod hub;
+pub mod listen;
+pub mod presence;
 pub mod producer;
 pub mod store;
 pub mod subscriptions;
@@ -110,8 +114,10 @@ impl PushConfig {
 }
 
 /// Push delivery shared by the producer, the Web Push worker and the handlers.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Push {
+    /// This relay process's id among the relays sharing the database (see [`presence`]).
+    pub instance: String,
     /// Open sockets per actor.
     pub hub: hub::Hub,
     /// Settings.
@@ -132,12 +138,23 @@ impl Push {
             .build()
             .unwrap_or_default();
         Push {
+            instance: uuid::Uuid::new_v4().to_string(),
             hub: hub::Hub::default(),
             config,
             vapid,
             wake: Arc::default(),
             http,
         }
+    }
+
+    /// Whether `actor` has an open socket on this relay or on another live
+    /// relay sharing the database.
+    pub fn online(
+        &self,
+        conn: &mut crate::db::DbConnection,
+        actor: &str,
+    ) -> Result<bool, crate::error::ApiError> {
+        Ok(self.hub.is_online(actor) || presence::online(conn, actor, crate::db::now_ms())?)
     }
 
     /// Push from the environment, with the VAPID key from
@@ -156,6 +173,12 @@ impl Push {
     pub fn delivered(&self, _pool: &DbPool, actor: &str, id: i64) {
         self.hub.notify(actor, id);
         self.wake.notify_one();
+    }
+}
+
+impl Default for Push {
+    fn default() -> Push {
+        Push::new(PushConfig::default(), None)
     }
 }
 
@@ -181,6 +204,11 @@ pub struct PushDoc;
 /// Starts the outbox producer on the current runtime.
 pub fn spawn_producer(state: web::Data<AppState>) {
     actix_web::rt::spawn(producer::run(state));
+}
+
+/// Starts refreshing this relay's presence lease on the current runtime.
+pub fn spawn_presence(state: web::Data<AppState>) {
+    actix_web::rt::spawn(presence::run(state));
 }
 
 /// Starts the Web Push worker on the current runtime (it ends at once without a VAPID key).

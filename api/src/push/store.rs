@@ -58,6 +58,10 @@ pub fn enqueue(
             crate::push::deliveries::enqueue(conn, id, &row.recipient, crate::db::now_ms(), now)?;
             fresh.push((row.recipient.clone(), id));
         }
+        // Other relays on this database wake their sockets at commit.
+        if let crate::db::DbConnection::Pg(c) = conn {
+            crate::push::listen::announce(c, &fresh)?;
+        }
         Ok(fresh)
     })
 }

@@ -98,10 +98,11 @@ async fn attempt(state: &web::Data<AppState>, due: Due) -> Result<(), ApiError> 
     let row = due.row.clone();
     let now = db::now_ms();
     let until = now + i64::try_from(CLAIM.as_millis()).unwrap_or(60_000);
-    let online = state.push.hub.is_online(&row.actor_id);
     let claimed = {
         let row = row.clone();
+        let st = state.clone();
         db::run(&state.pool, move |c| {
+            let online = st.push.online(c, &row.actor_id)?;
             let acked = deliveries::acked_by_any_device(c, &row.actor_id)? >= row.outbox_id;
             if online || acked {
                 deliveries::finish(c, row.outbox_id, &row.subscription_id)?;

@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use crate::db;
 use crate::error::ApiError;
 use crate::push::hub::Subscription;
-use crate::push::store;
+use crate::push::{presence, store};
 use crate::state::AppState;
 
 /// How often the server pings.
@@ -99,7 +99,14 @@ pub async fn events(
         .map_err(|e| ApiError::bad_request(format!("not a WebSocket upgrade: {e}")))?;
     // Subscribe before reading the backlog, so no row falls in between.
     let sub = state.push.hub.subscribe(&actor);
+    // Other relays on this database send this actor no Web Push meanwhile.
+    let socket = uuid::Uuid::new_v4().to_string();
+    {
+        let (id, relay, who) = (socket.clone(), state.push.instance.clone(), actor.clone());
+        db::run(&state.pool, move |c| presence::opened(c, &id, &relay, &who)).await?;
+    }
     let conn = Conn {
+        socket,
         state: state.clone(),
         actor,
         device,
@@ -112,6 +119,7 @@ pub async fn events(
 
 /// One open socket.
 struct Conn {
+    socket: String,
     state: web::Data<AppState>,
     actor: String,
     device: String,
@@ -149,6 +157,10 @@ impl Conn {
         }
         drop(sub);
         let _ = self.session.close(None).await;
+        let id = self.socket.clone();
+        if let Err(e) = db::run(&self.state.pool, move |c| presence::closed(c, &id)).await {
+            tracing::warn!(error = %e, "cannot remove a closed socket's presence row");
+        }
     }
 
     /// Sends every row after `last_sent`, in order.

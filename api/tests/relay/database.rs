@@ -17,7 +17,7 @@ use carechain_api::db::{self, DbPool, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 use carechain_api::db::{accounts, idempotency, outbox, tokens};
 use carechain_api::push::store::{self, NewRow};
 
-use crate::support;
+use crate::support::{self, PgDatabase};
 use crate::world::ok;
 
 /// `table → column → (type, nullable)`.
@@ -142,46 +142,6 @@ fn schema_rs_matches_the_sqlite_migrations() {
         committed(),
         "schema.rs differs from migrations/sqlite"
     );
-}
-
-/// A fresh PostgreSQL database, dropped on drop.
-pub struct PgDatabase {
-    pub url: String,
-    name: String,
-}
-
-impl PgDatabase {
-    /// Creates one, or `None` when `CARECHAIN_SKIP_PG=1`.
-    pub fn create() -> Option<PgDatabase> {
-        if std::env::var("CARECHAIN_SKIP_PG").as_deref() == Ok("1") {
-            eprintln!("CARECHAIN_SKIP_PG=1: skipping the PostgreSQL test");
-            return None;
-        }
-        let name = format!("carechain_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = PgConnection::establish("postgres://postgres@127.0.0.1:5432/postgres")
-            .expect("PostgreSQL on 127.0.0.1:5432 (set CARECHAIN_SKIP_PG=1 to skip)");
-        diesel::sql_query(format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .unwrap();
-        Some(PgDatabase {
-            url: format!("postgres://postgres@127.0.0.1:5432/{name}"),
-            name,
-        })
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        if let Ok(mut admin) =
-            PgConnection::establish("postgres://postgres@127.0.0.1:5432/postgres")
-        {
-            let _ = diesel::sql_query(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .execute(&mut admin);
-        }
-    }
 }
 
 /// What keeps a test database alive.

@@ -7,10 +7,8 @@
 use actix_web::http::{Method, StatusCode};
 use serde_json::json;
 
-use carechain_api::config::LedgerKind;
 use carechain_core::statement::{Action, ReadRecord};
 use carechain_fabric_testpeer::{NetworkOptions, TestNetwork};
-use carechain_ledger::fabric::{Deadlines, FabricConfig};
 
 use crate::support;
 use crate::world::ok;
@@ -26,27 +24,7 @@ async fn relay_on(
     >,
 > {
     let dir = tempfile::tempdir().unwrap();
-    let write = |name: &str, text: &str| {
-        let path = dir.path().join(name);
-        std::fs::write(&path, text).unwrap();
-        path
-    };
-    let identity = network.client_identity();
-    let mut config = support::test_config(dir.path());
-    config.ledger = LedgerKind::Fabric;
-    config.fabric = Some(FabricConfig {
-        peer_endpoint: network.endpoint(),
-        tls_root_cert: Some(write("tls-ca.pem", &network.tls_root_pem().unwrap())),
-        server_name_override: Some(network.server_name().to_owned()),
-        msp_id: network.msp_id().to_owned(),
-        cert: write("cert.pem", &identity.cert_pem),
-        key: write("key.pem", &identity.key_pem),
-        channel: "mychannel".into(),
-        chaincode: "carechain".into(),
-        deadlines: Deadlines::default(),
-        retries: 3,
-        conflict_retries: 3,
-    });
+    let config = support::fabric_config(network, dir.path());
     let (state, admin) = support::init_state(config, None).await;
     support::start_with(state, admin, Some(dir)).await
 }

@@ -12,7 +12,8 @@ use carechain_api::db::limits::{self, Quota};
 use carechain_api::state::{AppState, open_ledger};
 use carechain_api::{app, db};
 
-use crate::database::{PgDatabase, on_both_backends};
+use crate::database::on_both_backends;
+use crate::support::PgDatabase;
 use crate::support::{self, ADMIN_PASSWORD, RelayApp, init_state, start_with, test_config};
 
 /// One login attempt on `relay`: status, `Retry-After`, body.

@@ -28,6 +28,7 @@ use carechain_core::identity::SigningKey;
 use carechain_core::ids::{ActorId, B64};
 use carechain_core::paillier::SecretKey;
 use carechain_core::protocol::login::sign_login_proof;
+use carechain_core::protocol::register::{paillier_registration, registration};
 use carechain_core::statement::*;
 
 /// The ledger audience in tests.
@@ -67,16 +68,9 @@ impl Actor {
     }
 
     pub fn registration(&self) -> RegisterIdentity {
-        RegisterIdentity {
-            role: self.role,
-            signing_key: self.key.verifying_key(),
-            hpke_key: B64(self.hpke.public_key().to_bytes()),
-            display_name: format!("{:?}", self.role),
-            paillier: self.paillier.map(|sk| PaillierRegistration {
-                public_key: B64(sk.public_key().to_bytes()),
-                key_proof: B64(sk.prove_key_correct().to_bytes()),
-            }),
-        }
+        let paillier = self.paillier.map(paillier_registration);
+        let name = format!("{:?}", self.role);
+        registration(self.role, &self.key, &self.hpke, &name, paillier)
     }
 
     /// The body of this actor's `POST /v1/accounts` (doctors and insurers).
@@ -104,6 +98,80 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         login_attempts_per_minute: 1000,
         pool_size: 4,
         ..Config::default()
+    }
+}
+
+/// `test_config(dir)` on `network`'s gateway: TLS if the network has it,
+/// the relay's client identity written to files in `dir`.
+pub fn fabric_config(
+    network: &carechain_fabric_testpeer::TestNetwork,
+    dir: &std::path::Path,
+) -> Config {
+    use carechain_ledger::fabric::{Deadlines, FabricConfig};
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let identity = network.client_identity();
+    let mut config = test_config(dir);
+    config.ledger = carechain_api::config::LedgerKind::Fabric;
+    config.fabric = Some(FabricConfig {
+        peer_endpoint: network.endpoint(),
+        tls_root_cert: network.tls_root_pem().map(|pem| write("tls-ca.pem", &pem)),
+        server_name_override: Some(network.server_name().to_owned()),
+        msp_id: network.msp_id().to_owned(),
+        cert: write("cert.pem", &identity.cert_pem),
+        key: write("key.pem", &identity.key_pem),
+        channel: "mychannel".into(),
+        chaincode: "carechain".into(),
+        deadlines: Deadlines::default(),
+        retries: 3,
+        conflict_retries: 3,
+    });
+    config
+}
+
+/// A fresh PostgreSQL database on 127.0.0.1:5432, dropped on drop.
+pub struct PgDatabase {
+    pub url: String,
+    name: String,
+}
+
+impl PgDatabase {
+    /// Creates one, or `None` when `CARECHAIN_SKIP_PG=1`.
+    pub fn create() -> Option<PgDatabase> {
+        use diesel::{Connection as _, RunQueryDsl as _};
+        if std::env::var("CARECHAIN_SKIP_PG").as_deref() == Ok("1") {
+            eprintln!("CARECHAIN_SKIP_PG=1: skipping the PostgreSQL test");
+            return None;
+        }
+        let name = format!("carechain_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin =
+            diesel::PgConnection::establish("postgres://postgres@127.0.0.1:5432/postgres")
+                .expect("PostgreSQL on 127.0.0.1:5432 (set CARECHAIN_SKIP_PG=1 to skip)");
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .unwrap();
+        Some(PgDatabase {
+            url: format!("postgres://postgres@127.0.0.1:5432/{name}"),
+            name,
+        })
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        use diesel::{Connection as _, RunQueryDsl as _};
+        if let Ok(mut admin) =
+            diesel::PgConnection::establish("postgres://postgres@127.0.0.1:5432/postgres")
+        {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut admin);
+        }
     }
 }
 

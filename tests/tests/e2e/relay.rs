@@ -133,7 +133,17 @@ impl Relay {
             .stdout(log.try_clone().expect("the relay log"))
             .stderr(log);
         if let Some(pg) = &pg {
-            command.env("DATABASE_URL", &pg.url);
+            // A relay on PostgreSQL takes its shared secrets from configuration.
+            command
+                .env("DATABASE_URL", &pg.url)
+                .env(
+                    "CARECHAIN_JWT_SECRET",
+                    "ZTJlLWp3dC1zZWNyZXQtb2YtMzItYnl0ZXMtYXQtbGVhc3Q",
+                )
+                .env(
+                    "CARECHAIN_VAPID_PRIVATE_KEY",
+                    "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA",
+                );
         }
         let child = command.spawn().expect("the relay starts");
         let mut relay = Relay {

@@ -1,0 +1,2 @@
+DROP TABLE push_sockets;
+DROP TABLE relay_instances;
