@@ -31,15 +31,14 @@ pub async fn state_with(push: Push) -> (web::Data<AppState>, Actor, tempfile::Te
 }
 
 /// Serves `state` on a loopback port (for WebSockets) and starts the
-/// producer and the Web Push worker.
-pub fn serve(state: &web::Data<AppState>) -> SocketAddr {
+/// producer and the Web Push worker (and, on PostgreSQL, the listener).
+pub fn serve(state: &web::Data<AppState>) -> Relay {
     Relay::builder(state.config.clone())
         .listen(SocketAddr::from(([127, 0, 0, 1], 0)))
         .workers(1)
         .disable_signals()
         .serve(state.clone())
         .unwrap()
-        .addr()
 }
 
 /// A relay with `push` served on a loopback port (see [`serve`]) and the
@@ -57,7 +56,7 @@ pub async fn served(
     >,
 ) {
     let (state, admin, dir) = state_with(push).await;
-    let addr = serve(&state);
+    let addr = serve(&state).addr();
     (addr, start_with(state, admin, Some(dir)).await)
 }
 

@@ -5,7 +5,6 @@
 //! with exactly what it missed, and each event it missed while offline
 //! gives exactly one Web Push.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use actix_web::web;
@@ -18,12 +17,11 @@ use carechain_api::db;
 use carechain_api::push::deliveries;
 use carechain_api::push::webpush::Vapid;
 use carechain_api::push::{Push, PushConfig};
-use carechain_api::relay::Relay;
 use carechain_api::state::AppState;
 use carechain_core::statement::Role;
 use carechain_fabric_testpeer::{NetworkOptions, TestNetwork};
 
-use crate::harness::{connect, next_event, try_next_event};
+use crate::harness::{connect, next_event, serve, try_next_event};
 use crate::support::{PgDatabase, fabric_config, init_with, start_with, test_relay};
 use crate::webpush::{Log, decrypt, scripted_receiver};
 
@@ -37,16 +35,6 @@ fn push(key: &p256::SecretKey) -> Push {
         ..PushConfig::default()
     };
     Push::new(config, Some(Vapid::new(key.clone())))
-}
-
-/// Serves `state` on a loopback port with its producer, worker and listener.
-fn serve(state: &web::Data<AppState>) -> Relay {
-    Relay::builder(state.config.clone())
-        .listen(SocketAddr::from(([127, 0, 0, 1], 0)))
-        .workers(1)
-        .disable_signals()
-        .serve(state.clone())
-        .unwrap()
 }
 
 /// The outbox ids of the pushes `log` received at `/phone`.

@@ -104,7 +104,7 @@ async fn an_offline_patient_gets_exactly_the_missed_events_in_order() {
 #[actix_web::test]
 async fn the_socket_needs_a_valid_token() {
     let (state, _admin, _dir) = state_with(Push::default()).await;
-    let addr = serve(&state);
+    let addr = serve(&state).addr();
     for url in [
         format!("ws://{addr}/v1/events"),
         format!("ws://{addr}/v1/events?access_token=nope"),
