@@ -166,6 +166,7 @@ impl RelayBuilder {
         };
         let mut state = AppState::new(config, pool, ledger, &secret).with_push(push);
         state.db_lock = db_lock;
+        state.shared_database = !sqlite;
         Ok(state)
     }
 

@@ -22,6 +22,9 @@ pub struct AppState {
     pub writes: db::group::GroupWriter,
     /// The `Idempotency-Key`s of ledger-bound requests run here recently.
     pub recent: crate::idempotency::Recent,
+    /// Whether other relays may share the database (PostgreSQL): then
+    /// `Idempotency-Key` bindings are kept in it, not only in [`Self::recent`].
+    pub shared_database: bool,
     /// The lock on the SQLite database, which this process alone uses.
     pub db_lock: Option<db::lock::DbLock>,
     /// The ledger.
@@ -62,6 +65,7 @@ impl AppState {
             config,
             writes: db::group::GroupWriter::start(pool.clone()),
             recent: crate::idempotency::Recent::default(),
+            shared_database: false,
             db_lock: None,
             pool,
             ledger,

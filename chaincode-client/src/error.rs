@@ -105,7 +105,8 @@ pub enum LedgerError {
     },
     /// Another open ledger (in this process or another) holds the directory's lock.
     #[error(
-        "the ledger directory {} is in use: expected no other open ledger on it, found its lock held (by this or another process)",
+        "the ledger directory {} is in use: expected no other open ledger on it, found its lock held (by this or another process). \
+         The embedded ledger serves one relay; to run several relays, connect them all to one Fabric network (see docs/relays.md)",
         dir.display()
     )]
     Locked {

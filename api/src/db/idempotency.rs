@@ -11,6 +11,9 @@ use crate::error::ApiError;
 pub const IN_PROGRESS: &str = "in_progress";
 /// Status of a key with a stored response.
 pub const DONE: &str = "done";
+/// Status of a key of a ledger-bound request, stored only to bind the key
+/// to its request across relays sharing the database (no response kept).
+pub const BOUND: &str = "bound";
 
 /// The record for `(scope, key)`.
 pub fn get(
@@ -60,4 +63,46 @@ pub fn complete(
 pub fn release(conn: &mut DbConnection, scope: &str, key: &str) -> Result<(), ApiError> {
     diesel::delete(idempotency_keys::table.find((scope, key))).execute(conn)?;
     Ok(())
+}
+
+/// Binds `(scope, key)` to the request hashed `request_hash` unless it is
+/// bound already; true if it is bound to this request (now or before),
+/// false if to another. A binding older than `stale_before` is replaced.
+pub fn bind(
+    conn: &mut DbConnection,
+    scope: &str,
+    key: &str,
+    request_hash: &str,
+    now: i64,
+    stale_before: i64,
+) -> Result<bool, ApiError> {
+    let record = IdempotencyRecord {
+        account_id: scope.to_owned(),
+        idem_key: key.to_owned(),
+        request_hash: request_hash.to_owned(),
+        status: BOUND.to_owned(),
+        status_code: 0,
+        response_body: String::new(),
+        created_at: now,
+    };
+    if claim(conn, &record)? {
+        return Ok(true);
+    }
+    let Some(found) = get(conn, scope, key)? else {
+        // Released meanwhile: bind it now.
+        return claim(conn, &record);
+    };
+    if found.request_hash == request_hash {
+        return Ok(true);
+    }
+    if found.status == BOUND && found.created_at < stale_before {
+        diesel::update(idempotency_keys::table.find((scope, key)))
+            .set((
+                idempotency_keys::request_hash.eq(request_hash),
+                idempotency_keys::created_at.eq(now),
+            ))
+            .execute(conn)?;
+        return Ok(true);
+    }
+    Ok(false)
 }

@@ -17,7 +17,9 @@
 //!   crash alike. So nothing is stored: the key is held in memory while its
 //!   request runs (409 for another) and remembered for a window to refuse
 //!   its use with another request (422, see [`recent`]). A refused statement
-//!   changed nothing, so its retry runs again. Rows that earlier relay
+//!   changed nothing, so its retry runs again. Relays sharing a PostgreSQL
+//!   database also bind each key to its request in the database
+//!   ([`crate::db::idempotency::bind`]), so the 422 holds on every relay. Rows that earlier relay
 //!   versions stored for such requests are no longer read: the ledger gives
 //!   the same answer.
 
@@ -53,6 +55,25 @@ tokio::task_local! {
 /// [`IdempotencyKey::once_on_ledger`] it does nothing.
 pub(crate) fn answered_before() {
     let _ = ANSWERED_BEFORE.try_with(|replayed| replayed.set(true));
+}
+
+/// Binds `key` of `scope` to the request hashed `request_hash` in the
+/// database other relays share; false if another request holds it.
+async fn bound_here(
+    state: &AppState,
+    scope: &str,
+    key: &str,
+    request_hash: &[u8; 32],
+) -> Result<bool, ApiError> {
+    let (scope, key, hash) = (scope.to_owned(), key.to_owned(), hex::encode(request_hash));
+    let now = db::now();
+    let stale = now - i64::try_from(recent::WINDOW.as_secs()).unwrap_or(86_400);
+    state
+        .writes
+        .run(Durability::Rebuildable, move |conn| {
+            idempotency::bind(conn, &scope, &key, &hash, now, stale)
+        })
+        .await
 }
 
 /// The `Idempotency-Key` header of a request, with the request's method and path.
@@ -256,6 +277,9 @@ impl IdempotencyKey {
             Err(recent::Busy::Running) => return Err(in_progress()),
             Err(recent::Busy::Reused) => return Err(ApiError::IdempotencyKeyReused),
         };
+        if state.shared_database && !bound_here(state, scope, &key, &request_hash).await? {
+            return Err(ApiError::IdempotencyKeyReused);
+        }
         let run = async {
             let result = f().await;
             (result, ANSWERED_BEFORE.with(Cell::get))

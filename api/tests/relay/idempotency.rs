@@ -92,3 +92,43 @@ async fn a_relay_owns_its_sqlite_database() {
     drop(first);
     AppState::open(other).unwrap();
 }
+
+#[actix_web::test]
+async fn a_key_reused_with_another_body_is_refused_on_every_relay_sharing_the_database() {
+    let Some(database) = crate::support::PgDatabase::create() else {
+        return;
+    };
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let relay = |dir: &tempfile::TempDir| {
+        crate::support::test_relay(crate::support::test_config(dir.path()))
+            .database_url(database.url.clone())
+    };
+    let (state_a, admin) = crate::support::init_with(relay(&dir_a)).await;
+    let state_b = actix_web::web::Data::new(relay(&dir_b).open().unwrap());
+    let mut a = crate::support::start_with(state_a, admin, None).await;
+    // B's own admin is never used: the accounts are A's, in the shared database.
+    let unused = a.new_patient_keys(0);
+    let b = crate::support::start_with(state_b, unused, None).await;
+    let insurer = a.approved(Role::Insurer).await;
+    let (_, act) = a.product_act("P", "E11");
+    let first = json!({"statement": a.sign(&insurer.key, act)});
+    let (_, act) = a.product_act("Q", "E11");
+    let other = json!({"statement": a.sign(&insurer.key, act)});
+    let post = |app_b: bool, body: &serde_json::Value| {
+        let body = Some(body.clone());
+        let token = Some(insurer.token.as_str());
+        let key = Some("shared-key");
+        if app_b {
+            futures::future::Either::Left(b.send(Method::POST, "/v1/products", token, body, key))
+        } else {
+            futures::future::Either::Right(a.send(Method::POST, "/v1/products", token, body, key))
+        }
+    };
+    ok(&post(false, &first).await, StatusCode::CREATED);
+    // Relay B never saw the key, yet refuses its use with another body.
+    let reused = post(true, &other).await;
+    reused.assert_problem_of(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused");
+    // And on A, as before.
+    let reused = post(false, &other).await;
+    reused.assert_problem_of(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused");
+}
