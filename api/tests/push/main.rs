@@ -11,5 +11,6 @@ mod world;
 mod durable;
 mod harness;
 mod producer;
+mod ssrf;
 mod webpush;
 mod ws;
