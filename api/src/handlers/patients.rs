@@ -21,9 +21,12 @@ use crate::types::{
 };
 
 /// A patient registers with a self-signed `register_identity` statement.
+/// A Paillier modulus over the relay's `paillier_max_bits` is refused (422)
+/// before anything else is done with it.
 #[utoipa::path(tag = "patients", request_body = StatementRequest,
     params(("Idempotency-Key" = String, Header, description = "required")),
-    responses((status = 201, body = PatientRegistered), (status = 400, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
+    responses((status = 201, body = PatientRegistered), (status = 400, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 409, body = crate::error::Problem),
+        (status = 422, description = "the Paillier modulus is over the relay's cap", body = crate::error::Problem)))]
 #[post("/v1/patients")]
 pub async fn register(
     state: web::Data<AppState>,
@@ -41,6 +44,18 @@ pub async fn register(
         return Err(ApiError::forbidden(
             "expected a patient's registration signed by the key it registers",
         ));
+    }
+    if let Some(paillier) = &registration.paillier {
+        let bits = carechain_core::paillier::encoded_modulus_bits(paillier.public_key.as_bytes());
+        let max = state.config.paillier_max_bits;
+        if bits > max as usize {
+            return Err(ApiError::Unprocessable {
+                code: "paillier_modulus_too_large",
+                detail: format!(
+                    "paillier.public_key: expected a modulus of at most {max} bits, found {bits} bits"
+                ),
+            });
+        }
     }
     let actor = statement.iss.to_string();
     let signing_key = B64(registration.signing_key.to_sec1_bytes()).encode();

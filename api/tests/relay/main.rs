@@ -16,6 +16,7 @@ mod limits;
 mod lists;
 mod matrix;
 mod methods;
+mod paillier_cap;
 mod recovery;
 mod support;
 mod world;
