@@ -82,7 +82,8 @@ pub struct Config {
     pub refresh_token_ttl_secs: i64,
     /// Patient login challenge lifetime, seconds.
     pub challenge_ttl_secs: i64,
-    /// Login attempts allowed per minute per email and per IP.
+    /// Failed logins allowed per minute per account from one client (four
+    /// times that per client across accounts); correct logins are not counted.
     pub login_attempts_per_minute: u32,
     /// The largest Paillier modulus a patient may register, in bits
     /// (2048..=8192); refused before the ledger spends any work on the key.

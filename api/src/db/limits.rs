@@ -87,6 +87,16 @@ pub fn take(
     ))
 }
 
+/// Gives back one attempt that [`take`] counted for `key` (a correct
+/// credential, or an attempt refused on another key): moves the TAT back
+/// by one interval.
+pub fn refund(conn: &mut DbConnection, key: &str, quota: Quota) -> Result<(), ApiError> {
+    diesel::update(login_limits::table.find(key))
+        .set(login_limits::tat_ms.eq(login_limits::tat_ms - quota.interval_ms))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Deletes the rows that limit nothing any more (TAT in the past).
 pub fn sweep(conn: &mut DbConnection, now_ms: i64) -> Result<usize, ApiError> {
     Ok(

@@ -134,7 +134,8 @@ pub async fn signup(
     Ok(HttpResponse::Created().json(view(account, Some(device))))
 }
 
-/// Email and password login (doctors, insurers, admins); rate limited.
+/// Email and password login (doctors, insurers, admins); failed attempts
+/// are rate limited per account and client (see [`crate::auth::limiter`]).
 #[utoipa::path(tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 429, body = crate::error::Problem)))]
 #[post("/v1/auth/login")]
@@ -145,12 +146,9 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let email = body.email.trim().to_lowercase();
-    state
+    let attempt = state
         .limiter
-        .check(
-            &state.pool,
-            &[format!("email:{email}"), format!("ip:{}", client_ip(&req))],
-        )
+        .attempt(&state.pool, &format!("email:{email}"), &client_ip(&req))
         .await?;
     if body.password.len() > password::MAX_LEN * 4 {
         return Err(ApiError::Unauthorized("wrong email or password".into()));
@@ -163,6 +161,8 @@ pub async fn login(
     }
     let account =
         account.ok_or_else(|| ApiError::Unauthorized("wrong email or password".into()))?;
+    // The credential is correct: this attempt is no failure.
+    state.limiter.succeeded(&state.pool, attempt).await?;
     match account.status.as_str() {
         status::ACTIVE => {}
         status::PENDING => {
@@ -225,7 +225,7 @@ pub async fn challenge(
         .map_err(|_| ApiError::bad_request("actor: expected an actor id"))?;
     state
         .limiter
-        .check(&state.pool, &[format!("challenge-ip:{}", client_ip(&req))])
+        .challenge(&state.pool, &client_ip(&req))
         .await?;
     let now = db::now();
     let row = models::LoginChallenge {
@@ -246,9 +246,10 @@ pub async fn challenge(
     Ok(HttpResponse::Ok().json(response))
 }
 
-/// A patient logs in with a signed challenge.
+/// A patient logs in with a signed challenge; failed attempts are rate
+/// limited as password logins are.
 #[utoipa::path(tag = "auth", request_body = PatientLoginRequest,
-    responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::Problem)))]
+    responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::Problem), (status = 429, body = crate::error::Problem)))]
 #[post("/v1/auth/patient-login")]
 pub async fn patient_login(
     req: HttpRequest,
@@ -256,14 +257,12 @@ pub async fn patient_login(
     body: web::Json<PatientLoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let unauthorized = || ApiError::Unauthorized("the login signature is invalid".into());
-    state
+    let attempt = state
         .limiter
-        .check(
+        .attempt(
             &state.pool,
-            &[
-                format!("patient:{}", body.actor),
-                format!("ip:{}", client_ip(&req)),
-            ],
+            &format!("patient:{}", body.actor),
+            &client_ip(&req),
         )
         .await?;
     let actor: carechain_core::ids::ActorId = body.actor.parse().map_err(|_| unauthorized())?;
@@ -296,6 +295,8 @@ pub async fn patient_login(
     })
     .await?
     .ok_or_else(unauthorized)?;
+    // The signed challenge is correct: this attempt is no failure.
+    state.limiter.succeeded(&state.pool, attempt).await?;
     if account.status != status::ACTIVE {
         return Err(ApiError::forbidden("this account is suspended"));
     }
