@@ -85,6 +85,14 @@ pub struct Config {
     /// Failed logins allowed per minute per account from one client (four
     /// times that per client across accounts); correct logins are not counted.
     pub login_attempts_per_minute: u32,
+    /// Doctor and insurer sign-ups allowed per hour from one client address.
+    pub signups_per_client_per_hour: u32,
+    /// Sign-ups allowed per hour from all clients together.
+    pub signups_per_hour: u32,
+    /// Patient registrations allowed per hour from one client address.
+    pub patient_registrations_per_client_per_hour: u32,
+    /// Patient registrations allowed per hour from all clients together.
+    pub patient_registrations_per_hour: u32,
     /// The largest Paillier modulus a patient may register, in bits
     /// (2048..=8192); refused before the ledger spends any work on the key.
     /// A new ledger's `init` fixes the same cap in the contract.
@@ -124,6 +132,10 @@ impl Default for Config {
             refresh_token_ttl_secs: 30 * 86_400,
             challenge_ttl_secs: 120,
             login_attempts_per_minute: 5,
+            signups_per_client_per_hour: 10,
+            signups_per_hour: 100,
+            patient_registrations_per_client_per_hour: 20,
+            patient_registrations_per_hour: 1000,
             paillier_max_bits: carechain_chaincode::contract::DEFAULT_MAX_PAILLIER_BITS,
             json_limit_bytes: 2 * 1024 * 1024,
             workers: 0,
@@ -207,6 +219,23 @@ impl Config {
             attempts,
         )?;
         set(&var, "CARECHAIN_WORKERS", "a number", &mut self.workers)?;
+        for (name, field) in [
+            (
+                "CARECHAIN_SIGNUPS_PER_CLIENT_PER_HOUR",
+                &mut self.signups_per_client_per_hour,
+            ),
+            ("CARECHAIN_SIGNUPS_PER_HOUR", &mut self.signups_per_hour),
+            (
+                "CARECHAIN_PATIENT_REGISTRATIONS_PER_CLIENT_PER_HOUR",
+                &mut self.patient_registrations_per_client_per_hour,
+            ),
+            (
+                "CARECHAIN_PATIENT_REGISTRATIONS_PER_HOUR",
+                &mut self.patient_registrations_per_hour,
+            ),
+        ] {
+            set(&var, name, "a number", field)?;
+        }
         let bits = &mut self.paillier_max_bits;
         set(
             &var,

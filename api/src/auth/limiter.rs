@@ -123,3 +123,49 @@ impl LoginLimiter {
         take_all(pool, &[(format!("challenge:{client}"), self.challenge)]).await
     }
 }
+
+/// Limits on creating accounts (doctor and insurer sign-ups, patient
+/// registrations): per client address and for all clients together, each
+/// a burst of its hourly allowance then an even trickle. Sign-ups fill the
+/// admin's approval queue and patient registrations cost ledger work, and
+/// neither needs an account, so both are bounded even from many addresses.
+#[derive(Debug, Clone, Copy)]
+pub struct CreationLimiter {
+    signup_client: Quota,
+    signup_all: Quota,
+    registration_client: Quota,
+    registration_all: Quota,
+}
+
+impl CreationLimiter {
+    /// The limits of `config`.
+    pub fn new(config: &crate::config::Config) -> Self {
+        CreationLimiter {
+            signup_client: Quota::per_hour(config.signups_per_client_per_hour),
+            signup_all: Quota::per_hour(config.signups_per_hour),
+            registration_client: Quota::per_hour(config.patient_registrations_per_client_per_hour),
+            registration_all: Quota::per_hour(config.patient_registrations_per_hour),
+        }
+    }
+
+    /// Counts a sign-up from `client`; 429 over either limit.
+    pub async fn signup(&self, pool: &DbPool, client: &str) -> Result<(), ApiError> {
+        let keys = [
+            (format!("signup-client:{client}"), self.signup_client),
+            ("signup-all".to_owned(), self.signup_all),
+        ];
+        take_all(pool, &keys).await
+    }
+
+    /// Counts a patient registration from `client`; 429 over either limit.
+    pub async fn registration(&self, pool: &DbPool, client: &str) -> Result<(), ApiError> {
+        let keys = [
+            (
+                format!("registration-client:{client}"),
+                self.registration_client,
+            ),
+            ("registration-all".to_owned(), self.registration_all),
+        ];
+        take_all(pool, &keys).await
+    }
+}

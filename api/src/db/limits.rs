@@ -30,9 +30,18 @@ pub struct Quota {
 impl Quota {
     /// `n` attempts per minute, all of them allowed at once.
     pub fn per_minute(n: u32) -> Quota {
+        Quota::per(n, 60_000)
+    }
+
+    /// `n` attempts per hour, all of them allowed at once.
+    pub fn per_hour(n: u32) -> Quota {
+        Quota::per(n, 3_600_000)
+    }
+
+    fn per(n: u32, period_ms: i64) -> Quota {
         let n = i64::from(n.max(1));
         Quota {
-            interval_ms: (60_000 / n).max(1),
+            interval_ms: (period_ms / n).max(1),
             burst: n,
         }
     }

@@ -66,11 +66,13 @@ pub(crate) async fn issue(
     })
 }
 
-/// A doctor or insurer signs up; the account stays pending until an admin approves it.
+/// A doctor or insurer signs up; the account stays pending until an admin
+/// approves it. Rate limited per client and in all.
 #[utoipa::path(tag = "auth", request_body = SignupRequest,
-    responses((status = 201, body = AccountView), (status = 400, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
+    responses((status = 201, body = AccountView), (status = 400, body = crate::error::Problem), (status = 409, body = crate::error::Problem), (status = 429, body = crate::error::Problem)))]
 #[post("/v1/accounts")]
 pub async fn signup(
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<SignupRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -97,6 +99,7 @@ pub async fn signup(
         .ok()
         .filter(|b| carechain_core::envelope::HpkePublicKey::from_bytes(b.as_bytes()).is_ok())
         .ok_or_else(|| ApiError::bad_request("hpke_key: expected a base64url HPKE public key"))?;
+    state.creation.signup(&state.pool, &client_ip(&req)).await?;
     let hash = password::hash(body.password).await?;
     let now = db::now();
     let id = uuid::Uuid::new_v4().to_string();

@@ -22,13 +22,16 @@ use crate::types::{
 
 /// A patient registers with a self-signed `register_identity` statement.
 /// A Paillier modulus over the relay's `paillier_max_bits` is refused (422)
-/// before anything else is done with it.
+/// before anything else is done with it; registrations are rate limited per
+/// client and in all (429).
 #[utoipa::path(tag = "patients", request_body = StatementRequest,
     params(("Idempotency-Key" = String, Header, description = "required")),
     responses((status = 201, body = PatientRegistered), (status = 400, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 409, body = crate::error::Problem),
-        (status = 422, description = "the Paillier modulus is over the relay's cap", body = crate::error::Problem)))]
+        (status = 422, description = "the Paillier modulus is over the relay's cap", body = crate::error::Problem),
+        (status = 429, body = crate::error::Problem)))]
 #[post("/v1/patients")]
 pub async fn register(
+    req: actix_web::HttpRequest,
     state: web::Data<AppState>,
     idem: IdempotencyKey,
     body: web::Json<StatementRequest>,
@@ -57,6 +60,10 @@ pub async fn register(
             });
         }
     }
+    state
+        .creation
+        .registration(&state.pool, &crate::auth::client_ip(&req))
+        .await?;
     let actor = statement.iss.to_string();
     let signing_key = B64(registration.signing_key.to_sec1_bytes()).encode();
     let hpke_key = registration.hpke_key.encode();

@@ -5,6 +5,7 @@
 mod cli;
 mod config;
 mod contexts;
+mod creation;
 mod database;
 mod errors;
 mod fabric;
