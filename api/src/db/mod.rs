@@ -104,6 +104,13 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
 
 /// Opens a pool for `url` (`postgres://…` or a SQLite file path) and runs pending migrations.
 pub fn connect(url: &str, size: u32) -> Result<DbPool, ApiError> {
+    let sqlite = !(url.starts_with("postgres://") || url.starts_with("postgresql://"));
+    if sqlite && !url.starts_with(':') && !url.starts_with("file:") {
+        // Accounts and tokens: owner-only, like the relay's secret files.
+        carechain_core::wallet::restrict_database(std::path::Path::new(url)).map_err(|e| {
+            ApiError::internal(format!("cannot create the database file {url}: {e}"))
+        })?;
+    }
     let manager = ConnectionManager::<DbConnection>::new(url);
     let pool = Pool::builder()
         .max_size(size.max(1))

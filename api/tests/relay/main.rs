@@ -9,6 +9,7 @@ mod creation;
 mod database;
 mod errors;
 mod fabric;
+mod files;
 mod flow;
 mod group;
 mod idempotency;
