@@ -66,6 +66,32 @@ pub(crate) async fn issue(
     })
 }
 
+/// A 200 with `tokens`, which no cache may keep (RFC 6749 §5.1).
+fn token_response(tokens: TokenResponse) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .insert_header((actix_web::http::header::PRAGMA, "no-cache"))
+        .json(tokens)
+}
+
+/// Whether `c` may not appear in an e-mail address: control characters
+/// (NUL, CR, LF…), bidirectional overrides and isolates, and zero-width or
+/// invisible format characters, all of which make one address look like
+/// another in the admin's approval queue or break a mail header.
+fn hidden_character(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061C}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{00AD}'
+                | '\u{FEFF}'
+        )
+}
+
 /// A doctor or insurer signs up; the account stays pending until an admin
 /// approves it. Rate limited per client and in all.
 #[utoipa::path(tag = "auth", request_body = SignupRequest,
@@ -83,6 +109,14 @@ pub async fn signup(
     let email = body.email.trim().to_lowercase();
     if email.len() > 254 || !email.contains('@') {
         return Err(ApiError::bad_request("email: expected an email address"));
+    }
+    if email
+        .chars()
+        .any(|c| hidden_character(c) || c.is_whitespace())
+    {
+        return Err(ApiError::bad_request(
+            "email: expected an address without spaces, control, bidi or zero-width characters",
+        ));
     }
     let name = body.display_name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 200 {
@@ -175,7 +209,7 @@ pub async fn login(
         }
         _ => return Err(ApiError::forbidden("this account is suspended")),
     }
-    Ok(HttpResponse::Ok().json(issue(&state, &account, None).await?))
+    Ok(token_response(issue(&state, &account, None).await?))
 }
 
 /// Rotates a refresh token; reusing a rotated token revokes its whole family.
@@ -210,7 +244,7 @@ pub async fn refresh(
     if account.status != status::ACTIVE {
         return Err(invalid());
     }
-    Ok(HttpResponse::Ok().json(issue(&state, &account, Some(family)).await?))
+    Ok(token_response(issue(&state, &account, Some(family)).await?))
 }
 
 /// Issues a single-use login challenge for a patient's device key.
@@ -303,7 +337,7 @@ pub async fn patient_login(
     if account.status != status::ACTIVE {
         return Err(ApiError::forbidden("this account is suspended"));
     }
-    Ok(HttpResponse::Ok().json(issue(&state, &account, None).await?))
+    Ok(token_response(issue(&state, &account, None).await?))
 }
 
 /// The caller's own account.

@@ -147,7 +147,7 @@ pub async fn register(
 
 /// The patient's own records (ciphertext), each with its data key wrapped for the patient.
 #[utoipa::path(tag = "patients", security(("bearer" = [])), params(PageQuery),
-    responses((status = 200, body = carechain_core::ledger::Page<carechain_core::ledger::KeyedRecord>), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
+    responses((status = 200, body = carechain_core::ledger::Page<carechain_core::ledger::KeyedRecord>), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
 #[get("/v1/patients/me/records")]
 pub async fn my_records(
     state: web::Data<AppState>,
@@ -170,7 +170,7 @@ pub async fn my_records(
 
 /// Who read the patient's records, and when.
 #[utoipa::path(tag = "patients", security(("bearer" = [])), params(PageQuery),
-    responses((status = 200, body = carechain_core::ledger::Page<carechain_core::ledger::AccessLogEntry>), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
+    responses((status = 200, body = carechain_core::ledger::Page<carechain_core::ledger::AccessLogEntry>), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
 #[get("/v1/patients/me/access-log")]
 pub async fn access_log(
     state: web::Data<AppState>,
@@ -233,7 +233,7 @@ pub(crate) async fn has_write_grant(
 /// The records of patient `id` that a doctor's current read grants cover
 /// (reading one is still the logged `POST /v1/records/{id}/read`).
 #[utoipa::path(tag = "patients", security(("bearer" = [])), params(("id" = String, Path, description = "patient actor id"), PageQuery),
-    responses((status = 200, body = carechain_core::ledger::Page<carechain_core::ledger::RecordState>), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
+    responses((status = 200, body = carechain_core::ledger::Page<carechain_core::ledger::RecordState>), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
 #[get("/v1/patients/{id}/records")]
 pub async fn records_of(
     state: web::Data<AppState>,
@@ -242,6 +242,7 @@ pub async fn records_of(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[AccountRole::Doctor])?;
+    crate::handlers::unfiltered(&query)?;
     let patient = path_id(&path)?;
     let page = page_args(&query)?;
     let now = db::now();

@@ -12,6 +12,7 @@ mod fabric;
 mod files;
 mod flow;
 mod group;
+mod hardening;
 mod idempotency;
 mod identities;
 mod limits;
