@@ -3,11 +3,11 @@
 //! The attack of issue #19: an unauthenticated `POST /v1/patients` with an
 //! 8192-bit modulus and a garbage key proof of the right shape. Measured on
 //! the contract alone (in-memory state, one thread, so wall time is contract
-//! CPU), the whole `submit`: statement parsing, the ES256 signature, the
-//! nonce, then the registration's checks.
+//! CPU), the whole `submit`.
 //!
 //! - `capped`: a ledger initialised with `max_paillier_bits = 3072` refuses
-//!   from the modulus' encoded length, before any arithmetic on it;
+//!   from the modulus' encoded length, after parsing the statement and before
+//!   its signature or any arithmetic on the key;
 //! - `uncapped`: a ledger without the cap (every ledger started before it)
 //!   parses the modulus, trial-divides it by the primes below 2^16 and
 //!   raises the first root to the n-th power (which fails).

@@ -153,6 +153,12 @@ pub(crate) fn verify(
             identity.signing_key.clone()
         }
         (None, Action::RegisterIdentity(body)) if body.role == Role::Patient => {
+            // An oversized Paillier key is refused before the signature is
+            // even checked: a self-registration needs no account, so its
+            // refusal must cost next to nothing.
+            if let Some(registration) = &body.paillier {
+                identities::check_paillier_size(config, registration)?;
+            }
             body.signing_key.clone()
         }
         (None, _) => return Err(ContractError::UnknownSigner(claimed.iss)),

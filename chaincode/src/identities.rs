@@ -160,7 +160,7 @@ fn check_common(body: &RegisterIdentity) -> Result<(), ContractError> {
 /// Refuses a Paillier modulus over the ledger's cap, from its encoded length
 /// alone: before any parsing or arithmetic, so an oversized key costs the
 /// contract next to nothing (the cap is absent on ledgers older than it).
-fn check_paillier_size(
+pub(crate) fn check_paillier_size(
     config: &LedgerConfig,
     registration: &PaillierRegistration,
 ) -> Result<(), ContractError> {
