@@ -40,6 +40,16 @@ pub enum ConfigError {
         /// What was expected.
         expected: &'static str,
     },
+    /// A setting is outside the range it must be in.
+    #[error("invalid setting {name}: expected {expected}, found {found}")]
+    Invalid {
+        /// The setting.
+        name: &'static str,
+        /// What was expected.
+        expected: String,
+        /// What was found.
+        found: String,
+    },
     /// The secret key file could not be created or read.
     #[error("secret key {path}: {reason}")]
     Secret {
@@ -72,8 +82,21 @@ pub struct Config {
     pub refresh_token_ttl_secs: i64,
     /// Patient login challenge lifetime, seconds.
     pub challenge_ttl_secs: i64,
-    /// Login attempts allowed per minute per email and per IP.
+    /// Failed logins allowed per minute per account from one client (four
+    /// times that per client across accounts); correct logins are not counted.
     pub login_attempts_per_minute: u32,
+    /// Doctor and insurer sign-ups allowed per hour from one client address.
+    pub signups_per_client_per_hour: u32,
+    /// Sign-ups allowed per hour from all clients together.
+    pub signups_per_hour: u32,
+    /// Patient registrations allowed per hour from one client address.
+    pub patient_registrations_per_client_per_hour: u32,
+    /// Patient registrations allowed per hour from all clients together.
+    pub patient_registrations_per_hour: u32,
+    /// The largest Paillier modulus a patient may register, in bits
+    /// (2048..=8192); refused before the ledger spends any work on the key.
+    /// A new ledger's `init` fixes the same cap in the contract.
+    pub paillier_max_bits: u32,
     /// Largest JSON body accepted, bytes.
     pub json_limit_bytes: usize,
     /// HTTP worker threads (0: one per core).
@@ -109,6 +132,11 @@ impl Default for Config {
             refresh_token_ttl_secs: 30 * 86_400,
             challenge_ttl_secs: 120,
             login_attempts_per_minute: 5,
+            signups_per_client_per_hour: 10,
+            signups_per_hour: 100,
+            patient_registrations_per_client_per_hour: 20,
+            patient_registrations_per_hour: 1000,
+            paillier_max_bits: carechain_chaincode::contract::DEFAULT_MAX_PAILLIER_BITS,
             json_limit_bytes: 2 * 1024 * 1024,
             workers: 0,
             ledger: LedgerKind::Embedded,
@@ -134,7 +162,24 @@ impl Config {
             None => Config::default(),
         };
         config.apply_env(|name| std::env::var(name).ok())?;
+        config.validate()?;
         Ok(config)
+    }
+
+    /// Checks the settings that have a range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let (min, max) = (
+            carechain_core::paillier::MIN_MODULUS_BITS,
+            carechain_core::paillier::MAX_MODULUS_BITS,
+        );
+        if !usize::try_from(self.paillier_max_bits).is_ok_and(|b| (min..=max).contains(&b)) {
+            return Err(ConfigError::Invalid {
+                name: "paillier_max_bits",
+                expected: format!("{min}..={max} bits"),
+                found: self.paillier_max_bits.to_string(),
+            });
+        }
+        Ok(())
     }
 
     /// Overrides fields from environment variables read through `var`.
@@ -174,6 +219,30 @@ impl Config {
             attempts,
         )?;
         set(&var, "CARECHAIN_WORKERS", "a number", &mut self.workers)?;
+        for (name, field) in [
+            (
+                "CARECHAIN_SIGNUPS_PER_CLIENT_PER_HOUR",
+                &mut self.signups_per_client_per_hour,
+            ),
+            ("CARECHAIN_SIGNUPS_PER_HOUR", &mut self.signups_per_hour),
+            (
+                "CARECHAIN_PATIENT_REGISTRATIONS_PER_CLIENT_PER_HOUR",
+                &mut self.patient_registrations_per_client_per_hour,
+            ),
+            (
+                "CARECHAIN_PATIENT_REGISTRATIONS_PER_HOUR",
+                &mut self.patient_registrations_per_hour,
+            ),
+        ] {
+            set(&var, name, "a number", field)?;
+        }
+        let bits = &mut self.paillier_max_bits;
+        set(
+            &var,
+            "CARECHAIN_PAILLIER_MAX_BITS",
+            "a number of bits",
+            bits,
+        )?;
         match var("CARECHAIN_LEDGER").as_deref() {
             None => {}
             Some("embedded") => self.ledger = LedgerKind::Embedded,
@@ -260,5 +329,23 @@ mod tests {
                 .apply_env(|name| (name == "CARECHAIN_LISTEN").then(|| "nope".to_owned()))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn the_paillier_cap_is_3072_bits_and_must_stay_in_range() {
+        assert_eq!(Config::default().paillier_max_bits, 3072);
+        for (bits, ok) in [
+            (2048, true),
+            (4096, true),
+            (8192, true),
+            (1024, false),
+            (8193, false),
+        ] {
+            let config = Config {
+                paillier_max_bits: bits,
+                ..Config::default()
+            };
+            assert_eq!(config.validate().is_ok(), ok, "{bits}");
+        }
     }
 }

@@ -62,6 +62,15 @@ pub enum ApiError {
     /// The `Idempotency-Key` was used before with another request body.
     #[error("this Idempotency-Key was used with a different request")]
     IdempotencyKeyReused,
+    /// The request is well-formed but its content is refused by a policy
+    /// (a push endpoint that is not public, a Paillier modulus over the cap).
+    #[error("{detail}")]
+    Unprocessable {
+        /// The stable code that ends the problem `type`.
+        code: &'static str,
+        /// What was expected and what was found.
+        detail: String,
+    },
     /// The body exceeds the size limit.
     #[error("{0}")]
     PayloadTooLarge(String),
@@ -122,6 +131,7 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::IdempotencyKeyRequired => "idempotency_key_required",
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
+            ApiError::Unprocessable { code, .. } => code,
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Ledger { code, .. } => code,
@@ -159,7 +169,9 @@ impl ResponseError for ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::IdempotencyKeyReused | ApiError::Unprocessable { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Ledger { status, .. } => {

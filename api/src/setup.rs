@@ -62,6 +62,7 @@ pub async fn init_admin(
     let config = serde_json::json!({
         "audience": state.config.ledger_audience,
         "rules": carechain_chaincode::contract::CURRENT_RULES,
+        "max_paillier_bits": state.config.paillier_max_bits,
     })
     .to_string();
     state

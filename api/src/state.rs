@@ -33,6 +33,8 @@ pub struct AppState {
     pub jwt: JwtKeys,
     /// Login rate limits.
     pub limiter: LoginLimiter,
+    /// Sign-up and patient registration rate limits.
+    pub creation: crate::auth::limiter::CreationLimiter,
     /// Accounts recently seen active (the `Caller` extractor's memory).
     pub active: crate::auth::active::ActiveCache,
     /// Push delivery (outbox producer, sockets, Web Push).
@@ -61,6 +63,7 @@ impl AppState {
     ) -> AppState {
         let jwt = JwtKeys::new(jwt_secret, &config.audience, config.access_token_ttl_secs);
         let limiter = LoginLimiter::new(config.login_attempts_per_minute);
+        let creation = crate::auth::limiter::CreationLimiter::new(&config);
         AppState {
             config,
             writes: db::group::GroupWriter::start(pool.clone()),
@@ -71,6 +74,7 @@ impl AppState {
             ledger,
             jwt,
             limiter,
+            creation,
             active: crate::auth::active::ActiveCache::default(),
             push: crate::push::Push::default(),
         }

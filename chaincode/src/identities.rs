@@ -34,6 +34,10 @@ struct InitConfig {
     /// initialised before rules existed replays identically).
     #[serde(default)]
     rules: Option<u32>,
+    /// The largest Paillier modulus patients may register (absent: no cap,
+    /// as on every ledger started before the cap existed).
+    #[serde(default)]
+    max_paillier_bits: Option<u32>,
 }
 
 /// `init(config, admin_statement)`: genesis. Fixes the audience and registers
@@ -64,7 +68,21 @@ pub(crate) fn init(tx: &mut Tx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>, Contrac
             .max_lifetime_secs
             .unwrap_or(DEFAULT_MAX_LIFETIME_SECS),
         rules: config.rules.unwrap_or(0),
+        max_paillier_bits: config.max_paillier_bits,
     };
+    if let Some(bits) = config.max_paillier_bits {
+        let range = paillier::MIN_MODULUS_BITS..=paillier::MAX_MODULUS_BITS;
+        if !usize::try_from(bits).is_ok_and(|b| range.contains(&b)) {
+            return Err(ContractError::invalid(
+                "max_paillier_bits",
+                format!(
+                    "expected {}..={} bits, found {bits}",
+                    range.start(),
+                    range.end()
+                ),
+            ));
+        }
+    }
     if config.rules > CURRENT_RULES {
         return Err(ContractError::invalid(
             "rules",
@@ -139,6 +157,26 @@ fn check_common(body: &RegisterIdentity) -> Result<(), ContractError> {
     Ok(())
 }
 
+/// Refuses a Paillier modulus over the ledger's cap, from its encoded length
+/// alone: before any parsing or arithmetic, so an oversized key costs the
+/// contract next to nothing (the cap is absent on ledgers older than it).
+pub(crate) fn check_paillier_size(
+    config: &LedgerConfig,
+    registration: &PaillierRegistration,
+) -> Result<(), ContractError> {
+    let Some(max) = config.max_paillier_bits else {
+        return Ok(());
+    };
+    let bits = paillier::encoded_modulus_bits(registration.public_key.as_bytes());
+    if bits > max as usize {
+        return Err(ContractError::invalid(
+            "paillier.public_key",
+            format!("expected a modulus of at most {max} bits, found {bits} bits"),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks a patient's Paillier key and its key-correctness proof.
 fn check_paillier(registration: &PaillierRegistration) -> Result<(), ContractError> {
     let key = paillier::PublicKey::from_bytes(registration.public_key.as_bytes())
@@ -178,10 +216,14 @@ fn store(
 /// `register_identity`: a patient registers itself; an admin registers others.
 pub(crate) fn register(
     tx: &mut Tx<'_>,
+    config: &LedgerConfig,
     verified: &Verified,
     body: &RegisterIdentity,
 ) -> Result<Vec<u8>, ContractError> {
     let actor = body.signing_key.actor_id();
+    if let Some(registration) = &body.paillier {
+        check_paillier_size(config, registration)?;
+    }
     check_common(body)?;
     if tx.exists(&keys::identity(&actor))? {
         return Err(ContractError::exists("identity", &actor));

@@ -429,3 +429,74 @@ fn suspending_without_a_reason_or_with_an_over_long_one_is_refused() {
     assert_eq!(identity["active"], true);
     w.admin_submit(suspend(&doctor, &"r".repeat(200))).unwrap();
 }
+
+// ---- the Paillier modulus cap ----
+
+/// A ledger initialised with a Paillier modulus cap of `bits`.
+fn capped(bits: u32) -> World {
+    World::memory_with_config(
+        format!(r#"{{"audience":"{AUD}","rules":1,"max_paillier_bits":{bits}}}"#).as_bytes(),
+    )
+}
+
+/// `registration` with an 8192-bit modulus (all ones: odd, and refused by
+/// the cap before anyone could notice it is no Paillier modulus).
+fn with_8192_bit_modulus(mut registration: RegisterIdentity) -> RegisterIdentity {
+    if let Some(paillier) = registration.paillier.as_mut() {
+        paillier.public_key = B64(vec![0xff; 1024]);
+    }
+    registration
+}
+
+#[test]
+fn an_8192_bit_modulus_is_refused_by_the_cap_and_changes_nothing() {
+    let mut w = capped(3072);
+    let (patient, registration) = patient_registration(&mut w);
+    let err = registration_invalid(&mut w, &patient, with_8192_bit_modulus(registration));
+    assert!(
+        err.message
+            .contains("expected a modulus of at most 3072 bits, found 8192 bits"),
+        "{err:?}"
+    );
+    let config = w.raw_query("config", &[]).unwrap();
+    assert_eq!(config["max_paillier_bits"], 3072);
+}
+
+#[test]
+fn a_modulus_at_the_cap_registers() {
+    let mut w = capped(2048);
+    let (patient, registration) = patient_registration(&mut w);
+    w.submit(&patient, Action::RegisterIdentity(registration))
+        .unwrap();
+}
+
+#[test]
+fn a_ledger_without_a_cap_keeps_its_old_rules() {
+    // Ledgers initialised before the cap: the config has no cap, and an
+    // oversized modulus is refused as before, by the key checks.
+    let mut w = World::memory();
+    assert!(
+        w.raw_query("config", &[])
+            .unwrap()
+            .get("max_paillier_bits")
+            .is_none()
+    );
+    let (patient, registration) = patient_registration(&mut w);
+    let err = registration_invalid(&mut w, &patient, with_8192_bit_modulus(registration));
+    assert!(!err.message.contains("at most"), "{err:?}");
+    assert!(err.message.contains("paillier"), "{err:?}");
+}
+
+#[test]
+fn init_refuses_a_cap_outside_the_supported_sizes() {
+    for bits in [0, 1024, 8193] {
+        let mut w = World::uninitialised(carechain_testkit::MemoryDriver::new(T0));
+        let token = w.admin_registration();
+        let config = format!(r#"{{"audience":"{AUD}","max_paillier_bits":{bits}}}"#);
+        let err = w.init_refused(
+            &[config.into_bytes(), token.into_bytes()],
+            "invalid_payload",
+        );
+        assert!(err.message.contains("2048..=8192"), "{bits}: {err:?}");
+    }
+}

@@ -203,6 +203,13 @@ impl Relay {
             .env("CARECHAIN_DATA_DIR", dir.path().join("data"))
             .env("CARECHAIN_LEDGER_AUDIENCE", AUDIENCE)
             .env("CARECHAIN_LOGIN_ATTEMPTS_PER_MINUTE", "100000")
+            .env("CARECHAIN_SIGNUPS_PER_CLIENT_PER_HOUR", "1000000")
+            .env("CARECHAIN_SIGNUPS_PER_HOUR", "1000000")
+            .env(
+                "CARECHAIN_PATIENT_REGISTRATIONS_PER_CLIENT_PER_HOUR",
+                "1000000",
+            )
+            .env("CARECHAIN_PATIENT_REGISTRATIONS_PER_HOUR", "1000000")
             .env("CARECHAIN_WORKERS", "2")
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())

@@ -76,6 +76,8 @@ start_relay() {
             CARECHAIN_ADMIN_PASSPHRASE=keystore-passphrase CARECHAIN_ADMIN_PASSWORD=admin-password-1 \
             CARECHAIN_LISTEN="127.0.0.1:$port" CARECHAIN_DATA_DIR="$workdir/data" \
             CARECHAIN_LEDGER_AUDIENCE=carechain CARECHAIN_LOGIN_ATTEMPTS_PER_MINUTE=1000 CARECHAIN_WORKERS=2 \
+            CARECHAIN_SIGNUPS_PER_CLIENT_PER_HOUR=1000000 CARECHAIN_SIGNUPS_PER_HOUR=1000000 \
+            CARECHAIN_PATIENT_REGISTRATIONS_PER_CLIENT_PER_HOUR=1000000 CARECHAIN_PATIENT_REGISTRATIONS_PER_HOUR=1000000 \
             RUST_LOG="${RUST_LOG:-warn,carechain_api::push=debug}" \
             "$CARECHAIN_RELAY_BIN" serve --admin-email admin@example.org </dev/null >"$workdir/relay.log" 2>&1
     ) &

@@ -138,6 +138,10 @@ async fn run() {
     let config = Config {
         data_dir: dir.path().join("relay"),
         login_attempts_per_minute: 1_000_000,
+        signups_per_client_per_hour: 1_000_000,
+        signups_per_hour: 1_000_000,
+        patient_registrations_per_client_per_hour: 1_000_000,
+        patient_registrations_per_hour: 1_000_000,
         access_token_ttl_secs: 3_600,
         ..Config::default()
     };

@@ -1,22 +1,22 @@
 //! Authentication: argon2id passwords, HS256 access tokens with pinned
 //! `alg`/`iss`/`aud`/`exp`, rotating refresh tokens, the patient's signed
-//! login challenge, login rate limits shared through the database, and the [`Caller`] extractor.
+//! login challenge, rate limits shared through the database ([`limiter`]), and
+//! the [`Caller`] extractor.
 
 pub mod active;
+pub mod limiter;
 pub mod password;
 pub mod tokens;
 
+use crate::db::{self, accounts};
+use crate::types::status;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use futures::future::LocalBoxFuture;
-use sha2::{Digest as _, Sha256};
-
-use crate::db::limits::{self, Quota};
-use crate::db::{self, DbPool, accounts};
-use crate::types::status;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::types::AccountRole;
+pub use limiter::LoginLimiter;
 
 /// The authenticated caller of a request, from a valid access token.
 #[derive(Debug, Clone)]
@@ -98,55 +98,6 @@ fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Caller, ApiError>
         role: claims.role,
         actor: claims.act,
     })
-}
-
-/// Login attempt limits per email, client IP or patient, shared through the
-/// database by every relay process on it (see [`db::limits`]).
-pub struct LoginLimiter {
-    quota: Quota,
-}
-
-impl LoginLimiter {
-    /// A limiter allowing `per_minute` attempts per key (all at once, then
-    /// one every `60 / per_minute` seconds).
-    pub fn new(per_minute: u32) -> Self {
-        LoginLimiter {
-            quota: Quota::per_minute(per_minute),
-        }
-    }
-
-    /// Counts an attempt for each key; 429 with the wait if any is over its limit.
-    ///
-    /// Keys are stored as SHA-256 digests: the table holds neither emails
-    /// nor addresses, and an attacker's key costs 64 bytes whatever its length.
-    pub async fn check(&self, pool: &DbPool, keys: &[String]) -> Result<(), ApiError> {
-        let digests: Vec<String> = keys
-            .iter()
-            .map(|k| hex::encode(Sha256::digest(k.as_bytes())))
-            .collect();
-        let quota = self.quota;
-        let now = db::now_ms();
-        let wait = db::run(pool, move |conn| {
-            let mut wait: Option<i64> = None;
-            for key in &digests {
-                if let Some(ms) = limits::take(conn, key, quota, now)? {
-                    wait = Some(wait.map_or(ms, |w| w.max(ms)));
-                }
-            }
-            // Expired rows limit nothing; sweep them now and then.
-            if rand::random::<u8>() == 0 {
-                limits::sweep(conn, now)?;
-            }
-            Ok(wait)
-        })
-        .await?;
-        match wait {
-            None => Ok(()),
-            Some(ms) => Err(ApiError::RateLimited {
-                retry_after_secs: u64::try_from((ms + 999) / 1000).unwrap_or(1).max(1),
-            }),
-        }
-    }
 }
 
 /// The client IP as the socket saw it (no proxy headers are trusted).

@@ -30,9 +30,18 @@ pub struct Quota {
 impl Quota {
     /// `n` attempts per minute, all of them allowed at once.
     pub fn per_minute(n: u32) -> Quota {
+        Quota::per(n, 60_000)
+    }
+
+    /// `n` attempts per hour, all of them allowed at once.
+    pub fn per_hour(n: u32) -> Quota {
+        Quota::per(n, 3_600_000)
+    }
+
+    fn per(n: u32, period_ms: i64) -> Quota {
         let n = i64::from(n.max(1));
         Quota {
-            interval_ms: (60_000 / n).max(1),
+            interval_ms: (period_ms / n).max(1),
             burst: n,
         }
     }
@@ -85,6 +94,16 @@ pub fn take(
     Ok(Some(
         (tat.max(now_ms) + quota.interval_ms - period - now_ms).max(1),
     ))
+}
+
+/// Gives back one attempt that [`take`] counted for `key` (a correct
+/// credential, or an attempt refused on another key): moves the TAT back
+/// by one interval.
+pub fn refund(conn: &mut DbConnection, key: &str, quota: Quota) -> Result<(), ApiError> {
+    diesel::update(login_limits::table.find(key))
+        .set(login_limits::tat_ms.eq(login_limits::tat_ms - quota.interval_ms))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Deletes the rows that limit nothing any more (TAT in the past).

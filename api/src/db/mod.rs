@@ -109,6 +109,13 @@ pub fn is_postgres(url: &str) -> bool {
 
 /// Opens a pool for `url` (`postgres://…` or a SQLite file path) and runs pending migrations.
 pub fn connect(url: &str, size: u32) -> Result<DbPool, ApiError> {
+    let sqlite = !(url.starts_with("postgres://") || url.starts_with("postgresql://"));
+    if sqlite && !url.starts_with(':') && !url.starts_with("file:") {
+        // Accounts and tokens: owner-only, like the relay's secret files.
+        carechain_core::wallet::restrict_database(std::path::Path::new(url)).map_err(|e| {
+            ApiError::internal(format!("cannot create the database file {url}: {e}"))
+        })?;
+    }
     let manager = ConnectionManager::<DbConnection>::new(url);
     let pool = Pool::builder()
         .max_size(size.max(1))

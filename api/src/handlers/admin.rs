@@ -21,7 +21,7 @@ use crate::types::{
 
 /// Accounts, optionally filtered by status (e.g. `pending`), with their public keys.
 #[utoipa::path(tag = "admin", security(("bearer" = [])), params(PageQuery),
-    responses((status = 200, body = AccountPage), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
+    responses((status = 200, body = AccountPage), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
 #[get("/v1/admin/accounts")]
 pub async fn list_accounts(
     state: web::Data<AppState>,
@@ -32,6 +32,13 @@ pub async fn list_accounts(
     let page = crate::handlers::page_args(&query)?;
     let (after, limit) = (page.after.unwrap_or_default(), page.limit as i64);
     let status = query.status.clone();
+    if let Some(found) = status.as_deref()
+        && ![status::PENDING, status::ACTIVE, status::SUSPENDED].contains(&found)
+    {
+        return Err(ApiError::bad_request(format!(
+            "status: expected pending, active or suspended, found {found:?}"
+        )));
+    }
     let items = db::run(&state.pool, move |conn| {
         let rows = accounts::list(
             conn,
@@ -195,7 +202,7 @@ async fn suspend_account(
 
 /// The audit trail: per transaction its id, time, action kind and signer, by block.
 #[utoipa::path(tag = "admin", security(("bearer" = [])), params(PageQuery),
-    responses((status = 200, body = AuditPage), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
+    responses((status = 200, body = AuditPage), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
 #[get("/v1/admin/audit")]
 pub async fn audit(
     state: web::Data<AppState>,
@@ -203,6 +210,7 @@ pub async fn audit(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[AccountRole::Admin])?;
+    crate::handlers::unfiltered(&query)?;
     let page = crate::handlers::page_args(&query)?;
     let (after, limit) = (page.after.unwrap_or_default(), page.limit);
     let first = match after.as_str() {

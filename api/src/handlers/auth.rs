@@ -67,11 +67,39 @@ pub(crate) async fn issue(
     })
 }
 
-/// A doctor or insurer signs up; the account stays pending until an admin approves it.
+/// A 200 with `tokens`, which no cache may keep (RFC 6749 §5.1).
+fn token_response(tokens: TokenResponse) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .insert_header((actix_web::http::header::PRAGMA, "no-cache"))
+        .json(tokens)
+}
+
+/// Whether `c` may not appear in an e-mail address: control characters
+/// (NUL, CR, LF…), bidirectional overrides and isolates, and zero-width or
+/// invisible format characters, all of which make one address look like
+/// another in the admin's approval queue or break a mail header.
+fn hidden_character(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061C}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{00AD}'
+                | '\u{FEFF}'
+        )
+}
+
+/// A doctor or insurer signs up; the account stays pending until an admin
+/// approves it. Rate limited per client and in all.
 #[utoipa::path(tag = "auth", request_body = SignupRequest,
-    responses((status = 201, body = AccountView), (status = 400, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
+    responses((status = 201, body = AccountView), (status = 400, body = crate::error::Problem), (status = 409, body = crate::error::Problem), (status = 429, body = crate::error::Problem)))]
 #[post("/v1/accounts")]
 pub async fn signup(
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<SignupRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -82,6 +110,14 @@ pub async fn signup(
     let email = body.email.trim().to_lowercase();
     if email.len() > 254 || !email.contains('@') {
         return Err(ApiError::bad_request("email: expected an email address"));
+    }
+    if email
+        .chars()
+        .any(|c| hidden_character(c) || c.is_whitespace())
+    {
+        return Err(ApiError::bad_request(
+            "email: expected an address without spaces, control, bidi or zero-width characters",
+        ));
     }
     let name = body.display_name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 200 {
@@ -98,6 +134,7 @@ pub async fn signup(
         .ok()
         .filter(|b| carechain_core::envelope::HpkePublicKey::from_bytes(b.as_bytes()).is_ok())
         .ok_or_else(|| ApiError::bad_request("hpke_key: expected a base64url HPKE public key"))?;
+    state.creation.signup(&state.pool, &client_ip(&req)).await?;
     let hash = password::hash(body.password).await?;
     let now = db::now();
     let id = uuid::Uuid::new_v4().to_string();
@@ -135,7 +172,8 @@ pub async fn signup(
     Ok(HttpResponse::Created().json(view(account, Some(device))))
 }
 
-/// Email and password login (doctors, insurers, admins); rate limited.
+/// Email and password login (doctors, insurers, admins); failed attempts
+/// are rate limited per account and client (see [`crate::auth::limiter`]).
 #[utoipa::path(tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 429, body = crate::error::Problem)))]
 #[post("/v1/auth/login")]
@@ -146,12 +184,9 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let email = body.email.trim().to_lowercase();
-    state
+    let attempt = state
         .limiter
-        .check(
-            &state.pool,
-            &[format!("email:{email}"), format!("ip:{}", client_ip(&req))],
-        )
+        .attempt(&state.pool, &format!("email:{email}"), &client_ip(&req))
         .await?;
     if body.password.len() > password::MAX_LEN * 4 {
         return Err(ApiError::Unauthorized("wrong email or password".into()));
@@ -164,6 +199,8 @@ pub async fn login(
     }
     let account =
         account.ok_or_else(|| ApiError::Unauthorized("wrong email or password".into()))?;
+    // The credential is correct: this attempt is no failure.
+    state.limiter.succeeded(&state.pool, attempt).await?;
     match account.status.as_str() {
         status::ACTIVE => {}
         status::PENDING => {
@@ -173,7 +210,7 @@ pub async fn login(
         }
         _ => return Err(ApiError::forbidden("this account is suspended")),
     }
-    Ok(HttpResponse::Ok().json(issue(&state, &account, None).await?))
+    Ok(token_response(issue(&state, &account, None).await?))
 }
 
 /// Rotates a refresh token; reusing a rotated token revokes its whole family.
@@ -208,7 +245,7 @@ pub async fn refresh(
     if account.status != status::ACTIVE {
         return Err(invalid());
     }
-    Ok(HttpResponse::Ok().json(issue(&state, &account, Some(family)).await?))
+    Ok(token_response(issue(&state, &account, Some(family)).await?))
 }
 
 /// Issues a single-use login challenge for a patient's device key.
@@ -226,7 +263,7 @@ pub async fn challenge(
         .map_err(|_| ApiError::bad_request("actor: expected an actor id"))?;
     state
         .limiter
-        .check(&state.pool, &[format!("challenge-ip:{}", client_ip(&req))])
+        .challenge(&state.pool, &client_ip(&req))
         .await?;
     let now = db::now();
     let row = models::LoginChallenge {
@@ -247,9 +284,10 @@ pub async fn challenge(
     Ok(HttpResponse::Ok().json(response))
 }
 
-/// A patient logs in with a signed challenge.
+/// A patient logs in with a signed challenge; failed attempts are rate
+/// limited as password logins are.
 #[utoipa::path(tag = "auth", request_body = PatientLoginRequest,
-    responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::Problem)))]
+    responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::Problem), (status = 429, body = crate::error::Problem)))]
 #[post("/v1/auth/patient-login")]
 pub async fn patient_login(
     req: HttpRequest,
@@ -257,14 +295,12 @@ pub async fn patient_login(
     body: web::Json<PatientLoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let unauthorized = || ApiError::Unauthorized("the login signature is invalid".into());
-    state
+    let attempt = state
         .limiter
-        .check(
+        .attempt(
             &state.pool,
-            &[
-                format!("patient:{}", body.actor),
-                format!("ip:{}", client_ip(&req)),
-            ],
+            &format!("patient:{}", body.actor),
+            &client_ip(&req),
         )
         .await?;
     let actor: carechain_core::ids::ActorId = body.actor.parse().map_err(|_| unauthorized())?;
@@ -300,10 +336,12 @@ pub async fn patient_login(
     })
     .await?
     .ok_or_else(unauthorized)?;
+    // The signed challenge is correct: this attempt is no failure.
+    state.limiter.succeeded(&state.pool, attempt).await?;
     if account.status != status::ACTIVE {
         return Err(ApiError::forbidden("this account is suspended"));
     }
-    Ok(HttpResponse::Ok().json(issue(&state, &account, None).await?))
+    Ok(token_response(issue(&state, &account, None).await?))
 }
 
 /// The caller's own account.

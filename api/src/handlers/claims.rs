@@ -22,7 +22,7 @@ fn claim_query(claim: String) -> Query {
 
 /// The caller's claims: a patient's own, or those against an insurer.
 #[utoipa::path(operation_id = "claims_list", tag = "claims", security(("bearer" = [])), params(PageQuery),
-    responses((status = 200, body = carechain_core::ledger::Page<carechain_core::ledger::ClaimState>), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
+    responses((status = 200, body = carechain_core::ledger::Page<carechain_core::ledger::ClaimState>), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
 #[get("/v1/claims")]
 pub async fn list(
     state: web::Data<AppState>,

@@ -81,6 +81,17 @@ pub(crate) fn page_args(query: &PageQuery) -> Result<PageArgs, ApiError> {
     Ok(PageArgs::new(after, limit as usize))
 }
 
+/// Refuses a `status` filter on a list that has none (400, rather than an
+/// answer that silently ignores it).
+pub(crate) fn unfiltered(query: &PageQuery) -> Result<(), ApiError> {
+    match &query.status {
+        None => Ok(()),
+        Some(found) => Err(ApiError::bad_request(format!(
+            "status: this list has no status filter, found {found:?}"
+        ))),
+    }
+}
+
 /// A page of a ledger list query about the caller (who must have one of
 /// `roles`), built by `query_of` from the caller's role, actor and the page.
 pub(crate) async fn caller_page<T: DeserializeOwned + Serialize>(
@@ -91,6 +102,7 @@ pub(crate) async fn caller_page<T: DeserializeOwned + Serialize>(
     query_of: impl FnOnce(AccountRole, String, PageArgs) -> Query,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(roles)?;
+    unfiltered(query)?;
     let page = page_args(query)?;
     let query = query_of(caller.role, caller.actor()?.to_owned(), page);
     let page: Page<T> = forward::query(state, query).await?;
@@ -108,6 +120,7 @@ pub(crate) async fn own_page<T: serde::de::DeserializeOwned>(
 ) -> Result<Page<T>, ApiError> {
     use crate::types::AccountRole;
     caller.require(&[AccountRole::Patient, AccountRole::Insurer])?;
+    unfiltered(query)?;
     let query_of = match caller.role {
         AccountRole::Patient => for_patient,
         _ => for_insurer,

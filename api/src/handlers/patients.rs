@@ -21,11 +21,17 @@ use crate::types::{
 };
 
 /// A patient registers with a self-signed `register_identity` statement.
+/// A Paillier modulus over the relay's `paillier_max_bits` is refused (422)
+/// before anything else is done with it; registrations are rate limited per
+/// client and in all (429).
 #[utoipa::path(tag = "patients", request_body = StatementRequest,
     params(("Idempotency-Key" = String, Header, description = "required")),
-    responses((status = 201, body = PatientRegistered), (status = 400, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
+    responses((status = 201, body = PatientRegistered), (status = 400, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 409, body = crate::error::Problem),
+        (status = 422, description = "the Paillier modulus is over the relay's cap", body = crate::error::Problem),
+        (status = 429, body = crate::error::Problem)))]
 #[post("/v1/patients")]
 pub async fn register(
+    req: actix_web::HttpRequest,
     state: web::Data<AppState>,
     idem: IdempotencyKey,
     body: web::Json<StatementRequest>,
@@ -42,6 +48,22 @@ pub async fn register(
             "expected a patient's registration signed by the key it registers",
         ));
     }
+    if let Some(paillier) = &registration.paillier {
+        let bits = carechain_core::paillier::encoded_modulus_bits(paillier.public_key.as_bytes());
+        let max = state.config.paillier_max_bits;
+        if bits > max as usize {
+            return Err(ApiError::Unprocessable {
+                code: "paillier_modulus_too_large",
+                detail: format!(
+                    "paillier.public_key: expected a modulus of at most {max} bits, found {bits} bits"
+                ),
+            });
+        }
+    }
+    state
+        .creation
+        .registration(&state.pool, &crate::auth::client_ip(&req))
+        .await?;
     let actor = statement.iss.to_string();
     let signing_key = B64(registration.signing_key.to_sec1_bytes()).encode();
     let hpke_key = registration.hpke_key.encode();
@@ -125,7 +147,7 @@ pub async fn register(
 
 /// The patient's own records (ciphertext), each with its data key wrapped for the patient.
 #[utoipa::path(tag = "patients", security(("bearer" = [])), params(PageQuery),
-    responses((status = 200, body = carechain_core::ledger::Page<carechain_core::ledger::KeyedRecord>), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
+    responses((status = 200, body = carechain_core::ledger::Page<carechain_core::ledger::KeyedRecord>), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
 #[get("/v1/patients/me/records")]
 pub async fn my_records(
     state: web::Data<AppState>,
@@ -148,7 +170,7 @@ pub async fn my_records(
 
 /// Who read the patient's records, and when.
 #[utoipa::path(tag = "patients", security(("bearer" = [])), params(PageQuery),
-    responses((status = 200, body = carechain_core::ledger::Page<carechain_core::ledger::AccessLogEntry>), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
+    responses((status = 200, body = carechain_core::ledger::Page<carechain_core::ledger::AccessLogEntry>), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
 #[get("/v1/patients/me/access-log")]
 pub async fn access_log(
     state: web::Data<AppState>,
@@ -211,7 +233,7 @@ pub(crate) async fn has_write_grant(
 /// The records of patient `id` that a doctor's current read grants cover
 /// (reading one is still the logged `POST /v1/records/{id}/read`).
 #[utoipa::path(tag = "patients", security(("bearer" = [])), params(("id" = String, Path, description = "patient actor id"), PageQuery),
-    responses((status = 200, body = carechain_core::ledger::Page<carechain_core::ledger::RecordState>), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
+    responses((status = 200, body = carechain_core::ledger::Page<carechain_core::ledger::RecordState>), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
 #[get("/v1/patients/{id}/records")]
 pub async fn records_of(
     state: web::Data<AppState>,
@@ -220,6 +242,7 @@ pub async fn records_of(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[AccountRole::Doctor])?;
+    crate::handlers::unfiltered(&query)?;
     let patient = path_id(&path)?;
     let page = page_args(&query)?;
     let now = db::now();

@@ -30,7 +30,7 @@ statement_post! {
 
 /// The caller's policies: a patient's own, or those of an insurer's products.
 #[utoipa::path(operation_id = "policies_list", tag = "policies", security(("bearer" = [])), params(PageQuery),
-    responses((status = 200, body = carechain_core::ledger::Page<carechain_core::ledger::PolicyState>), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
+    responses((status = 200, body = carechain_core::ledger::Page<carechain_core::ledger::PolicyState>), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
 #[get("/v1/policies")]
 pub async fn list(
     state: web::Data<AppState>,

@@ -17,13 +17,14 @@ statement_post! {
 
 /// Every product.
 #[utoipa::path(operation_id = "products_list", tag = "products", security(("bearer" = [])), params(PageQuery),
-    responses((status = 200, body = carechain_core::ledger::Page<carechain_core::ledger::ProductState>), (status = 401, body = crate::error::Problem)))]
+    responses((status = 200, body = carechain_core::ledger::Page<carechain_core::ledger::ProductState>), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem)))]
 #[get("/v1/products")]
 pub async fn list(
     state: web::Data<AppState>,
     _caller: Caller,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    crate::handlers::unfiltered(&query)?;
     let page = page_args(&query)?;
     let page: Page<ProductState> = forward::query(&state, Query::Products { page }).await?;
     Ok(HttpResponse::Ok().json(page))

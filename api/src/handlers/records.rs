@@ -54,7 +54,8 @@ pub async fn get_own(
     }))
 }
 
-/// A doctor reads a record with a signed `read_record`, logged on the ledger.
+/// A doctor reads a record with a signed `read_record`, logged on the ledger;
+/// another's record and an unknown id are answered alike (404).
 #[utoipa::path(tag = "records", security(("bearer" = [])), request_body = StatementRequest,
     params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "required")),
     responses((status = 200, body = RecordRead), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
@@ -76,9 +77,16 @@ pub async fn read(
         expect,
         Some(&id),
         |_, submitted| async move {
-            // The contract refuses a reader without a grant; its refusal is the
-            // answer. Its answer holds the record and this reader's key: one call.
-            let submitted = submitted?;
+            // The contract refuses a reader without a grant (403) and an
+            // unknown record (404); both are answered 404 alike, so that a
+            // read is no oracle of which record ids exist. The contract's
+            // answer holds the record and this reader's key: one call.
+            let submitted = submitted.map_err(|e| match e {
+                ApiError::Ledger {
+                    status: 403 | 404, ..
+                } => ApiError::NotFound,
+                other => other,
+            })?;
             let read: RecordForReader = serde_json::from_value(submitted.result).map_err(|e| {
                 ApiError::internal(format!("ledger answered read_record with bad JSON: {e}"))
             })?;

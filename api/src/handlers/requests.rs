@@ -23,7 +23,7 @@ statement_post! {
 
 /// The caller's requests: a patient's (asked of them) or a doctor's (made by them).
 #[utoipa::path(operation_id = "requests_list", tag = "requests", security(("bearer" = [])), params(PageQuery),
-    responses((status = 200, body = carechain_core::ledger::Page<carechain_core::ledger::AccessRequestState>), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
+    responses((status = 200, body = carechain_core::ledger::Page<carechain_core::ledger::AccessRequestState>), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
 #[get("/v1/requests")]
 pub async fn list(
     state: web::Data<AppState>,

@@ -20,10 +20,13 @@
 //! P-256 scalar; otherwise `vapid.key`, mode 0600, in the data directory,
 //! created at first start), `CARECHAIN_VAPID_SUBJECT` (a `mailto:` URI),
 //! `CARECHAIN_PUSH_TTL_SECS`, `CARECHAIN_PUSH_MAX_ATTEMPTS`,
-//! `CARECHAIN_PUSH_RETRY_BASE_MS`, and `CARECHAIN_PUSH_ALLOW_LOOPBACK_HTTP=1`
-//! (tests only: accept `http://` endpoints on loopback).
+//! `CARECHAIN_PUSH_RETRY_BASE_MS`, and `CARECHAIN_PUSH_ALLOW` (a comma-separated
+//! allow-list of hosts and CIDR blocks that may receive pushes although they
+//! are not public, over `http` too: UnifiedPush distributors on a LAN, test
+//! receivers; see [`endpoint`]).
 
 pub mod deliveries;
+pub mod endpoint;
 pub mod hub;
 pub mod listen;
 pub mod presence;
@@ -54,8 +57,8 @@ pub struct PushConfig {
     pub subject: String,
     /// The `TTL` header of Web Push messages, seconds.
     pub ttl_secs: u32,
-    /// Accept `http://` subscription endpoints on loopback hosts (tests).
-    pub allow_loopback_http: bool,
+    /// Hosts and CIDR blocks pushed to although not public (and over `http`).
+    pub allow: endpoint::AllowList,
     /// The first retry's delay; each further one doubles it (with jitter).
     pub retry_base: Duration,
     /// The longest backoff between retries.
@@ -71,7 +74,7 @@ impl Default for PushConfig {
         PushConfig {
             subject: "mailto:admin@localhost".into(),
             ttl_secs: 86_400,
-            allow_loopback_http: false,
+            allow: endpoint::AllowList::default(),
             retry_base: Duration::from_secs(2),
             retry_max: Duration::from_secs(3600),
             retry_after_max: Duration::from_secs(6 * 3600),
@@ -83,8 +86,8 @@ impl Default for PushConfig {
 impl PushConfig {
     /// Defaults overridden by `CARECHAIN_VAPID_SUBJECT`, `CARECHAIN_PUSH_TTL_SECS`,
     /// `CARECHAIN_PUSH_MAX_ATTEMPTS`, `CARECHAIN_PUSH_RETRY_BASE_MS` and
-    /// `CARECHAIN_PUSH_ALLOW_LOOPBACK_HTTP`.
-    pub fn from_env() -> PushConfig {
+    /// `CARECHAIN_PUSH_ALLOW`; refuses a malformed allow-list.
+    pub fn from_env() -> Result<PushConfig, PushError> {
         let mut config = PushConfig::default();
         if let Ok(subject) = std::env::var("CARECHAIN_VAPID_SUBJECT") {
             config.subject = subject;
@@ -107,9 +110,10 @@ impl PushConfig {
         {
             config.retry_base = Duration::from_millis(ms);
         }
-        config.allow_loopback_http = std::env::var("CARECHAIN_PUSH_ALLOW_LOOPBACK_HTTP")
-            .is_ok_and(|v| v == "1" || v == "true");
-        config
+        if let Ok(list) = std::env::var("CARECHAIN_PUSH_ALLOW") {
+            config.allow = endpoint::AllowList::parse_csv(&list).map_err(PushError::Config)?;
+        }
+        Ok(config)
     }
 }
 
@@ -126,24 +130,17 @@ pub struct Push {
     pub vapid: Option<Vapid>,
     /// Wakes the Web Push worker when deliveries were enqueued.
     pub wake: Arc<Notify>,
-    pub(crate) http: reqwest::Client,
 }
 
 impl Push {
     /// Push with `config` and `vapid`.
     pub fn new(config: PushConfig, vapid: Option<Vapid>) -> Push {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default();
         Push {
             instance: uuid::Uuid::new_v4().to_string(),
             hub: hub::Hub::default(),
             config,
             vapid,
             wake: Arc::default(),
-            http,
         }
     }
 
@@ -164,7 +161,7 @@ impl Push {
             Ok(key) => Vapid::from_b64(&zeroize::Zeroizing::new(key))?,
             Err(_) => Vapid::load_or_create(&data_dir.join("vapid.key"))?,
         };
-        Ok(Push::new(PushConfig::from_env(), Some(vapid)))
+        Ok(Push::new(PushConfig::from_env()?, Some(vapid)))
     }
 
     /// Called by the producer after outbox row `id` for `actor` is committed

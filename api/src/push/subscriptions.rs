@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 use crate::auth::Caller;
 use crate::db;
 use crate::error::ApiError;
+use crate::push::endpoint;
 use crate::push::store::{self, SubscriptionRow};
-use crate::push::webpush::{b64, endpoint_origin, parse_p256dh};
+use crate::push::webpush::{b64, parse_p256dh};
 use crate::state::AppState;
 
 /// The keys of a subscription, as `PushSubscription.toJSON()` gives them.
@@ -24,7 +25,8 @@ pub struct SubscriptionKeys {
 /// A new subscription.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewSubscription {
-    /// The push service URL (https).
+    /// The push service URL: `https` on a public address (or a host on the
+    /// relay's allow-list).
     pub endpoint: String,
     /// Its keys.
     pub keys: SubscriptionKeys,
@@ -44,7 +46,8 @@ pub struct SubscriptionCreated {
 /// Registers (or refreshes, by endpoint) a Web Push subscription of the caller.
 #[utoipa::path(operation_id = "push_subscribe", tag = "push", security(("bearer" = [])), request_body = NewSubscription,
     responses((status = 201, body = SubscriptionCreated), (status = 400, body = crate::error::Problem),
-        (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
+        (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 409, body = crate::error::Problem),
+        (status = 422, description = "the endpoint is not https on a public address", body = crate::error::Problem)))]
 #[post("/v1/push/subscriptions")]
 pub async fn create(
     state: web::Data<AppState>,
@@ -53,11 +56,16 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let actor = caller.actor()?.to_owned();
     let body = body.into_inner();
-    endpoint_origin(&body.endpoint, state.push.config.allow_loopback_http)?;
     parse_p256dh(&b64(&body.keys.p256dh)?)?;
     if b64(&body.keys.auth)?.len() != 16 {
         return Err(ApiError::bad_request("auth must be a 16-byte secret"));
     }
+    endpoint::check(&body.endpoint, &state.push.config.allow)
+        .await
+        .map_err(|e| ApiError::Unprocessable {
+            code: "push_endpoint_refused",
+            detail: e.to_string(),
+        })?;
     let row = SubscriptionRow {
         id: uuid::Uuid::new_v4().to_string(),
         account_id: caller.account.clone(),

@@ -37,6 +37,9 @@ pub enum PushError {
     /// The VAPID key could not be loaded or stored.
     #[error("VAPID key {0}")]
     Key(String),
+    /// A push setting is malformed.
+    #[error("{0}")]
+    Config(String),
 }
 
 impl From<PushError> for ApiError {
@@ -201,29 +204,6 @@ impl Vapid {
     }
 }
 
-/// Checks an endpoint: `https`, or `http` to a loopback host when allowed; returns its origin.
-pub fn endpoint_origin(endpoint: &str, allow_loopback_http: bool) -> Result<String, PushError> {
-    let url =
-        reqwest::Url::parse(endpoint).map_err(|_| PushError::Invalid("endpoint is not a URL"))?;
-    let loopback = match url.host() {
-        Some(url::Host::Domain(d)) => d == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => return Err(PushError::Invalid("endpoint has no host")),
-    };
-    match url.scheme() {
-        "https" => {}
-        "http" if allow_loopback_http && loopback => {}
-        _ => return Err(PushError::Invalid("endpoint must be https")),
-    }
-    if endpoint.len() > 2048 || !url.username().is_empty() || url.password().is_some() {
-        return Err(PushError::Invalid(
-            "endpoint is too long or has credentials",
-        ));
-    }
-    Ok(url.origin().ascii_serialization())
-}
-
 /// The outcome of one attempt to hand a push to the push service.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -262,7 +242,7 @@ pub fn retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> 
 /// Sends one encrypted push once; the caller decides about retries.
 pub async fn send_once(
     http: &reqwest::Client,
-    endpoint: &str,
+    endpoint: reqwest::Url,
     authorization: &str,
     body: Vec<u8>,
     ttl: u32,
@@ -350,22 +330,7 @@ mod tests {
     }
 
     #[test]
-    fn endpoints() {
-        assert_eq!(
-            endpoint_origin("https://push.example/a/b", false)
-                .ok()
-                .as_deref(),
-            Some("https://push.example")
-        );
-        assert!(endpoint_origin("http://push.example/a", true).is_err());
-        assert!(endpoint_origin("http://127.0.0.1:9/a", false).is_err());
-        assert_eq!(
-            endpoint_origin("http://127.0.0.1:9/a", true)
-                .ok()
-                .as_deref(),
-            Some("http://127.0.0.1:9")
-        );
-        assert!(endpoint_origin("ftp://x/", true).is_err());
+    fn p256dh_must_be_an_uncompressed_point() {
         assert!(parse_p256dh(&[4u8; 65]).is_err());
         assert!(parse_p256dh(&[4u8; 33]).is_err());
     }

@@ -4,7 +4,10 @@
 //! Per delivery: skipped (deleted) when the actor has a socket open on this
 //! relay or a device acknowledged the event already — the socket delivers
 //! it; otherwise claimed for [`CLAIM`] (so another relay process on the same
-//! database leaves it alone), encrypted, signed and sent once. Then:
+//! database leaves it alone), its endpoint checked again against the SSRF
+//! policy ([`endpoint`]; a refused one removes the subscription, one that
+//! does not resolve is retried), encrypted, signed and sent once to the
+//! checked addresses only. Then:
 //! 2xx → deleted; 404/410 → the subscription is removed (its deliveries with
 //! it); 429, 5xx or a transport error → tried again after an exponential
 //! backoff with jitter, or after the service's `Retry-After` if that is
@@ -23,12 +26,15 @@ use rand::Rng as _;
 use crate::db;
 use crate::error::ApiError;
 use crate::push::deliveries::{self, Due};
+use crate::push::endpoint::{self, EndpointError};
 use crate::push::webpush::{self, Outcome, PushError};
 use crate::push::{PushConfig, store};
 use crate::state::AppState;
 
 /// How long a claimed delivery is left to its worker (longer than the HTTP timeout).
 pub const CLAIM: Duration = Duration::from_secs(60);
+/// The HTTP timeout of one send.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// The longest sleep between looks at the table (deliveries of other processes).
 const POLL: Duration = Duration::from_secs(5);
 /// Deliveries read per batch.
@@ -115,17 +121,35 @@ async fn attempt(state: &web::Data<AppState>, due: Due) -> Result<(), ApiError> 
     if !claimed {
         return Ok(());
     }
-    let outcome = match prepare(state, &due) {
-        Ok((body, auth)) => {
-            webpush::send_once(
-                &state.push.http,
-                &due.endpoint,
-                &auth,
-                body,
-                state.push.config.ttl_secs,
-            )
-            .await
+    // Checked again at every send: the host may resolve elsewhere by now.
+    // The request then goes to the checked addresses only.
+    let checked = match endpoint::check(&due.endpoint, &state.push.config.allow).await {
+        Ok(checked) => checked,
+        Err(EndpointError::Unresolved) => {
+            let outcome = Outcome::Retry {
+                status: "dns".into(),
+                retry_after: None,
+            };
+            return record(state, row, outcome).await;
         }
+        Err(e) => {
+            tracing::warn!(error = %e, subscription = %row.subscription_id, "push endpoint refused at send; subscription removed");
+            return db::run(&state.pool, move |c| store::remove(c, &row.subscription_id)).await;
+        }
+    };
+    let outcome = match prepare(state, &due, &checked.origin) {
+        Ok((body, auth)) => match endpoint::pinned_client(&checked, SEND_TIMEOUT) {
+            Ok(http) => {
+                webpush::send_once(&http, checked.url, &auth, body, state.push.config.ttl_secs)
+                    .await
+            }
+            Err(e) => {
+                return Err(ApiError::internal(format!(
+                    "push client: {}",
+                    e.without_url()
+                )));
+            }
+        },
         Err(e) => {
             tracing::warn!(error = %e, subscription = %row.subscription_id, "cannot prepare a push; dropped");
             return db::run(&state.pool, move |c| {
@@ -138,18 +162,17 @@ async fn attempt(state: &web::Data<AppState>, due: Due) -> Result<(), ApiError> 
 }
 
 /// The encrypted body and the VAPID `Authorization` header for `due`.
-fn prepare(state: &AppState, due: &Due) -> Result<(Vec<u8>, String), PushError> {
+fn prepare(state: &AppState, due: &Due, origin: &str) -> Result<(Vec<u8>, String), PushError> {
     let config = &state.push.config;
     let vapid = state
         .push
         .vapid
         .as_ref()
         .ok_or(PushError::Key("is not configured".into()))?;
-    let origin = webpush::endpoint_origin(&due.endpoint, config.allow_loopback_http)?;
     let ua = webpush::parse_p256dh(&webpush::b64(&due.p256dh)?)?;
     let plaintext = serde_json::json!({ "id": due.row.outbox_id }).to_string();
     let body = webpush::encrypt_fresh(plaintext.as_bytes(), &ua, &webpush::b64(&due.auth)?)?;
-    let auth = vapid.authorization(&origin, &config.subject, db::now(), 12 * 3600)?;
+    let auth = vapid.authorization(origin, &config.subject, db::now(), 12 * 3600)?;
     Ok((body, auth))
 }
 

@@ -28,7 +28,7 @@ const AUTH: [u8; 16] = [3u8; 16];
 
 fn config(retry_base: Duration) -> PushConfig {
     PushConfig {
-        allow_loopback_http: true,
+        allow: crate::webpush::loopback_allowed(),
         retry_base,
         ..PushConfig::default()
     }

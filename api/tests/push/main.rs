@@ -12,5 +12,6 @@ mod durable;
 mod harness;
 mod producer;
 mod relays;
+mod ssrf;
 mod webpush;
 mod ws;

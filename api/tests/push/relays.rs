@@ -30,7 +30,7 @@ const AUTH: [u8; 16] = [5u8; 16];
 /// Push with the VAPID key every relay shares, loopback receivers allowed.
 fn push(key: &p256::SecretKey) -> Push {
     let config = PushConfig {
-        allow_loopback_http: true,
+        allow: crate::webpush::loopback_allowed(),
         retry_base: Duration::from_millis(50),
         ..PushConfig::default()
     };

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use carechain_api::db;
+use carechain_api::push::endpoint::AllowList;
 use carechain_api::push::webpush::Vapid;
 use carechain_api::push::{Push, PushConfig};
 use carechain_core::statement::Role;
@@ -105,6 +106,12 @@ pub fn scripted_receiver() -> (String, Log, Script) {
     (origin, log, script)
 }
 
+/// The allow-list that lets the relay push to the loopback receivers of
+/// these tests (the relay refuses non-public endpoints otherwise).
+pub fn loopback_allowed() -> AllowList {
+    AllowList::parse_csv("127.0.0.0/8").unwrap()
+}
+
 /// Checks `vapid t=<jwt>, k=<key>`: ES256 under k, aud, exp ≤ 24 h, mailto sub.
 pub fn check_vapid(header: &str, origin: &str) {
     let rest = header.strip_prefix("vapid ").expect("vapid scheme");
@@ -174,7 +181,7 @@ pub fn decrypt(body: &[u8], ua: &p256::SecretKey, auth: &[u8]) -> Vec<u8> {
 #[actix_web::test]
 async fn an_offline_patient_gets_a_web_push_with_only_the_event_id() {
     let config = PushConfig {
-        allow_loopback_http: true,
+        allow: loopback_allowed(),
         ..PushConfig::default()
     };
     let vapid = Vapid::new(p256::SecretKey::random(&mut rand_core::OsRng));

@@ -166,15 +166,17 @@ async fn logins_are_rate_limited() {
     let mut config = support::test_config(dir.path());
     config.login_attempts_per_minute = 3;
     let (state, admin) = support::init_state(config, None).await;
-    let app = support::start_with(state, admin, Some(dir)).await; // uses 1 attempt
+    // The admin's correct login at start counts for nothing; failures do.
+    let app = support::start_with(state, admin, Some(dir)).await;
     let body = json!({"email": "admin@example.org", "password": "wrong-password"});
     let mut statuses = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..4 {
         statuses.push(app.post_plain("/v1/auth/login", body.clone()).await.status);
     }
     assert_eq!(
         statuses,
         [
+            StatusCode::UNAUTHORIZED,
             StatusCode::UNAUTHORIZED,
             StatusCode::UNAUTHORIZED,
             StatusCode::TOO_MANY_REQUESTS

@@ -84,7 +84,8 @@ async fn the_story_through_http_on_fabric() {
             act,
         )
         .await;
-    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{refused:?}");
+    // Another's record reads as an unknown one: no oracle of ids.
+    assert_eq!(refused.status, StatusCode::NOT_FOUND, "{refused:?}");
     assert_eq!(refused.content_type, "application/problem+json");
 
     // Queries go to the peer too: the patient sees the claim decided.

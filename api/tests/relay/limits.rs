@@ -1,7 +1,9 @@
 //! Login rate limits live in the database: two relays (two `TestApp`s, each
 //! with its own state, pool and ledger, as two processes would have) on one
 //! database share them, on SQLite and on PostgreSQL; a limited attempt gets
-//! a 429 problem with `Retry-After`.
+//! a 429 problem with `Retry-After`. Only failures count, per account from
+//! one client: correct logins always pass, and an attacker's failures from
+//! one address never refuse the owner at another.
 
 use actix_web::http::StatusCode;
 use actix_web::test::TestRequest;
@@ -18,23 +20,34 @@ use crate::support::{self, ADMIN_PASSWORD, RelayApp, init_state, start_with, tes
 
 /// One login attempt on `relay`: status, `Retry-After`, body.
 async fn login(relay: &impl RelayApp, password: &str) -> (StatusCode, Option<u64>, Value) {
+    login_from(relay, "192.0.2.1:40000", password).await
+}
+
+/// One login attempt on `relay` from client address `from`.
+async fn login_from(
+    relay: &impl RelayApp,
+    from: &str,
+    password: &str,
+) -> (StatusCode, Option<u64>, Value) {
     let req = TestRequest::post()
         .uri("/v1/auth/login")
+        .peer_addr(from.parse().unwrap())
         .set_json(json!({"email": "admin@example.org", "password": password}));
     let reply = relay.answer(req).await;
     let retry = reply.header("retry-after").and_then(|v| v.parse().ok());
     (reply.status, retry, reply.body)
 }
 
-/// Two relays on `database_url` allowing 4 attempts a minute: attempts
-/// alternate between them and the fifth overall is refused by both.
+/// Two relays on `database_url` allowing 4 failures a minute: failures
+/// alternate between them, and then even the right password from that
+/// client is refused by both.
 async fn two_relays_share_the_limit(database_url: Option<String>) {
     let dir = tempfile::tempdir().unwrap();
     let mut first = test_config(&dir.path().join("a"));
     first.login_attempts_per_minute = 4;
     let url = database_url.unwrap_or_else(|| first.database_url());
     let (state, admin) = init_state(first, Some(url.clone())).await;
-    let one = start_with(state, admin, None).await; // attempt 1 (the admin's login)
+    let one = start_with(state, admin, None).await; // a correct login: no failure
 
     let mut second = test_config(&dir.path().join("b"));
     second.login_attempts_per_minute = 4;
@@ -44,15 +57,18 @@ async fn two_relays_share_the_limit(database_url: Option<String>) {
     let state2 = web::Data::new(AppState::new(second, pool, ledger, &[7u8; 32]));
     let two = actix_web::test::init_service(app::app(state2, app::metrics().unwrap())).await;
 
-    assert_eq!(
-        login(&two, "wrong-password").await.0,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        login(&one.app, "wrong-password").await.0,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(login(&two, ADMIN_PASSWORD).await.0, StatusCode::OK); // attempt 4
+    for round in 0..2 {
+        assert_eq!(
+            login(&two, "wrong-password").await.0,
+            StatusCode::UNAUTHORIZED,
+            "{round}"
+        );
+        assert_eq!(
+            login(&one.app, "wrong-password").await.0,
+            StatusCode::UNAUTHORIZED,
+            "{round}"
+        );
+    }
     for (name, (status, retry, body)) in [
         ("first", login(&one.app, ADMIN_PASSWORD).await),
         ("second", login(&two, ADMIN_PASSWORD).await),
@@ -121,9 +137,104 @@ async fn a_limited_login_says_when_to_retry() {
     let mut config = support::test_config(dir.path());
     config.login_attempts_per_minute = 1;
     let (state, admin) = init_state(config, None).await;
-    let app = start_with(state, admin, Some(dir)).await; // the one attempt
+    let app = start_with(state, admin, Some(dir)).await;
+    assert_eq!(
+        login(&app.app, "wrong-password").await.0,
+        StatusCode::UNAUTHORIZED
+    );
     let (status, retry, _) = login(&app.app, ADMIN_PASSWORD).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     let retry = retry.unwrap();
     assert!((55..=60).contains(&retry), "Retry-After {retry}");
+}
+
+/// A relay allowing the default 5 failures a minute per account and client.
+async fn relay_with_default_limits() -> support::TestApp<
+    impl actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+    >,
+> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = support::test_config(dir.path());
+    config.login_attempts_per_minute =
+        carechain_api::config::Config::default().login_attempts_per_minute;
+    assert_eq!(config.login_attempts_per_minute, 5);
+    let (state, admin) = init_state(config, None).await;
+    start_with(state, admin, Some(dir)).await
+}
+
+#[actix_web::test]
+async fn correct_logins_from_one_address_are_never_limited() {
+    let app = relay_with_default_limits().await;
+    for n in 0..8 {
+        let (status, _, body) = login_from(&app.app, "198.51.100.7:5000", ADMIN_PASSWORD).await;
+        assert_eq!(status, StatusCode::OK, "login {n}: {body}");
+    }
+}
+
+#[actix_web::test]
+async fn an_attackers_failures_do_not_lock_the_owner_out() {
+    let app = relay_with_default_limits().await;
+    let attacker = "203.0.113.66:6000";
+    for n in 0..5 {
+        let (status, _, body) = login_from(&app.app, attacker, "wrong-password").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "guess {n}: {body}");
+    }
+    // The attacker's address is limited, whatever it sends...
+    for password in ["wrong-password", ADMIN_PASSWORD] {
+        let (status, retry, body) = login_from(&app.app, attacker, password).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+        assert!(retry.is_some_and(|s| (1..=12).contains(&s)), "{retry:?}");
+    }
+    // ...the owner's is not: a typo is a plain 401, the password passes.
+    let owner = "198.51.100.7:5000";
+    assert_eq!(
+        login_from(&app.app, owner, "wrong-password").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    for _ in 0..3 {
+        assert_eq!(
+            login_from(&app.app, owner, ADMIN_PASSWORD).await.0,
+            StatusCode::OK
+        );
+    }
+}
+
+#[actix_web::test]
+async fn one_address_failing_on_many_accounts_is_limited() {
+    let app = relay_with_default_limits().await;
+    let from = "203.0.113.67:6000";
+    // 4 failures on each of 5 accounts: under the per-account limit, but the
+    // client's 20 failures a minute are used up.
+    for account in 0..5 {
+        for _ in 0..4 {
+            let req = TestRequest::post()
+                .uri("/v1/auth/login")
+                .peer_addr(from.parse().unwrap())
+                .set_json(json!({"email": format!("nobody{account}@example.org"), "password": "wrong-password"}));
+            assert_eq!(app.app.answer(req).await.status, StatusCode::UNAUTHORIZED);
+        }
+    }
+    assert_eq!(
+        login_from(&app.app, from, "wrong-password").await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        login_from(&app.app, "198.51.100.7:5000", ADMIN_PASSWORD)
+            .await
+            .0,
+        StatusCode::OK
+    );
+}
+
+#[actix_web::test]
+async fn correct_patient_logins_from_one_address_are_never_limited() {
+    let mut app = relay_with_default_limits().await;
+    let patient = app.patient(0).await;
+    for _ in 0..8 {
+        let (access, _) = app.patient_login(&patient).await;
+        assert!(!access.is_empty());
+    }
 }

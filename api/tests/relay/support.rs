@@ -96,6 +96,10 @@ pub fn test_config(dir: &std::path::Path) -> Config {
     Config {
         data_dir: dir.to_owned(),
         login_attempts_per_minute: 1000,
+        signups_per_client_per_hour: 100_000,
+        signups_per_hour: 100_000,
+        patient_registrations_per_client_per_hour: 100_000,
+        patient_registrations_per_hour: 100_000,
         pool_size: 4,
         ..Config::default()
     }
@@ -450,7 +454,7 @@ impl<S: RelayApp> TestApp<S> {
         tokens(&self.login_reply(email, password).await)
     }
 
-    fn new_actor(&mut self, role: Role, paillier: Option<&'static SecretKey>) -> Actor {
+    pub fn new_actor(&mut self, role: Role, paillier: Option<&'static SecretKey>) -> Actor {
         Actor {
             key: SigningKey::generate(&mut self.rng),
             hpke: HpkeSecretKey::generate(&mut self.rng),

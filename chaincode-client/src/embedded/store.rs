@@ -75,6 +75,9 @@ fn storage(during: &str) -> impl FnOnce(rusqlite::Error) -> LedgerError + '_ {
 pub(crate) fn open_writer(dir: &Path) -> Result<Connection, LedgerError> {
     std::fs::create_dir_all(dir)
         .map_err(|e| LedgerError::storage("creating the ledger directory", e))?;
+    // Owner-only, with the -wal and -shm SQLite makes beside it.
+    carechain_core::wallet::restrict_database(&dir.join(FILE))
+        .map_err(|e| LedgerError::storage("creating the ledger database", e))?;
     let conn = Connection::open(dir.join(FILE)).map_err(storage("opening the ledger database"))?;
     conn.busy_timeout(Duration::from_secs(10))
         .map_err(storage("configuring the database"))?;

@@ -28,6 +28,11 @@ pub struct LedgerConfig {
     /// module for what each adds.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub rules: u32,
+    /// The largest Paillier modulus a patient may register, in bits (absent:
+    /// no cap below the library's own, as on ledgers started before the cap
+    /// existed, so that their chains replay identically).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_paillier_bits: Option<u32>,
 }
 
 fn is_zero(rules: &u32) -> bool {

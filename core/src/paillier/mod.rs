@@ -159,6 +159,17 @@ pub enum PaillierError {
 }
 
 /// Short hex prefix of a fingerprint, for messages and `Debug`.
+/// The bit length of a modulus in its big-endian encoding (as
+/// [`PublicKey::from_bytes`] reads it), without parsing it: a size cap can
+/// refuse an oversized key before any arithmetic on it.
+pub fn encoded_modulus_bits(bytes: &[u8]) -> usize {
+    let Some(first) = bytes.iter().position(|b| *b != 0) else {
+        return 0;
+    };
+    let significant = bytes.len() - first;
+    (significant - 1) * 8 + (8 - bytes[first].leading_zeros() as usize)
+}
+
 fn short_fp(fp: &[u8; 32]) -> String {
     hex::encode(&fp[..6])
 }

@@ -29,7 +29,7 @@ use std::fmt;
 
 use rand_core::CryptoRngCore;
 
-pub use self::file::write_private;
+pub use self::file::{restrict_database, write_private};
 pub use self::log::LogEntry;
 use self::seal::{Container, Lock, Unlock};
 pub use self::seal::{KdfParams, MAX_M_KIB, MAX_P, MAX_T};

@@ -124,6 +124,13 @@ impl Relay {
             .env("CARECHAIN_DATA_DIR", &data_dir)
             .env("CARECHAIN_LEDGER_AUDIENCE", LEDGER_AUDIENCE)
             .env("CARECHAIN_LOGIN_ATTEMPTS_PER_MINUTE", "1000")
+            .env("CARECHAIN_SIGNUPS_PER_CLIENT_PER_HOUR", "1000000")
+            .env("CARECHAIN_SIGNUPS_PER_HOUR", "1000000")
+            .env(
+                "CARECHAIN_PATIENT_REGISTRATIONS_PER_CLIENT_PER_HOUR",
+                "1000000",
+            )
+            .env("CARECHAIN_PATIENT_REGISTRATIONS_PER_HOUR", "1000000")
             .env("CARECHAIN_WORKERS", "2")
             .env(
                 "RUST_LOG",
