@@ -116,7 +116,7 @@ fn the_demo_runs_the_whole_story_on_a_temporary_relay() {
         "encrypted code verified",
         "claim APPROVED: payout 500.00 EUR",
         "claim REJECTED by the contract",
-        "read refused: 403",
+        "read refused: 404",
         "write refused: 40",
         "Demo complete",
     ] {

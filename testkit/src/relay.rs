@@ -349,8 +349,9 @@ mod tests {
 
     /// The care story through the relay answers as on the in-memory state,
     /// but for what the relay settles itself: a statement sent again is
-    /// answered with its first transaction, and a patient is stopped at the
-    /// insurer's route before the ledger.
+    /// answered with its first transaction, a patient is stopped at the
+    /// insurer's route before the ledger, and a read the contract refuses
+    /// is 404, as for an unknown record (no oracle of which ids exist).
     #[test]
     fn the_care_story_through_the_relay_answers_as_the_contract() {
         let mut expected = care_story(&mut World::new(MemoryDriver::new(crate::T0)));
@@ -358,6 +359,7 @@ mod tests {
             let relay: Option<Answer> = match *step {
                 "grant replayed" => Some(Ok("ok".into())),
                 "paid by the patient" => Some(Err((403, "forbidden".into()))),
+                "read without grant" | "read after revoke" => Some(Err((404, "not_found".into()))),
                 _ => None,
             };
             if let Some(relay) = relay {

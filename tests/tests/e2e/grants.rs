@@ -31,7 +31,7 @@ pub async fn revoked_grant_refuses_reads(relay: Arc<Relay>) {
     assert_eq!(cast.request_status(request).await, RequestStatus::Revoked);
     assert!(cast.patient.grants().await.is_empty(), "no grant is left");
 
-    refused(cast.doctor.read_record(record).await, 403, "forbidden");
+    refused(cast.doctor.read_record(record).await, 404, "not_found");
     let listed = cast.doctor.patient_records(&cast.patient.id).await;
     refused(listed, 404, "not_found");
     // One read, before the revocation.
@@ -56,7 +56,7 @@ pub async fn expired_grant_refuses_reads(relay: Arc<Relay>) {
     while now() <= until + 1 {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    refused(cast.doctor.read_record(record).await, 403, "forbidden");
+    refused(cast.doctor.read_record(record).await, 404, "not_found");
     assert!(
         cast.patient.grants().await.is_empty(),
         "an expired grant is not listed as current"
