@@ -60,6 +60,11 @@ fn paillier(c: &mut Criterion) {
         g.bench_function(BenchmarkId::new("zero_verify", bits), |bn| {
             bn.iter(|| pk.verify_zero(&zero, &rho).expect("verify"))
         });
+        // Opening the key from the wallet's bytes: prime checks and the CRT values.
+        let bytes = key.to_bytes();
+        g.bench_function(BenchmarkId::new("key_open", bits), |bn| {
+            bn.iter(|| SecretKey::from_bytes(&bytes).expect("open"))
+        });
         g.bench_function(BenchmarkId::new("key_prove", bits), |bn| {
             bn.iter(|| key.prove_key_correct())
         });

@@ -335,7 +335,7 @@ fn header_problems_get_clear_errors() {
     let mut v = sealed.clone();
     v[11..15].copy_from_slice(&u32::MAX.to_be_bytes());
     let err = Wallet::open_with_passphrase(&v, PASS).unwrap_err();
-    assert!(matches!(err, WalletError::KdfParams { .. }), "{err}");
+    assert!(matches!(err, WalletError::KdfTooCostly { .. }), "{err}");
 
     let err =
         Wallet::open_with_passphrase(b"hello, world! this is not a wallet", PASS).unwrap_err();

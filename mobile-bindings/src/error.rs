@@ -2,6 +2,10 @@
 //! differently (after application-services' `ApiError`): internal errors of
 //! core, reqwest and the relay are folded into these, their messages kept as
 //! the `reason` (never with secret bytes).
+//!
+//! Every variant carries at least one field: uniffi's Kotlin and Python
+//! bindings build an exception's message from its fields (`reason=…`), so a
+//! variant without fields would reach the app with an empty message.
 
 use carechain_client::ClientError;
 use carechain_core::wallet::WalletError;
@@ -10,8 +14,11 @@ use carechain_core::wallet::WalletError;
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum MobileError {
     /// The passphrase or keystore key does not open this wallet or backup: ask again.
-    #[error("wrong passphrase or key")]
-    WrongSecret,
+    #[error("wrong secret: {reason}")]
+    WrongSecret {
+        /// What did not open (never the secret itself).
+        reason: String,
+    },
     /// The wallet file or backup cannot be used (damaged, wrong kind, newer format).
     #[error("the wallet cannot be used: {reason}")]
     WalletUnusable {
@@ -75,10 +82,14 @@ pub enum MobileError {
 impl From<WalletError> for MobileError {
     fn from(err: WalletError) -> Self {
         match err {
-            WalletError::WrongPassphraseOrKey => MobileError::WrongSecret,
-            WalletError::EmptyPassphrase => MobileError::InvalidInput {
+            WalletError::WrongPassphraseOrKey => MobileError::WrongSecret {
                 reason: err.to_string(),
             },
+            WalletError::EmptyPassphrase | WalletError::WeakPassphrase { .. } => {
+                MobileError::InvalidInput {
+                    reason: err.to_string(),
+                }
+            }
             WalletError::Keygen(_) | WalletError::Statement(_) => MobileError::Internal {
                 reason: err.to_string(),
             },
@@ -153,5 +164,73 @@ impl From<ClientError> for MobileError {
 pub(crate) fn invalid(reason: impl Into<String>) -> MobileError {
     MobileError::InvalidInput {
         reason: reason.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use carechain_core::wallet::KdfParams;
+
+    use super::*;
+
+    /// The fields uniffi builds a Kotlin or Python exception's message from.
+    fn message_fields(err: &MobileError) -> Vec<&str> {
+        match err {
+            MobileError::WrongSecret { reason }
+            | MobileError::WalletUnusable { reason }
+            | MobileError::Keystore { reason }
+            | MobileError::InvalidInput { reason }
+            | MobileError::NotAuthenticated { reason }
+            | MobileError::NotFound { reason }
+            | MobileError::Network { reason }
+            | MobileError::Integrity { reason }
+            | MobileError::Internal { reason } => vec![reason],
+            MobileError::Refused { code, reason, .. } => vec![code, reason],
+        }
+    }
+
+    #[test]
+    fn every_wallet_error_reaches_the_app_with_its_message() {
+        let cases = [
+            WalletError::WrongPassphraseOrKey,
+            WalletError::EmptyPassphrase,
+            WalletError::WeakPassphrase {
+                min_chars: 12,
+                found_chars: 3,
+            },
+            WalletError::NotAWallet,
+            WalletError::KdfTooCostly {
+                found: KdfParams {
+                    m_kib: 1 << 20,
+                    t: 64,
+                    p: 1,
+                },
+                max: KdfParams::LIMIT,
+            },
+            WalletError::Corrupted {
+                reason: "truncated".into(),
+            },
+        ];
+        for err in cases {
+            let text = err.to_string();
+            let mobile = MobileError::from(err);
+            let fields = message_fields(&mobile);
+            assert!(
+                fields.iter().any(|f| *f == text),
+                "{mobile:?} lost the message {text:?}"
+            );
+            assert!(mobile.to_string().contains(&text));
+        }
+        let wrong = MobileError::from(WalletError::WrongPassphraseOrKey);
+        assert!(
+            matches!(&wrong, MobileError::WrongSecret { reason } if reason.contains("wrong passphrase"))
+        );
+        assert!(matches!(
+            MobileError::from(WalletError::WeakPassphrase {
+                min_chars: 12,
+                found_chars: 3
+            }),
+            MobileError::InvalidInput { .. }
+        ));
     }
 }

@@ -131,7 +131,8 @@ impl Wallet {
         Ok(self.lock()?.paillier_key().public_key().to_bytes())
     }
 
-    /// Seals the wallet for storage under `passphrase`.
+    /// Seals the wallet for storage under `passphrase` (NFKC-normalised, at least
+    /// 12 characters, else `InvalidInput`; argon2id: call off the UI thread).
     pub fn seal_with_passphrase(&self, passphrase: String) -> Result<Vec<u8>, MobileError> {
         let passphrase = Zeroizing::new(passphrase);
         Ok(self.lock()?.seal_with_passphrase(&passphrase, &mut OsRng)?)
@@ -155,7 +156,8 @@ impl Wallet {
         Ok(self.lock()?.seal_with_key(&key, &mut OsRng)?)
     }
 
-    /// An encrypted, portable backup of the whole wallet under `passphrase`.
+    /// An encrypted, portable backup of the whole wallet under `passphrase`
+    /// (NFKC-normalised, at least 12 characters, else `InvalidInput`).
     pub fn export_backup(&self, passphrase: String) -> Result<Vec<u8>, MobileError> {
         let passphrase = Zeroizing::new(passphrase);
         Ok(self.lock()?.export_backup(&passphrase, &mut OsRng)?)

@@ -63,7 +63,13 @@ fn field(bytes: &[u8]) -> Result<(&[u8], &[u8]), PaillierError> {
 impl SecretKey {
     /// Versioned encoding of p and q (length-prefixed, big-endian), wiped on drop.
     pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
-        let mut out = Zeroizing::new(vec![VERSION]);
+        // Sized up front: a reallocation would leave an unwiped copy of the primes.
+        let len = 1 + [&self.hp.p, &self.hq.p]
+            .iter()
+            .map(|x| 2 + 8 * x.len())
+            .sum::<usize>();
+        let mut out = Zeroizing::new(Vec::with_capacity(len));
+        out.push(VERSION);
         for prime in [&self.hp.p, &self.hq.p] {
             let b = be_from_limbs(prime);
             out.extend_from_slice(&(b.len() as u16).to_be_bytes());

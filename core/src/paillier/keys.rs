@@ -9,8 +9,7 @@ use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, Zeroizing};
 
 use super::monty::{
-    Monty, add_assign, big_of, bit_len, cmp, inv_mod_pow2, limb_len, limbs_of, mul, mul_low,
-    sub_assign,
+    Monty, add_assign, big_of, bit_len, cmp, inv_mod_pow2, limb_len, mul, mul_low, sub_assign,
 };
 use super::primes::{Search, is_probable_prime, random_prime, small_factor};
 use super::{
@@ -202,9 +201,45 @@ impl PrimeHalf {
     }
 }
 
-/// `x mod p` for `x < 2p` (limbs of p's width).
+/// q⁻¹ mod (p − 1) for distinct odd primes p, q of equal bit length (so
+/// p − 1 < 2q; the caller checks it), in limbs
+/// that never leave zeroizing buffers (num-bigint's `modinv` would leave
+/// copies of p − 1 and q behind). `None` if the inverse does not exist.
+///
+/// p − 1 is even, so Fermat and Montgomery do not apply modulo p − 1; q is an
+/// odd prime, so they do modulo q. With y = (p − 1)⁻¹ mod q (Fermat), the
+/// integer k = ((p − 1)·y − 1)/q is exact, 0 < k < p − 1 since y < q, and
+/// −k·q ≡ 1 (mod p − 1): the inverse is (p − 1) − k.
+pub(crate) fn inv_mod_p_minus_1(q: &[u64], p_minus_1: &[u64]) -> Option<Zeroizing<Vec<u64>>> {
+    let s = q.len().max(p_minus_1.len());
+    let ctx_q = Monty::new(q)?;
+    let mut q_minus_2 = Zeroizing::new(q.to_vec());
+    sub_assign(&mut q_minus_2, &[2]);
+    // (p − 1) mod q: p − 1 < 2q for primes of equal bit length.
+    let a = Zeroizing::new(reduce_once(p_minus_1, q));
+    if limb_len(&a) == 0 {
+        return None;
+    }
+    let y = Zeroizing::new(ctx_q.modpow_secret(&a, &q_minus_2));
+    let mut num = Zeroizing::new(mul(p_minus_1, &y));
+    sub_assign(&mut num, &[1]);
+    let q_inv = Zeroizing::new(inv_mod_pow2(q, s));
+    let k = Zeroizing::new(mul_low(&num, &q_inv, s));
+    let mut x = Zeroizing::new(Vec::with_capacity(s));
+    x.extend_from_slice(p_minus_1);
+    x.resize(s, 0);
+    if limb_len(&k) == 0 || sub_assign(&mut x, &k) != 0 {
+        return None;
+    }
+    let len = limb_len(&x).max(1);
+    x.truncate(len);
+    Some(x)
+}
+
+/// `x mod p` for `x < 2p` (limbs of p's width), in one allocation.
 fn reduce_once(x: &[u64], p: &[u64]) -> Vec<u64> {
-    let mut v = x.to_vec();
+    let mut v = Vec::with_capacity(p.len().max(x.len()));
+    v.extend_from_slice(x);
     v.resize(p.len().max(v.len()), 0);
     if cmp(&v, p) != core::cmp::Ordering::Less {
         sub_assign(&mut v, p);
@@ -215,10 +250,14 @@ fn reduce_once(x: &[u64], p: &[u64]) -> Vec<u64> {
 
 /// A Paillier secret key: the primes p, q and precomputed CRT values, wiped on drop.
 ///
-/// Secret values live in limb vectors owned by this struct and are zeroized on
-/// drop. Residual copies: the two exponents n⁻¹ mod (p − 1), (q − 1) are computed
-/// once with num-bigint's `modinv`, whose temporaries are freed unwiped, and
-/// [`SecretKey::decrypt_full`] returns a `BigUint` (a plaintext, not key material).
+/// Secret values (p, q, p − 1, q − 1, the CRT coefficient, h_p, h_q and the
+/// n-th-root exponents; λ and μ are never formed, the CRT forms replace them)
+/// live in limb vectors owned by this struct and are zeroized on drop, and so
+/// is every temporary computed from them: no secret passes through a
+/// `BigUint`, and buffers are sized before they are filled so no reallocation
+/// leaves a copy behind. [`SecretKey::decrypt_full`] returns a `BigUint`
+/// (a plaintext, not key material), and [`SecretKey::from_primes`] cannot wipe
+/// the caller's own `BigUint` primes.
 pub struct SecretKey {
     /// The public key.
     pub(crate) public: PublicKey,
@@ -367,13 +406,11 @@ impl SecretKey {
                 let h = Zeroizing::new(reduce_once(&h, p));
                 let h_mont = Zeroizing::new(ctx_p.to_mont(&h));
                 // n ≡ q (mod p − 1), so n⁻¹ mod (p − 1) = q⁻¹ mod (p − 1).
-                let pm1 = big_of(&p_minus_1);
-                let qb = big_of(q) % &pm1;
-                let root = qb.modinv(&pm1).ok_or(PaillierError::InvalidPrimes {
-                    expected: "gcd(n, phi(n)) = 1",
-                    found: "a prime dividing the other minus one",
-                })?;
-                let root_exp = Zeroizing::new(limbs_of(&root, 1));
+                let root_exp =
+                    inv_mod_p_minus_1(q, &p_minus_1).ok_or(PaillierError::InvalidPrimes {
+                        expected: "gcd(n, phi(n)) = 1",
+                        found: "a prime dividing the other minus one",
+                    })?;
                 let q_inv_mont = Zeroizing::new(ctx_p.to_mont(&q_inv));
                 let half = PrimeHalf {
                     p: Zeroizing::new(p.to_vec()),
@@ -447,7 +484,8 @@ impl SecretKey {
         let q = &self.hq.p;
         let s = p.len();
         let xq_mod_p = Zeroizing::new(reduce_once(xq, p));
-        let mut diff = Zeroizing::new(xp.to_vec());
+        let mut diff = Zeroizing::new(Vec::with_capacity(s.max(xp.len())));
+        diff.extend_from_slice(xp);
         diff.resize(s, 0);
         if sub_assign(&mut diff, &xq_mod_p) != 0 {
             add_assign(&mut diff, p);
@@ -477,5 +515,44 @@ impl PrimeHalf {
     pub(crate) fn is_zero_mod_p(&self, c: &[u64]) -> bool {
         let u = self.pow_p_minus_1(c);
         limb_len(&u) == 1 && u[0] == 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use num_bigint::BigUint;
+    use rand_core::SeedableRng as _;
+
+    use super::super::monty::big_of;
+    use super::super::primes::{Search, random_prime};
+    use super::*;
+
+    #[test]
+    fn inverse_modulo_p_minus_1_matches_num_bigint() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
+        let mut progress = |_| {};
+        let mut search = Search {
+            candidates_tested: 0,
+            primes_found: 0,
+            progress: &mut progress,
+        };
+        for bits in [64, 128, 192, 512, 1024] {
+            for _ in 0..3 {
+                let p = random_prime(bits, &mut rng, &mut search);
+                let q = random_prime(bits, &mut rng, &mut search);
+                if p == q {
+                    continue;
+                }
+                let mut p_minus_1 = p.clone();
+                sub_assign(&mut p_minus_1, &[1]);
+                let pm1 = big_of(&p_minus_1);
+                let want = (big_of(&q) % &pm1).modinv(&pm1);
+                let got = inv_mod_p_minus_1(&q, &p_minus_1).map(|x| big_of(&x));
+                assert_eq!(got, want, "{bits}-bit primes");
+                if let Some(x) = got {
+                    assert_eq!(x * big_of(&q) % &pm1, BigUint::from(1u8));
+                }
+            }
+        }
     }
 }

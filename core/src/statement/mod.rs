@@ -9,11 +9,17 @@
 //! before the signature is looked at.
 //!
 //! Verification here covers what needs no ledger state: signature, algorithm,
-//! type, issuer ↔ key, audience and the time window. Whether the issuer is
+//! type, issuer ↔ key, audience and the time window. Under
+//! [`JwsRules::Strict`] ([`Statement::verify_strict`]) it also refuses
+//! high-S signatures and any `crit` header (see `strict.rs`); statements this
+//! crate signs are always low-S. [`Statement::verify`] keeps the acceptance
+//! existing ledgers were written under, so their chains replay, until the
+//! contract selects the strict rules for new ledgers. Whether the issuer is
 //! registered and active and whether the `jti` was used before are the
 //! contract's checks.
 
 mod action;
+mod strict;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -22,6 +28,7 @@ use rand_core::CryptoRngCore;
 use serde::{Deserialize, Serialize};
 
 pub use self::action::*;
+pub use self::strict::JwsRules;
 use crate::identity::{SigningKey, VerifyingKey};
 use crate::ids::ActorId;
 
@@ -107,6 +114,15 @@ pub enum StatementError {
         /// The `jti` (truncated).
         found: String,
     },
+    /// The signature is the high-S twin (s > n/2) of a valid one; refused under [`JwsRules::Strict`].
+    #[error("expected a low-S ECDSA signature (s <= n/2), found a high-S one")]
+    HighS,
+    /// The header has a `crit` parameter; no extension is understood, so it is refused.
+    #[error("expected no crit header parameter (no extension is understood), found crit {found}")]
+    UnknownCritical {
+        /// The `crit` value (truncated JSON).
+        found: String,
+    },
     /// A statement was built with an `iss` that is not the signing key's.
     #[error("cannot sign a statement for {iss} with the key of {key_owner}")]
     NotSigner {
@@ -182,9 +198,12 @@ impl Statement {
         let mut header = Header::new(Algorithm::ES256);
         header.typ = Some(STATEMENT_TYPE.to_owned());
         let encoding = EncodingKey::from_ec_der(&key.to_pkcs8_der());
-        jsonwebtoken::encode(&header, self, &encoding).map_err(|err| StatementError::Malformed {
-            reason: format!("could not encode: {err}"),
-        })
+        let token = jsonwebtoken::encode(&header, self, &encoding).map_err(|err| {
+            StatementError::Malformed {
+                reason: format!("could not encode: {err}"),
+            }
+        })?;
+        strict::normalize(token)
     }
 
     /// Parses a token's header and claims without checking the signature, to
@@ -199,14 +218,39 @@ impl Statement {
         })
     }
 
-    /// Verifies a token under `key` and `policy` and returns its claims.
+    /// Verifies a token under `key` and `policy` and returns its claims, with
+    /// the acceptance every ledger was written under ([`JwsRules::Legacy`]),
+    /// so chains replay. A verifier of fresh statements uses
+    /// [`Statement::verify_strict`].
     pub fn verify(
         token: &str,
         key: &VerifyingKey,
         policy: &VerifyPolicy<'_>,
     ) -> Result<Statement, StatementError> {
+        Self::verify_with_rules(token, key, policy, JwsRules::Legacy)
+    }
+
+    /// [`Statement::verify`] that also refuses a high-S signature and any `crit` ([`JwsRules::Strict`]).
+    pub fn verify_strict(
+        token: &str,
+        key: &VerifyingKey,
+        policy: &VerifyPolicy<'_>,
+    ) -> Result<Statement, StatementError> {
+        Self::verify_with_rules(token, key, policy, JwsRules::Strict)
+    }
+
+    /// [`Statement::verify`] under the given [`JwsRules`] (a ledger picks them by its storage rules).
+    pub fn verify_with_rules(
+        token: &str,
+        key: &VerifyingKey,
+        policy: &VerifyPolicy<'_>,
+        rules: JwsRules,
+    ) -> Result<Statement, StatementError> {
         let (header, _) = split(token)?;
         check_header(&header)?;
+        if rules == JwsRules::Strict {
+            strict::check(token)?;
+        }
 
         let mut validation = Validation::new(Algorithm::ES256);
         // Time and audience are checked below against the ledger's clock, not the host's.

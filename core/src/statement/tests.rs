@@ -427,3 +427,84 @@ fn scope_containment() {
     assert!(!Scope::Categories(vec![Genetic]).is_within(&some));
     assert!(some.covers(Laboratory) && !some.covers(MentalHealth));
 }
+
+/// `token` with its signature (r, s) replaced by the twin (r, n − s).
+fn twin(token: &str) -> String {
+    let (signed, sig) = token.rsplit_once('.').unwrap();
+    let sig = p256::ecdsa::Signature::from_slice(&URL_SAFE_NO_PAD.decode(sig).unwrap()).unwrap();
+    let (r, s) = sig.split_scalars();
+    let twin = p256::ecdsa::Signature::from_scalars(r, -s).unwrap();
+    format!("{signed}.{}", URL_SAFE_NO_PAD.encode(twin.to_bytes()))
+}
+
+fn is_low_s(token: &str) -> bool {
+    let sig = token.rsplit_once('.').unwrap().1;
+    let sig = p256::ecdsa::Signature::from_slice(&URL_SAFE_NO_PAD.decode(sig).unwrap()).unwrap();
+    sig.normalize_s().is_none()
+}
+
+#[test]
+fn signed_statements_are_low_s_and_their_high_s_twins_are_refused() {
+    let (mut rng, key) = signer();
+    let vk = key.verifying_key();
+    // Deterministic ECDSA: about half of these would be high-S without normalisation.
+    for i in 0..16 {
+        let token = signed(&key, deny(&mut rng), NOW + i, 600);
+        assert!(is_low_s(&token), "statement {i} is high-S");
+        assert!(Statement::verify_strict(&token, &vk, &policy()).is_ok());
+        let high = twin(&token);
+        assert!(!is_low_s(&high));
+        assert_eq!(
+            Statement::verify_strict(&high, &vk, &policy()).unwrap_err(),
+            StatementError::HighS
+        );
+        // It is a valid signature all the same: the legacy rules (old chains) accept it.
+        let legacy = verify_now(&high, &vk);
+        assert_eq!(legacy.unwrap(), Statement::peek(&token).unwrap());
+    }
+}
+
+/// A statement whose protected header is `header`, signed (low-S) outside jsonwebtoken.
+fn signed_with_header(header: &serde_json::Value, claims: &Statement, key: &SigningKey) -> String {
+    use p256::ecdsa::signature::Signer as _;
+    let signing_input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(header).unwrap()),
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap())
+    );
+    let sk = p256::ecdsa::SigningKey::from_slice(key.to_bytes().as_slice()).unwrap();
+    let sig: p256::ecdsa::Signature = sk.sign(signing_input.as_bytes());
+    let sig = sig.normalize_s().unwrap_or(sig);
+    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes()))
+}
+
+#[test]
+fn any_crit_header_is_refused() {
+    let (mut rng, key) = signer();
+    let vk = key.verifying_key();
+    let claims = Statement::new(key.actor_id(), AUD, deny(&mut rng), NOW, 600, &mut rng);
+    let plain = serde_json::json!({"alg": "ES256", "typ": STATEMENT_TYPE});
+    assert_eq!(
+        Statement::verify_strict(&signed_with_header(&plain, &claims, &key), &vk, &policy())
+            .unwrap(),
+        claims
+    );
+    for crit in [
+        serde_json::json!(["exp"]),
+        serde_json::json!(["b64"]),
+        serde_json::json!([]),
+    ] {
+        let header = serde_json::json!({
+            "alg": "ES256", "typ": STATEMENT_TYPE, "crit": crit, "exp": 1, "b64": true
+        });
+        let token = signed_with_header(&header, &claims, &key);
+        let err = Statement::verify_strict(&token, &vk, &policy()).unwrap_err();
+        assert_eq!(
+            err,
+            StatementError::UnknownCritical {
+                found: crit.to_string()
+            }
+        );
+        assert!(err.to_string().contains("crit"), "{err}");
+    }
+}

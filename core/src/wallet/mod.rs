@@ -14,6 +14,11 @@
 //!   magic, always passphrase-locked with stronger parameters
 //!   ([`KdfParams::BACKUP`]).
 //!
+//! Passphrases are NFKC-normalised, new ones need [`MIN_PASSPHRASE_CHARS`]
+//! characters, and files sealed before normalisation still open (see
+//! `passphrase.rs`); argon2 costs read from a file are capped
+//! ([`KdfParams::LIMIT`]).
+//!
 //! Both use XChaCha20-Poly1305 with the whole header as associated data. The
 //! plaintext (see `contents.rs`) is a versioned binary encoding held only in
 //! zeroizing buffers.
@@ -22,6 +27,7 @@ mod backup;
 mod contents;
 mod file;
 mod log;
+mod passphrase;
 mod seal;
 mod staff;
 
@@ -31,6 +37,7 @@ use rand_core::CryptoRngCore;
 
 pub use self::file::{restrict_database, write_private};
 pub use self::log::LogEntry;
+pub use self::passphrase::MIN_PASSPHRASE_CHARS;
 use self::seal::{Container, Lock, Unlock};
 pub use self::seal::{KdfParams, MAX_M_KIB, MAX_P, MAX_T};
 pub use self::staff::{KeystoreError, StaffKeys};
@@ -76,7 +83,26 @@ pub enum WalletError {
         /// What is wrong (never includes secret bytes).
         reason: String,
     },
-    /// The argon2 parameters in a header are invalid or beyond the accepted limits.
+    /// A new passphrase is shorter than [`MIN_PASSPHRASE_CHARS`] (after NFKC normalisation).
+    #[error("the passphrase must have at least {min_chars} characters, found {found_chars}")]
+    WeakPassphrase {
+        /// The minimum.
+        min_chars: usize,
+        /// The passphrase's length in characters.
+        found_chars: usize,
+    },
+    /// The argon2 cost in a header exceeds [`KdfParams::LIMIT`]; refused before any work.
+    #[error(
+        "the file demands argon2id m={} KiB, t={}, p={}; at most m={} KiB, t={}, p={} is accepted",
+        .found.m_kib, .found.t, .found.p, .max.m_kib, .max.t, .max.p
+    )]
+    KdfTooCostly {
+        /// The parameters in the header.
+        found: KdfParams,
+        /// The largest accepted.
+        max: KdfParams,
+    },
+    /// The argon2 parameters in a header are invalid (argon2 refuses them).
     #[error("unsupported key-derivation parameters: {reason}")]
     KdfParams {
         /// Which parameter is out of range.

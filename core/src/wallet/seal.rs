@@ -12,10 +12,14 @@
 //! Everything before the ciphertext is the AEAD's associated data, so the
 //! magic, version, protector and KDF parameters cannot be altered without the
 //! open failing. The KDF parameters are stored rather than implied so they can
-//! be raised later without breaking existing files; on open they are bounded
-//! (see [`MAX_M_KIB`]) so a hostile file cannot make the phone allocate
-//! gigabytes. A platform key is used directly as the AEAD key: it is already
-//! uniformly random and never used for anything else.
+//! be raised later without breaking existing files. On open they are capped
+//! near what this library writes ([`KdfParams::LIMIT`]: the backup's memory,
+//! twice its passes) and a header beyond the cap is refused with
+//! [`WalletError::KdfTooCostly`] before any argon2 work, so a hostile backup
+//! cannot demand gigabytes or minutes of work from the phone. Passphrases are
+//! NFKC-normalised first (see `passphrase.rs`). A platform key is used
+//! directly as the AEAD key: it is already uniformly random and never used
+//! for anything else.
 
 use argon2::{Algorithm, Argon2, Params, Version};
 use chacha20poly1305::aead::{AeadInPlace as _, KeyInit as _};
@@ -23,16 +27,16 @@ use chacha20poly1305::{Tag, XChaCha20Poly1305, XNonce};
 use rand_core::CryptoRngCore;
 use zeroize::Zeroizing;
 
-use super::WalletError;
+use super::{WalletError, passphrase};
 
 /// Format version of the container.
 pub(crate) const CONTAINER_VERSION: u16 = 1;
-/// Largest argon2 memory cost accepted on open (1 GiB).
-pub const MAX_M_KIB: u32 = 1024 * 1024;
-/// Largest argon2 time cost accepted on open.
-pub const MAX_T: u32 = 64;
-/// Largest argon2 parallelism accepted on open.
-pub const MAX_P: u32 = 16;
+/// Largest argon2 memory cost accepted (256 MiB, what [`KdfParams::BACKUP`] uses).
+pub const MAX_M_KIB: u32 = KdfParams::LIMIT.m_kib;
+/// Largest argon2 time cost accepted (twice [`KdfParams::BACKUP`]'s).
+pub const MAX_T: u32 = KdfParams::LIMIT.t;
+/// Largest argon2 parallelism accepted.
+pub const MAX_P: u32 = KdfParams::LIMIT.p;
 
 const SALT_LEN: usize = 16;
 const NONCE_LEN: usize = 24;
@@ -69,15 +73,27 @@ impl KdfParams {
         p: 1,
     };
 
-    fn to_argon2(self) -> Result<Argon2<'static>, WalletError> {
-        if self.m_kib > MAX_M_KIB || self.t > MAX_T || self.p > MAX_P {
-            return Err(WalletError::KdfParams {
-                reason: format!(
-                    "m={} KiB, t={}, p={} exceed the limits m<={MAX_M_KIB}, t<={MAX_T}, p<={MAX_P}",
-                    self.m_kib, self.t, self.p
-                ),
-            });
+    /// The most a file may demand, sealing or opening: the backup's memory
+    /// (the most this library writes; more would risk the app being killed on
+    /// a phone), twice its passes (room to raise the cost later), four lanes.
+    /// At most about twice a backup's unlock time.
+    pub const LIMIT: KdfParams = KdfParams {
+        m_kib: 256 * 1024,
+        t: 8,
+        p: 4,
+    };
+
+    /// Refuses parameters beyond [`KdfParams::LIMIT`], before any work.
+    fn check_limit(self) -> Result<(), WalletError> {
+        let max = KdfParams::LIMIT;
+        if self.m_kib > max.m_kib || self.t > max.t || self.p > max.p {
+            return Err(WalletError::KdfTooCostly { found: self, max });
         }
+        Ok(())
+    }
+
+    fn to_argon2(self) -> Result<Argon2<'static>, WalletError> {
+        self.check_limit()?;
         let params = Params::new(self.m_kib, self.t, self.p, Some(32)).map_err(|err| {
             WalletError::KdfParams {
                 reason: format!("m={} KiB, t={}, p={}: {err}", self.m_kib, self.t, self.p),
@@ -128,14 +144,12 @@ pub(crate) enum Unlock<'a> {
     Key(&'a [u8; 32]),
 }
 
+/// The argon2id key for `passphrase` (already normalised, or raw for a legacy file).
 fn derive(
     passphrase: &str,
     params: KdfParams,
     salt: &[u8],
 ) -> Result<Zeroizing<[u8; 32]>, WalletError> {
-    if passphrase.is_empty() {
-        return Err(WalletError::EmptyPassphrase);
-    }
     let mut key = Zeroizing::new([0u8; 32]);
     params
         .to_argon2()?
@@ -158,9 +172,10 @@ pub(crate) fn seal(
     header.extend_from_slice(&CONTAINER_VERSION.to_be_bytes());
     let key = match lock {
         Lock::Passphrase(passphrase, params) => {
+            let normalized = passphrase::for_new_seal(passphrase)?;
             let mut salt = [0u8; SALT_LEN];
             rng.fill_bytes(&mut salt);
-            let key = derive(passphrase, params, &salt)?;
+            let key = derive(&normalized, params, &salt)?;
             header.push(PROTECTOR_PASSPHRASE);
             for n in [params.m_kib, params.t, params.p] {
                 header.extend_from_slice(&n.to_be_bytes());
@@ -230,6 +245,7 @@ pub(crate) fn open(
     }
     let protector = *bytes.get(10).ok_or_else(|| truncated(11))?;
     let mut pos = 11;
+    let mut kdf = None;
     let key = match (protector, unlock) {
         (PROTECTOR_PASSPHRASE, Unlock::Passphrase(passphrase)) => {
             let fixed = bytes
@@ -243,11 +259,18 @@ pub(crate) fn open(
                 p: word(8),
             };
             pos += 12 + SALT_LEN;
-            // Validate the rest of the layout before paying for argon2.
+            // Refuse a hostile cost and validate the rest of the layout before paying for argon2.
+            params.check_limit()?;
+            if passphrase.is_empty() {
+                return Err(WalletError::EmptyPassphrase);
+            }
             if bytes.len() < pos + NONCE_LEN + TAG_LEN {
                 return Err(truncated(pos + NONCE_LEN + TAG_LEN));
             }
-            derive(passphrase, params, &fixed[12..])?
+            let candidates = passphrase::candidates(passphrase);
+            let key = derive(&candidates.normalized, params, &fixed[12..])?;
+            kdf = Some((candidates.legacy, params, &fixed[12..]));
+            key
         }
         (PROTECTOR_KEY, Unlock::Key(key)) => Zeroizing::new(*key),
         (PROTECTOR_PASSPHRASE, Unlock::Key(_)) => {
@@ -277,14 +300,26 @@ pub(crate) fn open(
     }
     let (aad, rest) = bytes.split_at(pos);
     let (body, tag) = rest.split_at(rest.len() - TAG_LEN);
-    let mut plain = Zeroizing::new(body.to_vec());
-    XChaCha20Poly1305::new(key.as_ref().into())
-        .decrypt_in_place_detached(
-            XNonce::from_slice(nonce),
-            aad,
-            plain.as_mut_slice(),
-            Tag::from_slice(tag),
-        )
-        .map_err(|_| WalletError::WrongPassphraseOrKey)?;
-    Ok(plain)
+    let decrypt = |key: &[u8; 32]| -> Option<Zeroizing<Vec<u8>>> {
+        let mut plain = Zeroizing::new(body.to_vec());
+        XChaCha20Poly1305::new(key.into())
+            .decrypt_in_place_detached(
+                XNonce::from_slice(nonce),
+                aad,
+                plain.as_mut_slice(),
+                Tag::from_slice(tag),
+            )
+            .ok()
+            .map(|()| plain)
+    };
+    if let Some(plain) = decrypt(&key) {
+        return Ok(plain);
+    }
+    // A file sealed before passphrases were normalised: stretch the raw text.
+    if let Some((Some(raw), params, salt)) = kdf
+        && let Some(plain) = decrypt(&*derive(raw, params, salt)?)
+    {
+        return Ok(plain);
+    }
+    Err(WalletError::WrongPassphraseOrKey)
 }

@@ -5,7 +5,10 @@
 //! ```text
 //! magic "CCADMKS1" (8) ‖ salt (16) ‖ nonce (24) ‖ ciphertext+tag
 //! ```
-//! The header is the AEAD's associated data.
+//! The header is the AEAD's associated data. Passphrases are NFKC-normalised
+//! like the wallet's, and a keystore sealed before that still opens with the
+//! raw text (see `passphrase.rs`); no minimum length is enforced here, the
+//! operator's tooling chooses the passphrase.
 
 use argon2::{Algorithm, Argon2, Params, Version};
 use chacha20poly1305::aead::{Aead as _, KeyInit as _, Payload};
@@ -14,6 +17,7 @@ use rand_core::CryptoRngCore;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use super::passphrase;
 use crate::envelope::HpkeSecretKey;
 use crate::identity::SigningKey;
 
@@ -84,7 +88,7 @@ impl StaffKeys {
         let mut salt_nonce = [0u8; 40];
         rng.fill_bytes(&mut salt_nonce);
         out.extend_from_slice(&salt_nonce);
-        let key = derive(passphrase, &salt_nonce[..16])?;
+        let key = derive(&passphrase::normalize(passphrase), &salt_nonce[..16])?;
         let contents = Zeroizing::new(
             serde_json::to_vec(&Contents {
                 signing_key: self.signing.to_bytes().to_vec(),
@@ -111,9 +115,9 @@ impl StaffKeys {
         if bytes.len() < HEADER + 16 || &bytes[..8] != MAGIC {
             return Err(KeystoreError::Open);
         }
-        let key = derive(passphrase, &bytes[8..24])?;
-        let cipher = XChaCha20Poly1305::new(key.as_ref().into());
-        let plain = Zeroizing::new(
+        let decrypt = |passphrase: &str| -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
+            let key = derive(passphrase, &bytes[8..24])?;
+            let cipher = XChaCha20Poly1305::new(key.as_ref().into());
             cipher
                 .decrypt(
                     XNonce::from_slice(&bytes[24..HEADER]),
@@ -122,8 +126,16 @@ impl StaffKeys {
                         aad: &bytes[..HEADER],
                     },
                 )
-                .map_err(|_| KeystoreError::Open)?,
-        );
+                .map(Zeroizing::new)
+                .map_err(|_| KeystoreError::Open)
+        };
+        let candidates = passphrase::candidates(passphrase);
+        let plain = match (decrypt(&candidates.normalized), candidates.legacy) {
+            (Ok(plain), _) => plain,
+            // Sealed before normalisation: the raw text.
+            (Err(KeystoreError::Open), Some(raw)) => decrypt(raw)?,
+            (Err(err), _) => return Err(err),
+        };
         let parsed: Contents = serde_json::from_slice(&plain).map_err(|_| KeystoreError::Open)?;
         let signing_bytes = Zeroizing::new(parsed.signing_key);
         let hpke_bytes = Zeroizing::new(parsed.hpke_key);
@@ -153,6 +165,19 @@ mod tests {
         ));
         assert!(matches!(
             StaffKeys::open(b"CCADMKS1", "correct horse"),
+            Err(KeystoreError::Open)
+        ));
+    }
+
+    #[test]
+    fn composed_and_decomposed_passphrases_open_the_same_keystore() {
+        let mut rng = rng(2);
+        let keys = StaffKeys::generate(&mut rng);
+        let sealed = keys.seal("caf\u{e9} cr\u{e8}me", &mut rng).unwrap();
+        let opened = StaffKeys::open(&sealed, "cafe\u{301} cre\u{300}me").unwrap();
+        assert_eq!(opened.signing.actor_id(), keys.signing.actor_id());
+        assert!(matches!(
+            StaffKeys::open(&sealed, "cafe crème"),
             Err(KeystoreError::Open)
         ));
     }

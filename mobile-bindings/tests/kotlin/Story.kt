@@ -87,7 +87,9 @@ fun walletKeygenSealKeystoreAndBackup(): Unit = runBlocking {
 
     val sealed = wallet.sealWithPassphrase("correct horse battery")
     expectEq(Wallet.unlockWithPassphrase(sealed, "correct horse battery").actorId(), actor, "unlocked actor")
-    expectThrows<MobileException.WrongSecret> { Wallet.unlockWithPassphrase(sealed, "wrong") }
+    val wrong = expectThrows<MobileException.WrongSecret> { Wallet.unlockWithPassphrase(sealed, "wrong") }
+    // uniffi builds the message from the variant's fields: it must not be empty.
+    expect(wrong.message.orEmpty().contains("wrong passphrase")) { "WrongSecret has no message: ${wrong.message}" }
     expectThrows<MobileException.InvalidInput> { wallet.sealWithPassphrase("") }
 
     val keystore = Keystore()

@@ -97,10 +97,17 @@ def test_wallet_keygen_seal_keystore_and_backup():
 
         sealed = wallet.seal_with_passphrase("correct horse battery")
         assert cm.Wallet.unlock_with_passphrase(sealed, "correct horse battery").actor_id() == actor
-        with pytest.raises(cm.MobileError.WrongSecret):
+        with pytest.raises(cm.MobileError.WrongSecret) as wrong:
             cm.Wallet.unlock_with_passphrase(sealed, "wrong")
+        assert "wrong passphrase" in str(wrong.value)
         with pytest.raises(cm.MobileError.InvalidInput):
             wallet.seal_with_passphrase("")
+        # New passphrases need 12 characters; NFC and NFD spellings are one passphrase.
+        with pytest.raises(cm.MobileError.InvalidInput) as short:
+            wallet.seal_with_passphrase("hunter2")
+        assert "at least 12 characters" in str(short.value)
+        nfd = wallet.seal_with_passphrase("cre\u0300me bru\u0302le\u0301e")
+        assert cm.Wallet.unlock_with_passphrase(nfd, "cr\u00e8me br\u00fbl\u00e9e").actor_id() == actor
 
         keystore = Keystore()
         sealed_by_key = wallet.seal_with_keystore(keystore)
