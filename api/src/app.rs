@@ -116,6 +116,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
     .service(identities::get_one)
     .service(policies::purchase)
     .service(policies::issue)
+    .service(policies::decline)
     .service(policies::list)
     .service(policies::get_one)
     .service(policies::claim_context)

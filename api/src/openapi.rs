@@ -40,7 +40,7 @@ impl Modify for Bearer {
         requests::create, requests::list, requests::get_one, requests::grant_context, requests::grant, requests::deny, requests::revoke,
         records::write, records::get_own, records::read,
         products::publish, products::list, products::get_one,
-        policies::purchase, policies::issue, policies::list, policies::get_one, policies::claim_context,
+        policies::purchase, policies::issue, policies::decline, policies::list, policies::get_one, policies::claim_context,
         claims::file, claims::list, claims::get_one, claims::paid,
         identities::get_one,
     ),

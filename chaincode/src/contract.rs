@@ -40,8 +40,10 @@ pub const DEFAULT_MAX_SKEW_SECS: i64 = 300;
 pub const DEFAULT_MAX_LIFETIME_SECS: i64 = 3600;
 /// The storage rules a new ledger should be initialised with (`"rules"` in
 /// the `init` config; absent means 0). 1: consent checks read the index of
-/// live grants (see `consent`).
-pub const CURRENT_RULES: u32 = 1;
+/// live grants (see `consent`). 2: an insurer accepts a purchase without
+/// ciphertexts (the claim check computes `E(M_i) = (1+n)^{M_i}` from the
+/// product) or declines it with a reason (see `insurance`).
+pub const CURRENT_RULES: u32 = 2;
 /// The Paillier modulus cap a new ledger should be initialised with
 /// (`"max_paillier_bits"` in the `init` config; absent means no cap below the
 /// library's 8192 bits, as on ledgers started before the cap existed). An
@@ -75,6 +77,8 @@ pub(crate) struct Verified {
     pub statement: Statement,
     /// The signer, registered before this statement (`None` for a self-registration).
     pub signer: Option<Signer>,
+    /// The ledger's storage rules (`LedgerConfig::rules`).
+    pub rules: u32,
 }
 
 impl Verified {
@@ -132,6 +136,7 @@ fn submit(tx: &mut Tx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>, ContractError> {
         Action::PublishProduct(body) => insurance::publish(tx, &verified, body),
         Action::PurchasePolicy(body) => insurance::purchase(tx, &verified, body),
         Action::IssuePolicy(body) => insurance::issue(tx, &verified, body),
+        Action::DeclinePolicy(body) => insurance::decline(tx, &verified, body),
         Action::FileClaim(body) => insurance::claim(tx, &verified, body),
         Action::MarkPaid(body) => insurance::mark_paid(tx, &verified, body),
     }
@@ -170,7 +175,11 @@ pub(crate) fn verify(
         max_lifetime_secs: config.max_lifetime_secs,
     };
     let statement = Statement::verify(token, &key, &policy)?;
-    Ok(Verified { statement, signer })
+    Ok(Verified {
+        statement,
+        signer,
+        rules: config.rules,
+    })
 }
 
 /// One transaction's access to state, with JSON helpers.

@@ -1,17 +1,31 @@
-//! Insurance: products, purchase and issue of policies, and the automatic
-//! claim decision of the paper's protocol, made sound with a zero proof.
+//! Insurance: products, purchase, the insurer's acceptance (issue) or
+//! decline of a purchase, and the automatic claim decision of the paper's
+//! protocol, made sound with a zero proof.
 //!
 //! A claim names a policy, a record and a covered item i. The contract takes
-//! `E(M_i)` from the policy and `D` from the record — the full code's
-//! ciphertext if item i is a full code, the category's if it is a category —
-//! computes `c = E(M_i)·D⁻¹ mod n²` and accepts iff `ρ^n ≡ c (mod n²)`, which
-//! (the patient's key having passed the key-correctness proof) holds exactly
-//! when `M = M_i`. Nobody decrypts anything.
+//! `E(M_i)` and `D` from the record — the full code's ciphertext if item i is
+//! a full code, the category's if it is a category — computes
+//! `c = E(M_i)·D⁻¹ mod n²` and accepts iff `ρ^n ≡ c (mod n²)`, which (the
+//! patient's key having passed the key-correctness proof) holds exactly when
+//! `M = M_i`. Nobody decrypts anything.
+//!
+//! # Where `E(M_i)` comes from (storage rules)
+//!
+//! Under rules 2 the contract computes `E(M_i) = (1+n)^{M_i} mod n²` from
+//! the product's public covered code (`claim::item_ciphertext`): the issue
+//! statement carries no ciphertexts, so no insurer can issue a policy whose
+//! `E(M_i)` is wrong and that therefore never pays. It is still sound:
+//! `c = (1+n)^{M_i−M}·r⁻ⁿ` (r the randomness of the doctor's `D`) is an n-th
+//! residue exactly when `M = M_i`. An insurer may also decline a purchase
+//! with a reason. Under rules ≤ 1 (chains started before) the issue carries
+//! the insurer's `E(M_i)` per item and the claim check uses it, as it always
+//! did, so `verify` replays those chains unchanged; there is no decline.
 
 use carechain_core::icd10::CoveredCode;
-use carechain_core::ledger::{ClaimEvent, Event, PolicyEvent, ProductEvent};
+use carechain_core::ledger::{ClaimEvent, Event, PolicyDecline, PolicyEvent, ProductEvent};
+use carechain_core::protocol::claim::item_ciphertext;
 use carechain_core::statement::{
-    FileClaim, IssuePolicy, MarkPaid, PublishProduct, PurchasePolicy, Role,
+    DeclinePolicy, FileClaim, IssuePolicy, MarkPaid, PublishProduct, PurchasePolicy, Role,
 };
 
 use crate::consent::load_patient;
@@ -27,6 +41,10 @@ use crate::records::{ciphertext, paillier_key};
 const MAX_ITEMS: usize = 64;
 /// Longest product term: ten years.
 const MAX_TERM_DAYS: u32 = 3660;
+/// Longest reason for a decline, in characters.
+const MAX_DECLINE_REASON: usize = 500;
+/// The storage rules from which the contract computes `E(M_i)` and insurers may decline.
+const COMPUTED_ITEMS_RULES: u32 = 2;
 
 /// `publish_product`: an insurer publishes a product.
 pub(crate) fn publish(
@@ -148,6 +166,7 @@ pub(crate) fn purchase(
         starts_at: None,
         ends_at: None,
         items: Vec::new(),
+        declined: None,
     };
     tx.put(&key, &state)?;
     tx.index(&keys::patient_policy(&patient, body.policy))?;
@@ -161,7 +180,31 @@ pub(crate) fn purchase(
     respond(&state)
 }
 
-/// `issue_policy`: the insurer issues a purchased policy with `E(M_i)` per item.
+/// The purchase `policy` of one of `insurer`'s products, still awaiting the
+/// insurer's answer, and its key; another insurer's is not found.
+fn awaiting_answer(
+    tx: &mut Tx<'_>,
+    insurer: &carechain_core::ids::ActorId,
+    id: carechain_core::ids::PolicyId,
+) -> Result<(String, PolicyState), ContractError> {
+    let key = keys::policy(id);
+    let policy: PolicyState = tx.load(&key, "policy", id)?;
+    if &policy.insurer != insurer {
+        return Err(ContractError::not_found("policy", id));
+    }
+    match policy.status {
+        PolicyStatus::Purchased => Ok((key, policy)),
+        PolicyStatus::Issued => Err(ContractError::Conflict(format!(
+            "policy {id} is already issued"
+        ))),
+        PolicyStatus::Declined => Err(ContractError::Conflict(format!("policy {id} was declined"))),
+    }
+}
+
+/// `issue_policy`: the insurer accepts a purchase; the policy is in force
+/// from now for the product's term. Under rules 2 the statement carries no
+/// ciphertexts; under rules ≤ 1 one `E(M_i)` per item, which must parse
+/// under the patient's key and is kept for the claim check.
 pub(crate) fn issue(
     tx: &mut Tx<'_>,
     verified: &Verified,
@@ -171,33 +214,36 @@ pub(crate) fn issue(
         .signer_as(Role::Insurer, "issue policies")?
         .actor
         .clone();
-    let key = keys::policy(body.policy);
-    let mut policy: PolicyState = tx.load(&key, "policy", body.policy)?;
-    if policy.insurer != insurer {
-        return Err(ContractError::not_found("policy", body.policy));
-    }
-    if policy.status != PolicyStatus::Purchased {
-        return Err(ContractError::Conflict(format!(
-            "policy {} is already issued",
-            body.policy
-        )));
-    }
+    let (key, mut policy) = awaiting_answer(tx, &insurer, body.policy)?;
     let product: ProductState =
         tx.load(&keys::product(policy.product), "product", policy.product)?;
-    if body.items.len() != product.items.len() {
-        return Err(ContractError::invalid(
-            "items",
-            format!(
-                "expected one ciphertext per covered item ({}), found {}",
-                product.items.len(),
-                body.items.len()
-            ),
-        ));
-    }
-    let patient = load_patient(tx, &policy.patient)?;
-    let paillier = paillier_key(&patient)?;
-    for item in &body.items {
-        ciphertext(&paillier, "items", item)?;
+    if verified.rules >= COMPUTED_ITEMS_RULES {
+        if !body.items.is_empty() {
+            return Err(ContractError::invalid(
+                "items",
+                format!(
+                    "expected no ciphertexts (the contract computes E(M_i) from the product), \
+                     found {}",
+                    body.items.len()
+                ),
+            ));
+        }
+    } else {
+        if body.items.len() != product.items.len() {
+            return Err(ContractError::invalid(
+                "items",
+                format!(
+                    "expected one ciphertext per covered item ({}), found {}",
+                    product.items.len(),
+                    body.items.len()
+                ),
+            ));
+        }
+        let patient = load_patient(tx, &policy.patient)?;
+        let paillier = paillier_key(&patient)?;
+        for item in &body.items {
+            ciphertext(&paillier, "items", item)?;
+        }
     }
     let now = tx.now();
     policy.status = PolicyStatus::Issued;
@@ -214,9 +260,51 @@ pub(crate) fn issue(
     respond(&policy)
 }
 
+/// `decline_policy` (rules 2): the insurer declines a purchase with a
+/// reason; the policy is never in force.
+pub(crate) fn decline(
+    tx: &mut Tx<'_>,
+    verified: &Verified,
+    body: &DeclinePolicy,
+) -> Result<Vec<u8>, ContractError> {
+    if verified.rules < COMPUTED_ITEMS_RULES {
+        return Err(ContractError::BadArguments(format!(
+            "decline_policy needs storage rules {COMPUTED_ITEMS_RULES}, this ledger runs rules {}",
+            verified.rules
+        )));
+    }
+    let insurer = verified
+        .signer_as(Role::Insurer, "decline policies")?
+        .actor
+        .clone();
+    let reason = body.reason.trim();
+    let reason_len = reason.chars().count();
+    if reason_len == 0 || reason_len > MAX_DECLINE_REASON {
+        return Err(ContractError::invalid(
+            "reason",
+            format!("expected 1 to {MAX_DECLINE_REASON} characters, found {reason_len}"),
+        ));
+    }
+    let (key, mut policy) = awaiting_answer(tx, &insurer, body.policy)?;
+    policy.status = PolicyStatus::Declined;
+    policy.declined = Some(PolicyDecline {
+        reason: reason.to_owned(),
+        declined_at: tx.now(),
+    });
+    tx.put(&key, &policy)?;
+    tx.emit(Event::PolicyDeclined(PolicyEvent {
+        policy: body.policy,
+        product: policy.product,
+        patient: policy.patient.clone(),
+        insurer,
+    }))?;
+    respond(&policy)
+}
+
 /// The decision on a claim, checks in a fixed order.
 fn decide(
     tx: &mut Tx<'_>,
+    rules: u32,
     body: &FileClaim,
     policy: &PolicyState,
     product: &ProductState,
@@ -233,7 +321,16 @@ fn decide(
         return reject(RejectionReason::PolicyNotActive);
     }
     let index = usize::try_from(body.item).unwrap_or(usize::MAX);
-    let (Some(item), Some(item_ct)) = (product.items.get(index), policy.items.get(index)) else {
+    // Rules ≤ 1: the insurer's E(M_i) from the policy; rules 2: computed below.
+    let item_ct = if rules >= COMPUTED_ITEMS_RULES {
+        None
+    } else {
+        match policy.items.get(index) {
+            Some(ct) => Some(ct),
+            None => return reject(RejectionReason::UnknownItem),
+        }
+    };
+    let Some(item) = product.items.get(index) else {
         return reject(RejectionReason::UnknownItem);
     };
     let record: RecordState = tx.load(&keys::record(body.record), "record", body.record)?;
@@ -254,7 +351,10 @@ fn decide(
             )?;
     let patient = load_patient(tx, &policy.patient)?;
     let paillier = paillier_key(&patient)?;
-    let expected = ciphertext(&paillier, "policy item", item_ct)?;
+    let expected = match item_ct {
+        Some(ct) => ciphertext(&paillier, "policy item", ct)?,
+        None => item_ciphertext(&paillier, &covered),
+    };
     let diagnosis = match covered {
         CoveredCode::Code(_) => ciphertext(&paillier, "record code", &record.code)?,
         CoveredCode::Category(_) => {
@@ -299,7 +399,7 @@ pub(crate) fn claim(
     }
     let product: ProductState =
         tx.load(&keys::product(policy.product), "product", policy.product)?;
-    let decision = decide(tx, body, &policy, &product)?;
+    let decision = decide(tx, verified.rules, body, &policy, &product)?;
     if matches!(decision, Decision::Approved { .. }) {
         tx.put(&keys::claimed(body.policy, body.record), &body.claim)?;
     }

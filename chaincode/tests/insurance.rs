@@ -203,8 +203,8 @@ fn purchases_are_validated() {
 }
 
 #[test]
-fn issuing_is_validated() {
-    let (mut w, patient, _, insurer) = setup();
+fn issuing_under_rules_1_carries_and_validates_ciphertexts() {
+    let (mut w, patient, _, insurer) = setup_under(Some(1));
     let other_insurer = w.registered(Role::Insurer);
     let product = w.product(&insurer, &[("E11", 50_000), ("I10", 1_000)]);
     let policy = PolicyId::random(&mut w.rng);

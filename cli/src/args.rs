@@ -241,12 +241,20 @@ pub enum InsurerCommand {
         #[arg(long = "item", required = true, value_parser = crate::staff::parse_item)]
         items: Vec<(String, u64)>,
     },
-    /// Policies of this insurer's products (purchased ones await issuing).
+    /// Policies of this insurer's products (purchased ones await an answer).
     Purchases,
-    /// Issue a purchased policy, encrypting each covered item under the patient's key.
+    /// Accept a purchase: issue the policy (the ledger computes each covered item's E(M_i)).
     Issue {
         /// The policy id.
         policy: String,
+    },
+    /// Decline a purchase, with a reason shown to the patient.
+    Decline {
+        /// The policy id.
+        policy: String,
+        /// Why (1 to 500 characters).
+        #[arg(long)]
+        reason: String,
     },
     /// Claims and their decisions.
     Claims,

@@ -422,6 +422,15 @@ async fn insurer(cli: &Cli, keystore: &Path, command: &InsurerCommand) -> Result
             let tx = ledger_tx(&answer.tx_id);
             say(cli, format!("issued policy {policy} ({tx})"), &answer);
         }
+        InsurerCommand::Decline { policy, reason } => {
+            let id: PolicyId = parse_id(policy, "policy").map_err(CliError::Invalid)?;
+            let answer = insurer
+                .decline_policy(id, reason)
+                .await
+                .at(format!("POST /v1/policies/{policy}/decline"))?;
+            let tx = ledger_tx(&answer.tx_id);
+            say(cli, format!("declined policy {policy} ({tx})"), &answer);
+        }
         InsurerCommand::Claims => print_json(&insurer.claims().await.at("GET /v1/claims")?),
         InsurerCommand::Paid { claim, reference } => {
             let id: ClaimId = parse_id(claim, "claim").map_err(CliError::Invalid)?;

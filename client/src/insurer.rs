@@ -1,14 +1,11 @@
-//! The insurer's operations: products, issuing policies (each covered item
-//! encrypted under the patient's key), claims and payments.
+//! The insurer's operations: products, answering purchases (issue without
+//! ciphertexts: the ledger computes each `E(M_i)`; or decline with a reason),
+//! claims and payments.
 
-use carechain_core::OsRng;
 use carechain_core::ids::{ClaimId, PolicyId, ProductId};
-use carechain_core::protocol::claim::encrypt_policy_items;
-use carechain_core::protocol::write::paillier_key;
-use carechain_core::statement::{Action, IssuePolicy, MarkPaid, PublishProduct};
+use carechain_core::statement::{Action, DeclinePolicy, IssuePolicy, MarkPaid, PublishProduct};
 
 use crate::error::ClientError;
-use crate::patient::blocking;
 use crate::staff::StaffClient;
 use crate::wire::Submitted;
 use carechain_core::ledger::{ClaimState, PolicyState, ProductState};
@@ -34,31 +31,33 @@ impl StaffClient {
         self.session.list("v1/products").await
     }
 
-    /// Issues purchased `policy`: each covered item encrypted under the
-    /// patient's Paillier key, as the ledger publishes it; the ledger's answer.
+    /// Accepts purchased `policy`: it is issued and in force for the
+    /// product's term. Nothing is encrypted: the ledger (rules 2) computes
+    /// each covered item's `E(M_i)` from the product. The ledger's answer.
     pub async fn issue_policy(
         &self,
         policy: PolicyId,
     ) -> Result<Submitted<PolicyState>, ClientError> {
-        let state = self.policy(policy).await?;
-        let product = self.product(state.product).await?;
-        let patient = self.identity(&state.patient).await?;
-        let paillier = patient.paillier.ok_or_else(|| {
-            ClientError::Integrity(format!(
-                "{}: the ledger holds no Paillier key",
-                state.patient
-            ))
-        })?;
-        let items = blocking(move || {
-            let pk = paillier_key(&paillier.public_key)?;
-            Ok(encrypt_policy_items(&pk, &product.items, &mut OsRng)?)
-        })
-        .await?;
-        self.submit(
-            &format!("v1/policies/{}/issue", policy.0),
-            Action::IssuePolicy(IssuePolicy { policy, items }),
-        )
-        .await
+        let action = Action::IssuePolicy(IssuePolicy {
+            policy,
+            items: Vec::new(),
+        });
+        self.submit(&format!("v1/policies/{}/issue", policy.0), action)
+            .await
+    }
+
+    /// Declines purchased `policy` with `reason` (shown to the patient); the ledger's answer.
+    pub async fn decline_policy(
+        &self,
+        policy: PolicyId,
+        reason: &str,
+    ) -> Result<Submitted<PolicyState>, ClientError> {
+        let action = Action::DeclinePolicy(DeclinePolicy {
+            policy,
+            reason: reason.to_owned(),
+        });
+        self.submit(&format!("v1/policies/{}/decline", policy.0), action)
+            .await
     }
 
     /// One policy the insurer (or the patient) is party to.

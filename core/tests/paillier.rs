@@ -106,6 +106,27 @@ proptest! {
         // ρ of one ciphertext never verifies another (other plaintext or other randomness).
         prop_assert!(matches!(pk().verify_zero(&other, &rho), Err(PaillierError::ZeroProofInvalid)));
     }
+
+    #[test]
+    fn public_encryption_decides_equality_against_a_random_one(a: u64, b: u64, seed: u64) {
+        // The claim protocol under rules 2: c = (1+n)^{M_i}·E(M)⁻¹ with only
+        // E(M) randomised; provable iff M_i = M, and ρ binds to E(M)'s randomness.
+        let mut r = rng(seed);
+        let public = pk().encrypt_public(a);
+        prop_assert_eq!(key().decrypt(&public).unwrap(), a);
+        prop_assert_eq!(&pk().encrypt_public(a), &public);
+        let d = pk().encrypt(a, &mut r);
+        let same = pk().sub(&public, &d).unwrap();
+        let rho = key().prove_zero(&same).unwrap();
+        prop_assert!(pk().verify_zero(&same, &rho).is_ok());
+        let again = pk().sub(&public, &pk().encrypt(a, &mut r)).unwrap();
+        prop_assert!(pk().verify_zero(&again, &rho).is_err());
+        let other = pk().sub(&pk().encrypt_public(b), &d).unwrap();
+        if a != b {
+            prop_assert!(matches!(key().prove_zero(&other), Err(PaillierError::NotZero)));
+            prop_assert!(pk().verify_zero(&other, &rho).is_err());
+        }
+    }
 }
 
 #[test]

@@ -174,8 +174,11 @@ impl RelayClient {
         .await
     }
 
-    /// The patient's policies, each issued one checked: every `E(M_i)` must
-    /// decrypt to the product's covered item i.
+    /// The patient's policies, each with its check: a declined one with the
+    /// insurer's reason; one issued without ciphertexts needs none (the
+    /// ledger computes each `E(M_i)`); one issued with the insurer's
+    /// ciphertexts (older ledgers) must have every `E(M_i)` decrypt to the
+    /// product's covered item i.
     pub async fn policies(&self) -> Result<Vec<Policy>, MobileError> {
         run_list(&self.0, |c| async move { c.policies().await }).await
     }

@@ -207,9 +207,18 @@ pub struct Product {
 /// The phone's check of the `E(M_i)` an insurer issued.
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Enum)]
 pub enum PolicyCheck {
-    /// Not issued yet: nothing to check.
+    /// Not answered by the insurer yet: nothing to check.
     NotIssued,
-    /// Every `E(M_i)` decrypts to the product's item i.
+    /// The insurer declined the purchase: never in force.
+    Declined {
+        /// The insurer's reason, to show the patient.
+        reason: String,
+    },
+    /// Issued without ciphertexts: the ledger computes each `E(M_i)` from the
+    /// product, so there is nothing of the insurer's to check.
+    Computed,
+    /// Issued with the insurer's ciphertexts (older ledgers), and every
+    /// `E(M_i)` decrypts to the product's item i.
     Verified,
     /// These item indexes do not decrypt to the product's items: warn the patient.
     Mismatch {
@@ -410,6 +419,8 @@ impl From<CheckedPolicy> for Policy {
             ends_at: s.ends_at,
             check: match p.check {
                 patient::PolicyCheck::NotIssued => PolicyCheck::NotIssued,
+                patient::PolicyCheck::Declined { reason } => PolicyCheck::Declined { reason },
+                patient::PolicyCheck::Computed => PolicyCheck::Computed,
                 patient::PolicyCheck::Verified => PolicyCheck::Verified,
                 patient::PolicyCheck::Mismatch { items } => PolicyCheck::Mismatch { items },
             },

@@ -13,8 +13,8 @@ use carechain_core::protocol::claim::{
 use carechain_core::protocol::grant::rewrap_keys;
 use carechain_core::protocol::write::RecordWrite;
 use carechain_core::statement::{
-    AccessAction, AccessRequest, Action, CoveredItem, FileClaim, Grant, PublishProduct,
-    PurchasePolicy, PurposeOfUse, RecordCategory, Scope, Statement, WriteRecord,
+    AccessAction, AccessRequest, Action, CoveredItem, DeclinePolicy, FileClaim, Grant, IssuePolicy,
+    PublishProduct, PurchasePolicy, PurposeOfUse, RecordCategory, Scope, Statement, WriteRecord,
 };
 use rand_core::CryptoRngCore;
 use serde_json::Value;
@@ -155,7 +155,24 @@ pub fn purchase(product: ProductId, rng: &mut impl CryptoRngCore) -> PurchasePol
     }
 }
 
-/// The insurer's honest `E(M_i)` of each covered item under the patient's key.
+/// The insurer's acceptance of purchase `policy` under rules 2: no ciphertexts.
+pub fn accept(policy: PolicyId) -> IssuePolicy {
+    IssuePolicy {
+        policy,
+        items: Vec::new(),
+    }
+}
+
+/// The insurer's decline of purchase `policy` with `reason` (rules 2).
+pub fn decline(policy: PolicyId, reason: &str) -> DeclinePolicy {
+    DeclinePolicy {
+        policy,
+        reason: reason.into(),
+    }
+}
+
+/// The insurer's honest `E(M_i)` of each covered item under the patient's
+/// key: what an issue carries under rules ≤ 1.
 pub fn policy_items(
     patient: &Actor,
     items: &[CoveredItem],
@@ -165,8 +182,8 @@ pub fn policy_items(
 }
 
 /// The honest phone's proof that the record's `diagnosis` is covered item
-/// `item` (the product's `items`, the policy's `policy_items`); when it is
-/// not, the phone has no proof and sends a non-proof.
+/// `item` (the product's `items`, the policy's `policy_items`: empty under
+/// rules 2); when it is not, the phone has no proof and sends a non-proof.
 pub fn claim_proof(
     patient: &Actor,
     item: u32,
@@ -177,7 +194,12 @@ pub fn claim_proof(
 ) -> B64 {
     let sk = patient.paillier_secret();
     let at = item as usize;
-    let found = match (items.get(at..=at), policy_items.get(at..=at)) {
+    let policy_item = if policy_items.is_empty() {
+        Some(&[][..])
+    } else {
+        policy_items.get(at..=at)
+    };
+    let found = match (items.get(at..=at), policy_item) {
         (Some(one), Some(ct)) => find_claim_item(sk, one, ct, diagnosis).expect("prove"),
         _ => None,
     };

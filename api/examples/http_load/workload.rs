@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use carechain_core::icd10::{CoveredCode, Icd10Code};
+use carechain_core::icd10::Icd10Code;
 use carechain_core::ids::{ActorId, B64, ClaimId, PolicyId, ProductId, RecordId, RequestId};
 use carechain_core::paillier::SecretKey;
 use carechain_core::protocol::claim::{Diagnosis, find_claim_item};
@@ -143,11 +143,10 @@ pub async fn claims(
     }
     setup(&world.target, purchases).await;
 
-    let item: CoveredCode = CODE.parse().unwrap();
     let mut issues = Vec::new();
-    for (patient, &policy) in patients.iter().zip(&policies) {
-        let sk = patient.paillier.clone().unwrap();
-        let items = vec![cache.encrypt(world, &sk, item.encode(), "item")];
+    for &policy in &policies {
+        // Rules 2: an acceptance carries no ciphertexts.
+        let items = Vec::new();
         let act = Action::IssuePolicy(IssuePolicy { policy, items });
         issues.push(world.step(&insurer, format!("/v1/policies/{policy}/issue"), act, 200));
     }
@@ -196,7 +195,6 @@ pub async fn claims(
         let proof = match cache.proofs.get(&(Arc::as_ptr(&sk) as usize)) {
             Some(proof) => proof.clone(),
             None => {
-                let item_ct = cache.encrypt(world, &sk, item.encode(), "item");
                 let diagnosis = Diagnosis {
                     code: &cache.encrypt(world, &sk, code.encode(), "code"),
                     category: &cache.encrypt(world, &sk, code.category().encode(), "category"),
@@ -205,7 +203,7 @@ pub async fn claims(
                     code: CODE.into(),
                     payout: 50_000,
                 }];
-                let (_, proof) = find_claim_item(&sk, &covered, &[item_ct], diagnosis)
+                let (_, proof) = find_claim_item(&sk, &covered, &[], diagnosis)
                     .unwrap()
                     .expect("the record's diagnosis is the covered item");
                 let proof = B64(proof);

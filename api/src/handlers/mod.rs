@@ -214,6 +214,7 @@ impl Expect {
 fn bound_to(id: &str, act: &Action) -> Result<(), ApiError> {
     match act {
         Action::IssuePolicy(p) => forward::same_id(id, p.policy),
+        Action::DeclinePolicy(p) => forward::same_id(id, p.policy),
         Action::MarkPaid(p) => forward::same_id(id, p.claim),
         Action::Grant(g) => forward::same_id(id, g.request),
         Action::Deny(d) => forward::same_id(id, d.request),

@@ -1,4 +1,5 @@
-//! Policies: patients purchase; insurers issue; each party lists its own.
+//! Policies: patients purchase; insurers accept (issue) or decline; each
+//! party lists its own.
 
 use actix_web::{HttpResponse, get, post, web};
 use carechain_core::ledger::{
@@ -23,9 +24,16 @@ fn policy_query(policy: String) -> Query {
 }
 
 statement_post! {
-    /// The insurer issues purchased policy `id` with a signed `issue_policy`.
+    /// The insurer accepts purchased policy `id` with a signed `issue_policy`
+    /// (no ciphertexts: the ledger computes each covered item's `E(M_i)`).
     issue, "/v1/policies/{id}/issue", tag = "policies", 200, id => forward_as_party::<PolicyState>,
         Expect::ok(&[AccountRole::Insurer], "issue_policy"), policy_query
+}
+
+statement_post! {
+    /// The insurer declines purchased policy `id` with a signed `decline_policy` and its reason.
+    decline, "/v1/policies/{id}/decline", tag = "policies", 200, id => forward_as_party::<PolicyState>,
+        Expect::ok(&[AccountRole::Insurer], "decline_policy"), policy_query
 }
 
 /// The caller's policies: a patient's own, or those of an insurer's products.

@@ -51,7 +51,7 @@ pub fn rows_for(event: &ChaincodeEvent) -> Vec<NewRow> {
             &e.insurer,
             json!({"policy": e.policy, "product": e.product, "patient": e.patient}),
         )],
-        Event::PolicyIssued(e) => vec![(
+        Event::PolicyIssued(e) | Event::PolicyDeclined(e) => vec![(
             &e.patient,
             json!({"policy": e.policy, "product": e.product, "insurer": e.insurer}),
         )],

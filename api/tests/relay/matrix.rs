@@ -102,6 +102,7 @@ const MATRIX: &[(&str, &str, [Expect; 5])] = &[
     ("get", "/v1/products/{id}", SIGNED_IN),
     ("post", "/v1/policies", only(Who::Patient, Allowed)),
     ("post", "/v1/policies/{id}/issue", [Refused; 5]),
+    ("post", "/v1/policies/{id}/decline", [Refused; 5]),
     ("get", "/v1/policies", listed(Who::Patient, Who::Insurer)),
     ("get", "/v1/policies/{id}", [Refused; 5]),
     ("get", "/v1/policies/{id}/claim-context", [Refused; 5]),
@@ -183,6 +184,10 @@ fn action<S: RelayApp>(app: &mut TestApp<S>, path: &str, s: &Scenario) -> Action
         "/v1/policies/{id}/issue" => Action::IssuePolicy(IssuePolicy {
             policy: s.policy,
             items: vec![junk()],
+        }),
+        "/v1/policies/{id}/decline" => Action::DeclinePolicy(DeclinePolicy {
+            policy: s.policy,
+            reason: String::new(),
         }),
         "/v1/claims" => Action::FileClaim(FileClaim {
             claim: ClaimId::random(&mut app.rng),

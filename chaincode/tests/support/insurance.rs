@@ -25,7 +25,15 @@ pub fn cast() -> Setup {
 
 /// The world, the patient, the doctor with consent, and an insurer.
 pub fn setup() -> (World, Actor, Actor, Actor) {
-    let mut w = World::memory();
+    setup_under(None)
+}
+
+/// As [`setup`], on a ledger initialised under storage `rules` (`None`: the current ones).
+pub fn setup_under(rules: Option<u32>) -> (World, Actor, Actor, Actor) {
+    let mut w = match rules {
+        None => World::memory(),
+        Some(rules) => World::memory_with_config(&carechain_testkit::config(Some(rules))),
+    };
     let patient = w.patient(0);
     let doctor = w.registered(Role::Doctor);
     let insurer = w.registered(Role::Insurer);

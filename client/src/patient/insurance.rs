@@ -16,9 +16,19 @@ use carechain_core::ledger::{ClaimContext, ClaimState, PolicyState, PolicyStatus
 /// The phone's check of a policy's `E(M_i)` against its product.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PolicyCheck {
-    /// Not issued yet: nothing to check.
+    /// Not answered by the insurer yet: nothing to check.
     NotIssued,
-    /// Every `E(M_i)` decrypts to the product's covered item i.
+    /// Declined by the insurer, with its reason: never in force.
+    Declined {
+        /// The insurer's reason.
+        reason: String,
+    },
+    /// Issued without ciphertexts (ledger rules 2): the contract computes
+    /// each `E(M_i)` from the product, so there is nothing of the insurer's
+    /// to get wrong or to check.
+    Computed,
+    /// Issued with the insurer's ciphertexts (ledger rules ≤ 1), and every
+    /// `E(M_i)` decrypts to the product's covered item i.
     Verified,
     /// These items do not: the policy would not pay for them.
     Mismatch {
@@ -57,11 +67,19 @@ impl PatientClient {
         let policies: Vec<PolicyState> = self.session.list("v1/policies").await?;
         let mut out = Vec::with_capacity(policies.len());
         for state in policies {
-            if state.status != PolicyStatus::Issued {
-                out.push(CheckedPolicy {
-                    state,
-                    check: PolicyCheck::NotIssued,
-                });
+            let check = match (&state.status, &state.declined) {
+                (PolicyStatus::Purchased, _) => Some(PolicyCheck::NotIssued),
+                (PolicyStatus::Declined, declined) => Some(PolicyCheck::Declined {
+                    reason: declined
+                        .as_ref()
+                        .map(|d| d.reason.clone())
+                        .unwrap_or_default(),
+                }),
+                (PolicyStatus::Issued, _) if state.items.is_empty() => Some(PolicyCheck::Computed),
+                (PolicyStatus::Issued, _) => None,
+            };
+            if let Some(check) = check {
+                out.push(CheckedPolicy { state, check });
                 continue;
             }
             let product: ProductState = self
@@ -110,7 +128,10 @@ impl PatientClient {
         if context.policy.status != PolicyStatus::Issued {
             return Err(ClientError::Precondition {
                 code: "policy_not_active",
-                detail: format!("policy {}: expected issued, found purchased", policy.0),
+                detail: format!(
+                    "policy {}: expected issued, found {:?}",
+                    policy.0, context.policy.status
+                ),
             });
         }
         let wallet = self.wallet.clone();

@@ -166,6 +166,8 @@ events! {
     PolicyPurchased(PolicyEvent) = "policy_purchased",
     /// The insurer issued a policy.
     PolicyIssued(PolicyEvent) = "policy_issued",
+    /// The insurer declined a purchase.
+    PolicyDeclined(PolicyEvent) = "policy_declined",
     /// The contract decided a claim.
     ClaimDecided(ClaimEvent) = "claim_decided",
     /// The insurer marked a claim paid.
@@ -228,6 +230,6 @@ mod tests {
                 ..
             })
         ));
-        assert_eq!(Event::NAMES.len(), 13);
+        assert_eq!(Event::NAMES.len(), 14);
     }
 }

@@ -235,6 +235,18 @@ pub enum PolicyStatus {
     Purchased,
     /// Issued; in force between `starts_at` and `ends_at`.
     Issued,
+    /// Declined by the insurer (rules 2); never in force.
+    Declined,
+}
+
+/// The insurer's decline of a purchase.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct PolicyDecline {
+    /// The insurer's reason, for the patient.
+    pub reason: String,
+    /// When declined.
+    pub declined_at: i64,
 }
 
 /// A policy: a patient's purchase and the insurer's issue.
@@ -257,8 +269,12 @@ pub struct PolicyState {
     pub starts_at: Option<i64>,
     /// End of the term.
     pub ends_at: Option<i64>,
-    /// E(M_i) for each covered item.
+    /// Rules ≤ 1: the insurer's E(M_i) for each covered item. Empty under
+    /// rules 2, where the contract uses `(1+n)^{M_i}` from the product.
     pub items: Vec<B64>,
+    /// The insurer's decline, if it declined (rules 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declined: Option<PolicyDecline>,
 }
 
 /// Why a claim was rejected: a closed set.

@@ -77,6 +77,14 @@ impl PublicKey {
         self.encrypt_reduced(&BigUint::from(m), rng)
     }
 
+    /// The encryption of a *public* plaintext with randomness 1:
+    /// `(1 + n)^m = 1 + m·n mod n²`. Hides nothing, so only for values anyone
+    /// may know (a product's covered code); deterministic, so anyone can
+    /// recompute it from `m` and the key.
+    pub fn encrypt_public(&self, m: u64) -> Ciphertext {
+        self.wrap((BigUint::from(m) * &self.n + 1u8) % &self.nn)
+    }
+
     /// Encrypt an arbitrary plaintext `m < n`.
     pub fn encrypt_big(
         &self,

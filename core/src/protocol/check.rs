@@ -1,5 +1,6 @@
 //! The phone's checks of what others encrypted under the patient's key:
-//! a policy's `E(M_i)` against the product's covered items, and a record's
+//! a policy's `E(M_i)` against the product's covered items (policies issued
+//! under the ledger's rules ≤ 1; under rules 2 there are none), and a record's
 //! `E(code)` and `E(category)` against the code in its FHIR payload (a doctor
 //! who encrypts another diagnosis than the one written is detected).
 
@@ -103,13 +104,21 @@ pub fn check_record_codes(
 
 /// Indexes of the policy's `E(M_i)` that do not decrypt to the product's
 /// covered item i (or have no counterpart); empty when the policy checks.
+///
+/// A policy without ciphertexts (issued under the ledger's rules 2) has
+/// nothing of the insurer's to check: the contract computes each `E(M_i)`
+/// from the product, so only items that are not codes are reported.
 pub fn check_policy(sk: &SecretKey, items: &[CoveredItem], policy_items: &[B64]) -> Vec<u32> {
+    let computed = policy_items.is_empty();
     (0..items.len().max(policy_items.len()))
         .filter(|&i| {
             let expected = items
                 .get(i)
                 .and_then(|item| item.code.parse::<CoveredCode>().ok())
                 .map(|c| c.encode());
+            if computed {
+                return expected.is_none();
+            }
             let found = policy_items.get(i).and_then(|ct| decrypt(sk, ct));
             expected.is_none() || expected != found
         })
@@ -190,6 +199,8 @@ mod tests {
         assert_eq!(check_policy(key(), &items, &policy), vec![0, 1]);
         policy.pop();
         assert_eq!(check_policy(key(), &items, &policy), vec![0, 1]);
+        // Rules 2: no ciphertexts, the contract computes them; nothing to refuse.
+        assert!(check_policy(key(), &items, &[]).is_empty());
     }
 
     #[test]

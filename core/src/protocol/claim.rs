@@ -3,7 +3,15 @@
 //! is a code or a category); the key holder can produce ρ with
 //! `ρ^n ≡ c (mod n²)` exactly when M = M_i. [`verify_claim_item`] is the
 //! contract's check; [`find_claim_item`] is the phone's search for an item it
-//! can prove; [`encrypt_policy_items`] is the insurer's side at issue.
+//! can prove.
+//!
+//! Where `E(M_i)` comes from depends on the ledger's rules. Under rules 2 it
+//! is [`item_ciphertext`], `(1+n)^{M_i} mod n²`, which the contract and the
+//! phone compute from the product's public covered code: a policy carries no
+//! ciphertexts. Under rules ≤ 1 the insurer encrypted it at issue
+//! ([`encrypt_policy_items`]) and the policy carries it. Everywhere a
+//! policy's ciphertexts are passed, an empty list means the former: an issued
+//! policy holds either none or one per covered item.
 
 use rand_core::CryptoRngCore;
 
@@ -43,25 +51,45 @@ fn covered_code(index: usize, item: &CoveredItem) -> Result<CoveredCode, Protoco
         .map_err(|source| ProtocolError::CoveredCode { index, source })
 }
 
+/// `E(M_i)` of a covered item as the contract computes it under rules 2:
+/// `(1+n)^{M_i} mod n²`, with `M_i` the item's encoding, the same integer a
+/// doctor encrypts for that code or category (see [`crate::icd10`]).
+pub fn item_ciphertext(pk: &PublicKey, covered: &CoveredCode) -> Ciphertext {
+    pk.encrypt_public(covered.encode())
+}
+
+/// `E(M_i)`: the policy's ciphertext `item` (rules ≤ 1), or the computed one when `None`.
+fn expected(
+    pk: &PublicKey,
+    covered: &CoveredCode,
+    item: Option<&B64>,
+) -> Result<Ciphertext, ProtocolError> {
+    match item {
+        Some(item) => parse(pk, "policy item", item),
+        None => Ok(item_ciphertext(pk, covered)),
+    }
+}
+
 /// `E(M_i) · D⁻¹ mod n²`: encrypts zero exactly when the diagnosis is the item.
 fn difference(
     pk: &PublicKey,
     covered: &CoveredCode,
-    item: &B64,
+    item: Option<&B64>,
     diagnosis: Diagnosis<'_>,
 ) -> Result<Ciphertext, ProtocolError> {
-    let expected = parse(pk, "policy item", item)?;
+    let expected = expected(pk, covered, item)?;
     pk.sub(&expected, &diagnosis.for_item(pk, covered)?)
         .map_err(paillier("policy item"))
 }
 
 /// The contract's check: whether `proof` shows that the record's diagnosis
-/// equals covered item `covered`, whose ciphertext in the policy is `item`.
-/// Any malformed input is a failed proof.
+/// equals covered item `covered`, whose ciphertext in the policy is `item`
+/// (`None` under rules 2: [`item_ciphertext`]). Any malformed input is a
+/// failed proof.
 pub fn verify_claim_item(
     pk: &PublicKey,
     covered: &CoveredCode,
-    item: &B64,
+    item: Option<&B64>,
     diagnosis: Diagnosis<'_>,
     proof: &[u8],
 ) -> bool {
@@ -76,7 +104,8 @@ pub fn verify_claim_item(
 
 /// The first covered item the record's diagnosis equals, with its proof ρ;
 /// `None` if it is none of them. `items` are the product's covered items and
-/// `policy_items` their ciphertexts `E(M_i)` in the policy.
+/// `policy_items` their ciphertexts `E(M_i)` in the policy (rules ≤ 1), or
+/// empty (rules 2: `E(M_i)` is [`item_ciphertext`]).
 pub fn find_claim_item(
     sk: &SecretKey,
     items: &[CoveredItem],
@@ -84,7 +113,16 @@ pub fn find_claim_item(
     diagnosis: Diagnosis<'_>,
 ) -> Result<Option<(u32, Vec<u8>)>, ProtocolError> {
     let pk = sk.public_key();
-    for (i, (item, ct)) in items.iter().zip(policy_items).enumerate() {
+    let computed = policy_items.is_empty();
+    for (i, item) in items.iter().enumerate() {
+        let ct = if computed {
+            None
+        } else {
+            match policy_items.get(i) {
+                Some(ct) => Some(ct),
+                None => break,
+            }
+        };
         let Ok(covered) = covered_code(i, item) else {
             continue;
         };
@@ -116,7 +154,8 @@ pub fn non_proof(pk: &PublicKey, rng: &mut impl CryptoRngCore) -> Vec<u8> {
     bytes
 }
 
-/// The insurer's `E(M_i)` for each covered item, under the patient's key.
+/// The insurer's `E(M_i)` for each covered item, under the patient's key:
+/// what an issue carries under rules ≤ 1 only (rules 2 refuses it).
 pub fn encrypt_policy_items(
     pk: &PublicKey,
     items: &[CoveredItem],
@@ -155,9 +194,20 @@ mod tests {
     }
 
     impl Case {
+        /// A rules-1 policy: the insurer's `E(M_i)`.
         fn new(items: &[CoveredItem], diagnosis: &str) -> Case {
             let pk = key().public_key();
             let policy = encrypt_policy_items(pk, items, &mut rng(1)).unwrap();
+            Case::with_policy(items, policy, diagnosis)
+        }
+
+        /// A rules-2 policy: no ciphertexts, `E(M_i)` computed.
+        fn computed(items: &[CoveredItem], diagnosis: &str) -> Case {
+            Case::with_policy(items, Vec::new(), diagnosis)
+        }
+
+        fn with_policy(items: &[CoveredItem], policy: Vec<B64>, diagnosis: &str) -> Case {
+            let pk = key().public_key();
             let code: Icd10Code = diagnosis.parse().unwrap();
             let mut rng = rng(9);
             let code_ct = B64(pk.encrypt(code.encode(), &mut rng).to_bytes());
@@ -183,7 +233,13 @@ mod tests {
         fn verifies(&self, covered: &str, index: usize, proof: &[u8]) -> bool {
             let covered: CoveredCode = covered.parse().unwrap();
             let pk = key().public_key();
-            verify_claim_item(pk, &covered, &self.policy[index], self.diagnosis(), proof)
+            verify_claim_item(
+                pk,
+                &covered,
+                self.policy.get(index),
+                self.diagnosis(),
+                proof,
+            )
         }
     }
 
@@ -209,6 +265,38 @@ mod tests {
     #[test]
     fn an_uncovered_diagnosis_finds_no_item() {
         assert_eq!(Case::new(&[item("I10")], "E11.9").found, None);
+        assert_eq!(Case::computed(&[item("I10")], "E11.9").found, None);
+    }
+
+    #[test]
+    fn with_computed_items_the_matching_item_is_found_and_only_its_proof_verifies() {
+        let items = [item("I10"), item("E11"), item("E11.9")];
+        let case = Case::computed(&items, "E11.9");
+        let (index, proof) = case.found.clone().unwrap();
+        assert_eq!(index, 1, "the category comes first");
+        assert!(case.verifies("E11", 1, &proof));
+        assert!(
+            !case.verifies("E11.9", 2, &proof),
+            "a category's ρ is not the code's"
+        );
+        assert!(!case.verifies("I10", 0, &proof));
+        let for_code = Case::computed(&[item("E11.9")], "E11.9").found.unwrap();
+        assert!(case.verifies("E11.9", 2, &for_code.1));
+        // Another diagnosis of the same category proves the category, not the code.
+        let other = Case::computed(&items, "E11.65");
+        assert_eq!(other.found.as_ref().map(|f| f.0), Some(1));
+        let swapped = Case::computed(&[item("E11.9")], "E11.65");
+        assert_eq!(swapped.found, None);
+    }
+
+    #[test]
+    fn the_computed_item_is_what_the_insurer_would_have_encrypted() {
+        let sk = key();
+        for code in ["I10", "E11", "E11.9", "Z00.00"] {
+            let covered: CoveredCode = code.parse().unwrap();
+            let ct = item_ciphertext(sk.public_key(), &covered);
+            assert_eq!(sk.decrypt(&ct).unwrap(), covered.encode(), "{code}");
+        }
     }
 
     #[test]

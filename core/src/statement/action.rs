@@ -295,14 +295,30 @@ pub struct PurchasePolicy {
     pub product: ProductId,
 }
 
-/// The insurer's issue of a purchased policy.
+/// The insurer's acceptance of a purchase: the policy is issued.
+///
+/// Under the ledger's rules 2 it carries no ciphertexts (`items` empty, and
+/// absent on the wire): the contract computes `E(M_i) = (1+n)^{M_i}` from the
+/// product. Under rules ≤ 1 it carries the insurer's `E(M_i)`, as it always did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IssuePolicy {
     /// The purchase being issued.
     pub policy: PolicyId,
-    /// `E(M_i)` under the patient's key for each covered item, in product order.
+    /// Rules ≤ 1 only: `E(M_i)` under the patient's key for each covered
+    /// item, in product order. Empty under rules 2.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<B64>,
+}
+
+/// The insurer's decline of a purchase, with its reason (rules 2).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclinePolicy {
+    /// The purchase being declined.
+    pub policy: PolicyId,
+    /// Why, for the patient (1 to 500 characters).
+    pub reason: String,
 }
 
 /// A patient's claim under a policy.
@@ -355,8 +371,10 @@ pub enum Action {
     PublishProduct(PublishProduct),
     /// Buy a product.
     PurchasePolicy(PurchasePolicy),
-    /// Issue a bought policy.
+    /// Accept a purchase: issue the policy.
     IssuePolicy(IssuePolicy),
+    /// Decline a purchase (rules 2).
+    DeclinePolicy(DeclinePolicy),
     /// File a claim.
     FileClaim(FileClaim),
     /// Mark a claim paid.
@@ -378,6 +396,7 @@ impl Action {
             Action::PublishProduct(_) => "publish_product",
             Action::PurchasePolicy(_) => "purchase_policy",
             Action::IssuePolicy(_) => "issue_policy",
+            Action::DeclinePolicy(_) => "decline_policy",
             Action::FileClaim(_) => "file_claim",
             Action::MarkPaid(_) => "mark_paid",
         }

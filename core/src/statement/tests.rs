@@ -138,6 +138,10 @@ fn every_action(rng: &mut ChaCha20Rng) -> Vec<Action> {
             policy: PolicyId::random(rng),
             items: vec![bytes.clone()],
         }),
+        Action::DeclinePolicy(DeclinePolicy {
+            policy: PolicyId::random(rng),
+            reason: "outside our underwriting area".into(),
+        }),
         Action::FileClaim(FileClaim {
             claim: ClaimId::random(rng),
             policy: PolicyId::random(rng),
@@ -157,7 +161,7 @@ fn every_action_signs_and_verifies_to_the_same_statement() {
     let (mut rng, key) = signer();
     let actions = every_action(&mut rng);
     let kinds: std::collections::HashSet<_> = actions.iter().map(Action::kind).collect();
-    assert_eq!(kinds.len(), 13, "one payload per action");
+    assert_eq!(kinds.len(), 14, "one payload per action");
     for act in actions {
         let statement = Statement::new(key.actor_id(), AUD, act, NOW, 600, &mut rng);
         let token = statement.sign(&key).unwrap();
@@ -507,4 +511,29 @@ fn any_crit_header_is_refused() {
         );
         assert!(err.to_string().contains("crit"), "{err}");
     }
+}
+
+#[test]
+fn an_issue_without_ciphertexts_has_no_items_on_the_wire_and_old_ones_keep_theirs() {
+    let policy = PolicyId::random(&mut rng());
+    let accept = Action::IssuePolicy(IssuePolicy {
+        policy,
+        items: Vec::new(),
+    });
+    let json = serde_json::to_value(&accept).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({"type": "issue_policy", "policy": policy})
+    );
+    assert_eq!(serde_json::from_value::<Action>(json).unwrap(), accept);
+    // A rules-1 issue, as stored on old chains, still reads with its ciphertexts.
+    let old = serde_json::json!({"type": "issue_policy", "policy": policy, "items": ["AQI"]});
+    let Action::IssuePolicy(read) = serde_json::from_value(old.clone()).unwrap() else {
+        panic!("expected issue_policy");
+    };
+    assert_eq!(read.items, vec![B64(vec![1, 2])]);
+    assert_eq!(
+        serde_json::to_value(Action::IssuePolicy(read)).unwrap(),
+        old
+    );
 }

@@ -27,6 +27,7 @@ pub fn post_route(act: &Action, account_of: impl Fn(&ActorId) -> String) -> Opti
         Action::PublishProduct(_) => "v1/products".into(),
         Action::PurchasePolicy(_) => "v1/policies".into(),
         Action::IssuePolicy(i) => format!("v1/policies/{}/issue", i.policy),
+        Action::DeclinePolicy(d) => format!("v1/policies/{}/decline", d.policy),
         Action::FileClaim(_) => "v1/claims".into(),
         Action::MarkPaid(m) => format!("v1/claims/{}/paid", m.claim),
     })

@@ -1,15 +1,19 @@
-//! Insurance steps: products, policies issued honestly, claim proofs found
-//! by the protocol's prover, and claims.
+//! Insurance steps: products, purchases accepted or declined honestly (no
+//! ciphertexts under rules 2, the insurer's `E(M_i)` under rules ≤ 1), claim
+//! proofs found by the protocol's prover, and claims.
 
 use carechain_core::icd10::CoveredCode;
 use carechain_core::ids::{B64, PolicyId, ProductId, RecordId};
 use carechain_core::ledger::Query;
-use carechain_core::protocol::claim::Diagnosis;
+use carechain_core::protocol::claim::{Diagnosis, item_ciphertext};
 use carechain_core::statement::{Action, CoveredItem, IssuePolicy};
 
 use super::World;
 use crate::driver::{Driver, Outcome};
 use crate::{Actor, statements};
+
+/// The rules from which an issue carries no ciphertexts.
+const COMPUTED_ITEMS_RULES: u32 = 2;
 
 impl<D: Driver> World<D> {
     /// The insurer publishes a product covering `items` (code, payout).
@@ -31,15 +35,43 @@ impl<D: Driver> World<D> {
         serde_json::from_value(product["items"].clone()).unwrap()
     }
 
-    /// The patient buys, the insurer issues honestly; returns the policy id.
-    pub fn policy(&mut self, insurer: &Actor, patient: &Actor, product: ProductId) -> PolicyId {
+    /// The patient buys `product`; returns the policy id (awaiting the insurer).
+    pub fn purchase(&mut self, patient: &Actor, product: ProductId) -> PolicyId {
         let purchase = statements::purchase(product, &mut self.rng);
         let policy = purchase.policy;
         self.submit(patient, Action::PurchasePolicy(purchase))
             .expect("purchase");
-        let items = self.issue_items(patient, product);
-        let issue = IssuePolicy { policy, items };
+        policy
+    }
+
+    /// The insurer's honest issue of the patient's purchase `policy` of
+    /// `product`: no ciphertexts under rules 2, `E(M_i)` under rules ≤ 1.
+    pub fn issue(
+        &mut self,
+        insurer: &Actor,
+        patient: &Actor,
+        policy: PolicyId,
+        product: ProductId,
+    ) -> Outcome {
+        let issue = if self.rules >= COMPUTED_ITEMS_RULES {
+            statements::accept(policy)
+        } else {
+            let items = self.issue_items(patient, product);
+            IssuePolicy { policy, items }
+        };
         self.submit(insurer, Action::IssuePolicy(issue))
+    }
+
+    /// The insurer declines purchase `policy` with `reason` (rules 2).
+    pub fn decline(&mut self, insurer: &Actor, policy: PolicyId, reason: &str) -> Outcome {
+        let decline = statements::decline(policy, reason);
+        self.submit(insurer, Action::DeclinePolicy(decline))
+    }
+
+    /// The patient buys, the insurer issues honestly; returns the policy id.
+    pub fn policy(&mut self, insurer: &Actor, patient: &Actor, product: ProductId) -> PolicyId {
+        let policy = self.purchase(patient, product);
+        self.issue(insurer, patient, policy, product)
             .expect("issue");
         policy
     }
@@ -76,12 +108,23 @@ impl<D: Driver> World<D> {
         let code: B64 = serde_json::from_value(record["code"].clone()).unwrap();
         let category: B64 = serde_json::from_value(record["code_category"].clone()).unwrap();
         let at = item as usize;
-        let cached = (policy_items.get(at).cloned(), items.get(at));
-        let key = match cached {
+        let covered = items
+            .get(at)
+            .and_then(|c| c.code.parse::<CoveredCode>().ok());
+        // The E(M_i) the proof is for: the policy's (rules ≤ 1) or the computed one.
+        let expected = match (&covered, policy_items.is_empty()) {
+            (Some(covered), true) => {
+                let pk = patient.paillier_public();
+                Some(B64(item_ciphertext(pk, covered).to_bytes()))
+            }
+            (Some(_), false) => policy_items.get(at).cloned(),
+            (None, _) => None,
+        };
+        let key = match (expected, &covered) {
             (Some(ct), Some(covered)) => {
-                let diagnosis = match covered.code.parse::<CoveredCode>() {
-                    Ok(CoveredCode::Category(_)) => category.clone(),
-                    _ => code.clone(),
+                let diagnosis = match covered {
+                    CoveredCode::Category(_) => category.clone(),
+                    CoveredCode::Code(_) => code.clone(),
                 };
                 Some((ct, diagnosis))
             }

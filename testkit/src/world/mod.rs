@@ -35,6 +35,9 @@ pub struct World<D: Driver> {
     /// Encrypt each (key, plaintext) once and reuse the ciphertext, so claim
     /// proofs can be reused too (benches; the contract cannot tell).
     pub reuse_ciphertexts: bool,
+    /// The storage rules the ledger was initialised under (what an honest
+    /// insurer's issue carries depends on them).
+    pub rules: u32,
     ciphertexts: HashMap<(usize, u64), B64>,
     proofs: HashMap<(B64, B64), B64>,
 }
@@ -55,11 +58,15 @@ impl<D: Driver> World<D> {
         let mut world = Self::uninitialised(driver);
         let token = world.admin_registration();
         world.driver.init(config, &token).expect("init");
+        world.rules = serde_json::from_slice::<serde_json::Value>(config)
+            .ok()
+            .and_then(|c| c["rules"].as_u64())
+            .map_or(0, |r| u32::try_from(r).unwrap_or(u32::MAX));
         world
     }
 
     /// A world on `driver` whose contract is not initialised: the admin exists
-    /// only as keys.
+    /// only as keys (its `rules` are the current ones until `init` says otherwise).
     pub fn uninitialised(driver: D) -> Self {
         let mut rng = ChaCha20Rng::seed_from_u64(1);
         let admin = Actor::generate(Role::Admin, None, &mut rng);
@@ -68,6 +75,7 @@ impl<D: Driver> World<D> {
             rng,
             admin,
             reuse_ciphertexts: false,
+            rules: CURRENT_RULES,
             ciphertexts: HashMap::new(),
             proofs: HashMap::new(),
         }

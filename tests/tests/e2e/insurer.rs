@@ -1,13 +1,19 @@
 //! The insurer can never obtain a record or a diagnosis: every record route
 //! refuses it, and the claim decision it sees carries only decision fields.
+//! Nor can it issue a policy that never pays: there is no ciphertext to get
+//! wrong.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use serde_json::Value;
 
-use carechain_core::statement::AccessAction;
-use carechain_mobile::ClaimDecision;
+use carechain_core::OsRng;
+use carechain_core::ledger::PolicyStatus;
+use carechain_core::protocol::claim::encrypt_policy_items;
+use carechain_core::protocol::write::paillier_key;
+use carechain_core::statement::{AccessAction, Action, CoveredItem, IssuePolicy};
+use carechain_mobile::{ClaimDecision, PolicyCheck};
 
 use crate::relay::Relay;
 use crate::staff::refused;
@@ -104,4 +110,75 @@ pub async fn insurer_never_sees_a_record(relay: Arc<Relay>) {
         .expect("the insurer's claims");
     assert_eq!(listed.len(), 1, "{listed:?}");
     only_the_decision(&listed[0]);
+}
+
+/// A policy with a wrong ciphertext cannot exist: an issue carrying the
+/// insurer's `E(M_i)` — here `E(I10)` for an E11.9 item — is refused, the
+/// acceptance carries none and the covered claim is paid; a declined
+/// purchase shows the phone the insurer's reason and cannot be claimed under.
+pub async fn no_policy_with_a_wrong_ciphertext(relay: Arc<Relay>) {
+    let cast = Cast::new(&relay, "ciphertext").await;
+    cast.grant_doctor().await;
+    let (_, policy) = cast.buy("E11.9").await;
+    let insurer = &cast.insurer;
+    let keys = insurer
+        .identity(&cast.patient.id)
+        .await
+        .expect("the patient's keys");
+    let pk = paillier_key(&keys.paillier.expect("a Paillier key").public_key)
+        .expect("a well-formed key");
+    let wrong = CoveredItem {
+        code: "I10".into(),
+        payout: 1,
+    };
+    let items = encrypt_policy_items(&pk, &[wrong], &mut OsRng).expect("E(I10)");
+    let forged = Action::IssuePolicy(IssuePolicy { policy, items });
+    let path = format!("v1/policies/{policy}/issue");
+    refused(
+        insurer.submit::<Value>(&path, forged).await,
+        400,
+        "invalid_payload",
+    );
+    insurer.issue(policy).await;
+    let phone = &cast.patient;
+    let mine = phone.client.policies().await.expect("policies");
+    let issued = mine
+        .iter()
+        .find(|p| p.policy_id == policy.to_string())
+        .expect("the policy is listed");
+    assert!(issued.issued, "{issued:?}");
+    assert_eq!(issued.check, PolicyCheck::Computed, "{issued:?}");
+    let record = cast.doctor.write_condition(&phone.id, "E11.9").await;
+    let claim = phone.claim(policy, record).await;
+    assert!(
+        matches!(claim.decision, ClaimDecision::Approved { .. }),
+        "{claim:?}"
+    );
+
+    // A decline: the phone sees the reason; nothing can be claimed under it.
+    let (_, declined_id) = cast.buy("E11.9").await;
+    let declined = declined_id.to_string();
+    let answer = insurer
+        .decline_policy(declined_id, "outside our underwriting area")
+        .await
+        .expect("the insurer declines");
+    assert_eq!(answer.result.status, PolicyStatus::Declined);
+    refused(insurer.issue_policy(declined_id).await, 409, "conflict");
+    let mine = phone.client.policies().await.expect("policies");
+    let seen = mine
+        .iter()
+        .find(|p| p.policy_id == declined)
+        .expect("the declined policy is listed");
+    assert!(!seen.issued, "{seen:?}");
+    assert_eq!(
+        seen.check,
+        PolicyCheck::Declined {
+            reason: "outside our underwriting area".into()
+        }
+    );
+    let refused_claim = phone
+        .client
+        .file_claim(declined, record.to_string(), true)
+        .await;
+    assert!(refused_claim.is_err(), "{refused_claim:?}");
 }

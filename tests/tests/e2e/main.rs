@@ -30,9 +30,10 @@ macro_rules! scenarios {
 }
 
 /// Every scenario, by name.
-const SCENARIOS: [(&str, Scenario); 10] = scenarios![
+const SCENARIOS: [(&str, Scenario); 11] = scenarios![
     story::whole_story,
     insurer::insurer_never_sees_a_record,
+    insurer::no_policy_with_a_wrong_ciphertext,
     grants::revoked_grant_refuses_reads,
     grants::expired_grant_refuses_reads,
     grants::a_later_grant_opens_earlier_records,

@@ -201,8 +201,8 @@ impl Staff {
             .expect("the product is published")
     }
 
-    /// An insurer issues purchased `policy`: `E(M_i)` of each covered item
-    /// under the patient's published Paillier key.
+    /// An insurer accepts purchased `policy`: issued without ciphertexts
+    /// (the ledger computes each covered item's `E(M_i)`).
     pub async fn issue(&self, policy: PolicyId) {
         let state = self.policy(policy).await.expect("the policy");
         assert_eq!(state.status, PolicyStatus::Purchased, "{state:?}");
@@ -211,6 +211,7 @@ impl Staff {
             .await
             .expect("the policy is issued");
         assert_eq!(issued.result.status, PolicyStatus::Issued, "{issued:?}");
+        assert!(issued.result.items.is_empty(), "{issued:?}");
     }
 
     /// An insurer marks approved `claim` paid with `reference`.
