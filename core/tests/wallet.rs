@@ -1,6 +1,5 @@
 //! Integration tests for `carechain_core::wallet`.
 
-use std::sync::OnceLock;
 use std::time::Instant;
 
 use carechain_core::envelope;
@@ -9,31 +8,13 @@ use carechain_core::statement::{Action, Deny, Revoke, Statement, VerifyPolicy};
 use carechain_core::wallet::{KdfParams, Wallet, WalletError};
 use proptest::prelude::*;
 use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng;
 
 const AUD: &str = "carechain:test-ledger";
 const NOW: i64 = 1_790_000_000;
 const KEY: [u8; 32] = [7u8; 32];
 const PASS: &str = "correct horse battery staple";
-/// Cheap argon2 parameters so the tests stay fast; one test uses the real ones.
-const CHEAP: KdfParams = KdfParams {
-    m_kib: 64,
-    t: 1,
-    p: 1,
-};
-
-fn rng(seed: u64) -> ChaCha20Rng {
-    ChaCha20Rng::seed_from_u64(seed)
-}
-
-/// One wallet per test binary: Paillier key generation is the slow part.
-fn base() -> &'static Wallet {
-    static BASE: OnceLock<Wallet> = OnceLock::new();
-    BASE.get_or_init(|| {
-        let mut progress = |_| {};
-        Wallet::create(2048, &mut rng(1), &mut progress).expect("wallet creation")
-    })
-}
+mod common;
+use common::{CHEAP, base, rng};
 
 /// An owned copy of the base wallet (wallets are not `Clone`; a seal round trip is).
 fn fresh() -> Wallet {

@@ -5,34 +5,18 @@
 // Test helpers unwrap freely (clippy's allow-unwrap-in-tests does not reach them).
 #![allow(clippy::unwrap_used)]
 
-use std::sync::OnceLock;
-
 use argon2::{Algorithm, Argon2, Params, Version};
 use carechain_core::wallet::{KdfParams, MIN_PASSPHRASE_CHARS, Wallet, WalletError};
 use chacha20poly1305::aead::{AeadInPlace as _, KeyInit as _};
 use chacha20poly1305::{Tag, XChaCha20Poly1305, XNonce};
-use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng;
 
 const KEY: [u8; 32] = [9u8; 32];
 /// "crème brûlée café" with precomposed letters (NFC, what Android sends).
 const COMPOSED: &str = "cr\u{e8}me br\u{fb}l\u{e9}e caf\u{e9}";
 /// The same text decomposed (NFD, what iOS may send): e + U+0300, u + U+0302, e + U+0301.
 const DECOMPOSED: &str = "cre\u{300}me bru\u{302}le\u{301}e cafe\u{301}";
-const CHEAP: KdfParams = KdfParams {
-    m_kib: 64,
-    t: 1,
-    p: 1,
-};
-
-fn rng(seed: u64) -> ChaCha20Rng {
-    ChaCha20Rng::seed_from_u64(seed)
-}
-
-fn base() -> &'static Wallet {
-    static BASE: OnceLock<Wallet> = OnceLock::new();
-    BASE.get_or_init(|| Wallet::create(2048, &mut rng(1), &mut |_| {}).expect("wallet creation"))
-}
+mod common;
+use common::{CHEAP, base, rng};
 
 /// A file in the documented container layout (`seal.rs`) whose key was
 /// stretched from the raw passphrase bytes, as versions before normalisation

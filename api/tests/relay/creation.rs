@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use carechain_core::statement::Role;
 
-use crate::support::{self, RelayApp, Reply, init_state, start_with};
+use crate::support::{self, RelayApp, Reply};
 
 /// A relay allowing 2 creations per client and 3 in all, per hour.
 async fn relay() -> support::TestApp<
@@ -18,14 +18,13 @@ async fn relay() -> support::TestApp<
         Error = actix_web::Error,
     >,
 > {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = support::test_config(dir.path());
-    config.signups_per_client_per_hour = 2;
-    config.signups_per_hour = 3;
-    config.patient_registrations_per_client_per_hour = 2;
-    config.patient_registrations_per_hour = 3;
-    let (state, admin) = init_state(config, None).await;
-    start_with(state, admin, Some(dir)).await
+    support::start_configured(|config| {
+        config.signups_per_client_per_hour = 2;
+        config.signups_per_hour = 3;
+        config.patient_registrations_per_client_per_hour = 2;
+        config.patient_registrations_per_hour = 3;
+    })
+    .await
 }
 
 /// POSTs `body` to `path` from client address `from` with a fresh idempotency key.

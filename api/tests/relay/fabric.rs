@@ -23,10 +23,8 @@ async fn relay_on(
         Error = actix_web::Error,
     >,
 > {
-    let dir = tempfile::tempdir().unwrap();
-    let config = support::fabric_config(network, dir.path());
-    let (state, admin) = support::init_state(config, None).await;
-    support::start_with(state, admin, Some(dir)).await
+    support::start_configured(|config| *config = support::fabric_config(network, &config.data_dir))
+        .await
 }
 
 /// A test network with TLS.

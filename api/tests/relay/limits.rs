@@ -133,11 +133,7 @@ on_both_backends!(the_limit_algorithm, 1, super::gcra);
 
 #[actix_web::test]
 async fn a_limited_login_says_when_to_retry() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = support::test_config(dir.path());
-    config.login_attempts_per_minute = 1;
-    let (state, admin) = init_state(config, None).await;
-    let app = start_with(state, admin, Some(dir)).await;
+    let app = support::start_configured(|config| config.login_attempts_per_minute = 1).await;
     assert_eq!(
         login(&app.app, "wrong-password").await.0,
         StatusCode::UNAUTHORIZED
@@ -156,13 +152,12 @@ async fn relay_with_default_limits() -> support::TestApp<
         Error = actix_web::Error,
     >,
 > {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = support::test_config(dir.path());
-    config.login_attempts_per_minute =
-        carechain_api::config::Config::default().login_attempts_per_minute;
-    assert_eq!(config.login_attempts_per_minute, 5);
-    let (state, admin) = init_state(config, None).await;
-    start_with(state, admin, Some(dir)).await
+    support::start_configured(|config| {
+        config.login_attempts_per_minute =
+            carechain_api::config::Config::default().login_attempts_per_minute;
+        assert_eq!(config.login_attempts_per_minute, 5);
+    })
+    .await
 }
 
 #[actix_web::test]

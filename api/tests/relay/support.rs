@@ -239,8 +239,24 @@ pub async fn start() -> TestApp<
         Error = actix_web::Error,
     >,
 > {
+    start_configured(|_| {}).await
+}
+
+/// Starts a fresh relay (temp SQLite, fresh ledger) on `test_config` as
+/// `configure` changes it (its `data_dir` is the temp directory).
+pub async fn start_configured(
+    configure: impl FnOnce(&mut Config),
+) -> TestApp<
+    impl Service<
+        actix_http::Request,
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+    >,
+> {
     let dir = tempfile::tempdir().unwrap();
-    let (state, admin) = init_state(test_config(dir.path()), None).await;
+    let mut config = test_config(dir.path());
+    configure(&mut config);
+    let (state, admin) = init_state(config, None).await;
     start_with(state, admin, Some(dir)).await
 }
 
