@@ -17,7 +17,11 @@ use carechain_api::push::webpush::Vapid;
 use carechain_api::push::{Push, PushConfig, deliveries};
 use carechain_core::statement::Role;
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+
 use crate::harness::{served, wait_rows};
+use crate::support::{Reply, TestApp};
 use crate::webpush::{loopback_allowed, scripted_receiver};
 
 fn body(endpoint: &str) -> Value {
@@ -42,6 +46,16 @@ fn push(allow: AllowList) -> Push {
     )
 }
 
+/// The patient holding `token` subscribes at `endpoint`.
+async fn subscribe<S, B>(app: &mut TestApp<S>, token: &str, endpoint: &str) -> Reply
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    app.post("/v1/push/subscriptions", Some(token), body(endpoint))
+        .await
+}
+
 #[actix_web::test]
 async fn non_public_endpoints_are_refused_at_subscription() {
     let (origin, log, _) = scripted_receiver();
@@ -58,13 +72,7 @@ async fn non_public_endpoints_are_refused_at_subscription() {
         format!("http://127.0.0.1:{port}/x"),
         "http://8.8.8.8/x".to_owned(),
     ] {
-        let reply = app
-            .post(
-                "/v1/push/subscriptions",
-                Some(&patient.token),
-                body(&endpoint),
-            )
-            .await;
+        let reply = subscribe(&mut app, &patient.token, &endpoint).await;
         assert_eq!(reply.status.as_u16(), 422, "{endpoint}: {reply:?}");
         assert_eq!(
             reply.body["type"], "https://carechain.dev/problems/push_endpoint_refused",
@@ -91,13 +99,7 @@ async fn the_allow_list_admits_only_what_it_names() {
         (format!("http://[::1]:{port}/x"), 422),
         ("https://169.254.169.254/x".to_owned(), 422),
     ] {
-        let reply = app
-            .post(
-                "/v1/push/subscriptions",
-                Some(&patient.token),
-                body(&endpoint),
-            )
-            .await;
+        let reply = subscribe(&mut app, &patient.token, &endpoint).await;
         assert_eq!(reply.status.as_u16(), status, "{endpoint}: {reply:?}");
     }
 }

@@ -10,21 +10,12 @@ use carechain_core::statement::Role;
 
 use crate::support::{self, RelayApp, Reply};
 
-/// A relay allowing 2 creations per client and 3 in all, per hour.
-async fn relay() -> support::TestApp<
-    impl actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
-        Error = actix_web::Error,
-    >,
-> {
-    support::start_configured(|config| {
-        config.signups_per_client_per_hour = 2;
-        config.signups_per_hour = 3;
-        config.patient_registrations_per_client_per_hour = 2;
-        config.patient_registrations_per_hour = 3;
-    })
-    .await
+/// Allows 2 creations per client and 3 in all, per hour.
+fn creation_limits(config: &mut carechain_api::config::Config) {
+    config.signups_per_client_per_hour = 2;
+    config.signups_per_hour = 3;
+    config.patient_registrations_per_client_per_hour = 2;
+    config.patient_registrations_per_hour = 3;
 }
 
 /// POSTs `body` to `path` from client address `from` with a fresh idempotency key.
@@ -50,7 +41,7 @@ fn limited(reply: &Reply) {
 
 #[actix_web::test]
 async fn sign_ups_are_limited_per_client_and_in_all() {
-    let mut app = relay().await;
+    let mut app = support::start_configured(creation_limits).await;
     let mut sign_up = |n: usize| {
         let mut actor = app.new_actor(Role::Doctor, None);
         actor.email = format!("doctor{n}@example.org");
@@ -89,7 +80,7 @@ async fn sign_ups_are_limited_per_client_and_in_all() {
 
 #[actix_web::test]
 async fn patient_registrations_are_limited_per_client_and_in_all() {
-    let mut app = relay().await;
+    let mut app = support::start_configured(creation_limits).await;
     let statements: Vec<String> = (0..4)
         .map(|slot| {
             let patient = app.new_patient_keys(slot);

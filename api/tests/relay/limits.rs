@@ -144,25 +144,16 @@ async fn a_limited_login_says_when_to_retry() {
     assert!((55..=60).contains(&retry), "Retry-After {retry}");
 }
 
-/// A relay allowing the default 5 failures a minute per account and client.
-async fn relay_with_default_limits() -> support::TestApp<
-    impl actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
-        Error = actix_web::Error,
-    >,
-> {
-    support::start_configured(|config| {
-        config.login_attempts_per_minute =
-            carechain_api::config::Config::default().login_attempts_per_minute;
-        assert_eq!(config.login_attempts_per_minute, 5);
-    })
-    .await
+/// The default 5 failures a minute per account and client.
+fn default_limits(config: &mut carechain_api::config::Config) {
+    config.login_attempts_per_minute =
+        carechain_api::config::Config::default().login_attempts_per_minute;
+    assert_eq!(config.login_attempts_per_minute, 5);
 }
 
 #[actix_web::test]
 async fn correct_logins_from_one_address_are_never_limited() {
-    let app = relay_with_default_limits().await;
+    let app = support::start_configured(default_limits).await;
     for n in 0..8 {
         let (status, _, body) = login_from(&app.app, "198.51.100.7:5000", ADMIN_PASSWORD).await;
         assert_eq!(status, StatusCode::OK, "login {n}: {body}");
@@ -171,7 +162,7 @@ async fn correct_logins_from_one_address_are_never_limited() {
 
 #[actix_web::test]
 async fn an_attackers_failures_do_not_lock_the_owner_out() {
-    let app = relay_with_default_limits().await;
+    let app = support::start_configured(default_limits).await;
     let attacker = "203.0.113.66:6000";
     for n in 0..5 {
         let (status, _, body) = login_from(&app.app, attacker, "wrong-password").await;
@@ -199,7 +190,7 @@ async fn an_attackers_failures_do_not_lock_the_owner_out() {
 
 #[actix_web::test]
 async fn one_address_failing_on_many_accounts_is_limited() {
-    let app = relay_with_default_limits().await;
+    let app = support::start_configured(default_limits).await;
     let from = "203.0.113.67:6000";
     // 4 failures on each of 5 accounts: under the per-account limit, but the
     // client's 20 failures a minute are used up.
@@ -226,7 +217,7 @@ async fn one_address_failing_on_many_accounts_is_limited() {
 
 #[actix_web::test]
 async fn correct_patient_logins_from_one_address_are_never_limited() {
-    let mut app = relay_with_default_limits().await;
+    let mut app = support::start_configured(default_limits).await;
     let patient = app.patient(0).await;
     for _ in 0..8 {
         let (access, _) = app.patient_login(&patient).await;
