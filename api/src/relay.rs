@@ -177,13 +177,15 @@ impl RelayBuilder {
         let listen = self.config.listen;
         let metrics = crate::app::metrics()?;
         crate::push::spawn_producer(state.clone());
-        let url = self.effective_database_url();
-        if db::is_postgres(&url) {
+        // Other relays may share the database: hear their outbox rows and
+        // keep this relay's presence lease.
+        if state.shared_database {
+            let url = self.effective_database_url();
             crate::push::listen::spawn(url, &state.push.hub).map_err(|e| {
                 ApiError::internal(format!("cannot start the outbox listener: {e}"))
             })?;
+            crate::push::spawn_presence(state.clone());
         }
-        crate::push::spawn_presence(state.clone());
         let worker = crate::push::spawn_worker(state.clone());
         let shared = state.clone();
         let mut server = HttpServer::new(move || crate::app::app(shared.clone(), metrics.clone()))
@@ -263,11 +265,13 @@ impl Relay {
             .map_err(|e| ApiError::internal(format!("server: {e}")))?
             .map_err(|e| ApiError::internal(format!("server: {e}")))?;
         self.state.writes.flush().await?;
-        let relay = self.state.push.instance.clone();
-        db::run(&self.state.pool, move |c| {
-            crate::push::presence::leave(c, &relay)
-        })
-        .await?;
+        if self.state.shared_database {
+            let relay = self.state.push.instance.clone();
+            db::run(&self.state.pool, move |c| {
+                crate::push::presence::leave(c, &relay)
+            })
+            .await?;
+        }
         tracing::info!("relay stopped");
         Ok(())
     }

@@ -144,14 +144,16 @@ impl Push {
         }
     }
 
-    /// Whether `actor` has an open socket on this relay or on another live
-    /// relay sharing the database.
+    /// Whether `actor` has an open socket on this relay or, when the
+    /// database is `shared`, on another live relay sharing it.
     pub fn online(
         &self,
         conn: &mut crate::db::DbConnection,
         actor: &str,
+        shared: bool,
     ) -> Result<bool, crate::error::ApiError> {
-        Ok(self.hub.is_online(actor) || presence::online(conn, actor, crate::db::now_ms())?)
+        Ok(self.hub.is_online(actor)
+            || (shared && presence::online(conn, actor, crate::db::now_ms())?))
     }
 
     /// Push from the environment, with the VAPID key from

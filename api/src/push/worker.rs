@@ -108,7 +108,7 @@ async fn attempt(state: &web::Data<AppState>, due: Due) -> Result<(), ApiError> 
         let row = row.clone();
         let st = state.clone();
         db::run(&state.pool, move |c| {
-            let online = st.push.online(c, &row.actor_id)?;
+            let online = st.push.online(c, &row.actor_id, st.shared_database)?;
             let acked = deliveries::acked_by_any_device(c, &row.actor_id)? >= row.outbox_id;
             if online || acked {
                 deliveries::finish(c, row.outbox_id, &row.subscription_id)?;

@@ -99,12 +99,19 @@ pub async fn events(
         .map_err(|e| ApiError::bad_request(format!("not a WebSocket upgrade: {e}")))?;
     // Subscribe before reading the backlog, so no row falls in between.
     let sub = state.push.hub.subscribe(&actor);
-    // Other relays on this database send this actor no Web Push meanwhile.
-    let socket = uuid::Uuid::new_v4().to_string();
-    {
-        let (id, relay, who) = (socket.clone(), state.push.instance.clone(), actor.clone());
-        db::run(&state.pool, move |c| presence::opened(c, &id, &relay, &who)).await?;
-    }
+    // Other relays on this database send this actor no Web Push meanwhile
+    // (a database no other relay shares needs no record: the hub knows).
+    let socket = if state.shared_database {
+        let id = uuid::Uuid::new_v4().to_string();
+        let (row, relay, who) = (id.clone(), state.push.instance.clone(), actor.clone());
+        db::run(&state.pool, move |c| {
+            presence::opened(c, &row, &relay, &who)
+        })
+        .await?;
+        Some(id)
+    } else {
+        None
+    };
     let conn = Conn {
         socket,
         state: state.clone(),
@@ -119,7 +126,8 @@ pub async fn events(
 
 /// One open socket.
 struct Conn {
-    socket: String,
+    /// The socket's presence row, on a database other relays share.
+    socket: Option<String>,
     state: web::Data<AppState>,
     actor: String,
     device: String,
@@ -157,8 +165,9 @@ impl Conn {
         }
         drop(sub);
         let _ = self.session.close(None).await;
-        let id = self.socket.clone();
-        if let Err(e) = db::run(&self.state.pool, move |c| presence::closed(c, &id)).await {
+        if let Some(id) = self.socket.take()
+            && let Err(e) = db::run(&self.state.pool, move |c| presence::closed(c, &id)).await
+        {
             tracing::warn!(error = %e, "cannot remove a closed socket's presence row");
         }
     }
