@@ -4,7 +4,7 @@
 
 use actix_web::{HttpResponse, get, http::StatusCode, post, web};
 use carechain_core::ledger::{ErrorCode, Identity, Query};
-use carechain_core::statement::{Action, Statement};
+use carechain_core::statement::Action;
 
 use crate::auth::Caller;
 use crate::db::models::Account;
@@ -60,144 +60,149 @@ pub async fn list_accounts(
     Ok(HttpResponse::Ok().json(AccountPage { items, next }))
 }
 
-/// The account `id` an admin acts on (404 if none; `admit` may refuse it)
-/// and the admin's statement of `kind` about it.
-async fn admin_statement(
-    state: &AppState,
-    caller: &Caller,
-    id: &str,
-    body: &StatementRequest,
-    kind: &str,
-    admit: fn(&Account) -> Result<(), ApiError>,
-) -> Result<(Account, Statement), ApiError> {
-    caller.require(&[AccountRole::Admin])?;
-    let id = path_id(id)?.to_owned();
-    let account = db::run(&state.pool, move |conn| accounts::by_id(conn, &id))
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    admit(&account)?;
-    let statement = forward::check(caller, &body.statement, kind)?;
-    Ok((account, statement))
+/// What an admin does to an account with a signed statement.
+#[derive(Clone, Copy)]
+enum AccountAct {
+    /// Approve a pending doctor or insurer (`register_identity`).
+    Approve,
+    /// Suspend any account (`suspend_identity`).
+    Suspend,
 }
 
-/// Only a pending account is approved.
-fn pending(account: &Account) -> Result<(), ApiError> {
-    if account.status != status::PENDING {
-        return Err(ApiError::Conflict(format!(
-            "the account is {}, not pending",
-            account.status
-        )));
+impl AccountAct {
+    /// The statement's action type.
+    fn kind(self) -> &'static str {
+        match self {
+            Self::Approve => "register_identity",
+            Self::Suspend => "suspend_identity",
+        }
     }
-    Ok(())
+
+    /// Checks that `account` may be acted on: only a pending account is approved.
+    fn admit(self, account: &Account) -> Result<(), ApiError> {
+        match self {
+            Self::Approve if account.status != status::PENDING => Err(ApiError::Conflict(format!(
+                "the account is {}, not pending",
+                account.status
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Checks that the statement's `act` is this act about `account`.
+    fn about(self, account: &Account, act: &Action) -> Result<(), ApiError> {
+        let actor = account.actor_id.as_deref();
+        match (self, act) {
+            (Self::Approve, Action::RegisterIdentity(reg)) => {
+                let role_matches = AccountRole::parse(&account.role).map(AccountRole::ledger_role)
+                    == Some(reg.role);
+                if role_matches && actor == Some(reg.signing_key.actor_id().as_str()) {
+                    Ok(())
+                } else {
+                    Err(ApiError::bad_request(
+                        "the statement must register this account's signing key and role",
+                    ))
+                }
+            }
+            (Self::Suspend, Action::SuspendIdentity(s)) if actor == Some(s.actor.as_str()) => {
+                Ok(())
+            }
+            (Self::Suspend, Action::SuspendIdentity(_)) => Err(ApiError::bad_request(
+                "the statement must suspend this account's actor",
+            )),
+            _ => Err(ApiError::forbidden(format!(
+                "expected a {} statement",
+                self.kind()
+            ))),
+        }
+    }
 }
 
 statement_post! {
     /// Approves a pending doctor or insurer and forwards the admin-signed
     /// `register_identity` of the account's registered keys.
-    approve, "/v1/admin/accounts/{id}/approve", tag = "admin", 200, id => approve_account
-}
-
-/// The body of [`approve`].
-async fn approve_account(
-    state: web::Data<AppState>,
-    caller: Caller,
-    idem: IdempotencyKey,
-    body: StatementRequest,
-    id: String,
-) -> Result<HttpResponse, ApiError> {
-    let (account, statement) =
-        admin_statement(&state, &caller, &id, &body, "register_identity", pending).await?;
-    let Action::RegisterIdentity(reg) = &statement.act else {
-        return Err(ApiError::forbidden(
-            "expected a register_identity statement",
-        ));
-    };
-    let role_matches =
-        AccountRole::parse(&account.role).map(AccountRole::ledger_role) == Some(reg.role);
-    if !role_matches || account.actor_id.as_deref() != Some(reg.signing_key.actor_id().as_str()) {
-        return Err(ApiError::bad_request(
-            "the statement must register this account's signing key and role",
-        ));
-    }
-    let st = state.clone();
-    let token = body.statement.clone();
-    idem.once(&state, &caller.account, true, &body, || async move {
-        let submitted = match forward::submit(&st, &token).await {
-            Ok(submitted) => submitted,
-            // An earlier approval committed on the ledger but stopped before the
-            // account was activated: finish it if the ledger holds this account's key.
-            Err(ApiError::Ledger { code, .. }) if code == ErrorCode::AlreadyExists.as_str() => {
-                let actor = account.actor_id.clone().unwrap_or_default();
-                let identity: Identity = forward::query(
-                    &st,
-                    Query::Identity {
-                        actor: actor.clone(),
-                    },
-                )
-                .await?;
-                if Some(identity.role)
-                    != AccountRole::parse(&account.role).map(AccountRole::ledger_role)
-                {
-                    return Err(ApiError::Conflict("another identity holds this key".into()));
-                }
-                Submitted {
-                    tx_id: String::new(),
-                    block: 0,
-                    result: serde_json::json!({ "actor": actor, "adopted": true }),
-                }
-            }
-            Err(e) => return Err(e),
-        };
-        let id = account.id.clone();
-        db::run(&st.pool, move |conn| {
-            accounts::set_status(conn, &id, status::ACTIVE)
-        })
-        .await?;
-        tracing::info!(account = %account.id, "account approved");
-        Ok((StatusCode::OK, submitted))
-    })
-    .await
+    approve, "/v1/admin/accounts/{id}/approve", tag = "admin", 200, id => account_act, AccountAct::Approve
 }
 
 statement_post! {
     /// Suspends an account and forwards the admin-signed `suspend_identity`.
-    suspend, "/v1/admin/accounts/{id}/suspend", tag = "admin", 200, id => suspend_account
+    suspend, "/v1/admin/accounts/{id}/suspend", tag = "admin", 200, id => account_act, AccountAct::Suspend
 }
 
-/// The body of [`suspend`].
-async fn suspend_account(
+/// The body of [`approve`] and [`suspend`]: checks the account and the
+/// admin's statement, forwards it once, then records the account's new status.
+async fn account_act(
     state: web::Data<AppState>,
     caller: Caller,
     idem: IdempotencyKey,
     body: StatementRequest,
     id: String,
+    act: AccountAct,
 ) -> Result<HttpResponse, ApiError> {
-    let (account, statement) =
-        admin_statement(&state, &caller, &id, &body, "suspend_identity", |_| Ok(())).await?;
-    let Action::SuspendIdentity(s) = &statement.act else {
-        return Err(ApiError::forbidden("expected a suspend_identity statement"));
-    };
-    if account.actor_id.as_deref() != Some(s.actor.as_str()) {
-        return Err(ApiError::bad_request(
-            "the statement must suspend this account's actor",
-        ));
-    }
+    caller.require(&[AccountRole::Admin])?;
+    let id = path_id(&id)?.to_owned();
+    let account = db::run(&state.pool, move |conn| accounts::by_id(conn, &id))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    act.admit(&account)?;
+    let statement = forward::check(&caller, &body.statement, act.kind())?;
+    act.about(&account, &statement.act)?;
     let st = state.clone();
     let token = body.statement.clone();
     idem.once(&state, &caller.account, true, &body, || async move {
-        let submitted = forward::submit(&st, &token).await?;
-        let id = account.id.clone();
-        let now = db::now();
-        db::run(&st.pool, move |conn| {
-            accounts::set_status(conn, &id, status::SUSPENDED)?;
-            token_db::revoke_account(conn, &id, now)
+        let submitted = match act {
+            AccountAct::Approve => approve_on_ledger(&st, &token, &account).await?,
+            AccountAct::Suspend => forward::submit(&st, &token).await?,
+        };
+        let (id, now) = (account.id.clone(), db::now());
+        db::run(&st.pool, move |conn| match act {
+            AccountAct::Approve => accounts::set_status(conn, &id, status::ACTIVE).map(drop),
+            AccountAct::Suspend => {
+                accounts::set_status(conn, &id, status::SUSPENDED)?;
+                token_db::revoke_account(conn, &id, now)
+            }
         })
         .await?;
-        st.active.forget(&account.id);
-        tracing::info!(account = %account.id, "account suspended");
+        if let AccountAct::Suspend = act {
+            st.active.forget(&account.id);
+        }
+        tracing::info!(account = %account.id, status = act.kind(), "account status changed");
         Ok((StatusCode::OK, submitted))
     })
     .await
+}
+
+/// Forwards an approval's `register_identity`. An earlier approval that
+/// committed on the ledger but stopped before the account was activated is
+/// finished if the ledger holds this account's key in its role.
+async fn approve_on_ledger(
+    state: &AppState,
+    token: &str,
+    account: &Account,
+) -> Result<Submitted, ApiError> {
+    match forward::submit(state, token).await {
+        Err(ApiError::Ledger { code, .. }) if code == ErrorCode::AlreadyExists.as_str() => {
+            let actor = account.actor_id.clone().unwrap_or_default();
+            let identity: Identity = forward::query(
+                state,
+                Query::Identity {
+                    actor: actor.clone(),
+                },
+            )
+            .await?;
+            if Some(identity.role)
+                != AccountRole::parse(&account.role).map(AccountRole::ledger_role)
+            {
+                return Err(ApiError::Conflict("another identity holds this key".into()));
+            }
+            Ok(Submitted {
+                tx_id: String::new(),
+                block: 0,
+                result: serde_json::json!({ "actor": actor, "adopted": true }),
+            })
+        }
+        other => other,
+    }
 }
 
 /// The audit trail: per transaction its id, time, action kind and signer, by block.

@@ -36,6 +36,52 @@ macro_rules! statement_post {
     };
 }
 
+/// `GET {path}`: one ledger object of type `$state` (fetched by `$query`) for
+/// a caller with one of `roles` who is party to it; 404 to anyone else.
+macro_rules! party_get_one {
+    ($(#[doc = $doc:expr])* $name:ident, $path:tt, tag = $tag:tt, $state:ident, [$($role:ident),+], $query:path) => {
+        $(#[doc = $doc])*
+        #[utoipa::path(get, path = $path, operation_id = concat!($tag, "_", stringify!($name)), tag = $tag, security(("bearer" = [])), params(("id" = String, Path)),
+            responses((status = 200, body = carechain_core::ledger::$state), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
+        #[actix_web::get($path)]
+        pub async fn $name(
+            state: actix_web::web::Data<crate::state::AppState>,
+            caller: crate::auth::Caller,
+            path: actix_web::web::Path<String>,
+        ) -> Result<actix_web::HttpResponse, crate::error::ApiError> {
+            let roles = [$(crate::types::AccountRole::$role),+];
+            crate::handlers::party_get::<carechain_core::ledger::$state>(&state, &caller, &roles, &path, $query).await
+        }
+    };
+}
+
+/// `GET {path}`: a page of the caller's own `$state` objects, a patient's from
+/// query `$for_patient`, an insurer's from `$for_insurer`.
+macro_rules! own_list {
+    ($(#[doc = $doc:expr])* $name:ident, $path:tt, tag = $tag:tt, $state:ident, $for_patient:ident, $for_insurer:ident) => {
+        $(#[doc = $doc])*
+        #[utoipa::path(get, path = $path, operation_id = concat!($tag, "_", stringify!($name)), tag = $tag, security(("bearer" = [])), params(crate::types::PageQuery),
+            responses((status = 200, body = carechain_core::ledger::Page<carechain_core::ledger::$state>), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
+        #[actix_web::get($path)]
+        pub async fn $name(
+            state: actix_web::web::Data<crate::state::AppState>,
+            caller: crate::auth::Caller,
+            query: actix_web::web::Query<crate::types::PageQuery>,
+        ) -> Result<actix_web::HttpResponse, crate::error::ApiError> {
+            use carechain_core::ledger::Query;
+            let page: carechain_core::ledger::Page<carechain_core::ledger::$state> = crate::handlers::own_page(
+                &state,
+                &caller,
+                &query,
+                |patient, page| Query::$for_patient { patient, page },
+                |insurer, page| Query::$for_insurer { insurer, page },
+            )
+            .await?;
+            Ok(actix_web::HttpResponse::Ok().json(page))
+        }
+    };
+}
+
 pub mod admin;
 pub mod auth;
 pub mod claims;

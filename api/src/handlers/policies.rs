@@ -3,15 +3,15 @@
 
 use actix_web::{HttpResponse, get, post, web};
 use carechain_core::ledger::{
-    ClaimContext, Page, PolicyState, ProductState, Query, RecordState, WrappedKeyState,
+    ClaimContext, PolicyState, ProductState, Query, RecordState, WrappedKeyState,
 };
 
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::forward;
-use crate::handlers::{Expect, forward_as_party, forward_new, own_page, party, party_get, path_id};
+use crate::handlers::{Expect, forward_as_party, forward_new, party, path_id};
 use crate::state::AppState;
-use crate::types::{AccountRole, ClaimContextQuery, PageQuery};
+use crate::types::{AccountRole, ClaimContextQuery};
 
 statement_post! {
     /// A patient buys a product with a signed `purchase_policy`.
@@ -36,24 +36,9 @@ statement_post! {
         Expect::ok(&[AccountRole::Insurer], "decline_policy"), policy_query
 }
 
-/// The caller's policies: a patient's own, or those of an insurer's products.
-#[utoipa::path(operation_id = "policies_list", tag = "policies", security(("bearer" = [])), params(PageQuery),
-    responses((status = 200, body = carechain_core::ledger::Page<carechain_core::ledger::PolicyState>), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
-#[get("/v1/policies")]
-pub async fn list(
-    state: web::Data<AppState>,
-    caller: Caller,
-    query: web::Query<PageQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let page: Page<PolicyState> = own_page(
-        &state,
-        &caller,
-        &query,
-        |patient, page| Query::PoliciesForPatient { patient, page },
-        |insurer, page| Query::PoliciesForInsurer { insurer, page },
-    )
-    .await?;
-    Ok(HttpResponse::Ok().json(page))
+own_list! {
+    /// The caller's policies: a patient's own, or those of an insurer's products.
+    list, "/v1/policies", tag = "policies", PolicyState, PoliciesForPatient, PoliciesForInsurer
 }
 
 /// What the patient needs to prove a claim under policy `id` for `record`, in
@@ -104,15 +89,7 @@ pub async fn claim_context(
     }))
 }
 
-/// One policy, for its patient or its insurer.
-#[utoipa::path(operation_id = "policies_get_one", tag = "policies", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = carechain_core::ledger::PolicyState), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
-#[get("/v1/policies/{id}")]
-pub async fn get_one(
-    state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let roles = [AccountRole::Patient, AccountRole::Insurer];
-    party_get::<PolicyState>(&state, &caller, &roles, &path, policy_query).await
+party_get_one! {
+    /// One policy, for its patient or its insurer.
+    get_one, "/v1/policies/{id}", tag = "policies", PolicyState, [Patient, Insurer], policy_query
 }

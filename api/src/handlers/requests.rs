@@ -9,9 +9,7 @@ use carechain_core::ledger::{
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::forward;
-use crate::handlers::{
-    Expect, as_submitted, forward_new, forward_signed, page_args, party, party_get,
-};
+use crate::handlers::{Expect, as_submitted, forward_new, forward_signed, page_args, party};
 use crate::idempotency::IdempotencyKey;
 use crate::state::AppState;
 use crate::types::{AccountRole, GrantContextQuery, PageQuery, StatementRequest};
@@ -85,17 +83,9 @@ fn request_query(request: String) -> Query {
     Query::Request { request }
 }
 
-/// One request, for its patient or its doctor.
-#[utoipa::path(operation_id = "requests_get_one", tag = "requests", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = carechain_core::ledger::AccessRequestState), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
-#[get("/v1/requests/{id}")]
-pub async fn get_one(
-    state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let roles = [AccountRole::Patient, AccountRole::Doctor];
-    party_get::<AccessRequestState>(&state, &caller, &roles, &path, request_query).await
+party_get_one! {
+    /// One request, for its patient or its doctor.
+    get_one, "/v1/requests/{id}", tag = "requests", AccessRequestState, [Patient, Doctor], request_query
 }
 
 /// What the patient needs to grant request `id` in one answer: the request,
