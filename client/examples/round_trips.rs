@@ -29,7 +29,6 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -38,14 +37,16 @@ use carechain_client::doctor::AccessAsk;
 use carechain_client::patient::PolicyCheck;
 use carechain_client::{PatientClient, StaffClient};
 use carechain_core::OsRng;
-use carechain_core::ids::{PolicyId, ProductId, RecordId};
+use carechain_core::ids::{PolicyId, RecordId};
 use carechain_core::ledger::Decision;
 use carechain_core::protocol::check::CodeCheck;
 use carechain_core::protocol::fhir;
-use carechain_core::statement::{
-    AccessAction, CoveredItem, PublishProduct, PurposeOfUse, RecordCategory, Role, Scope,
-};
+use carechain_core::statement::{AccessAction, PurposeOfUse, RecordCategory, Role, Scope};
 use carechain_core::wallet::{StaffKeys, Wallet};
+use carechain_testkit::process::{
+    ADMIN_EMAIL, ADMIN_PASSWORD, KEYSTORE_PASSPHRASE, LEDGER_AUDIENCE, RelayProcess, relay_binary,
+};
+use carechain_testkit::statements;
 use futures::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -54,10 +55,8 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// The delay added to each chunk in each direction.
 const ONE_WAY: Duration = Duration::from_millis(50);
-const AUDIENCE: &str = "carechain";
-const PASSPHRASE: &str = "keystore-passphrase";
-const ADMIN_EMAIL: &str = "admin@example.org";
-const ADMIN_PASSWORD: &str = "admin-password-1";
+const AUDIENCE: &str = LEDGER_AUDIENCE;
+const PASSPHRASE: &str = KEYSTORE_PASSPHRASE;
 /// The diagnosis of every record, and the product's one covered item.
 const CODE: &str = "E11.9";
 /// Doctor writes in flight at once while filling the history.
@@ -150,97 +149,20 @@ async fn pipe(
 
 // ---------------------------------------------------------------- the relay
 
-/// A `carechain-relay serve` child on a temporary directory, killed on drop.
-struct Relay {
-    child: Child,
-    addr: SocketAddr,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// The relay binary: `$CARECHAIN_RELAY_BIN`, else a release or debug build
+/// under `$CARGO_TARGET_DIR` or the workspace's `target/`.
 fn relay_bin() -> Result<PathBuf, Error> {
-    if let Ok(bin) = std::env::var("CARECHAIN_RELAY_BIN") {
-        return Ok(bin.into());
-    }
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| workspace.join("target"));
-    ["release", "debug"]
-        .iter()
-        .map(|profile| target.join(profile).join("carechain-relay"))
-        .find(|p| p.exists())
-        .ok_or_else(|| {
-            "no carechain-relay: build it (cargo build --release -p carechain-api \
-             --bin carechain-relay) or set CARECHAIN_RELAY_BIN"
-                .into()
-        })
-}
-
-impl Relay {
-    async fn start() -> Result<Self, Error> {
-        let bin = relay_bin()?;
-        let dir = tempfile::tempdir()?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
-        let log = std::fs::File::create(dir.path().join("relay.log"))?;
-        let child = Command::new(&bin)
-            .args(["serve", "--admin-email", ADMIN_EMAIL])
-            .current_dir(dir.path())
-            .env_remove("DATABASE_URL")
-            .env_remove("CARECHAIN_DATABASE_URL")
-            .env("CARECHAIN_ADMIN_PASSPHRASE", PASSPHRASE)
-            .env("CARECHAIN_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("CARECHAIN_LISTEN", addr.to_string())
-            .env("CARECHAIN_DATA_DIR", dir.path().join("data"))
-            .env("CARECHAIN_LEDGER_AUDIENCE", AUDIENCE)
-            .env("CARECHAIN_LOGIN_ATTEMPTS_PER_MINUTE", "100000")
-            .env("CARECHAIN_SIGNUPS_PER_CLIENT_PER_HOUR", "1000000")
-            .env("CARECHAIN_SIGNUPS_PER_HOUR", "1000000")
-            .env(
-                "CARECHAIN_PATIENT_REGISTRATIONS_PER_CLIENT_PER_HOUR",
-                "1000000",
-            )
-            .env("CARECHAIN_PATIENT_REGISTRATIONS_PER_HOUR", "1000000")
-            .env("CARECHAIN_WORKERS", "2")
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()?;
-        let mut relay = Relay { child, addr, dir };
-        let ready = format!("http://{addr}/readyz");
-        let http = reqwest::Client::new();
-        for _ in 0..300 {
-            if let Some(status) = relay.child.try_wait()? {
-                return Err(format!("the relay exited ({status}); see its log").into());
-            }
-            if http
-                .get(&ready)
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-            {
-                println!("relay {} from {}", relay.url(), bin.display());
-                return Ok(relay);
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        let log = std::fs::read_to_string(relay.dir.path().join("relay.log")).unwrap_or_default();
-        Err(format!("the relay did not become ready in 60 s:\n{log}").into())
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
+    let candidates =
+        ["release", "debug"].map(|profile| target.join(profile).join("carechain-relay"));
+    relay_binary(candidates).ok_or_else(|| {
+        "no carechain-relay: build it (cargo build --release -p carechain-api \
+         --bin carechain-relay) or set CARECHAIN_RELAY_BIN"
+            .into()
+    })
 }
 
 // ---------------------------------------------------------------- the actors
@@ -289,12 +211,15 @@ async fn main() -> Result<(), Error> {
         .split(',')
         .map(|n| n.trim().parse())
         .collect::<Result<_, _>>()?;
-    let relay = Relay::start().await?;
+    let bin = relay_bin()?;
+    let dir = tempfile::tempdir()?;
+    let relay = RelayProcess::start(&bin, dir.path(), Duration::from_secs(60), |_| {})?;
+    println!("relay {} from {}", relay.url(), bin.display());
     let proxy = Proxy::start(relay.addr).await?;
     let direct = relay.url();
 
     // Staff, straight to the relay.
-    let keystore = std::fs::read(relay.dir.path().join("data/admin.keystore"))?;
+    let keystore = relay.admin_keystore()?;
     let admin = StaffClient::new(&direct, AUDIENCE, StaffKeys::open(&keystore, PASSPHRASE)?)?;
     admin.login(ADMIN_EMAIL, ADMIN_PASSWORD).await?;
     let writer = Arc::new(enrol(&admin, Role::Doctor, "writer").await?);
@@ -338,17 +263,7 @@ async fn main() -> Result<(), Error> {
     // A policy covering CODE, issued before any record (claims need a record
     // written in the term).
     let product = insurer
-        .publish_product(PublishProduct {
-            product: ProductId::random(&mut OsRng),
-            name: "Diabetes cover".into(),
-            currency: "EUR".into(),
-            premium: 1_000,
-            term_days: 365,
-            items: vec![CoveredItem {
-                code: CODE.into(),
-                payout: 50_000,
-            }],
-        })
+        .publish_product(statements::product(&[(CODE, 50_000)], &mut OsRng))
         .await?;
     let policy: PolicyId = patient.buy(product).await?;
     insurer.issue_policy(policy).await?;

@@ -7,7 +7,8 @@
 //! ([`MemoryDriver`]), any ledger (`LedgerDriver`, feature `ledger`) or the
 //! relay through its HTTP API (`RelayDriver`, feature `relay`) — and a
 //! [`World`] writes the scenario steps once over any driver. [`scenario`]
-//! holds stories written once and run on each backend.
+//! holds stories written once and run on each backend; [`process`] runs the
+//! real relay binary for end-to-end tests and benchmarks.
 //!
 //! Dev-only: no crate depends on it outside `[dev-dependencies]`.
 #![allow(clippy::unwrap_used)] // A test kit: a failed step is a failed test.
@@ -20,6 +21,7 @@ pub mod keys;
 #[cfg(feature = "ledger")]
 pub mod ledger;
 pub mod memory;
+pub mod process;
 #[cfg(feature = "relay")]
 pub mod relay;
 pub mod scenario;
