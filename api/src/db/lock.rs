@@ -6,8 +6,9 @@
 //! is an OS file lock on `<database>.lock`, released when the process exits,
 //! however it exits. PostgreSQL needs none: it serves many relays.
 
-use std::fs::{OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
+
+use carechain_ledger::embedded::try_lock_file;
 
 use crate::error::ApiError;
 
@@ -25,20 +26,13 @@ impl DbLock {
         let mut name = database.as_os_str().to_owned();
         name.push(".lock");
         let path = PathBuf::from(name);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| ApiError::internal(format!("cannot open {}: {e}", path.display())))?;
-        match file.try_lock() {
-            Ok(()) => Ok(DbLock { _file: file }),
-            Err(TryLockError::WouldBlock) => Err(ApiError::internal(format!(
+        match try_lock_file(&path) {
+            Ok(Some(file)) => Ok(DbLock { _file: file }),
+            Ok(None) => Err(ApiError::internal(format!(
                 "another relay process uses the database {}; expected it unused",
                 database.display()
             ))),
-            Err(TryLockError::Error(e)) => Err(ApiError::internal(format!(
+            Err(e) => Err(ApiError::internal(format!(
                 "cannot lock {}: {e}",
                 path.display()
             ))),

@@ -30,23 +30,30 @@ impl DirLock {
         std::fs::create_dir_all(dir)
             .map_err(|e| LedgerError::storage("creating the ledger directory", e))?;
         let path = dir.join(LOCK_FILE);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| {
-                LedgerError::storage(format!("opening the lock file {}", path.display()), e)
-            })?;
-        match file.try_lock() {
-            Ok(()) => Ok(DirLock { _file: file }),
-            Err(TryLockError::WouldBlock) => Err(LedgerError::Locked { dir: absolute(dir) }),
-            Err(TryLockError::Error(e)) => Err(LedgerError::storage(
+        match try_lock_file(&path) {
+            Ok(Some(file)) => Ok(DirLock { _file: file }),
+            Ok(None) => Err(LedgerError::Locked { dir: absolute(dir) }),
+            Err(e) => Err(LedgerError::storage(
                 format!("locking {}", path.display()),
                 e,
             )),
         }
+    }
+}
+
+/// Takes an exclusive advisory lock on file `path` (created if missing) for
+/// as long as the returned file is open; `Ok(None)` when another holder has it.
+pub fn try_lock_file(path: &Path) -> std::io::Result<Option<File>> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(TryLockError::WouldBlock) => Ok(None),
+        Err(TryLockError::Error(e)) => Err(e),
     }
 }
 

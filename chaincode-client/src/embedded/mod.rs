@@ -85,6 +85,7 @@ use futures::stream::BoxStream;
 use tokio::sync::{oneshot, watch};
 
 pub use block::{Block, BlockHeader, Hash, Transaction, Write};
+pub use lock::try_lock_file;
 pub use verify::{VerifyReport, verify};
 
 use crate::{ChaincodeEvent, Committed, CommittedTx, Ledger, LedgerError, Proposal, TxMeta};
