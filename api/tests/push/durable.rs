@@ -5,8 +5,6 @@
 
 use std::time::{Duration, Instant};
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{Service, ServiceResponse};
 use actix_web::web;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -21,7 +19,7 @@ use carechain_api::state::AppState;
 use carechain_core::statement::Role;
 
 use crate::harness::{served, state_with, wait_rows};
-use crate::support::{TestApp, start_with, test_config, test_relay};
+use crate::support::{RelayApp, TestApp, start_with, test_config, test_relay};
 use crate::webpush::{Log, Seen, check_vapid, decrypt, scripted_receiver};
 
 const AUTH: [u8; 16] = [3u8; 16];
@@ -77,11 +75,12 @@ async fn until_drained(state: &web::Data<AppState>) {
 }
 
 /// Subscribes the patient holding `token` at `endpoint` (201 expected).
-async fn subscribe<S, B>(app: &mut TestApp<S>, token: &str, endpoint: String, ua: &p256::SecretKey)
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
+async fn subscribe(
+    app: &mut TestApp<impl RelayApp>,
+    token: &str,
+    endpoint: String,
+    ua: &p256::SecretKey,
+) {
     let reply = app
         .post(
             "/v1/push/subscriptions",

@@ -5,8 +5,6 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{Service, ServiceResponse};
 use actix_web::web;
 use futures::{SinkExt as _, StreamExt as _};
 use serde_json::{Value, json};
@@ -17,7 +15,7 @@ use carechain_api::push::{OutboxEvent, Push};
 use carechain_api::relay::Relay;
 use carechain_api::state::AppState;
 
-use crate::support::{Actor, TestApp, init_with, start_with, test_config, test_relay};
+use crate::support::{Actor, RelayApp, TestApp, init_with, start_with, test_config, test_relay};
 
 /// A client socket.
 pub type Ws =
@@ -43,18 +41,7 @@ pub fn serve(state: &web::Data<AppState>) -> Relay {
 
 /// A relay with `push` served on a loopback port (see [`serve`]) and the
 /// in-process app over the same state.
-pub async fn served(
-    push: Push,
-) -> (
-    SocketAddr,
-    TestApp<
-        impl Service<
-            actix_http::Request,
-            Response = ServiceResponse<impl MessageBody>,
-            Error = actix_web::Error,
-        >,
-    >,
-) {
+pub async fn served(push: Push) -> (SocketAddr, TestApp<impl RelayApp>) {
     let (state, admin, dir) = state_with(push).await;
     let addr = serve(&state).addr();
     (addr, start_with(state, admin, Some(dir)).await)

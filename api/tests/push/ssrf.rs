@@ -17,11 +17,8 @@ use carechain_api::push::webpush::Vapid;
 use carechain_api::push::{Push, PushConfig, deliveries};
 use carechain_core::statement::Role;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{Service, ServiceResponse};
-
 use crate::harness::{served, wait_rows};
-use crate::support::{Reply, TestApp};
+use crate::support::{RelayApp, Reply, TestApp};
 use crate::webpush::{loopback_allowed, scripted_receiver};
 
 fn body(endpoint: &str) -> Value {
@@ -47,11 +44,7 @@ fn push(allow: AllowList) -> Push {
 }
 
 /// The patient holding `token` subscribes at `endpoint`.
-async fn subscribe<S, B>(app: &mut TestApp<S>, token: &str, endpoint: &str) -> Reply
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
+async fn subscribe(app: &mut TestApp<impl RelayApp>, token: &str, endpoint: &str) -> Reply {
     app.post("/v1/push/subscriptions", Some(token), body(endpoint))
         .await
 }

@@ -14,15 +14,7 @@ use crate::support;
 use crate::world::ok;
 
 /// A relay configured for `network`'s gateway (TLS, the client identity from files).
-async fn relay_on(
-    network: &TestNetwork,
-) -> support::TestApp<
-    impl actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
-        Error = actix_web::Error,
-    >,
-> {
+async fn relay_on(network: &TestNetwork) -> support::TestApp<impl support::RelayApp> {
     support::start_configured(|config| *config = support::fabric_config(network, &config.data_dir))
         .await
 }

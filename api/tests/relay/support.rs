@@ -232,27 +232,13 @@ pub async fn init_with(mut relay: RelayBuilder) -> (web::Data<AppState>, Actor) 
 }
 
 /// Starts a fresh relay on a temp SQLite database.
-pub async fn start() -> TestApp<
-    impl Service<
-        actix_http::Request,
-        Response = ServiceResponse<impl MessageBody>,
-        Error = actix_web::Error,
-    >,
-> {
+pub async fn start() -> TestApp<impl RelayApp> {
     start_configured(|_| {}).await
 }
 
 /// Starts a fresh relay (temp SQLite, fresh ledger) on `test_config` as
 /// `configure` changes it (its `data_dir` is the temp directory).
-pub async fn start_configured(
-    configure: impl FnOnce(&mut Config),
-) -> TestApp<
-    impl Service<
-        actix_http::Request,
-        Response = ServiceResponse<impl MessageBody>,
-        Error = actix_web::Error,
-    >,
-> {
+pub async fn start_configured(configure: impl FnOnce(&mut Config)) -> TestApp<impl RelayApp> {
     let dir = tempfile::tempdir().unwrap();
     let mut config = test_config(dir.path());
     configure(&mut config);
@@ -265,13 +251,7 @@ pub async fn start_with(
     state: web::Data<AppState>,
     admin: Actor,
     dir: Option<tempfile::TempDir>,
-) -> TestApp<
-    impl Service<
-        actix_http::Request,
-        Response = ServiceResponse<impl MessageBody>,
-        Error = actix_web::Error,
-    >,
-> {
+) -> TestApp<impl RelayApp> {
     let service =
         actix_web::test::init_service(app::app(state.clone(), app::metrics().unwrap())).await;
     let mut app = TestApp {
