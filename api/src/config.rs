@@ -99,6 +99,9 @@ pub struct Config {
     pub paillier_max_bits: u32,
     /// Largest JSON body accepted, bytes.
     pub json_limit_bytes: usize,
+    /// The load balancers or proxies (CIDRs) whose `X-Forwarded-For` names
+    /// the client the rate limits count; none by default.
+    pub trusted_proxies: crate::auth::client_ip::TrustedProxies,
     /// HTTP worker threads (0: one per core).
     pub workers: usize,
     /// Which ledger the relay forwards to.
@@ -138,6 +141,7 @@ impl Default for Config {
             patient_registrations_per_hour: 1000,
             paillier_max_bits: carechain_chaincode::contract::DEFAULT_MAX_PAILLIER_BITS,
             json_limit_bytes: 2 * 1024 * 1024,
+            trusted_proxies: Default::default(),
             workers: 0,
             ledger: LedgerKind::Embedded,
             fabric: None,
@@ -243,6 +247,13 @@ impl Config {
             "a number of bits",
             bits,
         )?;
+        if let Some(list) = var("CARECHAIN_TRUSTED_PROXIES") {
+            self.trusted_proxies = crate::auth::client_ip::TrustedProxies::parse_list(&list)
+                .ok_or(ConfigError::Env {
+                    name: "CARECHAIN_TRUSTED_PROXIES",
+                    expected: "comma-separated CIDRs or IP addresses",
+                })?;
+        }
         match var("CARECHAIN_LEDGER").as_deref() {
             None => {}
             Some("embedded") => self.ledger = LedgerKind::Embedded,

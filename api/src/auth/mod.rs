@@ -4,6 +4,7 @@
 //! the [`Caller`] extractor.
 
 pub mod active;
+pub mod client_ip;
 pub mod limiter;
 pub mod password;
 pub mod tokens;
@@ -100,9 +101,11 @@ fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Caller, ApiError>
     })
 }
 
-/// The client IP as the socket saw it (no proxy headers are trusted).
+/// The client IP the rate limits count: the socket's peer, or behind a
+/// trusted proxy the client it names (see [`client_ip`]).
 pub fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+    match req.app_data::<web::Data<AppState>>() {
+        Some(state) => state.config.trusted_proxies.client_of(req),
+        None => client_ip::TrustedProxies::default().client_of(req),
+    }
 }

@@ -20,12 +20,25 @@ fn creation_limits(config: &mut carechain_api::config::Config) {
 
 /// POSTs `body` to `path` from client address `from` with a fresh idempotency key.
 async fn post_from(app: &impl RelayApp, path: &str, from: &str, body: Value) -> Reply {
-    let req = TestRequest::post()
+    post_via(app, path, from, None, body).await
+}
+
+/// POSTs `body` to `path` from peer `from`, with `X-Forwarded-For: forwarded` if given.
+async fn post_via(
+    app: &impl RelayApp,
+    path: &str,
+    from: &str,
+    forwarded: Option<&str>,
+    body: Value,
+) -> Reply {
+    let mut req = TestRequest::post()
         .uri(path)
         .peer_addr(from.parse().unwrap())
-        .insert_header(("Idempotency-Key", uuid::Uuid::new_v4().to_string()))
-        .set_json(body);
-    app.answer(req).await
+        .insert_header(("Idempotency-Key", uuid::Uuid::new_v4().to_string()));
+    if let Some(forwarded) = forwarded {
+        req = req.insert_header(("X-Forwarded-For", forwarded));
+    }
+    app.answer(req.set_json(body)).await
 }
 
 #[track_caller]
@@ -101,4 +114,60 @@ async fn patient_registrations_are_limited_per_client_and_in_all() {
     let reply = register("203.0.113.2:1000", &statements[2]).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
     limited(&register("203.0.113.3:1000", &statements[3]).await);
+}
+
+#[actix_web::test]
+async fn behind_a_trusted_balancer_each_forwarded_client_has_its_own_limit() {
+    let mut app = support::start_configured(|config| {
+        creation_limits(config);
+        config.signups_per_hour = 100;
+        config.trusted_proxies =
+            carechain_api::auth::client_ip::TrustedProxies::parse_list("10.0.0.0/8").unwrap();
+    })
+    .await;
+    let bodies: Vec<Value> = (0..5)
+        .map(|n| {
+            let mut actor = app.new_actor(Role::Doctor, None);
+            actor.email = format!("doctor{n}@example.org");
+            actor.sign_up()
+        })
+        .collect();
+    let balancer = "10.0.0.1:4000";
+    // Client A, through the balancer, with a forged leftmost entry.
+    let a = Some("192.0.2.77, 198.51.100.1");
+    for body in &bodies[..2] {
+        let reply = post_via(&app.app, "/v1/accounts", balancer, a, body.clone()).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+    }
+    limited(&post_via(&app.app, "/v1/accounts", balancer, a, bodies[2].clone()).await);
+    // Client B, through the same balancer, is counted on its own.
+    let b = Some("198.51.100.2");
+    let reply = post_via(&app.app, "/v1/accounts", balancer, b, bodies[2].clone()).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+    // A client reaching the relay directly cannot pick its address.
+    let direct = "198.51.100.3:1000";
+    let forged = |n: u8| format!("203.0.113.{n}");
+    for (n, body) in bodies[3..].iter().enumerate() {
+        let reply = post_via(
+            &app.app,
+            "/v1/accounts",
+            direct,
+            Some(&forged(n as u8)),
+            body.clone(),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+    }
+    let mut extra = app.new_actor(Role::Doctor, None);
+    extra.email = "doctor-extra@example.org".into();
+    limited(
+        &post_via(
+            &app.app,
+            "/v1/accounts",
+            direct,
+            Some(&forged(9)),
+            extra.sign_up(),
+        )
+        .await,
+    );
 }
