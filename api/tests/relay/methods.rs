@@ -130,3 +130,43 @@ async fn unknown_paths_stay_404_and_served_methods_are_not_405() {
         assert_eq!(res.header("allow"), Some("GET"), "POST {path}");
     }
 }
+
+#[test]
+fn the_document_declares_every_error_answer_as_a_problem() {
+    use utoipa::openapi::RefOr;
+    let doc = carechain_api::openapi::document();
+    let mut operations = 0;
+    for (template, item) in &doc.paths.paths {
+        let ops = [&item.get, &item.post, &item.put, &item.patch, &item.delete];
+        for op in ops.into_iter().flatten() {
+            operations += 1;
+            let responses = &op.responses.responses;
+            for status in ["400", "405", "503"] {
+                assert!(responses.contains_key(status), "{template}: no {status}");
+            }
+            if op.request_body.is_some() {
+                assert!(responses.contains_key("413"), "{template}: no 413");
+            }
+            for (status, response) in responses {
+                let RefOr::T(response) = response else {
+                    continue;
+                };
+                if status.starts_with(['4', '5']) {
+                    let types: Vec<&String> = response.content.keys().collect();
+                    assert_eq!(
+                        types,
+                        ["application/problem+json"],
+                        "{template} {status}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(operations > 40, "only {operations} operations");
+    let signup = doc.paths.paths["/v1/accounts"].post.as_ref().unwrap();
+    assert!(signup.responses.responses.contains_key("429"));
+    let grant = doc.paths.paths["/v1/requests/{id}/grant"].post.as_ref().unwrap();
+    for status in ["409", "422"] {
+        assert!(grant.responses.responses.contains_key(status), "grant: {status}");
+    }
+}
