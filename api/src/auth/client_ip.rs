@@ -120,53 +120,57 @@ mod tests {
         assert!(TrustedProxies::parse_list("proxy.local").is_none());
     }
 
-    #[test]
-    fn without_trusted_proxies_the_header_is_ignored() {
-        let none = TrustedProxies::default();
-        assert_eq!(
-            none.client(ip("10.0.0.1"), &["203.0.113.9"]),
-            ip("10.0.0.1")
-        );
-    }
+    /// `(trusted CIDRs, peer, X-Forwarded-For values, expected client)`.
+    const CASES: [(&[&str], &str, &[&str], &str); 9] = [
+        // Without trusted proxies the header is ignored.
+        (&[], "10.0.0.1", &["203.0.113.9"], "10.0.0.1"),
+        // An untrusted peer cannot choose its address.
+        (
+            &["10.0.0.0/8"],
+            "198.51.100.7",
+            &["203.0.113.9"],
+            "198.51.100.7",
+        ),
+        // The rightmost untrusted hop is the client; a forged first entry is never read.
+        (
+            &["10.0.0.0/8"],
+            "10.0.0.1",
+            &["1.1.1.1, 203.0.113.9", "10.0.0.2"],
+            "203.0.113.9",
+        ),
+        (&["fd00::/8"], "fd00::1", &["2001:db8::5"], "2001:db8::5"),
+        (
+            &["10.0.0.0/8"],
+            "10.0.0.1",
+            &["[2001:db8::5]:443"],
+            "2001:db8::5",
+        ),
+        (
+            &["10.0.0.0/8"],
+            "10.0.0.1",
+            &["203.0.113.9:5555"],
+            "203.0.113.9",
+        ),
+        // A chain of proxies only, or garbage, stops at the last hop known.
+        (&["10.0.0.0/8"], "10.0.0.1", &[], "10.0.0.1"),
+        (&["10.0.0.0/8"], "10.0.0.1", &["10.0.0.3"], "10.0.0.3"),
+        (
+            &["10.0.0.0/8"],
+            "10.0.0.1",
+            &["203.0.113.9, junk"],
+            "10.0.0.1",
+        ),
+    ];
 
     #[test]
-    fn an_untrusted_peer_cannot_choose_its_address() {
-        let lb = proxies(&["10.0.0.0/8"]);
+    fn the_client_is_the_rightmost_hop_a_trusted_proxy_vouches_for() {
+        for (trusted, peer, forwarded, expected) in CASES {
+            let found = proxies(trusted).client(ip(peer), forwarded);
+            assert_eq!(found, ip(expected), "{trusted:?} {peer} {forwarded:?}");
+        }
         assert_eq!(
-            lb.client(ip("198.51.100.7"), &["203.0.113.9"]),
-            ip("198.51.100.7")
+            proxies(&["10.0.0.0/8"]).client(None, &["203.0.113.9"]),
+            None
         );
-    }
-
-    #[test]
-    fn the_rightmost_untrusted_hop_is_the_client() {
-        let lb = proxies(&["10.0.0.0/8", "fd00::/8"]);
-        // The client sent a forged first entry; the balancer appended the real one.
-        let chain = ["1.1.1.1, 203.0.113.9", "10.0.0.2"];
-        assert_eq!(lb.client(ip("10.0.0.1"), &chain), ip("203.0.113.9"));
-        assert_eq!(
-            lb.client(ip("fd00::1"), &["2001:db8::5"]),
-            ip("2001:db8::5")
-        );
-        assert_eq!(
-            lb.client(ip("10.0.0.1"), &["[2001:db8::5]:443"]),
-            ip("2001:db8::5")
-        );
-        assert_eq!(
-            lb.client(ip("10.0.0.1"), &["203.0.113.9:5555"]),
-            ip("203.0.113.9")
-        );
-    }
-
-    #[test]
-    fn a_chain_of_only_proxies_or_garbage_stops_at_the_last_known_hop() {
-        let lb = proxies(&["10.0.0.0/8"]);
-        assert_eq!(lb.client(ip("10.0.0.1"), &[]), ip("10.0.0.1"));
-        assert_eq!(lb.client(ip("10.0.0.1"), &["10.0.0.3"]), ip("10.0.0.3"));
-        assert_eq!(
-            lb.client(ip("10.0.0.1"), &["203.0.113.9, junk"]),
-            ip("10.0.0.1")
-        );
-        assert_eq!(lb.client(None, &["203.0.113.9"]), None);
     }
 }

@@ -137,6 +137,20 @@ fn in_progress() -> ApiError {
 /// `Err` for one that is not (5xx).
 type Outcome = Result<(StatusCode, String, Option<ApiError>), ApiError>;
 
+/// The work an idempotency key guards: run once, answering a status and a body.
+pub trait Work<T>: FnOnce() -> Self::Answer {
+    /// The future of the answer.
+    type Answer: Future<Output = Result<(StatusCode, T), ApiError>>;
+}
+
+impl<T, F, Fut> Work<T> for F
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<(StatusCode, T), ApiError>>,
+{
+    type Answer = Fut;
+}
+
 /// Serializes a request's result into what is stored and answered.
 fn outcome<T: Serialize>(result: Result<(StatusCode, T), ApiError>) -> Outcome {
     match result {
@@ -187,19 +201,14 @@ impl IdempotencyKey {
 
     /// Runs `f` at most once per (scope, key) and request, holding the key by
     /// a durable claim; see the module docs.
-    pub async fn once<T, F, Fut>(
+    pub async fn once<T: Serialize>(
         self,
         state: &AppState,
         scope: &str,
         required: bool,
         request: &impl Serialize,
-        f: F,
-    ) -> Result<HttpResponse, ApiError>
-    where
-        T: Serialize,
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<(StatusCode, T), ApiError>>,
-    {
+        f: impl Work<T>,
+    ) -> Result<HttpResponse, ApiError> {
         let Some((key, request_hash)) = self.keyed(request) else {
             if required {
                 return Err(ApiError::IdempotencyKeyRequired);
@@ -257,18 +266,13 @@ impl IdempotencyKey {
 
     /// Runs `f`, which forwards a signed statement, holding the key in
     /// memory while it runs; see the module docs. The key is required.
-    pub async fn once_on_ledger<T, F, Fut>(
+    pub async fn once_on_ledger<T: Serialize>(
         self,
         state: &AppState,
         scope: &str,
         request: &impl Serialize,
-        f: F,
-    ) -> Result<HttpResponse, ApiError>
-    where
-        T: Serialize,
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<(StatusCode, T), ApiError>>,
-    {
+        f: impl Work<T>,
+    ) -> Result<HttpResponse, ApiError> {
         let (key, request_hash) = self
             .keyed(request)
             .ok_or(ApiError::IdempotencyKeyRequired)?;
