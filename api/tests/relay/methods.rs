@@ -153,11 +153,7 @@ fn the_document_declares_every_error_answer_as_a_problem() {
                 };
                 if status.starts_with(['4', '5']) {
                     let types: Vec<&String> = response.content.keys().collect();
-                    assert_eq!(
-                        types,
-                        ["application/problem+json"],
-                        "{template} {status}"
-                    );
+                    assert_eq!(types, ["application/problem+json"], "{template} {status}");
                 }
             }
         }
@@ -165,8 +161,14 @@ fn the_document_declares_every_error_answer_as_a_problem() {
     assert!(operations > 40, "only {operations} operations");
     let signup = doc.paths.paths["/v1/accounts"].post.as_ref().unwrap();
     assert!(signup.responses.responses.contains_key("429"));
-    let grant = doc.paths.paths["/v1/requests/{id}/grant"].post.as_ref().unwrap();
+    let grant = doc.paths.paths["/v1/requests/{id}/grant"]
+        .post
+        .as_ref()
+        .unwrap();
     for status in ["409", "422"] {
-        assert!(grant.responses.responses.contains_key(status), "grant: {status}");
+        assert!(
+            grant.responses.responses.contains_key(status),
+            "grant: {status}"
+        );
     }
 }
