@@ -6,7 +6,9 @@
 #      these artifacts instead of compiling the workspace a second time;
 #   2. the phone library through its generated bindings from Python, Kotlin and
 #      Swift, each against a real relay;
-#   3. the compile check of the phone library for Android and iOS.
+#   3. the relay's API against its own OpenAPI document with schemathesis, as
+#      every role (no 5xx, nothing undeclared);
+#   4. the compile check of the phone library for Android and iOS.
 # Each step prints its own "N passed, N failed" line; the script stops at the
 # first step that fails.
 set -euo pipefail
@@ -36,6 +38,9 @@ for lang in python kotlin swift; do
         bash "$script"
     fi
 done
+
+step "the relay's API against its OpenAPI document (schemathesis)"
+bash scripts/schemathesis.sh
 
 if [ -f mobile-bindings/tests/check-targets.sh ]; then
     step "phone library for aarch64-linux-android and aarch64-apple-ios"

@@ -33,30 +33,29 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use carechain_client::PatientClient;
 use carechain_client::doctor::AccessAsk;
 use carechain_client::patient::PolicyCheck;
-use carechain_client::{PatientClient, StaffClient};
 use carechain_core::OsRng;
 use carechain_core::ids::{PolicyId, RecordId};
 use carechain_core::ledger::Decision;
 use carechain_core::protocol::check::CodeCheck;
 use carechain_core::protocol::fhir;
 use carechain_core::statement::{AccessAction, PurposeOfUse, RecordCategory, Role, Scope};
-use carechain_core::wallet::{StaffKeys, Wallet};
-use carechain_testkit::process::{
-    ADMIN_EMAIL, ADMIN_PASSWORD, KEYSTORE_PASSPHRASE, LEDGER_AUDIENCE, RelayProcess, relay_binary,
-};
+use carechain_core::wallet::Wallet;
+use carechain_testkit::process::{LEDGER_AUDIENCE, RelayProcess, relay_binary};
 use carechain_testkit::statements;
 use futures::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-type Error = Box<dyn std::error::Error + Send + Sync>;
+mod common;
+
+use common::{Error, enrol};
 
 /// The delay added to each chunk in each direction.
 const ONE_WAY: Duration = Duration::from_millis(50);
 const AUDIENCE: &str = LEDGER_AUDIENCE;
-const PASSPHRASE: &str = KEYSTORE_PASSPHRASE;
 /// The diagnosis of every record, and the product's one covered item.
 const CODE: &str = "E11.9";
 /// Doctor writes in flight at once while filling the history.
@@ -151,7 +150,7 @@ async fn pipe(
 
 /// The relay binary: `$CARECHAIN_RELAY_BIN`, else a release or debug build
 /// under `$CARGO_TARGET_DIR` or the workspace's `target/`.
-fn relay_bin() -> Result<PathBuf, Error> {
+pub fn relay_bin() -> Result<PathBuf, Error> {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -166,20 +165,6 @@ fn relay_bin() -> Result<PathBuf, Error> {
 }
 
 // ---------------------------------------------------------------- the actors
-
-async fn enrol(admin: &StaffClient, role: Role, name: &str) -> Result<StaffClient, Error> {
-    let staff = StaffClient::new(
-        admin.session().base().as_str(),
-        AUDIENCE,
-        StaffKeys::generate(&mut OsRng),
-    )?;
-    let email = format!("{name}@example.org");
-    let password = "staff-password-1";
-    let account = staff.sign_up(role, &email, password, name).await?;
-    admin.approve_account(&account).await?;
-    staff.login(&email, password).await?;
-    Ok(staff)
-}
 
 /// One measured operation.
 struct Row {
@@ -219,9 +204,7 @@ async fn main() -> Result<(), Error> {
     let direct = relay.url();
 
     // Staff, straight to the relay.
-    let keystore = relay.admin_keystore()?;
-    let admin = StaffClient::new(&direct, AUDIENCE, StaffKeys::open(&keystore, PASSPHRASE)?)?;
-    admin.login(ADMIN_EMAIL, ADMIN_PASSWORD).await?;
+    let admin = common::admin(&direct, &relay.admin_keystore()?).await?;
     let writer = Arc::new(enrol(&admin, Role::Doctor, "writer").await?);
     let reader = enrol(&admin, Role::Doctor, "reader").await?;
     let insurer = enrol(&admin, Role::Insurer, "insurer").await?;
