@@ -80,6 +80,10 @@ pub struct Config {
     pub access_token_ttl_secs: i64,
     /// Refresh token lifetime, seconds.
     pub refresh_token_ttl_secs: i64,
+    /// A refresh token presented again within this many seconds of its use
+    /// is the same client's concurrent request (refused, the session kept);
+    /// later, a replay of a stolen token (the session revoked).
+    pub refresh_reuse_grace_secs: i64,
     /// Patient login challenge lifetime, seconds.
     pub challenge_ttl_secs: i64,
     /// Failed logins allowed per minute per account from one client (four
@@ -133,6 +137,7 @@ impl Default for Config {
             ledger_audience: "carechain".into(),
             access_token_ttl_secs: 15 * 60,
             refresh_token_ttl_secs: 30 * 86_400,
+            refresh_reuse_grace_secs: 5,
             challenge_ttl_secs: 120,
             login_attempts_per_minute: 5,
             signups_per_client_per_hour: 10,

@@ -14,6 +14,15 @@ use std::time::{Duration, Instant};
 /// Most accounts remembered; past it the memory starts over.
 const MAX_ENTRIES: usize = 100_000;
 
+/// The memory's key for `account` in `session`: an account's sessions are
+/// remembered apart, so that revoking one does not vouch for another.
+pub fn key(account: &str, session: Option<&str>) -> String {
+    match session {
+        Some(session) => format!("{account}/{session}"),
+        None => account.to_owned(),
+    }
+}
+
 /// Accounts recently read as active, with when they were read.
 #[derive(Debug, Default)]
 pub struct ActiveCache {
@@ -42,7 +51,8 @@ impl ActiveCache {
     /// Forgets `account` (its status just changed).
     pub fn forget(&self, account: &str) {
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        seen.remove(account);
+        let session = format!("{account}/");
+        seen.retain(|key, _| key != account && !key.starts_with(&session));
     }
 }
 
@@ -56,10 +66,15 @@ mod tests {
         assert!(!cache.is_active("a"), "nothing is remembered at first");
         cache.remember("a");
         cache.remember("b");
+        let (a1, ab) = (super::key("a", Some("s1")), super::key("ab", Some("s1")));
+        cache.remember(&a1);
+        cache.remember(&ab);
         assert!(cache.is_active("a") && cache.is_active("b"));
+        assert!(!cache.is_active(&super::key("a", Some("s2"))), "sessions apart");
         cache.forget("a");
         assert!(!cache.is_active("a"), "a suspension forgets at once");
-        assert!(cache.is_active("b"));
+        assert!(!cache.is_active(&a1), "... every session of the account");
+        assert!(cache.is_active("b") && cache.is_active(&ab));
         std::thread::sleep(ActiveCache::TTL + std::time::Duration::from_millis(50));
         assert!(!cache.is_active("b"), "a reading expires after the TTL");
     }

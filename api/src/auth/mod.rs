@@ -9,7 +9,7 @@ pub mod limiter;
 pub mod password;
 pub mod tokens;
 
-use crate::db::{self, accounts};
+use crate::db::{self, accounts, tokens as token_db};
 use crate::types::status;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use futures::future::LocalBoxFuture;
@@ -28,6 +28,9 @@ pub struct Caller {
     pub role: AccountRole,
     /// The account's ledger actor id, if it has one.
     pub actor: Option<String>,
+    /// The session the access token was issued in (absent in tokens issued
+    /// before sessions were bound).
+    pub session: Option<String>,
 }
 
 impl Caller {
@@ -51,9 +54,10 @@ impl Caller {
     }
 }
 
-/// Verifies the bearer token, then that the account is still active (a
-/// suspension takes effect at once, not when the access token expires; see
-/// [`active`] for the one-second memory of active accounts).
+/// Verifies the bearer token, then that the account is still active and its
+/// session not revoked (a suspension or a reused refresh token takes effect
+/// at once, not when the access token expires; see [`active`] for the
+/// one-second memory of what was read as active).
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Caller, ApiError>>;
@@ -67,16 +71,28 @@ impl FromRequest for Caller {
         Box::pin(async move {
             let caller = caller?;
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
-            if state.active.is_active(&caller.account) {
+            let key = active::key(&caller.account, caller.session.as_deref());
+            if state.active.is_active(&key) {
                 return Ok(caller);
             }
-            let id = caller.account.clone();
-            let account = db::run(&state.pool, move |conn| accounts::by_id(conn, &id)).await?;
+            let (id, session) = (caller.account.clone(), caller.session.clone());
+            let (account, live) = db::run(&state.pool, move |conn| {
+                let account = accounts::by_id(conn, &id)?;
+                let live = match session {
+                    Some(family) => token_db::session_live(conn, &family)?,
+                    None => true,
+                };
+                Ok((account, live))
+            })
+            .await?;
             match account {
-                Some(account) if account.status == status::ACTIVE => {
-                    state.active.remember(&caller.account);
+                Some(account) if account.status == status::ACTIVE && live => {
+                    state.active.remember(&key);
                     Ok(caller)
                 }
+                Some(account) if account.status == status::ACTIVE => Err(ApiError::Unauthorized(
+                    "this session was revoked; log in again".into(),
+                )),
                 _ => Err(ApiError::Unauthorized("this account is not active".into())),
             }
         })
@@ -98,6 +114,7 @@ fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Caller, ApiError>
         account: claims.sub,
         role: claims.role,
         actor: claims.act,
+        session: claims.sid,
     })
 }
 

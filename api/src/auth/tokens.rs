@@ -24,6 +24,10 @@ pub struct AccessClaims {
     /// The account's actor id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub act: Option<String>,
+    /// The session (the refresh-token family) the token was issued in: when
+    /// the session is revoked the token stops working with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
     /// Issued at.
     pub iat: i64,
     /// Expiry.
@@ -54,12 +58,13 @@ impl JwtKeys {
         self.ttl_secs
     }
 
-    /// Issues an access token at `now`.
+    /// Issues an access token at `now` in session `sid`.
     pub fn issue(
         &self,
         account: &str,
         role: AccountRole,
         actor: Option<String>,
+        sid: Option<String>,
         now: i64,
     ) -> Result<String, ApiError> {
         let claims = AccessClaims {
@@ -68,6 +73,7 @@ impl JwtKeys {
             sub: account.to_owned(),
             role,
             act: actor,
+            sid,
             iat: now,
             exp: now + self.ttl_secs,
         };

@@ -40,6 +40,15 @@ pub fn mark_used(conn: &mut DbConnection, id: &str, now: i64) -> Result<bool, Ap
     Ok(n == 1)
 }
 
+/// Whether session `family` still has a token that is not revoked (a reused
+/// refresh token or a suspension revokes them all).
+pub fn session_live(conn: &mut DbConnection, family: &str) -> Result<bool, ApiError> {
+    let live = refresh_tokens::table
+        .filter(refresh_tokens::family.eq(family))
+        .filter(refresh_tokens::revoked_at.is_null());
+    Ok(diesel::select(diesel::dsl::exists(live)).get_result::<bool>(conn)?)
+}
+
 /// Revokes every token of a rotation family.
 pub fn revoke_family(conn: &mut DbConnection, family: &str, now: i64) -> Result<(), ApiError> {
     diesel::update(

@@ -41,14 +41,19 @@ pub(crate) async fn issue(
     let now = db::now();
     let role = AccountRole::parse(&account.role)
         .ok_or_else(|| ApiError::internal("stored account has an unknown role"))?;
-    let access_token = state
-        .jwt
-        .issue(&account.id, role, account.actor_id.clone(), now)?;
+    let family = family.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let access_token = state.jwt.issue(
+        &account.id,
+        role,
+        account.actor_id.clone(),
+        Some(family.clone()),
+        now,
+    )?;
     let (refresh_token, token_hash) = tokens::new_refresh_token();
     let row = models::RefreshToken {
         id: uuid::Uuid::new_v4().to_string(),
         account_id: account.id.clone(),
-        family: family.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+        family,
         token_hash,
         expires_at: now + state.config.refresh_token_ttl_secs,
         used_at: None,
@@ -213,7 +218,19 @@ pub async fn login(
     Ok(token_response(issue(&state, &account, None).await?))
 }
 
-/// Rotates a refresh token; reusing a rotated token revokes its whole family.
+/// What a refresh token's presentation came to.
+enum Refreshed {
+    /// Rotated: the account and the session to issue in.
+    Rotated(models::Account, String),
+    /// Unknown, expired, revoked, or used just now by a concurrent request.
+    Refused,
+    /// Reused after rotation: the session of this account was revoked.
+    Revoked(String),
+}
+
+/// Rotates a refresh token; reusing a rotated token revokes its whole
+/// session, access tokens included (a second use within the configured
+/// `refresh_reuse_grace_secs` is a concurrent request and is only refused).
 #[utoipa::path(tag = "auth", request_body = RefreshRequest,
     responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::Problem)))]
 #[post("/v1/auth/refresh")]
@@ -224,28 +241,42 @@ pub async fn refresh(
     let invalid = || ApiError::Unauthorized("the refresh token is invalid".into());
     let hash = tokens::hash_token(&body.refresh_token);
     let now = db::now();
+    let grace = state.config.refresh_reuse_grace_secs;
     let outcome = db::run(&state.pool, move |conn| {
         let Some(token) = token_db::refresh_by_hash(conn, &hash)? else {
-            return Ok(None);
+            return Ok(Refreshed::Refused);
         };
         if token.revoked_at.is_some() || token.expires_at <= now {
-            return Ok(None);
+            return Ok(Refreshed::Refused);
         }
         if !token_db::mark_used(conn, &token.id, now)? {
+            // Used between our read and our mark, or moments ago: the same
+            // client's concurrent refresh, which the other request answered.
+            if token.used_at.is_none_or(|used| now - used < grace) {
+                return Ok(Refreshed::Refused);
+            }
             // Reuse of a rotated token: assume it was stolen and end the session.
             token_db::revoke_family(conn, &token.family, now)?;
-            tracing::warn!(account = %token.account_id, "refresh token reused; family revoked");
-            return Ok(None);
+            tracing::warn!(account = %token.account_id, "refresh token reused; session revoked");
+            return Ok(Refreshed::Revoked(token.account_id));
         }
         let account = accounts::by_id(conn, &token.account_id)?;
-        Ok(account.map(|a| (a, token.family)))
+        Ok(match account {
+            Some(account) => Refreshed::Rotated(account, token.family),
+            None => Refreshed::Refused,
+        })
     })
     .await?;
-    let (account, family) = outcome.ok_or_else(invalid)?;
-    if account.status != status::ACTIVE {
-        return Err(invalid());
+    match outcome {
+        Refreshed::Rotated(account, family) if account.status == status::ACTIVE => {
+            Ok(token_response(issue(&state, &account, Some(family)).await?))
+        }
+        Refreshed::Revoked(account) => {
+            state.active.forget(&account);
+            Err(invalid())
+        }
+        _ => Err(invalid()),
     }
-    Ok(token_response(issue(&state, &account, Some(family)).await?))
 }
 
 /// Issues a single-use login challenge for a patient's device key.

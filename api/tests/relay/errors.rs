@@ -137,8 +137,14 @@ async fn bad_expired_and_foreign_access_tokens_are_401() {
     );
     let now = carechain_api::db::now();
     let admin_token = |keys: &JwtKeys, issued_at| {
-        keys.issue(&app.admin.account, AccountRole::Admin, None, issued_at)
-            .unwrap()
+        keys.issue(
+            &app.admin.account,
+            AccountRole::Admin,
+            None,
+            None,
+            issued_at,
+        )
+        .unwrap()
     };
     // Issued an hour ago; signed with another secret; for another audience.
     let expired = admin_token(&app.state.jwt, now - 3600);

@@ -183,7 +183,8 @@ async fn accounts_sign_up_pending_then_approved_and_listed() {
 
 #[actix_web::test]
 async fn refresh_rotates_and_reuse_revokes_the_family() {
-    let app = start().await;
+    let app = support::start_configured(|config| config.refresh_reuse_grace_secs = 0).await;
+    let access = app.admin.token.clone();
     let first = app.admin.refresh.clone();
     let rotated = app.refresh(&first).await;
     ok(&rotated, StatusCode::OK);
@@ -191,9 +192,38 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
     let replay = app.refresh(&first).await;
     assert_eq!(replay.status, StatusCode::UNAUTHORIZED);
     assert_eq!(replay.content_type, "application/problem+json");
-    // The whole family is gone, including the token issued by the rotation.
+    // The whole family is gone, including the token issued by the rotation,
+    // and so are the session's access tokens, before they expire.
     let after = app.refresh(&second).await;
     assert_eq!(after.status, StatusCode::UNAUTHORIZED);
+    let me = app.get("/v1/me", &access).await;
+    assert_eq!(me.status, StatusCode::UNAUTHORIZED, "{me:?}");
+    assert!(
+        me.body["detail"].as_str().unwrap().contains("revoked"),
+        "{me:?}"
+    );
+    // Another session of the same account is untouched.
+    let login = app
+        .login_reply("admin@example.org", support::ADMIN_PASSWORD)
+        .await;
+    ok(&login, StatusCode::OK);
+    let other = login.body["access_token"].as_str().unwrap();
+    ok(&app.get("/v1/me", other).await, StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn a_concurrent_refresh_is_refused_without_ending_the_session() {
+    let app = start().await;
+    let first = app.admin.refresh.clone();
+    let rotated = app.refresh(&first).await;
+    ok(&rotated, StatusCode::OK);
+    // The same token again at once: another request of the same client.
+    let again = app.refresh(&first).await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED);
+    let second = rotated.body["refresh_token"].as_str().unwrap();
+    ok(&app.refresh(second).await, StatusCode::OK);
+    let access = rotated.body["access_token"].as_str().unwrap();
+    ok(&app.get("/v1/me", access).await, StatusCode::OK);
 }
 
 #[actix_web::test]
