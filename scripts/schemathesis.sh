@@ -51,9 +51,11 @@ for role in anonymous admin doctor insurer patient; do
     printf '\n==> schemathesis as %s (%s s)\n' "$role" "$seconds"
     # One worker: hypothesis's lambda descriptions are not thread-safe and
     # fail as "AST constructor recursion depth mismatch" with several.
-    if ! "$venv/bin/schemathesis" run "$url/v1/openapi.json" "${auth[@]}" \
+    # From the temporary directory: schemathesis keeps its state in the
+    # working directory.
+    if ! (cd "$dir" && "$venv/bin/schemathesis" run "$url/v1/openapi.json" "${auth[@]}" \
         --checks "$checks" --phases examples,coverage,fuzzing \
-        --max-time "$seconds" --workers 1 --no-color >"$dir/$role.txt" 2>&1; then
+        --max-time "$seconds" --workers 1 --no-color >"$dir/$role.txt" 2>&1); then
         failed=1
         cat "$dir/$role.txt"
     fi
