@@ -55,6 +55,26 @@ pub fn backoff(config: &PushConfig, attempts: u32) -> Duration {
     half + half.mul_f64(rand::thread_rng().gen_range(0.0..=1.0))
 }
 
+/// How long to wait after failed attempt number `attempts`: the backoff, or
+/// the service's `Retry-After` (capped) if longer; `None` once
+/// [`PushConfig::max_attempts`] attempts were made (give up).
+pub fn retry_wait(
+    config: &PushConfig,
+    attempts: i32,
+    retry_after: Option<Duration>,
+) -> Option<Duration> {
+    if u32::try_from(attempts).unwrap_or(u32::MAX) >= config.max_attempts {
+        return None;
+    }
+    Some(
+        backoff(config, u32::try_from(attempts).unwrap_or(1)).max(
+            retry_after
+                .unwrap_or(Duration::ZERO)
+                .min(config.retry_after_max),
+        ),
+    )
+}
+
 /// Runs the worker until the process ends (or the task is aborted).
 pub async fn run(state: web::Data<AppState>) {
     if state.push.vapid.is_none() {
@@ -207,19 +227,13 @@ async fn record(
             status,
             retry_after,
         } => {
-            let config = &state.push.config;
-            if u32::try_from(attempts).unwrap_or(u32::MAX) >= config.max_attempts {
+            let Some(wait) = retry_wait(&state.push.config, attempts, retry_after) else {
                 tracing::warn!(outbox, %subscription, %status, attempts, "web push given up");
                 return db::run(&state.pool, move |c| {
                     deliveries::finish(c, row.outbox_id, &row.subscription_id)
                 })
                 .await;
-            }
-            let wait = backoff(config, u32::try_from(attempts).unwrap_or(1)).max(
-                retry_after
-                    .unwrap_or(Duration::ZERO)
-                    .min(config.retry_after_max),
-            );
+            };
             let next = db::now_ms() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
             tracing::debug!(outbox, %subscription, %status, attempts, wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "web push will be retried");
             db::run(&state.pool, move |c| {
