@@ -280,6 +280,6 @@ impl Apns {
 /// bytes of variable length, so up to 200 digits are accepted.
 pub fn valid_token(token: &str) -> bool {
     (64..=200).contains(&token.len())
-        && token.len() % 2 == 0
+        && token.len().is_multiple_of(2)
         && token.bytes().all(|b| b.is_ascii_hexdigit())
 }

@@ -181,7 +181,7 @@ mod tests {
         let hex = "AB".repeat(32);
         let ok = validate(&body("apns", &hex, "org.carechain.app"), &[]);
         assert_eq!(
-            ok.map(|(p, t)| (p, t)).ok(),
+            ok.ok(),
             Some((Platform::Apns, "ab".repeat(32)))
         );
         for bad in [
