@@ -16,9 +16,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use crate::push::native::{
-    Alert, NativeError, Notification, http2_client, pem_der, retry_after_of,
-};
+use crate::push::native::{Alert, NativeError, Notification, http2_client, pem_der, send_once};
 use crate::push::webpush::Outcome;
 
 /// Apple's production host.
@@ -215,7 +213,7 @@ impl Apns {
             }
         };
         let url = format!("{}/3/device/{token}", self.config.base_url);
-        let sent = self
+        let request = self
             .http
             .post(url)
             .header("authorization", format!("bearer {jwt}"))
@@ -228,29 +226,14 @@ impl Apns {
             )
             .header("apns-collapse-id", note.collapse_id())
             .header("content-type", "application/json")
-            .body(Apns::body(note, alert).to_string())
-            .send()
-            .await;
-        let res = match sent {
-            Ok(res) => res,
-            Err(e) => {
-                tracing::debug!(error = %e.without_url(), "APNs transport error");
-                return Outcome::Retry {
-                    status: "network".into(),
-                    retry_after: None,
-                };
+            .body(Apns::body(note, alert).to_string());
+        match send_once(request, "APNs").await {
+            Ok((status, wait, body)) => {
+                let reason = body.get("reason").and_then(|r| r.as_str()).unwrap_or("");
+                self.outcome(status, reason, wait)
             }
-        };
-        let status = res.status().as_u16();
-        let wait = retry_after_of(res.headers());
-        let reason = res
-            .bytes()
-            .await
-            .ok()
-            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-            .and_then(|v| v.get("reason").and_then(|r| r.as_str()).map(str::to_owned))
-            .unwrap_or_default();
-        self.outcome(status, &reason, wait)
+            Err(outcome) => outcome,
+        }
     }
 
     /// What APNs's answer means (Apple's status codes and reasons).

@@ -180,10 +180,7 @@ mod tests {
     fn tokens_platforms_and_apps_are_checked() {
         let hex = "AB".repeat(32);
         let ok = validate(&body("apns", &hex, "org.carechain.app"), &[]);
-        assert_eq!(
-            ok.ok(),
-            Some((Platform::Apns, "ab".repeat(32)))
-        );
+        assert_eq!(ok.ok(), Some((Platform::Apns, "ab".repeat(32))));
         for bad in [
             body("apns", &"ab".repeat(31), "a.b"),
             body("apns", &format!("{}z", "a".repeat(63)), "a.b"),

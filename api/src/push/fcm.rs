@@ -16,7 +16,7 @@ use serde_json::json;
 use zeroize::{Zeroize as _, Zeroizing};
 
 use crate::push::native::{
-    Alert, NativeError, Notification, http2_client, pem_der, retry_after_of,
+    Alert, NativeError, Notification, http2_client, pem_der, retry_after_of, send_once,
 };
 use crate::push::webpush::Outcome;
 
@@ -261,33 +261,17 @@ impl Fcm {
             "{}/v1/projects/{}/messages:send",
             self.base_url, self.project_id
         );
-        let sent = self
+        let request = self
             .http
             .post(url)
             .header("authorization", format!("Bearer {}", access.as_str()))
             .header("content-type", "application/json")
-            .body(self.body(token, note, alert).to_string())
-            .send()
-            .await;
-        let res = match sent {
-            Ok(res) => res,
-            Err(e) => {
-                tracing::debug!(error = %e.without_url(), "FCM transport error");
-                return Outcome::Retry {
-                    status: "network".into(),
-                    retry_after: None,
-                };
-            }
+            .body(self.body(token, note, alert).to_string());
+        let (status, wait, body) = match send_once(request, "FCM").await {
+            Ok(answer) => answer,
+            Err(outcome) => return outcome,
         };
-        let status = res.status().as_u16();
-        let wait = retry_after_of(res.headers());
-        let code = res
-            .bytes()
-            .await
-            .ok()
-            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-            .map(|v| error_code(&v))
-            .unwrap_or_default();
+        let code = error_code(&body);
         match (status, code.as_str()) {
             (200, _) => Outcome::Delivered,
             (404, _) | (_, "UNREGISTERED") => Outcome::Gone,

@@ -15,6 +15,7 @@ use tokio::sync::Notify;
 
 use crate::push::apns::{Apns, ApnsConfig};
 use crate::push::fcm::{Fcm, FcmConfig};
+use crate::push::webpush::Outcome;
 
 /// The HTTP timeout of one request to APNs, FCM or the token endpoint.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
@@ -206,6 +207,31 @@ pub fn http2_client() -> Result<reqwest::Client, NativeError> {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| NativeError::Config(format!("HTTP/2 client: {e}")))
+}
+
+/// Sends `request` once and reads the answer: its status, `Retry-After`
+/// and JSON body (`Null` when there is none); a transport failure is the
+/// [`Outcome`] to record (retry). `service` names the service in logs.
+pub async fn send_once(
+    request: reqwest::RequestBuilder,
+    service: &str,
+) -> Result<(u16, Option<Duration>, serde_json::Value), Outcome> {
+    let res = request.send().await.map_err(|e| {
+        tracing::debug!(error = %e.without_url(), service, "push transport error");
+        Outcome::Retry {
+            status: "network".into(),
+            retry_after: None,
+        }
+    })?;
+    let status = res.status().as_u16();
+    let wait = retry_after_of(res.headers());
+    let body = res
+        .bytes()
+        .await
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(serde_json::Value::Null);
+    Ok((status, wait, body))
 }
 
 /// The DER inside a PEM block labelled `label` (e.g. `PRIVATE KEY`), if `text` holds one.

@@ -13,8 +13,6 @@
 //! whose sender is off is skipped. Logs name the outbox id and platform,
 //! never the token.
 
-use std::time::Duration;
-
 use actix_web::web;
 use futures::StreamExt as _;
 
@@ -23,11 +21,9 @@ use crate::error::ApiError;
 use crate::push::device_store::{self, DeviceDeliveryRow, DueDevice};
 use crate::push::native::{Notification, Platform};
 use crate::push::webpush::Outcome;
-use crate::push::worker::{CLAIM, retry_wait};
+use crate::push::worker::{CLAIM, drive, retry_wait};
 use crate::state::AppState;
 
-/// The longest sleep between looks at the table (deliveries of other processes).
-const POLL: Duration = Duration::from_secs(5);
 /// Deliveries read per batch.
 const BATCH: i64 = 64;
 /// Sends in flight at once (HTTP/2 multiplexes them on one connection per service).
@@ -39,23 +35,7 @@ pub async fn run(state: web::Data<AppState>) {
         tracing::info!("no APNs or FCM credentials: native push is off");
         return;
     }
-    loop {
-        let wait = match round(&state).await {
-            Ok(Some(next_ms)) => {
-                let ms = u64::try_from(next_ms - db::now_ms()).unwrap_or(0);
-                Duration::from_millis(ms).min(POLL)
-            }
-            Ok(None) => POLL,
-            Err(e) => {
-                tracing::warn!(error = %e, "native push worker failed; retrying");
-                Duration::from_secs(1)
-            }
-        };
-        tokio::select! {
-            () = state.push.native.wake.notified() => {}
-            () = actix_web::rt::time::sleep(wait) => {}
-        }
-    }
+    drive(&state.push.native.wake, "native push", || round(&state)).await;
 }
 
 /// Sends every due delivery; returns when the next pending one is due.

@@ -22,6 +22,7 @@ use std::time::Duration;
 use actix_web::web;
 use futures::StreamExt as _;
 use rand::Rng as _;
+use tokio::sync::Notify;
 
 use crate::db;
 use crate::error::ApiError;
@@ -81,20 +82,30 @@ pub async fn run(state: web::Data<AppState>) {
         tracing::info!("no VAPID key: Web Push is off");
         return;
     }
+    drive(&state.push.wake, "web push", || round(&state)).await;
+}
+
+/// Calls `round` (which sends what is due and returns when the next
+/// delivery is due) whenever `wake` fires, the next delivery is due, or
+/// [`POLL`] has passed, until the process ends. `what` names the worker in logs.
+pub(crate) async fn drive<Fut>(wake: &Notify, what: &str, mut round: impl FnMut() -> Fut)
+where
+    Fut: Future<Output = Result<Option<i64>, ApiError>>,
+{
     loop {
-        let wait = match round(&state).await {
+        let wait = match round().await {
             Ok(Some(next_ms)) => {
                 let ms = u64::try_from(next_ms - db::now_ms()).unwrap_or(0);
                 Duration::from_millis(ms).min(POLL)
             }
             Ok(None) => POLL,
             Err(e) => {
-                tracing::warn!(error = %e, "web push worker failed; retrying");
+                tracing::warn!(error = %e, worker = what, "push worker failed; retrying");
                 Duration::from_secs(1)
             }
         };
         tokio::select! {
-            () = state.push.wake.notified() => {}
+            () = wake.notified() => {}
             () = actix_web::rt::time::sleep(wait) => {}
         }
     }
