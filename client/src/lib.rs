@@ -10,6 +10,7 @@
 //! - [`StaffClient`]: doctor ([`doctor`]), insurer ([`insurer`]) and admin
 //!   ([`admin`]) operations over a [`StaffKeys`] keystore.
 //! - [`events`]: the live event socket, acknowledged, resumed after a drop.
+//! - [`push`]: registering the app's APNs or FCM token for native push.
 //!
 //! Ledger objects are core's [`carechain_core::ledger`] and the protocol
 //! steps (login proof, sealing, re-wrapping, claim proofs, checks) core's
@@ -21,6 +22,7 @@ mod error;
 pub mod events;
 pub mod insurer;
 pub mod patient;
+pub mod push;
 mod session;
 mod staff;
 pub mod wire;
@@ -28,5 +30,6 @@ pub mod wire;
 pub use carechain_core::wallet::StaffKeys;
 pub use error::ClientError;
 pub use patient::PatientClient;
+pub use push::{PushDevice, PushPlatform};
 pub use session::{Session, SharedWallet};
 pub use staff::StaffClient;

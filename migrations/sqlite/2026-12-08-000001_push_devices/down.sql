@@ -1,0 +1,2 @@
+DROP TABLE push_device_deliveries;
+DROP TABLE push_devices;
