@@ -102,7 +102,11 @@ impl ContractError {
             ContractError::AlreadyInitialised => "already_initialised",
             ContractError::UnknownFunction(_) => "unknown_function",
             ContractError::BadArguments(_) => "bad_arguments",
-            ContractError::Statement(StatementError::BadSignature) => "signature_invalid",
+            // A high-S twin is a valid signature refused under the strict
+            // rules: to a client it is as unusable as a wrong one.
+            ContractError::Statement(StatementError::BadSignature | StatementError::HighS) => {
+                "signature_invalid"
+            }
             ContractError::Statement(StatementError::Expired { .. }) => "statement_expired",
             ContractError::Statement(StatementError::WrongAudience { .. }) => "wrong_audience",
             ContractError::Statement(_) => "statement_invalid",

@@ -123,7 +123,8 @@ pub(crate) fn init(tx: &mut Tx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>, Contrac
         max_skew_secs: config.max_skew_secs,
         max_lifetime_secs: config.max_lifetime_secs,
     };
-    let statement = Statement::verify(token, &body.signing_key, &policy)?;
+    let jws = crate::contract::jws_rules(config.rules);
+    let statement = Statement::verify_with_rules(token, &body.signing_key, &policy, jws)?;
     let Action::RegisterIdentity(body) = &statement.act else {
         return Err(ContractError::invalid(
             "statement",

@@ -3,6 +3,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng as _;
 
+use super::strict::twin;
 use super::*;
 use crate::ids::{B64, ClaimId, PolicyId, ProductId, RecordId, RequestId};
 
@@ -430,15 +431,6 @@ fn scope_containment() {
     assert!(Scope::Categories(vec![General]).is_within(&some));
     assert!(!Scope::Categories(vec![Genetic]).is_within(&some));
     assert!(some.covers(Laboratory) && !some.covers(MentalHealth));
-}
-
-/// `token` with its signature (r, s) replaced by the twin (r, n − s).
-fn twin(token: &str) -> String {
-    let (signed, sig) = token.rsplit_once('.').unwrap();
-    let sig = p256::ecdsa::Signature::from_slice(&URL_SAFE_NO_PAD.decode(sig).unwrap()).unwrap();
-    let (r, s) = sig.split_scalars();
-    let twin = p256::ecdsa::Signature::from_scalars(r, -s).unwrap();
-    format!("{signed}.{}", URL_SAFE_NO_PAD.encode(twin.to_bytes()))
 }
 
 fn is_low_s(token: &str) -> bool {
