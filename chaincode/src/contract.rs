@@ -140,7 +140,7 @@ fn submit(tx: &mut Tx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>, ContractError> {
         Action::Grant(body) => consent::grant(tx, &verified, body),
         Action::Deny(body) => consent::deny(tx, &verified, body),
         Action::Revoke(body) => consent::revoke(tx, &verified, body),
-        Action::WriteRecord(body) => records::write(tx, &verified, body, token),
+        Action::WriteRecord(body) => records::write(tx, &config, &verified, body, token),
         Action::ReadRecord(body) => records::read(tx, &verified, body),
         Action::PublishProduct(body) => insurance::publish(tx, &verified, body),
         Action::PurchasePolicy(body) => insurance::purchase(tx, &verified, body),

@@ -5,7 +5,7 @@
 //! is decided REJECTED is *not* a refusal: it is a committed decision.
 
 use carechain_core::ids::ActorId;
-use carechain_core::statement::{Role, StatementError};
+use carechain_core::statement::{Role, StatementError, TreatmentError};
 
 use crate::stub::{ChaincodeError, StubError};
 
@@ -81,6 +81,14 @@ pub enum ContractError {
         /// What was expected and what was found.
         reason: String,
     },
+    /// A record write under rules ≥ 3 carries no treatment facts.
+    #[error(
+        "expected the treatment facts (date of service, billed amount and currency) with the record, found none"
+    )]
+    TreatmentMissing,
+    /// A record write's treatment facts are out of range.
+    #[error("invalid treatment: {0}")]
+    Treatment(#[from] TreatmentError),
     /// The state underneath failed.
     #[error(transparent)]
     Stub(#[from] StubError),
@@ -119,6 +127,15 @@ impl ContractError {
             ContractError::Forbidden(_) => "forbidden",
             ContractError::Conflict(_) => "conflict",
             ContractError::Invalid { .. } => "invalid_payload",
+            ContractError::TreatmentMissing => "treatment_missing",
+            ContractError::Treatment(TreatmentError::ServiceInFuture { .. }) => {
+                "service_date_in_future"
+            }
+            ContractError::Treatment(TreatmentError::ServiceTooOld { .. }) => {
+                "service_date_too_old"
+            }
+            ContractError::Treatment(TreatmentError::NothingBilled) => "billed_amount_invalid",
+            ContractError::Treatment(TreatmentError::BadCurrency { .. }) => "currency_invalid",
             ContractError::Stub(_) => "ledger_unavailable",
             ContractError::CorruptState { .. } => "corrupt_state",
         }
@@ -130,7 +147,9 @@ impl ContractError {
             ContractError::NotInitialised | ContractError::AlreadyInitialised => 409,
             ContractError::UnknownFunction(_)
             | ContractError::BadArguments(_)
-            | ContractError::Invalid { .. } => 400,
+            | ContractError::Invalid { .. }
+            | ContractError::TreatmentMissing
+            | ContractError::Treatment(_) => 400,
             ContractError::Statement(_)
             | ContractError::UnknownSigner(_)
             | ContractError::SignerSuspended(_)

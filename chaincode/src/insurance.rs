@@ -35,7 +35,7 @@ use crate::model::{
     ClaimState, Decision, Payment, PolicyState, PolicyStatus, ProductState, RecordState,
     RejectionReason, keys,
 };
-use crate::records::{ciphertext, paillier_key};
+use crate::records::{TREATMENT_RULES, ciphertext, paillier_key, treatment_of};
 
 /// Most covered items in one product.
 const MAX_ITEMS: usize = 64;
@@ -337,7 +337,13 @@ fn decide(
     if record.patient != policy.patient {
         return reject(RejectionReason::RecordNotPatients);
     }
-    if record.written_at < starts_at || record.written_at > ends_at {
+    // Rules ≥ 3: the doctor-signed date of service; before, the write's time.
+    let treated_at = if rules >= TREATMENT_RULES {
+        treatment_of(&record)?.date_of_service
+    } else {
+        record.written_at
+    };
+    if treated_at < starts_at || treated_at > ends_at {
         return reject(RejectionReason::RecordOutsideTerm);
     }
     let covered: CoveredCode =

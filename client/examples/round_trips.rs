@@ -43,7 +43,7 @@ use carechain_core::ledger::Decision;
 use carechain_core::protocol::check::CodeCheck;
 use carechain_core::protocol::fhir;
 use carechain_core::statement::{
-    AccessAction, CoveredItem, PublishProduct, PurposeOfUse, RecordCategory, Role, Scope,
+    AccessAction, CoveredItem, PublishProduct, PurposeOfUse, RecordCategory, Role, Scope, Treatment,
 };
 use carechain_core::wallet::{StaffKeys, Wallet};
 use futures::StreamExt;
@@ -369,8 +369,13 @@ async fn main() -> Result<(), Error> {
             .map(|_| {
                 let (writer, me, json) = (writer.clone(), me.clone(), json.clone());
                 async move {
+                    let visit = Treatment {
+                        date_of_service: now(),
+                        billed: 12_000,
+                        currency: "EUR".into(),
+                    };
                     writer
-                        .write_record(&me, RecordCategory::General, &json)
+                        .write_record(&me, RecordCategory::General, &json, &visit)
                         .await
                 }
             })

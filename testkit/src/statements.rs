@@ -16,7 +16,8 @@ use carechain_core::protocol::grant::rewrap_keys;
 use carechain_core::protocol::write::RecordWrite;
 use carechain_core::statement::{
     AccessAction, AccessRequest, Action, CoveredItem, DeclinePolicy, FileClaim, Grant, IssuePolicy,
-    PublishProduct, PurchasePolicy, PurposeOfUse, RecordCategory, Scope, Statement, WriteRecord,
+    PublishProduct, PurchasePolicy, PurposeOfUse, RecordCategory, Scope, Statement, Treatment,
+    WriteRecord,
 };
 use rand_core::CryptoRngCore;
 use serde_json::Value;
@@ -132,12 +133,26 @@ pub fn fhir(code: &str) -> Value {
     serde_json::json!({"resourceType": "Condition", "code": code})
 }
 
-/// A record of `patient` with diagnosis `code`, sealed for `readers`.
+/// What a test visit is billed by default: 1 000.00 EUR, above every test
+/// product's payout, so a first claim pays the item's payout in full.
+pub const BILLED: u64 = 100_000;
+
+/// A visit on `date_of_service` billed [`BILLED`] EUR.
+pub fn visit(date_of_service: i64) -> Treatment {
+    Treatment {
+        date_of_service,
+        billed: BILLED,
+        currency: "EUR".into(),
+    }
+}
+
+/// A record of `patient` with diagnosis `code` documenting `treatment`, sealed for `readers`.
 pub fn record_write(
     patient: &Actor,
     code: &str,
     category: RecordCategory,
     readers: &[(ActorId, B64)],
+    treatment: Treatment,
     rng: &mut impl CryptoRngCore,
 ) -> WriteRecord {
     let parsed: Icd10Code = code.parse().expect("an ICD-10 code");
@@ -150,6 +165,7 @@ pub fn record_write(
         code: &parsed,
         paillier_key: patient.paillier_public(),
         readers,
+        treatment,
     }
     .compose(rng)
     .expect("compose the write")

@@ -20,6 +20,7 @@
 
 mod action;
 pub(crate) mod strict;
+mod treatment;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -29,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 pub use self::action::*;
 pub use self::strict::JwsRules;
+pub use self::treatment::*;
 use crate::identity::{SigningKey, VerifyingKey};
 use crate::ids::ActorId;
 
