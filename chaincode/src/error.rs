@@ -4,7 +4,7 @@
 //! `type`) and an HTTP-like status. A refusal commits nothing. A claim that
 //! is decided REJECTED is *not* a refusal: it is a committed decision.
 
-use carechain_core::ids::ActorId;
+use carechain_core::ids::{ActorId, PolicyId, ProductId};
 use carechain_core::statement::{Role, StatementError, TreatmentError};
 
 use crate::stub::{ChaincodeError, StubError};
@@ -89,6 +89,16 @@ pub enum ContractError {
     /// A record write's treatment facts are out of range.
     #[error("invalid treatment: {0}")]
     Treatment(#[from] TreatmentError),
+    /// Rules ≥ 3: the patient already holds an active policy of the product.
+    #[error(
+        "expected no active policy of product {product} when buying it, found policy {policy} (purchased or issued and in term)"
+    )]
+    PolicyAlreadyActive {
+        /// The product bought.
+        product: ProductId,
+        /// The patient's active policy of it.
+        policy: PolicyId,
+    },
     /// The state underneath failed.
     #[error(transparent)]
     Stub(#[from] StubError),
@@ -128,6 +138,7 @@ impl ContractError {
             ContractError::Conflict(_) => "conflict",
             ContractError::Invalid { .. } => "invalid_payload",
             ContractError::TreatmentMissing => "treatment_missing",
+            ContractError::PolicyAlreadyActive { .. } => "policy_already_active",
             ContractError::Treatment(TreatmentError::ServiceInFuture { .. }) => {
                 "service_date_in_future"
             }
@@ -157,7 +168,9 @@ impl ContractError {
             | ContractError::ReplayedNonce { .. }
             | ContractError::Forbidden(_) => 403,
             ContractError::NotFound { .. } => 404,
-            ContractError::AlreadyExists { .. } | ContractError::Conflict(_) => 409,
+            ContractError::AlreadyExists { .. }
+            | ContractError::Conflict(_)
+            | ContractError::PolicyAlreadyActive { .. } => 409,
             ContractError::Stub(_) | ContractError::CorruptState { .. } => 500,
         }
     }

@@ -92,6 +92,8 @@ codes! {
     BilledAmountInvalid = "billed_amount_invalid", 400;
     /// A currency is not an ISO 4217 code.
     CurrencyInvalid = "currency_invalid", 400;
+    /// The patient already holds an active policy of the product bought.
+    PolicyAlreadyActive = "policy_already_active", 409;
     /// The state underneath failed.
     LedgerUnavailable = "ledger_unavailable", 500;
     /// A stored value could not be decoded.

@@ -312,6 +312,11 @@ pub enum RejectionReason {
     PolicyNotActive,
     /// The item index is not one of the product's items.
     UnknownItem,
+    /// Rules ≥ 3: the treatment's billed amount has been paid in full, under
+    /// this or other policies.
+    TreatmentPaidInFull,
+    /// Rules ≥ 3: the product pays in another currency than the treatment was billed in.
+    CurrencyMismatch,
 }
 
 /// The contract's decision on a claim.
@@ -319,7 +324,8 @@ pub enum RejectionReason {
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(tag = "decision", rename_all = "snake_case")]
 pub enum Decision {
-    /// Approved with the item's payout.
+    /// Approved with the item's payout (rules ≥ 3: at most what remains of
+    /// the treatment's billed amount).
     Approved {
         /// Payout in minor units.
         payout: u64,
