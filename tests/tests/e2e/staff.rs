@@ -226,11 +226,11 @@ impl Staff {
     }
 }
 
-/// A visit now, billed 1 000.00 EUR (above every test product's payout).
+/// A visit now, billed 5 000.00 EUR (above every test product's payout).
 pub fn visit() -> Treatment {
     Treatment {
         date_of_service: crate::http::now(),
-        billed: 100_000,
+        billed: 500_000,
         currency: "EUR".into(),
     }
 }
