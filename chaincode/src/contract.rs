@@ -13,7 +13,8 @@
 //!
 //! 1. The statement's `iss` must be a registered, active identity — except a
 //!    patient's self-registration, verified under the key it registers.
-//! 2. Signature (ES256 only), `typ`, `aud` = this ledger's audience.
+//! 2. Signature (ES256 only; from rules 3 low-S only and no `crit` header),
+//!    `typ`, `aud` = this ledger's audience.
 //! 3. Time, against the transaction timestamp `now`: `iat ≤ now + max_skew`
 //!    (default 300 s: phones' clocks drift), `now < exp`, and
 //!    `0 < exp − iat ≤ max_lifetime` (default 3600 s).
@@ -27,7 +28,7 @@ use serde::de::DeserializeOwned;
 
 use carechain_core::identity::VerifyingKey;
 use carechain_core::ledger::Event;
-use carechain_core::statement::{Action, Role, Statement, VerifyPolicy};
+use carechain_core::statement::{Action, JwsRules, Role, Statement, VerifyPolicy};
 
 use crate::error::ContractError;
 use crate::model::{LedgerConfig, Signer, keys};
@@ -42,8 +43,16 @@ pub const DEFAULT_MAX_LIFETIME_SECS: i64 = 3600;
 /// the `init` config; absent means 0). 1: consent checks read the index of
 /// live grants (see `consent`). 2: an insurer accepts a purchase without
 /// ciphertexts (the claim check computes `E(M_i) = (1+n)^{M_i}` from the
-/// product) or declines it with a reason (see `insurance`).
-pub const CURRENT_RULES: u32 = 2;
+/// product) or declines it with a reason (see `insurance`). 3: statements
+/// are verified strictly (low-S signatures only, no `crit`; see
+/// [`STRICT_JWS_RULES`]), a record write carries the doctor-signed treatment
+/// facts (see `records`), and a treatment is paid at most once across every
+/// policy (see `insurance`).
+pub const CURRENT_RULES: u32 = 3;
+/// The storage rules from which statements are verified with
+/// [`Statement::verify_strict`]: a high-S signature or a `crit` header is
+/// refused. Older ledgers keep [`Statement::verify`], so their chains replay.
+pub const STRICT_JWS_RULES: u32 = 3;
 /// The Paillier modulus cap a new ledger should be initialised with
 /// (`"max_paillier_bits"` in the `init` config; absent means no cap below the
 /// library's 8192 bits, as on ledgers started before the cap existed). An
@@ -131,7 +140,7 @@ fn submit(tx: &mut Tx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>, ContractError> {
         Action::Grant(body) => consent::grant(tx, &verified, body),
         Action::Deny(body) => consent::deny(tx, &verified, body),
         Action::Revoke(body) => consent::revoke(tx, &verified, body),
-        Action::WriteRecord(body) => records::write(tx, &verified, body, token),
+        Action::WriteRecord(body) => records::write(tx, &config, &verified, body, token),
         Action::ReadRecord(body) => records::read(tx, &verified, body),
         Action::PublishProduct(body) => insurance::publish(tx, &verified, body),
         Action::PurchasePolicy(body) => insurance::purchase(tx, &verified, body),
@@ -174,12 +183,21 @@ pub(crate) fn verify(
         max_skew_secs: config.max_skew_secs,
         max_lifetime_secs: config.max_lifetime_secs,
     };
-    let statement = Statement::verify(token, &key, &policy)?;
+    let statement = Statement::verify_with_rules(token, &key, &policy, jws_rules(config.rules))?;
     Ok(Verified {
         statement,
         signer,
         rules: config.rules,
     })
+}
+
+/// The JWS acceptance of a ledger under storage `rules`.
+pub(crate) fn jws_rules(rules: u32) -> JwsRules {
+    if rules >= STRICT_JWS_RULES {
+        JwsRules::Strict
+    } else {
+        JwsRules::Legacy
+    }
 }
 
 /// One transaction's access to state, with JSON helpers.

@@ -4,8 +4,8 @@
 //! `type`) and an HTTP-like status. A refusal commits nothing. A claim that
 //! is decided REJECTED is *not* a refusal: it is a committed decision.
 
-use carechain_core::ids::ActorId;
-use carechain_core::statement::{Role, StatementError};
+use carechain_core::ids::{ActorId, PolicyId, ProductId};
+use carechain_core::statement::{Role, StatementError, TreatmentError};
 
 use crate::stub::{ChaincodeError, StubError};
 
@@ -81,6 +81,24 @@ pub enum ContractError {
         /// What was expected and what was found.
         reason: String,
     },
+    /// A record write under rules ≥ 3 carries no treatment facts.
+    #[error(
+        "expected the treatment facts (date of service, billed amount and currency) with the record, found none"
+    )]
+    TreatmentMissing,
+    /// A record write's treatment facts are out of range.
+    #[error("invalid treatment: {0}")]
+    Treatment(#[from] TreatmentError),
+    /// Rules ≥ 3: the patient already holds an active policy of the product.
+    #[error(
+        "expected no active policy of product {product} when buying it, found policy {policy} (purchased or issued and in term)"
+    )]
+    PolicyAlreadyActive {
+        /// The product bought.
+        product: ProductId,
+        /// The patient's active policy of it.
+        policy: PolicyId,
+    },
     /// The state underneath failed.
     #[error(transparent)]
     Stub(#[from] StubError),
@@ -102,7 +120,11 @@ impl ContractError {
             ContractError::AlreadyInitialised => "already_initialised",
             ContractError::UnknownFunction(_) => "unknown_function",
             ContractError::BadArguments(_) => "bad_arguments",
-            ContractError::Statement(StatementError::BadSignature) => "signature_invalid",
+            // A high-S twin is a valid signature refused under the strict
+            // rules: to a client it is as unusable as a wrong one.
+            ContractError::Statement(StatementError::BadSignature | StatementError::HighS) => {
+                "signature_invalid"
+            }
             ContractError::Statement(StatementError::Expired { .. }) => "statement_expired",
             ContractError::Statement(StatementError::WrongAudience { .. }) => "wrong_audience",
             ContractError::Statement(_) => "statement_invalid",
@@ -115,6 +137,16 @@ impl ContractError {
             ContractError::Forbidden(_) => "forbidden",
             ContractError::Conflict(_) => "conflict",
             ContractError::Invalid { .. } => "invalid_payload",
+            ContractError::TreatmentMissing => "treatment_missing",
+            ContractError::PolicyAlreadyActive { .. } => "policy_already_active",
+            ContractError::Treatment(TreatmentError::ServiceInFuture { .. }) => {
+                "service_date_in_future"
+            }
+            ContractError::Treatment(TreatmentError::ServiceTooOld { .. }) => {
+                "service_date_too_old"
+            }
+            ContractError::Treatment(TreatmentError::NothingBilled) => "billed_amount_invalid",
+            ContractError::Treatment(TreatmentError::BadCurrency { .. }) => "currency_invalid",
             ContractError::Stub(_) => "ledger_unavailable",
             ContractError::CorruptState { .. } => "corrupt_state",
         }
@@ -126,7 +158,9 @@ impl ContractError {
             ContractError::NotInitialised | ContractError::AlreadyInitialised => 409,
             ContractError::UnknownFunction(_)
             | ContractError::BadArguments(_)
-            | ContractError::Invalid { .. } => 400,
+            | ContractError::Invalid { .. }
+            | ContractError::TreatmentMissing
+            | ContractError::Treatment(_) => 400,
             ContractError::Statement(_)
             | ContractError::UnknownSigner(_)
             | ContractError::SignerSuspended(_)
@@ -134,7 +168,9 @@ impl ContractError {
             | ContractError::ReplayedNonce { .. }
             | ContractError::Forbidden(_) => 403,
             ContractError::NotFound { .. } => 404,
-            ContractError::AlreadyExists { .. } | ContractError::Conflict(_) => 409,
+            ContractError::AlreadyExists { .. }
+            | ContractError::Conflict(_)
+            | ContractError::PolicyAlreadyActive { .. } => 409,
             ContractError::Stub(_) | ContractError::CorruptState { .. } => 500,
         }
     }

@@ -17,6 +17,7 @@ use crate::contract::{
 };
 use crate::error::ContractError;
 use crate::model::{Identity, LedgerConfig, keys};
+use crate::records;
 
 /// Longest display name accepted.
 const MAX_NAME_LEN: usize = 200;
@@ -38,6 +39,10 @@ struct InitConfig {
     /// as on every ledger started before the cap existed).
     #[serde(default)]
     max_paillier_bits: Option<u32>,
+    /// Rules ≥ 3: how long before a record write its date of service may
+    /// lie (absent: `DEFAULT_MAX_SERVICE_AGE_SECS`, stored explicitly).
+    #[serde(default)]
+    max_service_age_secs: Option<i64>,
 }
 
 /// `init(config, admin_statement)`: genesis. Fixes the audience and registers
@@ -69,6 +74,7 @@ pub(crate) fn init(tx: &mut Tx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>, Contrac
             .unwrap_or(DEFAULT_MAX_LIFETIME_SECS),
         rules: config.rules.unwrap_or(0),
         max_paillier_bits: config.max_paillier_bits,
+        max_service_age_secs: config.max_service_age_secs,
     };
     if let Some(bits) = config.max_paillier_bits {
         let range = paillier::MIN_MODULUS_BITS..=paillier::MAX_MODULUS_BITS;
@@ -89,6 +95,7 @@ pub(crate) fn init(tx: &mut Tx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>, Contrac
             format!("expected rules 0..={CURRENT_RULES}, found {}", config.rules),
         ));
     }
+    let config = records::settle_service_window(config)?;
     if !(0..=3600).contains(&config.max_skew_secs)
         || !(60..=86_400).contains(&config.max_lifetime_secs)
     {
@@ -123,7 +130,8 @@ pub(crate) fn init(tx: &mut Tx<'_>, args: &[Vec<u8>]) -> Result<Vec<u8>, Contrac
         max_skew_secs: config.max_skew_secs,
         max_lifetime_secs: config.max_lifetime_secs,
     };
-    let statement = Statement::verify(token, &body.signing_key, &policy)?;
+    let jws = crate::contract::jws_rules(config.rules);
+    let statement = Statement::verify_with_rules(token, &body.signing_key, &policy, jws)?;
     let Action::RegisterIdentity(body) = &statement.act else {
         return Err(ContractError::invalid(
             "statement",

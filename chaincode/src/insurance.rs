@@ -20,8 +20,21 @@
 //! with a reason. Under rules ≤ 1 (chains started before) the issue carries
 //! the insurer's `E(M_i)` per item and the claim check uses it, as it always
 //! did, so `verify` replays those chains unchanged; there is no decline.
+//!
+//! # One payment per treatment (rules 3)
+//!
+//! A record documents one treatment with its doctor-signed billed amount.
+//! Under rules 3 the contract keeps what has been paid against each record
+//! (`paid/{record}`) across every policy and insurer of the patient: an
+//! approved claim pays `min(item payout, billed − already paid)`, a claim
+//! when nothing remains is REJECTED `treatment_paid_in_full`, and one in a
+//! currency other than the billed one `currency_mismatch`. The first
+//! decision is primary; a second insurer pays at most the remainder. A
+//! patient holds at most one active (purchased or issued and in term) policy
+//! of a product: a second purchase is refused `policy_already_active`.
 
 use carechain_core::icd10::CoveredCode;
+use carechain_core::ids::{PolicyId, RecordId};
 use carechain_core::ledger::{ClaimEvent, Event, PolicyDecline, PolicyEvent, ProductEvent};
 use carechain_core::protocol::claim::item_ciphertext;
 use carechain_core::statement::{
@@ -35,7 +48,7 @@ use crate::model::{
     ClaimState, Decision, Payment, PolicyState, PolicyStatus, ProductState, RecordState,
     RejectionReason, keys,
 };
-use crate::records::{ciphertext, paillier_key};
+use crate::records::{TREATMENT_RULES, ciphertext, paillier_key, treatment_of};
 
 /// Most covered items in one product.
 const MAX_ITEMS: usize = 64;
@@ -45,6 +58,9 @@ const MAX_TERM_DAYS: u32 = 3660;
 const MAX_DECLINE_REASON: usize = 500;
 /// The storage rules from which the contract computes `E(M_i)` and insurers may decline.
 const COMPUTED_ITEMS_RULES: u32 = 2;
+/// The storage rules from which a treatment is paid at most its billed
+/// amount across all policies, and a product is held once at a time.
+const ONE_PAYMENT_RULES: u32 = 3;
 
 /// `publish_product`: an insurer publishes a product.
 pub(crate) fn publish(
@@ -156,6 +172,10 @@ pub(crate) fn purchase(
             product.insurer
         )));
     }
+    if verified.rules >= ONE_PAYMENT_RULES {
+        refuse_a_second_active(tx, &patient, body.product)?;
+        tx.put(&keys::held_product(&patient, body.product), &body.policy)?;
+    }
     let state = PolicyState {
         policy: body.policy,
         product: body.product,
@@ -178,6 +198,36 @@ pub(crate) fn purchase(
         insurer: product.insurer.clone(),
     }))?;
     respond(&state)
+}
+
+/// Refuses a purchase of `product` while `patient` holds an active policy of
+/// it: purchased and awaiting the insurer, or issued and in its term.
+fn refuse_a_second_active(
+    tx: &mut Tx<'_>,
+    patient: &carechain_core::ids::ActorId,
+    product: carechain_core::ids::ProductId,
+) -> Result<(), ContractError> {
+    let Some(held) = tx.get::<PolicyId>(&keys::held_product(patient, product))? else {
+        return Ok(());
+    };
+    let policy: PolicyState = tx.load(&keys::policy(held), "policy", held)?;
+    let active = match policy.status {
+        PolicyStatus::Purchased => true,
+        PolicyStatus::Issued => policy.ends_at.is_some_and(|end| tx.now() <= end),
+        PolicyStatus::Declined => false,
+    };
+    if active {
+        return Err(ContractError::PolicyAlreadyActive {
+            product,
+            policy: held,
+        });
+    }
+    Ok(())
+}
+
+/// What has been paid so far against `record` (rules ≥ 3), in its billed currency.
+fn paid_for(tx: &mut Tx<'_>, record: RecordId) -> Result<u64, ContractError> {
+    Ok(tx.get::<u64>(&keys::paid(record))?.unwrap_or(0))
 }
 
 /// The purchase `policy` of one of `insurer`'s products, still awaiting the
@@ -337,9 +387,29 @@ fn decide(
     if record.patient != policy.patient {
         return reject(RejectionReason::RecordNotPatients);
     }
-    if record.written_at < starts_at || record.written_at > ends_at {
+    // Rules ≥ 3: the doctor-signed date of service; before, the write's time.
+    let treated_at = if rules >= TREATMENT_RULES {
+        treatment_of(&record)?.date_of_service
+    } else {
+        record.written_at
+    };
+    if treated_at < starts_at || treated_at > ends_at {
         return reject(RejectionReason::RecordOutsideTerm);
     }
+    // Rules ≥ 3: at most the billed amount in total, across every policy.
+    let remaining = if rules >= ONE_PAYMENT_RULES {
+        let facts = treatment_of(&record)?;
+        if facts.currency != product.currency {
+            return reject(RejectionReason::CurrencyMismatch);
+        }
+        let remaining = facts.billed.saturating_sub(paid_for(tx, body.record)?);
+        if remaining == 0 {
+            return reject(RejectionReason::TreatmentPaidInFull);
+        }
+        Some(remaining)
+    } else {
+        None
+    };
     let covered: CoveredCode =
         item.code
             .parse()
@@ -371,7 +441,7 @@ fn decide(
         return reject(RejectionReason::ProofFailed);
     }
     Ok(Decision::Approved {
-        payout: item.payout,
+        payout: remaining.map_or(item.payout, |left| item.payout.min(left)),
         currency: product.currency.clone(),
     })
 }
@@ -400,8 +470,12 @@ pub(crate) fn claim(
     let product: ProductState =
         tx.load(&keys::product(policy.product), "product", policy.product)?;
     let decision = decide(tx, verified.rules, body, &policy, &product)?;
-    if matches!(decision, Decision::Approved { .. }) {
+    if let Decision::Approved { payout, .. } = decision {
         tx.put(&keys::claimed(body.policy, body.record), &body.claim)?;
+        if verified.rules >= ONE_PAYMENT_RULES {
+            let paid = paid_for(tx, body.record)?.saturating_add(payout);
+            tx.put(&keys::paid(body.record), &paid)?;
+        }
     }
     let state = ClaimState {
         claim: body.claim,

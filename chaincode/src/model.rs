@@ -87,6 +87,14 @@ pub mod keys {
     pub fn claimed(policy: impl Display, record: impl Display) -> String {
         format!("claimed/{policy}/{record}")
     }
+    /// Rules ≥ 3: what has been paid against a record, across every policy.
+    pub fn paid(record: impl Display) -> String {
+        format!("paid/{record}")
+    }
+    /// Rules ≥ 3: the patient's latest purchase of a product, valued with its policy id.
+    pub fn held_product(patient: impl Display, product: impl Display) -> String {
+        format!("held-product/{patient}/{product}")
+    }
     /// Index: a patient's claims.
     pub fn patient_claim(patient: impl Display, id: impl Display) -> String {
         format!("patient-claims/{patient}/{id}")

@@ -2,18 +2,29 @@
 //! wrapped keys, Paillier-encrypted code and category, signed); a reader
 //! other than the patient reads one through a transaction that logs the
 //! access and returns the ciphertext with that reader's wrapped key.
+//!
+//! From storage rules 3 a write must carry the doctor-signed treatment facts
+//! ([`Treatment`]): a date of service not after the write (within the
+//! ledger's clock skew) nor more than the ledger's window
+//! (`max_service_age_secs`, default a year) before it, a positive billed
+//! amount and its currency. They are kept with the record: claims check the
+//! policy term against the date of service and pay at most the billed amount
+//! in total (see `insurance`). Under older rules the facts are optional and
+//! ignored (not checked, not stored), so those chains replay unchanged.
 
 use std::collections::BTreeSet;
 
 use carechain_core::ids::{ActorId, B64};
 use carechain_core::ledger::{Event, RecordEvent, RecordForReader, RecordWritten};
 use carechain_core::paillier;
-use carechain_core::statement::{AccessAction, ReadRecord, RecordCategory, Role, WriteRecord};
+use carechain_core::statement::{
+    AccessAction, MAX_SERVICE_AGE_SECS, ReadRecord, RecordCategory, Role, Treatment, WriteRecord,
+};
 
 use crate::consent::{current_readers, grant_in_force, load_patient};
 use crate::contract::{Tx, Verified, respond};
 use crate::error::ContractError;
-use crate::model::{AccessLogEntry, Identity, RecordState, WrappedKeyState, keys};
+use crate::model::{AccessLogEntry, Identity, LedgerConfig, RecordState, WrappedKeyState, keys};
 
 /// XChaCha20-Poly1305 nonce length.
 const NONCE_LEN: usize = 24;
@@ -23,6 +34,72 @@ const MAX_PAYLOAD_LEN: usize = 1 << 20;
 const ENC_LEN: usize = 65;
 /// An AES-256-GCM-wrapped 32-byte data key: key + tag.
 const WRAPPED_KEY_LEN: usize = 32 + 16;
+
+/// The storage rules from which a record write carries the treatment facts.
+pub(crate) const TREATMENT_RULES: u32 = 3;
+/// The shortest service window a ledger may set: a day.
+const MIN_SERVICE_AGE_SECS: i64 = 86_400;
+
+/// `config` with its service window settled at `init`: stored explicitly from
+/// rules 3 (the default if absent, so a later default never changes an
+/// existing ledger), refused under older rules, which have no such check.
+pub(crate) fn settle_service_window(
+    mut config: LedgerConfig,
+) -> Result<LedgerConfig, ContractError> {
+    if config.rules < TREATMENT_RULES {
+        if config.max_service_age_secs.is_some() {
+            return Err(ContractError::invalid(
+                "max_service_age_secs",
+                format!(
+                    "expected no service window under rules {} (records carry treatment facts from rules {TREATMENT_RULES})",
+                    config.rules
+                ),
+            ));
+        }
+        return Ok(config);
+    }
+    let window = config.service_window_secs();
+    if !(MIN_SERVICE_AGE_SECS..=MAX_SERVICE_AGE_SECS).contains(&window) {
+        return Err(ContractError::invalid(
+            "max_service_age_secs",
+            format!(
+                "expected {MIN_SERVICE_AGE_SECS}..={MAX_SERVICE_AGE_SECS} seconds, found {window}"
+            ),
+        ));
+    }
+    config.max_service_age_secs = Some(window);
+    Ok(config)
+}
+
+/// The treatment facts a write keeps: from rules 3 required and checked at
+/// `now`, before ignored.
+fn treatment_facts(
+    config: &LedgerConfig,
+    body: &WriteRecord,
+    now: i64,
+) -> Result<Option<Treatment>, ContractError> {
+    if config.rules < TREATMENT_RULES {
+        return Ok(None);
+    }
+    let facts = body
+        .treatment
+        .as_ref()
+        .ok_or(ContractError::TreatmentMissing)?;
+    facts.check(now, config.max_skew_secs, config.service_window_secs())?;
+    Ok(Some(facts.clone()))
+}
+
+/// The treatment facts of a record written under rules ≥ 3, where every
+/// write carries them (their absence is corrupt state).
+pub(crate) fn treatment_of(record: &RecordState) -> Result<&Treatment, ContractError> {
+    record
+        .treatment
+        .as_ref()
+        .ok_or_else(|| ContractError::CorruptState {
+            key: keys::record(record.record),
+            reason: "a rules-3 record without treatment facts".into(),
+        })
+}
 
 /// Checks the shape of a wrapped key (the contract cannot open it).
 pub(crate) fn check_wrapped(field: &'static str, enc: &B64, ct: &B64) -> Result<(), ContractError> {
@@ -69,6 +146,7 @@ pub(crate) fn paillier_key(patient: &Identity) -> Result<paillier::PublicKey, Co
 /// `write_record`: a doctor with a write grant in force writes a record.
 pub(crate) fn write(
     tx: &mut Tx<'_>,
+    config: &LedgerConfig,
     verified: &Verified,
     body: &WriteRecord,
     token: &str,
@@ -114,6 +192,8 @@ pub(crate) fn write(
             ),
         ));
     }
+    let now = tx.now();
+    let treatment = treatment_facts(config, body, now)?;
     let paillier = paillier_key(&patient)?;
     ciphertext(&paillier, "code", &body.code)?;
     ciphertext(&paillier, "code_category", &body.code_category)?;
@@ -143,7 +223,6 @@ pub(crate) fn write(
             },
         )?;
     }
-    let now = tx.now();
     let state = RecordState {
         record: body.record,
         patient: body.patient.clone(),
@@ -155,6 +234,7 @@ pub(crate) fn write(
         code_category: body.code_category.clone(),
         written_at: now,
         statement: token.to_owned(),
+        treatment,
     };
     tx.put(&key, &state)?;
     tx.index(&keys::patient_record(&body.patient, body.record))?;

@@ -10,6 +10,15 @@ mod support;
 
 use carechain_core::ids::{B64, ClaimId, PolicyId, RecordId};
 use carechain_core::statement::*;
+use carechain_testkit::statements::{product as product_body, purchase, visit};
+
+/// A visit on `date_of_service` billed `billed` EUR minor units.
+fn visit_billed(date_of_service: i64, billed: u64) -> Treatment {
+    Treatment {
+        billed,
+        ..visit(date_of_service)
+    }
+}
 use support::insurance::*;
 use support::*;
 
@@ -87,11 +96,7 @@ fn a_proof_made_for_another_ciphertext_is_rejected() {
 
 #[test]
 fn the_same_record_is_never_approved_twice_under_one_policy() {
-    let (mut w, patient, doctor, insurer) = setup();
-    let product = w.product(&insurer, &[("E11", 50_000), ("E11.9", 70_000)]);
-    let policy = w.policy(&insurer, &patient, product);
-    let other_policy = w.policy(&insurer, &patient, product);
-    w.advance(60);
+    let (mut w, patient, doctor, _, policy) = insured(&[("E11", 50_000), ("E11.9", 70_000)]);
     let record = w.write(&doctor, &patient, "E11.9");
     let first = w.claim(&patient, policy, record, 0).unwrap();
     assert_eq!(decision(&first), ("approved", None));
@@ -99,9 +104,110 @@ fn the_same_record_is_never_approved_twice_under_one_policy() {
         let again = w.claim(&patient, policy, record, item).unwrap();
         assert_eq!(decision(&again), ("rejected", Some("already_claimed")));
     }
-    // Under another policy the record can be claimed.
+}
+
+#[test]
+fn before_rules_3_a_record_is_paid_again_under_a_second_policy_of_the_same_product() {
+    let (mut w, patient, doctor, insurer) = setup_under(Some(2));
+    let product = w.product(&insurer, &[("E11", 50_000), ("E11.9", 70_000)]);
+    let policy = w.policy(&insurer, &patient, product);
+    let other_policy = w.policy(&insurer, &patient, product);
+    w.advance(60);
+    let record = w.write(&doctor, &patient, "E11.9");
+    let first = w.claim(&patient, policy, record, 0).unwrap();
+    assert_eq!(decision(&first), ("approved", None));
+    // Under another policy the record can be claimed: the old meaning, kept for replay.
     let elsewhere = w.claim(&patient, other_policy, record, 1).unwrap();
     assert_eq!(decision(&elsewhere), ("approved", None));
+    assert_eq!(elsewhere["decision"]["payout"], 70_000);
+}
+
+#[test]
+fn under_rules_3_a_second_active_policy_of_a_product_is_refused_at_purchase() {
+    let (mut w, patient, _, insurer) = setup();
+    let product = w.product(&insurer, &[("E11", 50_000)]);
+    let first = w.purchase(&patient, product);
+    let again = purchase(product, &mut w.rng);
+    // Awaiting the insurer is active; so is issued and in term.
+    let err = w.refuses_as(
+        &patient,
+        Action::PurchasePolicy(again.clone()),
+        "policy_already_active",
+    );
+    assert!(err.message.contains(&first.to_string()), "{}", err.message);
+    w.issue(&insurer, &patient, first, product).unwrap();
+    w.refuses_as(
+        &patient,
+        Action::PurchasePolicy(again.clone()),
+        "policy_already_active",
+    );
+    // Once its term is over the product can be bought again.
+    w.advance(366 * DAY);
+    w.submit(&patient, Action::PurchasePolicy(again.clone()))
+        .unwrap();
+    // A declined purchase does not count.
+    w.decline(&insurer, again.policy, "no").unwrap();
+    w.purchase(&patient, product);
+    // Another patient, or another product, is not concerned.
+    let other = w.patient(1);
+    w.purchase(&other, product);
+    let second_product = w.product(&insurer, &[("E11", 50_000)]);
+    w.purchase(&patient, second_product);
+}
+
+#[test]
+fn under_rules_3_a_treatment_is_paid_once_across_policies_and_insurers() {
+    let (mut w, patient, doctor, insurer) = setup();
+    let other_insurer = w.registered(Role::Insurer);
+    let first_product = w.product(&insurer, &[("E11", 50_000)]);
+    let second_product = w.product(&other_insurer, &[("E11.9", 70_000)]);
+    let first = w.policy(&insurer, &patient, first_product);
+    let second = w.policy(&other_insurer, &patient, second_product);
+    let mut in_dollars = product_body(&[("E11", 10_000)], &mut w.rng);
+    in_dollars.currency = "USD".into();
+    let usd_product = in_dollars.product;
+    w.submit(&other_insurer, Action::PublishProduct(in_dollars))
+        .unwrap();
+    let usd = w.policy(&other_insurer, &patient, usd_product);
+    w.advance(60);
+    // Billed 800.00: the first insurer pays its 500.00 in full…
+    let record = w.write_treated(&doctor, &patient, "E11.9", visit_billed(w.now(), 80_000));
+    let paid = w.claim(&patient, first, record, 0).unwrap();
+    assert_eq!(decision(&paid), ("approved", None));
+    assert_eq!(paid["decision"]["payout"], 50_000);
+    // …the second only the remaining 300.00 of its 700.00…
+    let rest = w.claim(&patient, second, record, 0).unwrap();
+    assert_eq!(decision(&rest), ("approved", None));
+    assert_eq!(rest["decision"]["payout"], 30_000);
+    // …and nothing remains for a third, whose claim changes nothing but itself.
+    let before = w.snapshot();
+    let none = w
+        .claim_with(&patient, usd, record, 0, B64(vec![1; 256]))
+        .unwrap();
+    assert_eq!(decision(&none), ("rejected", Some("currency_mismatch")));
+    let late = w.claim(&patient, second, record, 0).unwrap();
+    assert_eq!(decision(&late), ("rejected", Some("already_claimed")));
+    let claim_keys = |snapshot: &[(String, Vec<u8>)]| -> Vec<String> {
+        snapshot
+            .iter()
+            .map(|(k, _)| k.clone())
+            .filter(|k| {
+                !k.starts_with("claim/") && !k.contains("-claims/") && !k.starts_with("nonce/")
+            })
+            .collect()
+    };
+    assert_eq!(claim_keys(&before), claim_keys(&w.snapshot()));
+    let third_product = w.product(&insurer, &[("E11", 90_000)]);
+    let third = w.policy(&insurer, &patient, third_product);
+    let record_later = w.write_treated(&doctor, &patient, "E11.9", visit_billed(w.now(), 80_000));
+    let settled = w.claim(&patient, third, record, 0).unwrap();
+    assert_eq!(
+        decision(&settled),
+        ("rejected", Some("treatment_paid_in_full"))
+    );
+    // Another treatment is paid on its own bill.
+    let other = w.claim(&patient, third, record_later, 0).unwrap();
+    assert_eq!(other["decision"]["payout"], 80_000);
 }
 
 #[test]
@@ -161,7 +267,9 @@ fn a_policy_not_issued_or_past_its_term_is_not_active() {
         .unwrap();
     assert_eq!(decision(&result), ("rejected", Some("policy_not_active")));
 
-    // Issued, record inside the term, claimed after the term ended.
+    // Issued, record inside the term, claimed after the term ended (another
+    // product: the unissued purchase still holds this one).
+    let product = w.product(&insurer, &[("E11", 50_000)]);
     let policy = w.policy(&insurer, &patient, product);
     w.advance(60);
     let doctor_again = w.consent(&doctor, &patient);

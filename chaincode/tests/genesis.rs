@@ -157,7 +157,7 @@ fn init_with_a_bad_config_is_refused() {
         br#"{"audience":"carechain:test","max_lifetime_secs":59}"#,
         br#"{"audience":"carechain:test","max_lifetime_secs":86401}"#,
         // Storage rules this contract does not know.
-        br#"{"audience":"carechain:test","rules":3}"#,
+        br#"{"audience":"carechain:test","rules":4}"#,
     ] {
         w.init_refused(
             &[config.to_vec(), token.clone().into_bytes()],

@@ -270,7 +270,10 @@ fn config_and_identity_queries_return_the_stored_values() {
     let config = w.raw_query("config", &[]).unwrap();
     assert_eq!(
         config,
-        serde_json::json!({"audience": AUD, "max_skew_secs": 300, "max_lifetime_secs": 3600, "rules": 2})
+        serde_json::json!({
+            "audience": AUD, "max_skew_secs": 300, "max_lifetime_secs": 3600, "rules": 3,
+            "max_service_age_secs": 365 * DAY
+        })
     );
     let doctor = w.registered(Role::Doctor);
     let identity = w.raw_query("identity", &[doctor.id().as_str()]).unwrap();

@@ -200,6 +200,15 @@ pub enum DoctorCommand {
         /// The record's category.
         #[arg(long, default_value = "general")]
         category: String,
+        /// What the encounter was billed, in minor units (cents): 12000 is 120.00.
+        #[arg(long, value_name = "MINOR_UNITS")]
+        billed: u64,
+        /// The billed amount's ISO 4217 currency.
+        #[arg(long, default_value = "EUR")]
+        currency: String,
+        /// The date of service (Unix seconds; default: now).
+        #[arg(long, value_name = "UNIX_SECONDS")]
+        date_of_service: Option<i64>,
         /// Tests only: `E(code)` encrypts this code instead of the payload's,
         /// playing a lying doctor whose record the patient's phone flags.
         #[arg(long, hide = true, value_name = "CODE")]

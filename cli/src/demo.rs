@@ -23,7 +23,7 @@ use carechain_core::paillier::DEFAULT_MODULUS_BITS;
 use carechain_core::protocol::check::CodeCheck;
 use carechain_core::protocol::fhir;
 use carechain_core::statement::{
-    AccessAction, CoveredItem, PublishProduct, RecordCategory, Role, Scope,
+    AccessAction, CoveredItem, PublishProduct, RecordCategory, Role, Scope, Treatment,
 };
 use carechain_core::wallet::Wallet;
 
@@ -109,7 +109,8 @@ fn unexpected(
     fail(step, what, format!("expected {expected}, found {found:?}"))
 }
 
-fn now() -> i64 {
+/// The local clock, in Unix seconds.
+pub(crate) fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
@@ -437,6 +438,9 @@ async fn write_and_claim(
     phone.file_claim(policy, record, anyway).await
 }
 
+/// What each visit of the demo is billed: 800.00 EUR.
+const VISIT_BILLED: u64 = 80_000;
+
 /// The doctor writes a minimal FHIR Condition with ICD-10-CM `code` for `patient`.
 async fn write(
     doctor: &StaffClient,
@@ -445,7 +449,12 @@ async fn write(
     text: &str,
 ) -> Result<RecordId, ClientError> {
     let doc = fhir::condition(patient.as_str(), code, text).to_string();
+    let visit = Treatment {
+        date_of_service: now(),
+        billed: VISIT_BILLED,
+        currency: "EUR".into(),
+    };
     doctor
-        .write_record(patient, RecordCategory::General, &doc)
+        .write_record(patient, RecordCategory::General, &doc, &visit)
         .await
 }

@@ -27,7 +27,7 @@ use carechain_core::icd10::Icd10Code;
 use carechain_core::ids::{ActorId, ClaimId, PolicyId, ProductId, RecordId};
 use carechain_core::protocol::fhir::{self, FhirError};
 use carechain_core::statement::{
-    AccessAction, CoveredItem, PublishProduct, PurposeOfUse, Role, Scope,
+    AccessAction, CoveredItem, PublishProduct, PurposeOfUse, Role, Scope, Treatment,
 };
 use keystore::{Session, StoreError};
 use staff::{At as _, RelayError, parse_id};
@@ -277,6 +277,9 @@ async fn doctor(cli: &Cli, keystore: &Path, command: &DoctorCommand) -> Result<(
             condition,
             category,
             encrypted_code,
+            billed,
+            currency,
+            date_of_service,
         } => {
             let text = match (file, condition) {
                 (Some(file), _) => std::fs::read_to_string(file)
@@ -296,7 +299,12 @@ async fn doctor(cli: &Cli, keystore: &Path, command: &DoctorCommand) -> Result<(
                 .map(|code| parse_id(code, "encrypted code"))
                 .transpose()
                 .map_err(CliError::Invalid)?;
-            Some((patient, text, valid.code, category, encrypted))
+            let treatment = Treatment {
+                date_of_service: date_of_service.unwrap_or_else(demo::now),
+                billed: *billed,
+                currency: currency.clone(),
+            };
+            Some((patient, text, valid.code, category, encrypted, treatment))
         }
         _ => None,
     };
@@ -336,14 +344,18 @@ async fn doctor(cli: &Cli, keystore: &Path, command: &DoctorCommand) -> Result<(
             print_json(&requests);
         }
         DoctorCommand::Write { .. } => {
-            if let Some((patient, text, code, category, encrypted)) = record {
+            if let Some((patient, text, code, category, encrypted, treatment)) = record {
                 let written = match &encrypted {
                     Some(lie) => {
                         doctor
-                            .write_record_encrypting(&patient, category, &text, lie)
+                            .write_record_encrypting(&patient, category, &text, lie, &treatment)
                             .await
                     }
-                    None => doctor.write_record(&patient, category, &text).await,
+                    None => {
+                        doctor
+                            .write_record(&patient, category, &text, &treatment)
+                            .await
+                    }
                 };
                 let id = written.at("POST /v1/records")?;
                 say(

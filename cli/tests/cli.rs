@@ -186,7 +186,9 @@ fn invalid_fhir_is_refused_before_anything_is_sent() {
         let file = write_file(dir.path(), name, &json);
         let out = run(
             dir.path(),
-            &["--relay", &dead, "doctor", "write", &patient, &file],
+            &[
+                "--relay", &dead, "doctor", "write", &patient, &file, "--billed", "12000",
+            ],
             &[],
         );
         let (_, stderr) = text(&out);
@@ -379,7 +381,11 @@ async fn a_doctor_without_a_write_grant_is_refused_by_the_relay() {
             r#"{{"resourceType":"Condition","subject":{{"reference":"Patient/{patient}"}},"code":{{"coding":[{{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"E11.9"}}]}}}}"#
         ),
     );
-    let write = go(s(&["doctor", "write", &patient, &file]), doc_env()).await;
+    let write = go(
+        s(&["doctor", "write", &patient, &file, "--billed", "12000"]),
+        doc_env(),
+    )
+    .await;
     let (_, stderr) = text(&write);
     assert!(!write.status.success());
     assert!(stderr.contains("the relay refused"), "{stderr}");

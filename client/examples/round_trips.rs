@@ -41,7 +41,9 @@ use carechain_core::ids::{PolicyId, RecordId};
 use carechain_core::ledger::Decision;
 use carechain_core::protocol::check::CodeCheck;
 use carechain_core::protocol::fhir;
-use carechain_core::statement::{AccessAction, PurposeOfUse, RecordCategory, Role, Scope};
+use carechain_core::statement::{
+    AccessAction, PurposeOfUse, RecordCategory, Role, Scope, Treatment,
+};
 use carechain_core::wallet::Wallet;
 use carechain_testkit::process::{LEDGER_AUDIENCE, RelayProcess, relay_binary};
 use carechain_testkit::statements;
@@ -267,8 +269,13 @@ async fn main() -> Result<(), Error> {
             .map(|_| {
                 let (writer, me, json) = (writer.clone(), me.clone(), json.clone());
                 async move {
+                    let visit = Treatment {
+                        date_of_service: now(),
+                        billed: 12_000,
+                        currency: "EUR".into(),
+                    };
                     writer
-                        .write_record(&me, RecordCategory::General, &json)
+                        .write_record(&me, RecordCategory::General, &json, &visit)
                         .await
                 }
             })

@@ -8,7 +8,7 @@ use carechain_core::protocol::fhir;
 use carechain_core::protocol::record::open_record;
 use carechain_core::protocol::write::{RecordWrite, paillier_key};
 use carechain_core::statement::{
-    AccessAction, AccessRequest, Action, PurposeOfUse, ReadRecord, RecordCategory, Scope,
+    AccessAction, AccessRequest, Action, PurposeOfUse, ReadRecord, RecordCategory, Scope, Treatment,
 };
 
 use crate::error::ClientError;
@@ -72,17 +72,19 @@ impl StaffClient {
         self.session.list(&path).await
     }
 
-    /// Writes a FHIR document (one `Condition`, checked first) for `patient`;
-    /// the record's id.
+    /// Writes a FHIR document (one `Condition`, checked first) for `patient`
+    /// documenting `treatment` (date of service, billed amount), signed with
+    /// the rest; the record's id.
     pub async fn write_record(
         &self,
         patient: &ActorId,
         category: RecordCategory,
         fhir_json: &str,
+        treatment: &Treatment,
     ) -> Result<RecordId, ClientError> {
         let valid = fhir::validate(fhir_json, patient.as_str())
             .map_err(|e| ClientError::InvalidInput(e.to_string()))?;
-        self.write_record_encrypting(patient, category, fhir_json, &valid.code)
+        self.write_record_encrypting(patient, category, fhir_json, &valid.code, treatment)
             .await
     }
 
@@ -94,6 +96,7 @@ impl StaffClient {
         category: RecordCategory,
         fhir_json: &str,
         code: &Icd10Code,
+        treatment: &Treatment,
     ) -> Result<RecordId, ClientError> {
         let identity = self.identity(patient).await?;
         let paillier = identity.paillier.ok_or_else(|| {
@@ -110,6 +113,7 @@ impl StaffClient {
             ))
             .await?;
         let (patient, payload, code) = (patient.clone(), fhir_json.to_owned(), code.clone());
+        let treatment = treatment.clone();
         let write = blocking(move || {
             let readers: Vec<_> = readers.into_iter().map(|r| (r.actor, r.hpke_key)).collect();
             let pk = paillier_key(&paillier.public_key)?;
@@ -121,6 +125,7 @@ impl StaffClient {
                 code: &code,
                 paillier_key: &pk,
                 readers: &readers,
+                treatment,
             }
             .compose(&mut OsRng)?)
         })

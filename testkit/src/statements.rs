@@ -3,6 +3,8 @@
 //! composer, the one key re-wrapper, the one claim prover — so a test world
 //! sends exactly what a phone or a staff client would.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use carechain_core::envelope::WrappedKey;
 use carechain_core::icd10::Icd10Code;
 use carechain_core::identity::SigningKey;
@@ -14,7 +16,8 @@ use carechain_core::protocol::grant::rewrap_keys;
 use carechain_core::protocol::write::RecordWrite;
 use carechain_core::statement::{
     AccessAction, AccessRequest, Action, CoveredItem, DeclinePolicy, FileClaim, Grant, IssuePolicy,
-    PublishProduct, PurchasePolicy, PurposeOfUse, RecordCategory, Scope, Statement, WriteRecord,
+    PublishProduct, PurchasePolicy, PurposeOfUse, RecordCategory, Scope, Statement, Treatment,
+    WriteRecord,
 };
 use rand_core::CryptoRngCore;
 use serde_json::Value;
@@ -37,6 +40,35 @@ pub fn statement(
 /// `act` signed by the holder of `key`, issued at `now`: a compact JWS.
 pub fn sign(key: &SigningKey, act: Action, now: i64, rng: &mut impl CryptoRngCore) -> String {
     statement(key, act, now, rng).sign(key).expect("sign")
+}
+
+/// `token` (a compact ES256 JWS) with its signature (r, s) replaced by the
+/// twin (r, n − s): as valid a signature, high-S if the original was low-S.
+pub fn high_s_twin(token: &str) -> String {
+    let (signed, signature) = token.rsplit_once('.').expect("a compact JWS");
+    let bytes = URL_SAFE_NO_PAD.decode(signature).expect("base64url");
+    let signature = p256::ecdsa::Signature::from_slice(&bytes).expect("an ES256 signature");
+    let (r, s) = signature.split_scalars();
+    let twin = p256::ecdsa::Signature::from_scalars(r, -s).expect("a valid twin");
+    format!("{signed}.{}", URL_SAFE_NO_PAD.encode(twin.to_bytes()))
+}
+
+/// `statement` signed by `key` (low-S) under the protected `header` as
+/// given: a JWS a conforming signer could make that this crate's signer never does.
+pub fn sign_with_header(statement: &Statement, header: &Value, key: &SigningKey) -> String {
+    use p256::ecdsa::signature::Signer as _;
+    let signing_input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(header).expect("header JSON")),
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(statement).expect("claims JSON"))
+    );
+    let secret = p256::ecdsa::SigningKey::from_slice(key.to_bytes().as_slice()).expect("a key");
+    let signature: p256::ecdsa::Signature = secret.sign(signing_input.as_bytes());
+    let signature = signature.normalize_s().unwrap_or(signature);
+    format!(
+        "{signing_input}.{}",
+        URL_SAFE_NO_PAD.encode(signature.to_bytes())
+    )
 }
 
 /// A doctor's request for `actions` on `scope` of `patient`'s records, for treatment.
@@ -101,12 +133,26 @@ pub fn fhir(code: &str) -> Value {
     serde_json::json!({"resourceType": "Condition", "code": code})
 }
 
-/// A record of `patient` with diagnosis `code`, sealed for `readers`.
+/// What a test visit is billed by default: 1 000.00 EUR, above every test
+/// product's payout, so a first claim pays the item's payout in full.
+pub const BILLED: u64 = 100_000;
+
+/// A visit on `date_of_service` billed [`BILLED`] EUR.
+pub fn visit(date_of_service: i64) -> Treatment {
+    Treatment {
+        date_of_service,
+        billed: BILLED,
+        currency: "EUR".into(),
+    }
+}
+
+/// A record of `patient` with diagnosis `code` documenting `treatment`, sealed for `readers`.
 pub fn record_write(
     patient: &Actor,
     code: &str,
     category: RecordCategory,
     readers: &[(ActorId, B64)],
+    treatment: Treatment,
     rng: &mut impl CryptoRngCore,
 ) -> WriteRecord {
     let parsed: Icd10Code = code.parse().expect("an ICD-10 code");
@@ -119,6 +165,7 @@ pub fn record_write(
         code: &parsed,
         paillier_key: patient.paillier_public(),
         readers,
+        treatment,
     }
     .compose(rng)
     .expect("compose the write")

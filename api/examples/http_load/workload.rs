@@ -178,6 +178,11 @@ pub async fn claims(
             code: &code,
             paillier_key: sk.public_key(),
             readers: &readers,
+            treatment: Treatment {
+                date_of_service: carechain_api::db::now(),
+                billed: 100_000,
+                currency: "EUR".into(),
+            },
         }
         .compose_with(diagnosis, &mut world.rng)
         .expect("compose the record write");

@@ -186,6 +186,7 @@ fn action<S: RelayApp>(app: &mut TestApp<S>, path: &str, s: &Scenario) -> Action
             keys: vec![],
             code: junk(),
             code_category: junk(),
+            treatment: None,
         }),
         "/v1/records/{id}/read" => Action::ReadRecord(ReadRecord { record: s.record }),
         "/v1/products" => app.product_act("n", "E11").1,

@@ -199,6 +199,11 @@ impl<S: RelayApp> TestApp<S> {
             code: &code,
             paillier_key: patient.paillier.unwrap().public_key(),
             readers: &readers,
+            treatment: Treatment {
+                date_of_service: carechain_api::db::now(),
+                billed: 100_000,
+                currency: "EUR".into(),
+            },
         }
         .compose(&mut self.rng)
         .unwrap();

@@ -82,6 +82,18 @@ codes! {
     Conflict = "conflict", 409;
     /// The payload is malformed or out of range.
     InvalidPayload = "invalid_payload", 400;
+    /// A record write (rules ≥ 3) carries no treatment facts.
+    TreatmentMissing = "treatment_missing", 400;
+    /// A record's date of service is after the write.
+    ServiceDateInFuture = "service_date_in_future", 400;
+    /// A record's date of service is further before the write than the ledger allows.
+    ServiceDateTooOld = "service_date_too_old", 400;
+    /// A record's billed amount is zero.
+    BilledAmountInvalid = "billed_amount_invalid", 400;
+    /// A currency is not an ISO 4217 code.
+    CurrencyInvalid = "currency_invalid", 400;
+    /// The patient already holds an active policy of the product bought.
+    PolicyAlreadyActive = "policy_already_active", 409;
     /// The state underneath failed.
     LedgerUnavailable = "ledger_unavailable", 500;
     /// A stored value could not be decoded.

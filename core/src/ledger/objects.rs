@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::identity::VerifyingKey;
 use crate::ids::{ActorId, B64, ClaimId, PolicyId, ProductId, RecordId, RequestId};
 use crate::statement::{
-    AccessAction, CoveredItem, PaillierRegistration, PurposeOfUse, RecordCategory, Role, Scope,
+    AccessAction, CoveredItem, DEFAULT_MAX_SERVICE_AGE_SECS, PaillierRegistration, PurposeOfUse,
+    RecordCategory, Role, Scope, Treatment,
 };
 
 /// Ledger-wide settings fixed at `init`.
@@ -33,6 +34,19 @@ pub struct LedgerConfig {
     /// existed, so that their chains replay identically).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_paillier_bits: Option<u32>,
+    /// Rules ≥ 3: how long before a record write its date of service may
+    /// lie, in seconds (absent: [`DEFAULT_MAX_SERVICE_AGE_SECS`]; ledgers
+    /// before rules 3 never look at it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_service_age_secs: Option<i64>,
+}
+
+impl LedgerConfig {
+    /// How long before a write its date of service may lie (rules ≥ 3).
+    pub fn service_window_secs(&self) -> i64 {
+        self.max_service_age_secs
+            .unwrap_or(DEFAULT_MAX_SERVICE_AGE_SECS)
+    }
 }
 
 fn is_zero(rules: &u32) -> bool {
@@ -178,6 +192,10 @@ pub struct RecordState {
     pub written_at: i64,
     /// The doctor's signed statement, so anyone can re-check the signature.
     pub statement: String,
+    /// Rules ≥ 3: the date of service and billed amount the doctor signed
+    /// (absent on records written under older rules).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub treatment: Option<Treatment>,
 }
 
 /// A data key wrapped for one reader.
@@ -294,6 +312,11 @@ pub enum RejectionReason {
     PolicyNotActive,
     /// The item index is not one of the product's items.
     UnknownItem,
+    /// Rules ≥ 3: the treatment's billed amount has been paid in full, under
+    /// this or other policies.
+    TreatmentPaidInFull,
+    /// Rules ≥ 3: the product pays in another currency than the treatment was billed in.
+    CurrencyMismatch,
 }
 
 /// The contract's decision on a claim.
@@ -301,7 +324,8 @@ pub enum RejectionReason {
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(tag = "decision", rename_all = "snake_case")]
 pub enum Decision {
-    /// Approved with the item's payout.
+    /// Approved with the item's payout (rules ≥ 3: at most what remains of
+    /// the treatment's billed amount).
     Approved {
         /// Payout in minor units.
         payout: u64,

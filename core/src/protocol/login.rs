@@ -1,12 +1,17 @@
 //! The patient's login proof: a compact ES256 JWS by the device key over
 //! `{"challenge", "aud", "iat", "exp"}`, answering the relay's challenge.
 //! Signed through [`SigningKey`], so the secret scalar never leaves it.
+//!
+//! Like a statement under the ledger's strict rules, a proof has one valid
+//! signature: signing makes it low-S and verifying refuses a high-S twin or
+//! any `crit` header.
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use super::ProtocolError;
 use crate::identity::{SigningKey, VerifyingKey};
+use crate::statement::{StatementError, strict};
 
 /// How long a login proof lives.
 pub const LOGIN_PROOF_TTL_SECS: i64 = 60;
@@ -43,12 +48,13 @@ pub fn sign_login_proof(
     };
     let mut header = Header::new(Algorithm::ES256);
     header.typ = Some("JWT".to_owned());
-    jsonwebtoken::encode(
+    let token = jsonwebtoken::encode(
         &header,
         &claims,
         &EncodingKey::from_ec_der(&key.to_pkcs8_der()),
     )
-    .map_err(|e| ProtocolError::Signing(e.to_string()))
+    .map_err(|e| ProtocolError::Signing(e.to_string()))?;
+    strict::normalize(token).map_err(|e| ProtocolError::Signing(e.to_string()))
 }
 
 /// Why a login proof was refused.
@@ -57,6 +63,12 @@ pub enum LoginProofError {
     /// Not a compact ES256 JWS signed by the patient's key over the claims.
     #[error("the login signature is invalid")]
     BadSignature,
+    /// The signature is the high-S twin (s > n/2) of a valid one.
+    #[error("expected a low-S login signature (s <= n/2), found a high-S one")]
+    HighS,
+    /// The header has a `crit` parameter, naming extensions no verifier here understands.
+    #[error("expected no crit header in the login proof, found one")]
+    UnknownCritical,
     /// The header's `typ` is present and is not `JWT`.
     #[error("expected a login proof of type JWT, found type {found:?}")]
     WrongType {
@@ -113,6 +125,11 @@ pub fn verify_login_proof(
     let proof = jsonwebtoken::decode::<LoginProof>(token, &decoding, &validation)
         .map_err(|_| LoginProofError::BadSignature)?
         .claims;
+    strict::check(token).map_err(|err| match err {
+        StatementError::HighS => LoginProofError::HighS,
+        StatementError::UnknownCritical { .. } => LoginProofError::UnknownCritical,
+        _ => LoginProofError::BadSignature,
+    })?;
     if proof.aud != audience {
         return Err(LoginProofError::WrongAudience);
     }
@@ -180,6 +197,33 @@ mod tests {
         assert_eq!(
             verify_login_proof("not.a.jws", &key, "relay", 1_010),
             Err(LoginProofError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn proofs_are_low_s_and_a_high_s_twin_or_a_crit_header_is_refused() {
+        use crate::statement::strict::twin;
+        let p = patient(7);
+        let key = p.signing.verifying_key();
+        // Deterministic ECDSA: about half of these would be high-S without normalisation.
+        for i in 0..16 {
+            let token = sign_login_proof(&p.signing, "n", "relay", 1_000 + i).unwrap();
+            assert!(strict::check(&token).is_ok(), "proof {i} is high-S");
+            assert!(verify_login_proof(&token, &key, "relay", 1_000).is_ok());
+            assert_eq!(
+                verify_login_proof(&twin(&token), &key, "relay", 1_000),
+                Err(LoginProofError::HighS)
+            );
+        }
+        let mut header = Header::new(Algorithm::ES256);
+        header.typ = Some("JWT".to_owned());
+        header.crit = Some(vec!["exp".to_owned()]);
+        let encoding = EncodingKey::from_ec_der(&p.signing.to_pkcs8_der());
+        let critical = jsonwebtoken::encode(&header, &claims(1_000, 1_060), &encoding).unwrap();
+        let critical = strict::normalize(critical).unwrap();
+        assert_eq!(
+            verify_login_proof(&critical, &key, "relay", 1_000),
+            Err(LoginProofError::UnknownCritical)
         );
     }
 

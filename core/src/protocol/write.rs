@@ -1,7 +1,8 @@
 //! Composing a record write: the FHIR payload sealed under a fresh data key,
 //! that key wrapped for each reader (the patient and every doctor with a read
 //! grant in force), and the diagnosis code and its category encrypted under
-//! the patient's Paillier key (`E(code)`, `E(category)`).
+//! the patient's Paillier key (`E(code)`, `E(category)`), with the
+//! treatment facts (date of service, billed amount) the doctor signs.
 
 use rand_core::CryptoRngCore;
 
@@ -9,7 +10,7 @@ use super::{ProtocolError, paillier};
 use crate::envelope::{self, HpkePublicKey};
 use crate::icd10::Icd10Code;
 use crate::ids::{ActorId, B64, RecordId};
-use crate::statement::{ReaderKey, RecordCategory, WriteRecord};
+use crate::statement::{ReaderKey, RecordCategory, Treatment, WriteRecord};
 
 /// What a doctor writes; [`RecordWrite::compose`] turns it into the signed action's body.
 #[derive(Debug)]
@@ -28,6 +29,9 @@ pub struct RecordWrite<'a> {
     pub paillier_key: &'a crate::paillier::PublicKey,
     /// Who may read it: actor and published HPKE key, the patient included.
     pub readers: &'a [(ActorId, B64)],
+    /// The encounter's date of service and billed amount (required by ledgers
+    /// from storage rules 3, ignored by older ones).
+    pub treatment: Treatment,
 }
 
 /// A record's diagnosis under the patient's Paillier key: `E(code)` and
@@ -111,6 +115,7 @@ impl RecordWrite<'_> {
             keys,
             code: B64(Vec::new()),
             code_category: B64(Vec::new()),
+            treatment: Some(self.treatment.clone()),
         })
     }
 }
@@ -135,6 +140,15 @@ mod tests {
     use crate::protocol::record::open_record;
     use crate::protocol::testkeys::{paillier as key, patient, rng};
 
+    /// A visit on 2027-01-15 billed 120.00 EUR.
+    fn visit() -> Treatment {
+        Treatment {
+            date_of_service: 1_800_000_000,
+            billed: 12_000,
+            currency: "EUR".into(),
+        }
+    }
+
     /// A general record of `"fhir"` for `patient` with `code`, for `readers`.
     fn compose(
         patient: &ActorId,
@@ -149,6 +163,7 @@ mod tests {
             code,
             paillier_key: key().public_key(),
             readers,
+            treatment: visit(),
         }
         .compose(&mut rng(4))
     }
@@ -167,6 +182,7 @@ mod tests {
         let code: Icd10Code = "E11.9".parse().unwrap();
         let write = compose(&me, &code, &readers).unwrap();
         assert_eq!(write.keys.len(), 2);
+        assert_eq!(write.treatment, Some(visit()), "signed with the rest");
         let sealed = SealedPayload {
             nonce: write.nonce.clone(),
             ciphertext: write.payload.clone(),
@@ -204,6 +220,7 @@ mod tests {
             code: &code,
             paillier_key: key().public_key(),
             readers: &readers,
+            treatment: visit(),
         }
         .compose_with(diagnosis.clone(), &mut rng(4))
         .unwrap();

@@ -234,6 +234,10 @@ pub struct WriteRecord {
     pub code: B64,
     /// Paillier encryption, under the patient's key, of the code's category.
     pub code_category: B64,
+    /// The encounter's date of service and billed amount: required from
+    /// storage rules 3, ignored before (absent on writes made before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub treatment: Option<super::Treatment>,
 }
 
 /// A data key wrapped for one reader.

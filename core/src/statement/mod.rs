@@ -13,13 +13,14 @@
 //! [`JwsRules::Strict`] ([`Statement::verify_strict`]) it also refuses
 //! high-S signatures and any `crit` header (see `strict.rs`); statements this
 //! crate signs are always low-S. [`Statement::verify`] keeps the acceptance
-//! existing ledgers were written under, so their chains replay, until the
-//! contract selects the strict rules for new ledgers. Whether the issuer is
+//! ledgers before storage rules 3 were written under, so their chains
+//! replay; the contract verifies strictly from rules 3. Whether the issuer is
 //! registered and active and whether the `jti` was used before are the
 //! contract's checks.
 
 mod action;
-mod strict;
+pub(crate) mod strict;
+mod treatment;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -29,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 pub use self::action::*;
 pub use self::strict::JwsRules;
+pub use self::treatment::*;
 use crate::identity::{SigningKey, VerifyingKey};
 use crate::ids::ActorId;
 

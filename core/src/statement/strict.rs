@@ -86,3 +86,15 @@ pub(crate) fn normalize(token: String) -> Result<String, StatementError> {
         )),
     }
 }
+
+/// `token` with its signature (r, s) replaced by the twin (r, n − s): as
+/// valid, and high-S when the original is low-S.
+#[cfg(test)]
+pub(crate) fn twin(token: &str) -> String {
+    let (signed, signature) = token.rsplit_once('.').expect("a compact JWS");
+    let (r, s) = parse(signature)
+        .expect("an ES256 signature")
+        .split_scalars();
+    let twin = Signature::from_scalars(r, -s).expect("a valid twin");
+    format!("{signed}.{}", URL_SAFE_NO_PAD.encode(twin.to_bytes()))
+}

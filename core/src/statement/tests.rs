@@ -3,6 +3,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng as _;
 
+use super::strict::twin;
 use super::*;
 use crate::ids::{B64, ClaimId, PolicyId, ProductId, RecordId, RequestId};
 
@@ -115,6 +116,11 @@ fn every_action(rng: &mut ChaCha20Rng) -> Vec<Action> {
             }],
             code: bytes.clone(),
             code_category: bytes.clone(),
+            treatment: Some(Treatment {
+                date_of_service: NOW - 3_600,
+                billed: 12_000,
+                currency: "EUR".into(),
+            }),
         }),
         Action::ReadRecord(ReadRecord {
             record: RecordId::random(rng),
@@ -432,15 +438,6 @@ fn scope_containment() {
     assert!(some.covers(Laboratory) && !some.covers(MentalHealth));
 }
 
-/// `token` with its signature (r, s) replaced by the twin (r, n − s).
-fn twin(token: &str) -> String {
-    let (signed, sig) = token.rsplit_once('.').unwrap();
-    let sig = p256::ecdsa::Signature::from_slice(&URL_SAFE_NO_PAD.decode(sig).unwrap()).unwrap();
-    let (r, s) = sig.split_scalars();
-    let twin = p256::ecdsa::Signature::from_scalars(r, -s).unwrap();
-    format!("{signed}.{}", URL_SAFE_NO_PAD.encode(twin.to_bytes()))
-}
-
 fn is_low_s(token: &str) -> bool {
     let sig = token.rsplit_once('.').unwrap().1;
     let sig = p256::ecdsa::Signature::from_slice(&URL_SAFE_NO_PAD.decode(sig).unwrap()).unwrap();
@@ -536,4 +533,29 @@ fn an_issue_without_ciphertexts_has_no_items_on_the_wire_and_old_ones_keep_their
         serde_json::to_value(Action::IssuePolicy(read)).unwrap(),
         old
     );
+}
+
+#[test]
+fn a_write_without_treatment_facts_reads_as_before_and_keeps_its_shape() {
+    let mut rng = rng();
+    let someone = SigningKey::generate(&mut rng).actor_id();
+    let old = serde_json::json!({
+        "type": "write_record", "record": RecordId::random(&mut rng), "patient": someone,
+        "category": "general", "nonce": "AQI", "payload": "AQI", "keys": [],
+        "code": "AQI", "code_category": "AQI"
+    });
+    let Action::WriteRecord(read) = serde_json::from_value(old.clone()).unwrap() else {
+        panic!("expected write_record");
+    };
+    assert_eq!(read.treatment, None);
+    assert_eq!(
+        serde_json::to_value(Action::WriteRecord(read)).unwrap(),
+        old
+    );
+    let mut with = old;
+    with["treatment"] = serde_json::json!({"date_of_service": NOW, "billed": 1, "currency": "EUR"});
+    let Action::WriteRecord(read) = serde_json::from_value(with).unwrap() else {
+        panic!("expected write_record");
+    };
+    assert_eq!(read.treatment.map(|t| t.billed), Some(1));
 }

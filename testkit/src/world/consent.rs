@@ -6,7 +6,7 @@ use carechain_core::ids::{ActorId, B64, RecordId, RequestId};
 use carechain_core::ledger::{Query, Reader};
 use carechain_core::protocol::record::open_record;
 use carechain_core::statement::{
-    AccessAction, Action, Grant, ReadRecord, RecordCategory, Scope, WriteRecord,
+    AccessAction, Action, Grant, ReadRecord, RecordCategory, Scope, Treatment, WriteRecord,
 };
 use serde_json::Value;
 
@@ -148,15 +148,29 @@ impl<D: Driver> World<D> {
         readers.into_iter().map(|r| (r.actor, r.hpke_key)).collect()
     }
 
-    /// A record body for `patient` with diagnosis `code`, keys for the current readers.
+    /// A record body for `patient` with diagnosis `code`, keys for the
+    /// current readers, documenting a visit now billed the default amount.
     pub fn record_body(
         &mut self,
         patient: &Actor,
         code: &str,
         category: RecordCategory,
     ) -> WriteRecord {
+        let visit = statements::visit(self.now());
+        self.record_body_of(patient, code, category, visit)
+    }
+
+    /// As [`World::record_body`], documenting `treatment`.
+    pub fn record_body_of(
+        &mut self,
+        patient: &Actor,
+        code: &str,
+        category: RecordCategory,
+        treatment: Treatment,
+    ) -> WriteRecord {
         let readers = self.readers(patient, category);
-        let mut body = statements::record_write(patient, code, category, &readers, &mut self.rng);
+        let mut body =
+            statements::record_write(patient, code, category, &readers, treatment, &mut self.rng);
         if self.reuse_ciphertexts {
             let parsed: carechain_core::icd10::Icd10Code = code.parse().unwrap();
             body.code = self.reuse(patient, parsed.encode(), body.code);
@@ -169,6 +183,22 @@ impl<D: Driver> World<D> {
     /// The doctor writes a general record with `code` for the patient; returns its id.
     pub fn write(&mut self, doctor: &Actor, patient: &Actor, code: &str) -> RecordId {
         self.write_in(doctor, patient, code, RecordCategory::General)
+    }
+
+    /// The doctor writes a general record with `code` documenting
+    /// `treatment` for the patient; returns its id.
+    pub fn write_treated(
+        &mut self,
+        doctor: &Actor,
+        patient: &Actor,
+        code: &str,
+        treatment: Treatment,
+    ) -> RecordId {
+        let body = self.record_body_of(patient, code, RecordCategory::General, treatment);
+        let record = body.record;
+        self.submit(doctor, Action::WriteRecord(body))
+            .expect("write");
+        record
     }
 
     /// The doctor writes a record of `category` with `code`; returns its id.

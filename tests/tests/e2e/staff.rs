@@ -153,6 +153,7 @@ impl Staff {
             code: &code,
             paillier_key: &pk,
             readers,
+            treatment: visit(),
         }
         .compose(&mut OsRng)
         .expect("the record write composes");
@@ -168,7 +169,8 @@ impl Staff {
             readers.iter().any(|r| &r.actor == patient),
             "the patient is one of the readers: {readers:?}"
         );
-        self.write_record(patient, RecordCategory::General, &condition(patient, code))
+        let fhir = condition(patient, code);
+        self.write_record(patient, RecordCategory::General, &fhir, &visit())
             .await
             .expect("the record is written")
     }
@@ -221,5 +223,14 @@ impl Staff {
         reference: &str,
     ) -> Result<ClaimState, ClientError> {
         Ok(self.mark_paid(claim, reference).await?.result)
+    }
+}
+
+/// A visit now, billed 5 000.00 EUR (above every test product's payout).
+pub fn visit() -> Treatment {
+    Treatment {
+        date_of_service: crate::http::now(),
+        billed: 500_000,
+        currency: "EUR".into(),
     }
 }
