@@ -69,6 +69,8 @@ fn story() -> World {
     assert!(w.claim(&patient, policy, other, 0).is_ok());
     let claim = carechain_core::ids::ClaimId::random(&mut w.rng);
     let new_policy = carechain_core::ids::PolicyId::random(&mut w.rng);
+    // Another product: a second active policy of the same one is refused (rules 3).
+    let other_product = w.product(&insurer, &[("J45", 5_000)]);
     let token = w.sign(
         &doctor.key,
         Action::MarkPaid(MarkPaid {
@@ -81,7 +83,7 @@ fn story() -> World {
         &patient.key,
         Action::PurchasePolicy(PurchasePolicy {
             policy: new_policy,
-            product,
+            product: other_product,
         }),
     );
     assert!(w.submit_token(&token).is_ok());
