@@ -65,7 +65,13 @@ async fn relay_for(
     fake: &Fake,
 ) -> (
     std::net::SocketAddr,
-    crate::support::TestApp<impl crate::support::RelayApp>,
+    crate::support::TestApp<
+        impl actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+            Error = actix_web::Error,
+        >,
+    >,
     tempfile::TempDir,
 ) {
     let dir = tempfile::tempdir().unwrap();
