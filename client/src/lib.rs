@@ -10,7 +10,6 @@
 //! - [`StaffClient`]: doctor ([`doctor`]), insurer ([`insurer`]) and admin
 //!   ([`admin`]) operations over a [`StaffKeys`] keystore.
 //! - [`events`]: the live event socket, acknowledged, resumed after a drop.
-//! - [`push`]: registering the app's APNs or FCM token for native push.
 //!
 //! Ledger objects are core's [`carechain_core::ledger`] and the protocol
 //! steps (login proof, sealing, re-wrapping, claim proofs, checks) core's
@@ -22,7 +21,6 @@ mod error;
 pub mod events;
 pub mod insurer;
 pub mod patient;
-pub mod push;
 mod session;
 mod staff;
 pub mod wire;
@@ -30,6 +28,5 @@ pub mod wire;
 pub use carechain_core::wallet::StaffKeys;
 pub use error::ClientError;
 pub use patient::PatientClient;
-pub use push::{PushDevice, PushPlatform};
 pub use session::{Session, SharedWallet};
 pub use staff::StaffClient;

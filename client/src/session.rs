@@ -342,12 +342,6 @@ impl Session {
         self.post(path, &json!({ "statement": statement })).await
     }
 
-    /// A DELETE as the logged-in account (204 expected).
-    pub async fn delete(&self, path: &str) -> Result<(), ClientError> {
-        self.authed(Method::DELETE, path, None::<&Value>, None)
-            .await
-    }
-
     /// An anonymous POST (sign-up, patient registration) under a fresh `Idempotency-Key`.
     pub async fn post_anonymous<T: DeserializeOwned>(
         &self,
@@ -408,12 +402,6 @@ impl Session {
                 req = req.json(body);
             }
             let retryable = match req.send().await {
-                // 204 No Content (a DELETE): nothing to decode, read as `null`.
-                Ok(res) if res.status() == StatusCode::NO_CONTENT => {
-                    return serde_json::from_value(Value::Null).map_err(|e| {
-                        ClientError::Internal(format!("expected a response body, found none: {e}"))
-                    });
-                }
                 Ok(res) if res.status().is_success() => return Ok(res.json::<T>().await?),
                 Ok(res) => {
                     let status = res.status();

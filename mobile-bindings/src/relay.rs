@@ -13,7 +13,7 @@ use carechain_core::statement::Scope;
 use crate::error::{MobileError, invalid};
 use crate::runtime;
 use crate::types::{
-    AccessKind, AccessLogEntry, AccessRequest, Claim, MedicalRecord, Policy, Product, PushPlatform,
+    AccessKind, AccessLogEntry, AccessRequest, Claim, MedicalRecord, Policy, Product,
     RecordCategory,
 };
 use crate::wallet::Wallet;
@@ -208,32 +208,6 @@ impl RelayClient {
     /// The patient's claims and their decisions.
     pub async fn claims(&self) -> Result<Vec<Claim>, MobileError> {
         run_list(&self.0, |c| async move { c.claims().await }).await
-    }
-
-    /// Registers the token the platform gave this app (APNs device token in
-    /// hex, or FCM registration token) for app `app_id` (bundle id or
-    /// package name), so the relay can wake the app while it is closed.
-    pub async fn register_push_token(
-        &self,
-        platform: PushPlatform,
-        token: String,
-        app_id: String,
-    ) -> Result<(), MobileError> {
-        run(&self.0, move |c| async move {
-            c.session()
-                .register_push_token(platform.into(), &token, &app_id)
-                .await?;
-            Ok(())
-        })
-        .await
-    }
-
-    /// Stops native push to `token` (e.g. at logout).
-    pub async fn unregister_push_token(&self, token: String) -> Result<(), MobileError> {
-        run(&self.0, move |c| async move {
-            Ok(c.session().unregister_push_token(&token).await?)
-        })
-        .await
     }
 }
 

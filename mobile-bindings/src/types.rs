@@ -34,24 +34,6 @@ impl From<statement::AccessAction> for AccessKind {
     }
 }
 
-/// The push service an app's token belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
-pub enum PushPlatform {
-    /// Apple Push Notification service.
-    Apns,
-    /// Firebase Cloud Messaging.
-    Fcm,
-}
-
-impl From<PushPlatform> for carechain_client::PushPlatform {
-    fn from(platform: PushPlatform) -> Self {
-        match platform {
-            PushPlatform::Apns => carechain_client::PushPlatform::Apns,
-            PushPlatform::Fcm => carechain_client::PushPlatform::Fcm,
-        }
-    }
-}
-
 /// A record category, the unit access is granted for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
 pub enum RecordCategory {

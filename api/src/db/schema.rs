@@ -138,33 +138,9 @@ diesel::table! {
     }
 }
 
-diesel::table! {
-    push_devices (token) {
-        token -> Text,
-        platform -> Text,
-        app_id -> Text,
-        account_id -> Text,
-        actor_id -> Text,
-        created_at -> BigInt,
-    }
-}
-
-diesel::table! {
-    push_device_deliveries (outbox_id, token) {
-        outbox_id -> BigInt,
-        token -> Text,
-        actor_id -> Text,
-        attempts -> Integer,
-        next_attempt_ms -> BigInt,
-        last_status -> Nullable<Text>,
-        created_at -> BigInt,
-    }
-}
-
 diesel::joinable!(devices -> accounts (account_id));
 diesel::joinable!(refresh_tokens -> accounts (account_id));
 diesel::joinable!(push_deliveries -> push_subscriptions (subscription_id));
-diesel::joinable!(push_device_deliveries -> push_devices (token));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -180,6 +156,4 @@ diesel::allow_tables_to_appear_in_same_query!(
     push_deliveries,
     relay_instances,
     push_sockets,
-    push_devices,
-    push_device_deliveries,
 );

@@ -14,10 +14,6 @@
 //! - [`deliveries`] holds the durable Web Push deliveries, written with
 //!   their outbox row; [`worker`] sends them with retries and backoff, and
 //!   a restarted relay resumes the pending ones.
-//! - Native push: [`devices`] serves the APNs/FCM token registrations,
-//!   [`device_store`] holds them and their durable deliveries,
-//!   [`native_worker`] sends those through [`apns`] and [`fcm`] (configured
-//!   in [`native`]; see docs/push.md) under the same rules as Web Push.
 //! - [`store`] holds the repository functions (outbox, acks, subscriptions).
 //!
 //! Configuration (environment): `CARECHAIN_VAPID_PRIVATE_KEY` (base64url
@@ -29,16 +25,10 @@
 //! are not public, over `http` too: UnifiedPush distributors on a LAN, test
 //! receivers; see [`endpoint`]).
 
-pub mod apns;
 pub mod deliveries;
-pub mod device_store;
-pub mod devices;
 pub mod endpoint;
-pub mod fcm;
 pub mod hub;
 pub mod listen;
-pub mod native;
-pub mod native_worker;
 pub mod presence;
 pub mod producer;
 pub mod store;
@@ -140,8 +130,6 @@ pub struct Push {
     pub vapid: Option<Vapid>,
     /// Wakes the Web Push worker when deliveries were enqueued.
     pub wake: Arc<Notify>,
-    /// Native push (APNs, FCM); off unless configured.
-    pub native: native::Native,
 }
 
 impl Push {
@@ -153,14 +141,7 @@ impl Push {
             config,
             vapid,
             wake: Arc::default(),
-            native: native::Native::default(),
         }
-    }
-
-    /// The same push with native senders `native`.
-    pub fn with_native(mut self, native: native::Native) -> Push {
-        self.native = native;
-        self
     }
 
     /// Whether `actor` has an open socket on this relay or, when the
@@ -176,26 +157,21 @@ impl Push {
     }
 
     /// Push from the environment, with the VAPID key from
-    /// `CARECHAIN_VAPID_PRIVATE_KEY` or `data_dir/vapid.key` (created if
-    /// absent), and the native senders configured there (see [`native`]).
+    /// `CARECHAIN_VAPID_PRIVATE_KEY` or `data_dir/vapid.key` (created if absent).
     pub fn open(data_dir: &Path) -> Result<Push, PushError> {
         let vapid = match std::env::var("CARECHAIN_VAPID_PRIVATE_KEY") {
             Ok(key) => Vapid::from_b64(&zeroize::Zeroizing::new(key))?,
             Err(_) => Vapid::load_or_create(&data_dir.join("vapid.key"))?,
         };
-        let config = PushConfig::from_env()?;
-        let native = native::Native::from_env(|name| std::env::var(name).ok(), config.ttl_secs)
-            .map_err(|e| PushError::Config(e.to_string()))?;
-        Ok(Push::new(config, Some(vapid)).with_native(native))
+        Ok(Push::new(PushConfig::from_env()?, Some(vapid)))
     }
 
     /// Called by the producer after outbox row `id` for `actor` is committed
-    /// (with its Web Push and native deliveries): wakes the actor's sockets
-    /// and both push workers, which skip actors with an open socket.
+    /// (with its Web Push deliveries): wakes the actor's sockets and the Web
+    /// Push worker, which skips actors with an open socket.
     pub fn delivered(&self, _pool: &DbPool, actor: &str, id: i64) {
         self.hub.notify(actor, id);
         self.wake.notify_one();
-        self.native.wake.notify_one();
     }
 }
 
@@ -209,27 +185,17 @@ impl Default for Push {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(ws::events)
         .service(subscriptions::create)
-        .service(subscriptions::remove)
-        .service(devices::register)
-        .service(devices::unregister);
+        .service(subscriptions::remove);
 }
 
 /// The push routes' OpenAPI description, to merge into the main document.
 #[derive(OpenApi)]
 #[openapi(
-    paths(
-        ws::events,
-        subscriptions::create,
-        subscriptions::remove,
-        devices::register,
-        devices::unregister
-    ),
+    paths(ws::events, subscriptions::create, subscriptions::remove),
     components(schemas(
         subscriptions::NewSubscription,
         subscriptions::SubscriptionKeys,
-        subscriptions::SubscriptionCreated,
-        devices::NewDevice,
-        devices::DeviceRegistered
+        subscriptions::SubscriptionCreated
     ))
 )]
 pub struct PushDoc;
@@ -244,10 +210,7 @@ pub fn spawn_presence(state: web::Data<AppState>) {
     actix_web::rt::spawn(presence::run(state));
 }
 
-/// Starts the Web Push and native push workers on the current runtime
-/// (each ends at once when it has nothing configured).
+/// Starts the Web Push worker on the current runtime (it ends at once without a VAPID key).
 pub fn spawn_worker(state: web::Data<AppState>) -> actix_web::rt::task::JoinHandle<()> {
-    actix_web::rt::spawn(async move {
-        futures::join!(worker::run(state.clone()), native_worker::run(state));
-    })
+    actix_web::rt::spawn(worker::run(state))
 }

@@ -24,7 +24,7 @@ pub struct NewRow {
 }
 
 /// Inserts `rows` unless already present, with a pending Web Push delivery
-/// per subscription and a native one per device of each recipient, and moves the ledger cursor to
+/// per subscription of each recipient, and moves the ledger cursor to
 /// `next_block`, in one transaction; returns `(recipient, id)` of new rows.
 pub fn enqueue(
     conn: &mut DbConnection,
@@ -53,11 +53,9 @@ pub fn enqueue(
             let Some(id) = inserted else {
                 continue;
             };
-            // The Web Push and native deliveries become visible with the row, so a
+            // The Web Push deliveries become visible with the row, so a
             // restart between the two cannot lose one.
-            let now_ms = crate::db::now_ms();
-            crate::push::deliveries::enqueue(conn, id, &row.recipient, now_ms, now)?;
-            crate::push::device_store::enqueue(conn, id, &row.recipient, now_ms, now)?;
+            crate::push::deliveries::enqueue(conn, id, &row.recipient, crate::db::now_ms(), now)?;
             fresh.push((row.recipient.clone(), id));
         }
         // Other relays on this database wake their sockets at commit.

@@ -22,7 +22,6 @@ use std::time::Duration;
 use actix_web::web;
 use futures::StreamExt as _;
 use rand::Rng as _;
-use tokio::sync::Notify;
 
 use crate::db;
 use crate::error::ApiError;
@@ -56,56 +55,26 @@ pub fn backoff(config: &PushConfig, attempts: u32) -> Duration {
     half + half.mul_f64(rand::thread_rng().gen_range(0.0..=1.0))
 }
 
-/// How long to wait after failed attempt number `attempts`: the backoff, or
-/// the service's `Retry-After` (capped) if longer; `None` once
-/// [`PushConfig::max_attempts`] attempts were made (give up).
-pub fn retry_wait(
-    config: &PushConfig,
-    attempts: i32,
-    retry_after: Option<Duration>,
-) -> Option<Duration> {
-    if u32::try_from(attempts).unwrap_or(u32::MAX) >= config.max_attempts {
-        return None;
-    }
-    Some(
-        backoff(config, u32::try_from(attempts).unwrap_or(1)).max(
-            retry_after
-                .unwrap_or(Duration::ZERO)
-                .min(config.retry_after_max),
-        ),
-    )
-}
-
 /// Runs the worker until the process ends (or the task is aborted).
 pub async fn run(state: web::Data<AppState>) {
     if state.push.vapid.is_none() {
         tracing::info!("no VAPID key: Web Push is off");
         return;
     }
-    drive(&state.push.wake, "web push", || round(&state)).await;
-}
-
-/// Calls `round` (which sends what is due and returns when the next
-/// delivery is due) whenever `wake` fires, the next delivery is due, or
-/// [`POLL`] has passed, until the process ends. `what` names the worker in logs.
-pub(crate) async fn drive<Fut>(wake: &Notify, what: &str, mut round: impl FnMut() -> Fut)
-where
-    Fut: Future<Output = Result<Option<i64>, ApiError>>,
-{
     loop {
-        let wait = match round().await {
+        let wait = match round(&state).await {
             Ok(Some(next_ms)) => {
                 let ms = u64::try_from(next_ms - db::now_ms()).unwrap_or(0);
                 Duration::from_millis(ms).min(POLL)
             }
             Ok(None) => POLL,
             Err(e) => {
-                tracing::warn!(error = %e, worker = what, "push worker failed; retrying");
+                tracing::warn!(error = %e, "web push worker failed; retrying");
                 Duration::from_secs(1)
             }
         };
         tokio::select! {
-            () = wake.notified() => {}
+            () = state.push.wake.notified() => {}
             () = actix_web::rt::time::sleep(wait) => {}
         }
     }
@@ -238,13 +207,19 @@ async fn record(
             status,
             retry_after,
         } => {
-            let Some(wait) = retry_wait(&state.push.config, attempts, retry_after) else {
+            let config = &state.push.config;
+            if u32::try_from(attempts).unwrap_or(u32::MAX) >= config.max_attempts {
                 tracing::warn!(outbox, %subscription, %status, attempts, "web push given up");
                 return db::run(&state.pool, move |c| {
                     deliveries::finish(c, row.outbox_id, &row.subscription_id)
                 })
                 .await;
-            };
+            }
+            let wait = backoff(config, u32::try_from(attempts).unwrap_or(1)).max(
+                retry_after
+                    .unwrap_or(Duration::ZERO)
+                    .min(config.retry_after_max),
+            );
             let next = db::now_ms() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
             tracing::debug!(outbox, %subscription, %status, attempts, wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "web push will be retried");
             db::run(&state.pool, move |c| {

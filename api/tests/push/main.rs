@@ -9,9 +9,7 @@ mod support;
 mod world;
 
 mod durable;
-mod h2fake;
 mod harness;
-mod native;
 mod producer;
 mod relays;
 mod ssrf;

@@ -301,24 +301,3 @@ def test_events_resume_after_the_last_acknowledged_one(relay):
             sub3.stop()
 
     run(scenario())
-
-
-def test_push_tokens_are_registered_checked_and_removed(relay):
-    """The app hands the relay its APNs and FCM tokens; a malformed token is
-    refused with the relay's explanation; a removed token is gone."""
-
-    async def story():
-        _, phone = await new_patient(relay, "Dana")
-        apns = "AB" * 32
-        await phone.register_push_token(cm.PushPlatform.APNS, apns, "org.carechain.app")
-        await phone.register_push_token(cm.PushPlatform.FCM, "fcm:APA91b_token-1", "org.carechain.app")
-        with pytest.raises(cm.MobileError.InvalidInput) as bad:
-            await phone.register_push_token(cm.PushPlatform.APNS, "not hex", "org.carechain.app")
-        assert "APNs device token" in str(bad.value)
-        # APNs tokens are stored in lower case; either spelling removes it, once.
-        await phone.unregister_push_token(apns.lower())
-        with pytest.raises(cm.MobileError.NotFound):
-            await phone.unregister_push_token(apns)
-        await phone.unregister_push_token("fcm:APA91b_token-1")
-
-    run(story())

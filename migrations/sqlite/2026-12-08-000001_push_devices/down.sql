@@ -1,2 +1,0 @@
-DROP TABLE push_device_deliveries;
-DROP TABLE push_devices;
