@@ -70,7 +70,10 @@ mod tests {
         cache.remember(&a1);
         cache.remember(&ab);
         assert!(cache.is_active("a") && cache.is_active("b"));
-        assert!(!cache.is_active(&super::key("a", Some("s2"))), "sessions apart");
+        assert!(
+            !cache.is_active(&super::key("a", Some("s2"))),
+            "sessions apart"
+        );
         cache.forget("a");
         assert!(!cache.is_active("a"), "a suspension forgets at once");
         assert!(!cache.is_active(&a1), "... every session of the account");
