@@ -49,10 +49,11 @@ class StaffCli(val relay: Relay, private val role: String, private val keystore:
     /** A doctor asks for read and write on every record for 30 days. */
     fun requestAccess(patientId: String): String = field(run("request", patientId), "request")
 
-    /** A doctor writes a Condition with `code`; `encryptedCode` plays a lying doctor. */
+    /** A doctor writes a Condition with `code`, a visit billed 1,000.00 EUR (above any test
+     *  product's payout); `encryptedCode` plays a lying doctor. */
     fun writeCondition(patientId: String, code: String, encryptedCode: String? = null): String {
         val lie = if (encryptedCode == null) emptyArray() else arrayOf("--encrypted-code", encryptedCode)
-        return field(run("write", patientId, "--condition", code, *lie), "record")
+        return field(run("write", patientId, "--condition", code, "--billed", "100000", *lie), "record")
     }
 
     /** A doctor's logged read: the record's FHIR JSON. */

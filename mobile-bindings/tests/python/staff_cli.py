@@ -71,8 +71,9 @@ class Staff:
         return (await self.json("request", patient_id))["request"]
 
     async def write_condition(self, patient_id, code, encrypted_code=None):
-        """A doctor writes a Condition with `code`; `encrypted_code` plays a lying doctor."""
-        args = ["write", patient_id, "--condition", code]
+        """A doctor writes a Condition with `code`, a visit billed 1,000.00 EUR (above any
+        test product's payout, so approvals pay in full); `encrypted_code` plays a lying doctor."""
+        args = ["write", patient_id, "--condition", code, "--billed", "100000"]
         if encrypted_code is not None:
             args += ["--encrypted-code", encrypted_code]
         return (await self.json(*args))["record"]

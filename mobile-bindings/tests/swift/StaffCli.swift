@@ -71,9 +71,10 @@ final class StaffCli: @unchecked Sendable {
         try field(try await run("request", patientId), "request")
     }
 
-    /// A doctor writes a Condition with `code`; `encryptedCode` plays a lying doctor.
+    /// A doctor writes a Condition with `code`, a visit billed 1,000.00 EUR (above any test
+    /// product's payout); `encryptedCode` plays a lying doctor.
     func writeCondition(patientId: String, code: String, encryptedCode: String? = nil) async throws -> String {
-        var args = ["write", patientId, "--condition", code]
+        var args = ["write", patientId, "--condition", code, "--billed", "100000"]
         if let lie = encryptedCode { args += ["--encrypted-code", lie] }
         return try field(try await run(arguments: args, password: nil), "record")
     }
